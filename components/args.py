@@ -1,0 +1,122 @@
+"""Public arguments of :class:`~components.DjangoApp`.
+
+They are ``TypedDict`` s so that they work the same when the component is used from Python and
+when it is hosted for other languages, where arguments arrive as plain dicts; the docstring under
+each field is its schema description and states its default.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, NotRequired, TypedDict
+
+
+
+class ResourcesArgs(TypedDict):
+    """Requests and limits of one container, as quantity strings (``{"cpu": "250m"}``)."""
+
+    requests: NotRequired[Dict[str, str]]
+    """What the scheduler reserves. Default: depends on the container (see the README)."""
+    limits: NotRequired[Dict[str, str]]
+    """The most the container may use. Default: depends on the container; a limit you leave out is
+    never set below your request."""
+
+
+class SidecarArgs(TypedDict):
+    """A native sidecar: started before the init steps, stopped after the app."""
+
+    name: str
+    """Container name: a DNS-1123 label not used by the component's own containers. Required."""
+    image: str
+    """Pinned image reference (tag or digest, never ``latest``). Required."""
+    command: NotRequired[List[str]]
+    """Entrypoint override. Default: the image's entrypoint."""
+    args: NotRequired[List[str]]
+    """Arguments. Default: the image's command."""
+    env: NotRequired[Dict[str, str]]
+    """Non-secret environment variables. Default: none."""
+    resources: NotRequired[ResourcesArgs]
+    """Requests and limits. Default: requests cpu 50m / memory 64Mi, limits cpu 200m / memory
+    128Mi."""
+    ports: NotRequired[List[int]]
+    """TCP ports the sidecar listens on (must differ from the app's port). Default: none."""
+    startup_probe: NotRequired[Mapping[str, object]]
+    """A Kubernetes probe (``{"httpGet": {"path": "/", "port": 2020}}``; snake_case keys are
+    accepted). Later init steps wait until it passes. Default: none (started = process running)."""
+    volume_mounts: NotRequired[Dict[str, str]]
+    """Shared volumes to mount, by name (``config``: read-only app config; ``logs``: the app's log
+    directory) to a mount path. Default: none; the sidecar always gets its own ``/tmp``."""
+
+
+class PostgresArgs(TypedDict):
+    """The in-cluster PostgreSQL server."""
+
+    image: NotRequired[str]
+    """Pinned ``postgres`` image. Default: ``postgres:17.6-bookworm``."""
+    storage_size: NotRequired[str]
+    """Size of the data volume. Default: ``10Gi``."""
+    storage_class: NotRequired[str]
+    """StorageClass of the data volume. Default: the cluster's default class."""
+    resources: NotRequired[ResourcesArgs]
+    """Requests and limits of the server. Default: requests cpu 250m / memory 256Mi, limits cpu 1 /
+    memory 1Gi."""
+    database_name: NotRequired[str]
+    """Database to create. Default: the component name with ``-`` replaced by ``_``."""
+    username: NotRequired[str]
+    """Owner role of the database. Default: the component name with ``-`` replaced by ``_``."""
+
+
+class DjangoAppArgs(TypedDict):
+    """Arguments of a Django deployment with its own PostgreSQL, secrets and sidecars."""
+
+    image: str
+    """Pinned image of the Django app (tag or digest, never ``latest``); also runs the migrate
+    step. Required."""
+    namespace: NotRequired[str]
+    """Kubernetes namespace. Default: the component name."""
+    create_namespace: NotRequired[bool]
+    """Create and own the namespace (with a default-deny NetworkPolicy). ``False`` deploys into an
+    existing one. Default: ``True``."""
+    replicas: NotRequired[int]
+    """Number of Django pods. Default: ``2``."""
+    port: NotRequired[int]
+    """Port gunicorn listens on, also the Service port. Default: ``8000``."""
+    command: NotRequired[List[str]]
+    """Command of the ``django`` container. Default: gunicorn serving ``wsgi_application`` on
+    ``port`` with ``workers`` workers and its heartbeat files on the in-memory ``/tmp``."""
+    wsgi_application: NotRequired[str]
+    """WSGI callable for the default command. Default: ``config.wsgi:application``."""
+    workers: NotRequired[int]
+    """Gunicorn workers (also ``WEB_CONCURRENCY``); gunicorn cannot see the CPU limit. Default:
+    ``2``."""
+    env: NotRequired[Dict[str, str]]
+    """Non-secret environment variables of the app and its migrate step. Names that look like
+    secrets (``*PASSWORD*``, ``*TOKEN*``, ...) and URLs with a password are refused unless listed
+    in ``plaintext_env_allowed``. Default: none."""
+    plaintext_env_allowed: NotRequired[List[str]]
+    """Env names exempt from the secret-looking-name check, for values you know are not secret.
+    Default: none."""
+    resources: NotRequired[ResourcesArgs]
+    """Requests and limits of the ``django`` container (the migrate step gets the same). Default:
+    requests cpu 250m / memory 256Mi, limits cpu 1 / memory 512Mi."""
+    sidecars: NotRequired[List[SidecarArgs]]
+    """Native sidecars, started in this order before the init steps. Default: none."""
+    database: NotRequired[PostgresArgs]
+    """The in-cluster PostgreSQL server. Default: ``postgres:17.6-bookworm`` with 10Gi of storage."""
+    kubernetes_version: NotRequired[str]
+    """Oldest Kubernetes version (``1.29`` or ``1.29.3``) the manifests must work on; below 1.29
+    sidecars become regular containers. Default: ``1.29``."""
+    health_path: NotRequired[str]
+    """HTTP path of the startup, readiness and liveness probes. Default: ``/healthz``."""
+    probe_host: NotRequired[str]
+    """Host header of the probes; must be in Django's ``ALLOWED_HOSTS``. Default: ``localhost``."""
+    run_as_user: NotRequired[int]
+    """UID (and GID, fsGroup) of the app pod's containers; at least 10000. Default: ``10001``."""
+    network_policies: NotRequired[bool]
+    """Create NetworkPolicies (app reachable on its port, Postgres only from the app, default deny
+    in an owned namespace). Default: ``True``."""
+    db_wait_timeout_seconds: NotRequired[int]
+    """How long ``wait-for-db`` waits for PostgreSQL before failing the pod. Default: ``120``."""
+    config_mount_path: NotRequired[str]
+    """Where the config volume is mounted (read-only) in the app. Default: ``/app/config``."""
+    secrets_mount_path: NotRequired[str]
+    """Where the secret files are mounted (read-only, in memory). Default: ``/run/secrets/app``."""

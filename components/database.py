@@ -1,0 +1,169 @@
+"""The in-cluster PostgreSQL: a one-replica StatefulSet with its Services.
+
+The official image runs as an arbitrary non-root UID when its data directory is writable
+(``fsGroup``), reads the password from ``POSTGRES_PASSWORD_FILE``, and with a read-only root
+filesystem needs writable ``/var/run/postgresql`` and ``/tmp``.
+"""
+
+from __future__ import annotations
+
+from .app_pod import SECRET_FILE_MODE, credentials_secret_name
+from .labels import DATABASE, labels, selector_labels
+from .security import container_security_context, pod_security_context
+from .settings import Settings
+
+POSTGRES_UID = 10999
+DATA_MOUNT_PATH = "/var/lib/postgresql/data"
+PASSWORD_MOUNT_PATH = "/run/secrets/postgres"
+PASSWORD_KEY = "password"
+
+
+def statefulset_name(s: Settings) -> str:
+    return f"{s.name}-postgres"
+
+
+def service_name(s: Settings) -> str:
+    return f"{s.name}-postgres"
+
+
+def headless_service_name(s: Settings) -> str:
+    return f"{s.name}-postgres-headless"
+
+
+def _metadata(s: Settings, name: str) -> dict:
+    return {"name": name, "namespace": s.namespace, "labels": labels(s.name, DATABASE)}
+
+
+def _pg_isready(s: Settings, period: int, failures: int) -> dict:
+    db = s.database
+    return {
+        # TCP on loopback: during first-boot initdb the server listens on its socket only, so the
+        # pod is not ready until the real server is up.
+        "exec": {
+            "command": [
+                "pg_isready", "-h", "127.0.0.1", "-p", str(db.port),
+                "-U", db.username, "-d", db.database_name,
+            ]
+        },  # fmt: skip
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": 5,
+    }
+
+
+def postgres_container(s: Settings) -> dict:
+    db = s.database
+    return {
+        "name": "postgres",
+        "image": db.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "postgres", "containerPort": db.port, "protocol": "TCP"}],
+        "env": [
+            {"name": "POSTGRES_USER", "value": db.username},
+            {"name": "POSTGRES_DB", "value": db.database_name},
+            {"name": "POSTGRES_PASSWORD_FILE", "value": f"{PASSWORD_MOUNT_PATH}/{PASSWORD_KEY}"},
+            # A subdirectory: the volume root may hold lost+found, which initdb refuses.
+            {"name": "PGDATA", "value": f"{DATA_MOUNT_PATH}/pgdata"},
+        ],
+        "resources": db.resources.manifest(),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_MOUNT_PATH},
+            {"name": "password", "mountPath": PASSWORD_MOUNT_PATH, "readOnly": True},
+            {"name": "run", "mountPath": "/var/run/postgresql"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": container_security_context(POSTGRES_UID),
+        # First boot runs initdb: give it up to five minutes.
+        "startupProbe": _pg_isready(s, period=5, failures=60),
+        "readinessProbe": _pg_isready(s, period=10, failures=3),
+        "livenessProbe": _pg_isready(s, period=20, failures=6),
+    }
+
+
+def statefulset(s: Settings) -> dict:
+    db = s.database
+    claim_spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": db.storage_size}},
+    }
+    if db.storage_class:
+        claim_spec["storageClassName"] = db.storage_class
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _metadata(s, statefulset_name(s)),
+        "spec": {
+            "replicas": 1,
+            "serviceName": headless_service_name(s),
+            "selector": {"matchLabels": selector_labels(s.name, DATABASE)},
+            "updateStrategy": {"type": "RollingUpdate"},
+            # Deleting the stack or scaling down must never delete the data volume.
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            "template": {
+                "metadata": {"labels": labels(s.name, DATABASE)},
+                "spec": {
+                    "serviceAccountName": statefulset_name(s),
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 60,
+                    "securityContext": pod_security_context(POSTGRES_UID),
+                    "containers": [postgres_container(s)],
+                    "volumes": [
+                        {
+                            "name": "password",
+                            "secret": {
+                                "secretName": credentials_secret_name(s),
+                                "defaultMode": SECRET_FILE_MODE,
+                                "items": [{"key": PASSWORD_KEY, "path": PASSWORD_KEY}],
+                            },
+                        },
+                        {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+                        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec}],
+        },
+    }
+
+
+def service(s: Settings) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(s, service_name(s)),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(s.name, DATABASE),
+            "ports": [{"name": "postgres", "port": s.database.port, "targetPort": "postgres", "protocol": "TCP"}],
+        },
+    }
+
+
+def headless_service(s: Settings) -> dict:
+    """Gives the StatefulSet's pod its stable DNS name."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(s, headless_service_name(s)),
+        "spec": {
+            "clusterIP": "None",
+            "selector": selector_labels(s.name, DATABASE),
+            "ports": [{"name": "postgres", "port": s.database.port, "targetPort": "postgres", "protocol": "TCP"}],
+        },
+    }
+
+
+def service_account(s: Settings) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _metadata(s, statefulset_name(s)),
+        "automountServiceAccountToken": False,
+    }
+
+
+def database_url(s: Settings, password: str) -> str:
+    """The URL the app reads from its secret file (the password is alphanumeric: no escaping)."""
+    db = s.database
+    return f"postgres://{db.username}:{password}@{s.database_host}:{db.port}/{db.database_name}"

@@ -1,0 +1,557 @@
+"""Raw ``DjangoAppArgs`` in, one validated and frozen ``Settings`` out.
+
+Everything after :func:`normalise` reads only ``Settings``: defaults are filled in here, once,
+and every problem with the input is collected and raised together before any resource exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping, Optional
+
+from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
+from .quantities import QuantityError, parse_quantity
+from .validation import (
+    ENV_NAME,
+    Problems,
+    dns_label_problem,
+    image_problem,
+    is_int,
+)
+
+# Names of the containers the component itself puts into the pod; sidecars may not reuse them.
+BUILTIN_CONTAINERS = ("django", "wait-for-db", "migrate", "postgres")
+
+# Variables the component sets itself; a user value would silently contradict them.
+MANAGED_ENV = (
+    "DATABASE_URL_FILE",
+    "SECRET_KEY_FILE",
+    "DJANGO_CONFIG_DIR",
+    "DJANGO_LOG_DIR",
+    "WEB_CONCURRENCY",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+)
+# These would carry a secret in plain text; the component delivers them as files instead.
+SECRET_ENV = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY")
+_SECRET_LOOKING_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY", re.IGNORECASE
+)
+_URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
+
+SHARED_VOLUMES = ("config", "logs")
+PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+_PROBE_FIELDS = PROBE_HANDLERS + (
+    "initialDelaySeconds",
+    "periodSeconds",
+    "timeoutSeconds",
+    "successThreshold",
+    "failureThreshold",
+    "terminationGracePeriodSeconds",
+)
+_KUBERNETES_VERSION = re.compile(r"^v?1\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$")
+_PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_RESOURCE_NAME = re.compile(
+    r"^(cpu|memory|ephemeral-storage|hugepages-[0-9]+[KMG]i|[a-z0-9.-]+/[a-zA-Z0-9._-]+)$"
+)
+
+# Component names become object names such as "<name>-postgres"; StatefulSet pods also carry
+# the name plus a revision hash in a 63-character label, which leaves about 40 characters.
+MAX_NAME_LENGTH = 40
+# Leaves room for the sidecar's own "tmp-<name>" volume within 63 characters.
+MAX_SIDECAR_NAME_LENGTH = 50
+MIN_KUBERNETES_MINOR = 25
+NATIVE_SIDECARS_MINOR = 29
+
+DEFAULT_APP_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
+DEFAULT_SIDECAR_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "200m", "memory": "128Mi"},
+}
+DEFAULT_POSTGRES_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
+# wait-for-db only runs pg_isready in a loop.
+WAIT_FOR_DB_RESOURCES = {
+    "requests": {"cpu": "10m", "memory": "16Mi"},
+    "limits": {"cpu": "100m", "memory": "64Mi"},
+}
+DEFAULT_POSTGRES_IMAGE = "postgres:17.6-bookworm"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits as (name, quantity string) pairs, sorted by name."""
+
+    requests: tuple[tuple[str, str], ...]
+    limits: tuple[tuple[str, str], ...]
+
+    def manifest(self) -> dict[str, dict[str, str]]:
+        return {"requests": dict(self.requests), "limits": dict(self.limits)}
+
+    def parsed(self) -> tuple[dict[str, Fraction], dict[str, Fraction]]:
+        return (
+            {k: parse_quantity(v) for k, v in self.requests},
+            {k: parse_quantity(v) for k, v in self.limits},
+        )
+
+
+@dataclass(frozen=True)
+class SidecarSettings:
+    name: str
+    image: str
+    command: Optional[tuple[str, ...]]
+    args: Optional[tuple[str, ...]]
+    env: tuple[tuple[str, str], ...]
+    resources: Resources
+    ports: tuple[int, ...]
+    startup_probe: Optional[Mapping[str, Any]]
+    volume_mounts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    image: str
+    storage_size: str
+    storage_class: Optional[str]
+    resources: Resources
+    database_name: str
+    username: str
+    port: int = 5432
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the component builds from, validated and with every default filled in."""
+
+    name: str
+    namespace: str
+    create_namespace: bool
+    image: str
+    replicas: int
+    port: int
+    command: tuple[str, ...]
+    workers: int
+    env: tuple[tuple[str, str], ...]
+    resources: Resources
+    sidecars: tuple[SidecarSettings, ...]
+    database: DatabaseSettings
+    kubernetes_minor: int
+    health_path: str
+    probe_host: str
+    run_as_user: int
+    network_policies: bool
+    db_wait_timeout_seconds: int
+    config_mount_path: str
+    secrets_mount_path: str
+
+    @property
+    def native_sidecars(self) -> bool:
+        """Native sidecars are on by default from Kubernetes 1.29 (beta) onwards."""
+        return self.kubernetes_minor >= NATIVE_SIDECARS_MINOR
+
+    @property
+    def database_host(self) -> str:
+        """The in-cluster DNS name of the PostgreSQL Service."""
+        return f"{self.name}-postgres.{self.namespace}.svc.cluster.local"
+
+
+def _keys(typed_dict: type) -> set[str]:
+    return set(typed_dict.__annotations__)
+
+
+def _unknown_keys(problems: Problems, raw: Mapping[str, Any], typed_dict: type, prefix: str) -> None:
+    allowed = sorted(_keys(typed_dict))
+    for key in raw:
+        if key not in allowed:
+            problems.add(
+                f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}"
+            )
+
+
+def _mapping(problems: Problems, field: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.add(field, value, "must be a mapping")
+        return {}
+    return value
+
+
+def _int(problems: Problems, field: str, value: Any, low: int, high: Optional[int] = None) -> int:
+    upper = f" and at most {high}" if high is not None else ""
+    if not is_int(value) or value < low or (high is not None and value > high):
+        problems.add(field, value, f"must be an integer of at least {low}{upper}")
+        return low
+    return value
+
+
+def _bool(problems: Problems, field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        problems.add(field, value, "must be true or false")
+        return True
+    return value
+
+
+def _image(problems: Problems, field: str, value: Any) -> str:
+    problem = image_problem(value)
+    if problem:
+        problems.add(field, value, problem)
+        return ""
+    return value
+
+
+def _string_list(problems: Problems, field: str, value: Any) -> Optional[tuple[str, ...]]:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(v, str) and v for v in value)
+    ):
+        problems.add(field, value, "must be a non-empty list of non-empty strings")
+        return None
+    return tuple(value)
+
+
+def _absolute_path(problems: Problems, field: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/"):
+        problems.add(field, value, "must be an absolute path without '..'")
+        return "/invalid"
+    return value.rstrip("/") or "/"
+
+
+def _env(
+    problems: Problems, field: str, value: Any, allowed_plaintext: frozenset[str] = frozenset()
+) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for name, text in _mapping(problems, field, value).items():
+        where = f"{field}.{name}" if isinstance(name, str) and name else f"{field}[{name!r}]"
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            problems.add(
+                where,
+                name,
+                "env names must be non-empty, without '=', made of letters, digits, '_', '-', "
+                "'.' and not start with a digit",
+            )
+            continue
+        if not isinstance(text, str):
+            problems.add(where, text, "env values must be strings")
+            continue
+        if name in MANAGED_ENV:
+            problems.add(where, text, "is set by the component; choose another name")
+        elif name in SECRET_ENV:
+            problems.add(
+                where,
+                "[hidden]",
+                "is a secret: the component delivers it as a file (see *_FILE variables)",
+            )
+        elif name not in allowed_plaintext and (
+            (_SECRET_LOOKING_NAME.search(name) and not name.endswith("_FILE"))
+            or _URL_WITH_PASSWORD.search(text)
+        ):
+            problems.add(
+                where,
+                "[hidden]",
+                "looks like a secret and would be stored in plain text; deliver it as a file, or "
+                "list the name in plaintext_env_allowed if it is not secret",
+            )
+        pairs.append((name, text))
+    return tuple(sorted(pairs))
+
+
+def _resources(
+    problems: Problems, field: str, value: Any, defaults: Mapping[str, Mapping[str, str]]
+) -> Resources:
+    """User requests/limits over the defaults; a default limit never ends below a user request."""
+    raw = _mapping(problems, field, value)
+    _unknown_keys(problems, raw, ResourcesArgs, f"{field}.")
+    given: dict[str, dict[str, tuple[str, Fraction]]] = {"requests": {}, "limits": {}}
+    for section in ("requests", "limits"):
+        for resource, quantity in _mapping(problems, f"{field}.{section}", raw.get(section)).items():
+            where = f"{field}.{section}.{resource}"
+            if not isinstance(resource, str) or not _RESOURCE_NAME.match(resource):
+                problems.add(
+                    where, resource, "is not a resource name (cpu, memory, ephemeral-storage, ...)"
+                )
+                continue
+            try:
+                amount = parse_quantity(quantity)
+            except QuantityError:
+                problems.add(where, quantity, "must be a Kubernetes quantity such as '250m' or '1Gi'")
+                continue
+            if amount < 0:
+                problems.add(where, quantity, "must not be negative")
+                continue
+            given[section][resource] = (str(quantity), amount)
+
+    for resource, (text, request) in given["requests"].items():
+        limit = given["limits"].get(resource)
+        if limit is not None and limit[1] < request:
+            problems.add(
+                f"{field}.limits.{resource}",
+                limit[0],
+                f"must not be below the request ({text})",
+            )
+
+    requests = {r: given["requests"].get(r, (q, parse_quantity(q))) for r, q in defaults["requests"].items()}
+    requests.update(given["requests"])
+    limits = {r: given["limits"].get(r, (q, parse_quantity(q))) for r, q in defaults["limits"].items()}
+    limits.update(given["limits"])
+    for resource, (text, request) in requests.items():
+        if resource not in given["limits"] and resource in limits and limits[resource][1] < request:
+            limits[resource] = (text, request)
+    return Resources(
+        requests=tuple(sorted((r, t) for r, (t, _) in requests.items())),
+        limits=tuple(sorted((r, t) for r, (t, _) in limits.items())),
+    )
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _camelise(value: Any) -> Any:
+    """snake_case probe keys to the Kubernetes field names (httpHeaders values are data, kept)."""
+    if isinstance(value, Mapping):
+        return {_camel(k) if isinstance(k, str) else k: _camelise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_camelise(v) for v in value]
+    return value
+
+
+def _probe(problems: Problems, field: str, value: Any) -> Optional[Mapping[str, Any]]:
+    if value is None:
+        return None
+    probe = _camelise(_mapping(problems, field, value))
+    handlers = [h for h in PROBE_HANDLERS if h in probe]
+    unknown = sorted(k for k in probe if k not in _PROBE_FIELDS)
+    if unknown:
+        problems.add(f"{field}.{unknown[0]}", probe[unknown[0]], f"is not a probe field; known: {', '.join(_PROBE_FIELDS)}")
+    if len(handlers) != 1:
+        problems.add(field, value, f"must have exactly one of {', '.join(PROBE_HANDLERS)}")
+        return None
+    return probe
+
+
+def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optional[SidecarSettings]:
+    field = f"sidecars[{index}]"
+    if not isinstance(raw, Mapping):
+        problems.add(field, raw, "must be a mapping with at least name and image")
+        return None
+    _unknown_keys(problems, raw, SidecarArgs, f"{field}.")
+    name = raw.get("name")
+    problem = dns_label_problem(name, MAX_SIDECAR_NAME_LENGTH)
+    if problem:
+        problems.add(f"{field}.name", name, problem)
+    elif name in BUILTIN_CONTAINERS:
+        problems.add(
+            f"{field}.name", name, f"is a built-in container name ({', '.join(BUILTIN_CONTAINERS)})"
+        )
+    if "image" not in raw:
+        problems.add(f"{field}.image", None, "is required: a pinned image reference")
+        image = ""
+    else:
+        image = _image(problems, f"{field}.image", raw["image"])
+
+    ports = raw.get("ports") or []
+    if not isinstance(ports, (list, tuple)):
+        problems.add(f"{field}.ports", ports, "must be a list of port numbers")
+        ports = []
+    for i, port in enumerate(ports):
+        _int(problems, f"{field}.ports[{i}]", port, 1, 65535)
+        if port == app_port:
+            problems.add(f"{field}.ports[{i}]", port, "clashes with the app's port (one pod, one network)")
+
+    mounts = []
+    for volume, path in _mapping(problems, f"{field}.volume_mounts", raw.get("volume_mounts")).items():
+        if volume not in SHARED_VOLUMES:
+            problems.add(
+                f"{field}.volume_mounts.{volume}", path, f"unknown shared volume; known: {', '.join(SHARED_VOLUMES)}"
+            )
+            continue
+        mount = _absolute_path(problems, f"{field}.volume_mounts.{volume}", path)
+        if mount == "/tmp":
+            problems.add(f"{field}.volume_mounts.{volume}", path, "'/tmp' is the sidecar's own scratch volume")
+        mounts.append((volume, mount))
+
+    return SidecarSettings(
+        name=name if isinstance(name, str) else "",
+        image=image,
+        command=_string_list(problems, f"{field}.command", raw.get("command")),
+        args=_string_list(problems, f"{field}.args", raw.get("args")),
+        env=_env(problems, f"{field}.env", raw.get("env")),
+        resources=_resources(problems, f"{field}.resources", raw.get("resources"), DEFAULT_SIDECAR_RESOURCES),
+        ports=tuple(p for p in ports if is_int(p)),
+        startup_probe=_probe(problems, f"{field}.startup_probe", raw.get("startup_probe")),
+        volume_mounts=tuple(sorted(mounts)),
+    )
+
+
+def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings:
+    raw = _mapping(problems, "database", raw_value)
+    _unknown_keys(problems, raw, PostgresArgs, "database.")
+    image = _image(problems, "database.image", raw.get("image", DEFAULT_POSTGRES_IMAGE))
+
+    storage = raw.get("storage_size", "10Gi")
+    try:
+        size = parse_quantity(storage)
+        if size <= 0 or size.denominator != 1:
+            raise QuantityError(storage)
+    except QuantityError:
+        problems.add("database.storage_size", storage, "must be a positive whole-byte quantity such as '10Gi'")
+
+    storage_class = raw.get("storage_class")
+    if storage_class is not None and (
+        not isinstance(storage_class, str) or not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", storage_class)
+    ):
+        problems.add("database.storage_class", storage_class, "must be a StorageClass name (DNS-1123 subdomain)")
+
+    default_identifier = name.replace("-", "_")
+    identifiers = {}
+    for key in ("database_name", "username"):
+        value = raw.get(key, default_identifier)
+        if not isinstance(value, str) or not _PG_IDENTIFIER.match(value):
+            problems.add(
+                f"database.{key}",
+                value,
+                "must be a lower-case PostgreSQL identifier: letters, digits and '_', not starting "
+                "with a digit, at most 63 characters",
+            )
+        identifiers[key] = value
+
+    return DatabaseSettings(
+        image=image,
+        storage_size=str(storage),
+        storage_class=storage_class,
+        resources=_resources(problems, "database.resources", raw.get("resources"), DEFAULT_POSTGRES_RESOURCES),
+        database_name=identifiers["database_name"],
+        username=identifiers["username"],
+    )
+
+
+def _kubernetes_minor(problems: Problems, value: Any) -> int:
+    match = _KUBERNETES_VERSION.match(value) if isinstance(value, str) else None
+    if not match:
+        problems.add("kubernetes_version", value, "must look like '1.29' or '1.29.3'")
+        return NATIVE_SIDECARS_MINOR
+    minor = int(match.group(1))
+    if minor < MIN_KUBERNETES_MINOR:
+        problems.add("kubernetes_version", value, f"must be 1.{MIN_KUBERNETES_MINOR} or newer")
+    return minor
+
+
+def default_command(port: int, workers: int, wsgi_application: str) -> tuple[str, ...]:
+    """Gunicorn, sized explicitly: it cannot see the container's CPU limit."""
+    return (
+        "gunicorn",
+        "--bind", f"0.0.0.0:{port}",
+        "--workers", str(workers),
+        # Heartbeat files on the in-memory /tmp: a disk-backed dir can stall workers.
+        "--worker-tmp-dir", "/tmp",
+        # Below terminationGracePeriodSeconds minus the preStop sleep, so requests drain.
+        "--graceful-timeout", "20",
+        "--access-logfile", "-",
+        wsgi_application,
+    )  # fmt: skip
+
+
+def normalise(name: str, args: Mapping[str, Any]) -> Settings:
+    """Validate ``args`` for a component called ``name``; raise ``ValidationError`` listing every
+    problem, or return the frozen settings."""
+    problems = Problems()
+    if not isinstance(args, Mapping):
+        problems.add("args", args, "must be a DjangoAppArgs mapping")
+        problems.raise_if_any(f"DjangoApp {name!r}")
+    _unknown_keys(problems, args, DjangoAppArgs, "")
+
+    if dns_label_problem(name, MAX_NAME_LENGTH) or not name[:1].isalpha():
+        problems.add(
+            "name",
+            name,
+            f"must be a DNS-1123 label of at most {MAX_NAME_LENGTH} characters that starts with a "
+            "letter (it names Services and a StatefulSet)",
+        )
+
+    if "image" not in args:
+        problems.add("image", None, "is required: a pinned image reference such as 'ghcr.io/acme/shop:1.4.2'")
+        image = ""
+    else:
+        image = _image(problems, "image", args["image"])
+
+    namespace = args.get("namespace", name)
+    problem = dns_label_problem(namespace)
+    if problem:
+        problems.add("namespace", namespace, problem)
+
+    replicas = _int(problems, "replicas", args.get("replicas", 2), 1)
+    port = _int(problems, "port", args.get("port", 8000), 1, 65535)
+    workers = _int(problems, "workers", args.get("workers", 2), 1, 64)
+
+    wsgi = args.get("wsgi_application", "config.wsgi:application")
+    if not isinstance(wsgi, str) or not re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.()]*)?$", wsgi):
+        problems.add("wsgi_application", wsgi, "must be 'module.path:callable'")
+    command = _string_list(problems, "command", args.get("command"))
+
+    allowed_plaintext = args.get("plaintext_env_allowed", [])
+    if not isinstance(allowed_plaintext, (list, tuple)) or not all(isinstance(v, str) for v in allowed_plaintext):
+        problems.add("plaintext_env_allowed", allowed_plaintext, "must be a list of env names")
+        allowed_plaintext = []
+
+    sidecars_raw = args.get("sidecars") or []
+    if not isinstance(sidecars_raw, (list, tuple)):
+        problems.add("sidecars", sidecars_raw, "must be a list of SidecarArgs")
+        sidecars_raw = []
+    sidecars = tuple(
+        s for s in (_sidecar(problems, i, raw, port) for i, raw in enumerate(sidecars_raw)) if s
+    )
+    seen: set[str] = set()
+    for i, sidecar in enumerate(sidecars):
+        if sidecar.name and sidecar.name in seen:
+            problems.add(f"sidecars[{i}].name", sidecar.name, "is used by another sidecar; names must be unique")
+        seen.add(sidecar.name)
+
+    health_path = args.get("health_path", "/healthz")
+    if not isinstance(health_path, str) or not re.match(r"^/[^\s]*$", health_path):
+        problems.add("health_path", health_path, "must be an absolute URL path such as '/healthz'")
+    probe_host = args.get("probe_host", "localhost")
+    if not isinstance(probe_host, str) or not re.match(r"^[A-Za-z0-9.-]+$", probe_host):
+        problems.add("probe_host", probe_host, "must be a host name that Django's ALLOWED_HOSTS accepts")
+
+    settings = Settings(
+        name=name,
+        namespace=namespace if isinstance(namespace, str) else "",
+        create_namespace=_bool(problems, "create_namespace", args.get("create_namespace", True)),
+        image=image,
+        replicas=replicas,
+        port=port,
+        command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else ""),
+        workers=workers,
+        env=_env(problems, "env", args.get("env"), frozenset(allowed_plaintext)),
+        resources=_resources(problems, "resources", args.get("resources"), DEFAULT_APP_RESOURCES),
+        sidecars=sidecars,
+        database=_database(problems, args.get("database"), name if isinstance(name, str) else ""),
+        kubernetes_minor=_kubernetes_minor(problems, args.get("kubernetes_version", "1.29")),
+        health_path=health_path,
+        probe_host=probe_host,
+        run_as_user=_int(problems, "run_as_user", args.get("run_as_user", 10001), 10000, 2**31 - 1),
+        network_policies=_bool(problems, "network_policies", args.get("network_policies", True)),
+        db_wait_timeout_seconds=_int(
+            problems, "db_wait_timeout_seconds", args.get("db_wait_timeout_seconds", 120), 1, 3600
+        ),
+        config_mount_path=_absolute_path(problems, "config_mount_path", args.get("config_mount_path", "/app/config")),
+        secrets_mount_path=_absolute_path(
+            problems, "secrets_mount_path", args.get("secrets_mount_path", "/run/secrets/app")
+        ),
+    )
+    if settings.config_mount_path == settings.secrets_mount_path:
+        problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
+    problems.raise_if_any(f"DjangoApp {name!r}")
+    return settings

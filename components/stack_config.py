@@ -1,0 +1,177 @@
+"""Typed stack configuration (``Pulumi.<stack>.yaml``) to ``DjangoAppArgs``.
+
+Pulumi's project config can only declare scalar and array types, so the structured arguments are
+spread over flat keys. ``CONFIG_KEYS`` is the single table of them: ``Pulumi.yaml`` declares
+exactly these (a test holds the two together), and every error names the config key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .args import DjangoAppArgs
+from .settings import DEFAULT_APP_RESOURCES, DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
+from .validation import Problem, ValidationError
+
+LOG_SHIPPER_PORT = 2020
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    key: str
+    type: str  # string | integer | boolean | array (of strings)
+    description: str
+    default: Any = None
+    # Where the value goes in the args ("resources.requests.cpu"); errors there name this key.
+    arg: Optional[str] = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("appName", "string", "Name of the DjangoApp component and of its objects.", "django", "name"),
+    ConfigKey("image", "string", "Pinned image of the Django app (tag or digest).", None, "image"),
+    ConfigKey("namespace", "string", "Namespace; empty means the app name.", "", "namespace"),
+    ConfigKey("replicas", "integer", "Number of Django pods.", 2, "replicas"),
+    ConfigKey("port", "integer", "Port gunicorn listens on.", 8000, "port"),
+    ConfigKey("workers", "integer", "Gunicorn workers per pod.", 2, "workers"),
+    ConfigKey("kubernetesVersion", "string", "Oldest Kubernetes version of the cluster.", "1.29", "kubernetes_version"),
+    ConfigKey("cpuRequest", "string", "CPU request of the django container.", DEFAULT_APP_RESOURCES["requests"]["cpu"], "resources.requests.cpu"),
+    ConfigKey("memoryRequest", "string", "Memory request of the django container.", DEFAULT_APP_RESOURCES["requests"]["memory"], "resources.requests.memory"),
+    ConfigKey("cpuLimit", "string", "CPU limit of the django container.", DEFAULT_APP_RESOURCES["limits"]["cpu"], "resources.limits.cpu"),
+    ConfigKey("memoryLimit", "string", "Memory limit of the django container.", DEFAULT_APP_RESOURCES["limits"]["memory"], "resources.limits.memory"),
+    ConfigKey("env", "array", "Non-secret environment variables, each 'NAME=value'.", [], "env"),
+    ConfigKey("logShipperImage", "string", "Image of a fluent-bit log-shipper sidecar; empty means none.", "", "sidecars[0].image"),
+    ConfigKey("databaseImage", "string", "Pinned postgres image.", DEFAULT_POSTGRES_IMAGE, "database.image"),
+    ConfigKey("databaseStorageSize", "string", "Size of the PostgreSQL data volume.", "10Gi", "database.storage_size"),
+    ConfigKey("databaseStorageClass", "string", "StorageClass of the data volume; empty means the cluster default.", "", "database.storage_class"),
+    ConfigKey("databaseCpuRequest", "string", "CPU request of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["requests"]["cpu"], "database.resources.requests.cpu"),
+    ConfigKey("databaseMemoryRequest", "string", "Memory request of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["requests"]["memory"], "database.resources.requests.memory"),
+    ConfigKey("databaseCpuLimit", "string", "CPU limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["cpu"], "database.resources.limits.cpu"),
+    ConfigKey("databaseMemoryLimit", "string", "Memory limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["memory"], "database.resources.limits.memory"),
+)  # fmt: skip
+
+
+def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project: str) -> Any:
+    where = f"{project}:{key.key}"
+    if raw is None:
+        if key.required:
+            problems.append(Problem(where, None, f"is required: {key.description}"))
+        return key.default
+    if key.type == "integer":
+        if not re.fullmatch(r"-?[0-9]+", raw.strip()):
+            problems.append(Problem(where, raw, "must be an integer"))
+            return key.default
+        return int(raw)
+    if key.type == "array":
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(Problem(where, raw, "must be a list of strings"))
+            return key.default
+        return value
+    return raw
+
+
+def _log_shipper(image: str) -> dict:
+    """fluent-bit tailing the app's log directory to stdout; its HTTP server is the startup probe."""
+    return {
+        "name": "log-shipper",
+        "image": image,
+        "args": [
+            "-i", "tail", "-p", "path=/var/log/app/*.log", "-p", "read_from_head=true",
+            "-o", "stdout", "-H", "-P", str(LOG_SHIPPER_PORT),
+        ],
+        "ports": [LOG_SHIPPER_PORT],
+        "startup_probe": {"tcpSocket": {"port": LOG_SHIPPER_PORT}, "periodSeconds": 1, "failureThreshold": 30},
+        "volume_mounts": {"logs": "/var/log/app"},
+    }  # fmt: skip
+
+
+def args_from_config(
+    get: Callable[[str], Optional[str]], project: str
+) -> tuple[str, DjangoAppArgs]:
+    """Read every declared key with ``get`` (raw strings, as ``pulumi.Config().get`` returns
+    them) and build the component's name and args; raise ``ValidationError`` naming keys."""
+    problems: list[Problem] = []
+    v = {k.key: _typed(k, get(k.key), problems, project) for k in CONFIG_KEYS}
+
+    env: dict[str, str] = {}
+    for item in v["env"]:
+        name, sep, value = item.partition("=")
+        if not sep:
+            problems.append(Problem(f"{project}:env", item, "each entry must be 'NAME=value'"))
+        env[name] = value
+    if problems:
+        raise ValidationError(f"stack config of project {project!r}", problems)
+
+    args: dict[str, Any] = {
+        "image": v["image"],
+        "replicas": v["replicas"],
+        "port": v["port"],
+        "workers": v["workers"],
+        "kubernetes_version": v["kubernetesVersion"],
+        "env": env,
+        "resources": {
+            "requests": {"cpu": v["cpuRequest"], "memory": v["memoryRequest"]},
+            "limits": {"cpu": v["cpuLimit"], "memory": v["memoryLimit"]},
+        },
+        "database": {
+            "image": v["databaseImage"],
+            "storage_size": v["databaseStorageSize"],
+            "resources": {
+                "requests": {"cpu": v["databaseCpuRequest"], "memory": v["databaseMemoryRequest"]},
+                "limits": {"cpu": v["databaseCpuLimit"], "memory": v["databaseMemoryLimit"]},
+            },
+        },
+    }
+    if v["namespace"]:
+        args["namespace"] = v["namespace"]
+    if v["databaseStorageClass"]:
+        args["database"]["storage_class"] = v["databaseStorageClass"]
+    if v["logShipperImage"]:
+        args["sidecars"] = [_log_shipper(v["logShipperImage"])]
+    return v["appName"], args  # type: ignore[return-value]
+
+
+def with_config_keys(error: ValidationError, project: str) -> ValidationError:
+    """The same problems, each field replaced by the config key that set it."""
+    by_arg = {k.arg: f"{project}:{k.key}" for k in CONFIG_KEYS if k.arg}
+
+    def key_for(field: str) -> str:
+        if field in by_arg:
+            return by_arg[field]
+        # env.NAME -> the env key; sidecars[0].x -> logShipperImage; database.x.y -> nearest key.
+        prefix = field
+        while prefix:
+            for arg, key in by_arg.items():
+                if arg == prefix or arg.startswith(prefix + "."):
+                    return f"{key} ({field})"
+            prefix = prefix.rpartition(".")[0]
+        head = field.split(".")[0].split("[")[0]
+        return by_arg.get(head, field)
+
+    return ValidationError(
+        f"stack config of project {project!r}",
+        [Problem(key_for(p.field), p.value, p.allowed) for p in error.problems],
+    )
+
+
+def pulumi_yaml_declarations() -> dict[str, dict]:
+    """The ``config:`` block Pulumi.yaml must contain (used by a test, and to write it)."""
+    block: dict[str, dict] = {}
+    for k in CONFIG_KEYS:
+        entry: dict[str, Any] = {"type": k.type, "description": k.description}
+        if k.type == "array":
+            entry["items"] = {"type": "string"}
+        if not k.required:
+            entry["default"] = k.default
+        block[k.key] = entry
+    return block

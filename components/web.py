@@ -1,0 +1,56 @@
+"""The objects around the Django pod: Namespace, ServiceAccount, Service, PodDisruptionBudget."""
+
+from __future__ import annotations
+
+from .labels import WEB, labels, selector_labels
+from .settings import Settings
+
+
+def namespace(s: Settings) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": s.namespace,
+            "labels": {
+                **labels(s.name, WEB),
+                # Every pod here must meet the restricted standard; the component's pods do.
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+            },
+        },
+    }
+
+
+def service_account(s: Settings) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels(s.name, WEB)},
+        "automountServiceAccountToken": False,
+    }
+
+
+def service(s: Settings) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels(s.name, WEB)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(s.name, WEB),
+            "ports": [{"name": "http", "port": s.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def pod_disruption_budget(s: Settings) -> dict | None:
+    """With two or more replicas, a node drain may take only one pod at a time."""
+    if s.replicas < 2:
+        return None
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels(s.name, WEB)},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(s.name, WEB)}},
+    }

@@ -1,0 +1,120 @@
+"""Pulumi mocks that record every registration (type, name, parent, options, inputs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import pulumi
+from pulumi.runtime import mocks, rpc
+
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+SECRET_SIG = rpc._special_secret_sig if hasattr(rpc, "_special_secret_sig") else None
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.type.rsplit(":", 1)[-1]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echoes inputs as state; RandomPassword gets a recognisable fake value per resource."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == RANDOM_PASSWORD:
+            state["result"] = fake_password(args.name)
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}, None
+
+
+def fake_password(name: str) -> str:
+    return f"Gen3rated{name.replace('-', '')}Value"
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, mock: pulumi.runtime.Mocks):
+        super().__init__(mock)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=unwrap_secrets(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+                    protect=request.protect,
+                    retain_on_delete=request.retainOnDelete,
+                    dependencies=list(request.dependencies),
+                )
+            )
+        return response
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Secret values arrive wrapped on the wire; tests look at what they hold."""
+    if isinstance(value, dict):
+        if rpc._special_sig_key in value and "value" in value:
+            return unwrap_secrets(value["value"])
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+class Run:
+    """One program run under mocks: what it registered, and what its outputs resolved to."""
+
+    def __init__(self, registrations: list[Registration], result: Any):
+        self.registrations = registrations
+        self.result = result
+
+    def of_type(self, suffix: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type.endswith(suffix)]
+
+    def one(self, suffix: str, name: Optional[str] = None) -> Registration:
+        found = [r for r in self.of_type(suffix) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {suffix} {name or ''}, got {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Registration:
+        found = [r for r in self.registrations if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, got {len(found)}"
+        return found[0]
+
+
+def run_program(program: Callable[[], Any], config: Optional[dict] = None, project: str = "djangoapp",
+                stack: str = "test") -> Run:
+    """Run ``program`` under fresh mocks; outputs it returns are resolved into ``Run.result``."""
+    mock = RecordingMocks()
+    monitor = RecordingMonitor(mock)
+    pulumi.runtime.set_all_config(config or {})
+    pulumi.runtime.set_mocks(mock, project=project, stack=stack, preview=False, monitor=monitor)
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def body():
+        value = program()
+        return pulumi.Output.from_input(value).apply(lambda v: resolved.setdefault("value", v))
+
+    body()
+    return Run(monitor.registrations, resolved.get("value"))
