@@ -9,7 +9,6 @@ import pulumi
 from pulumi.runtime import mocks, rpc
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-SECRET_SIG = rpc._special_secret_sig if hasattr(rpc, "_special_secret_sig") else None
 
 
 @dataclass
@@ -50,6 +49,11 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: pulumi.runtime.Mocks):
         super().__init__(mock)
         self.registrations: list[Registration] = []
+        self.outputs: dict[str, dict] = {}
+
+    def RegisterResourceOutputs(self, request):
+        self.outputs[request.urn] = unwrap_secrets(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+        return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -84,9 +88,10 @@ def unwrap_secrets(value: Any) -> Any:
 class Run:
     """One program run under mocks: what it registered, and what its outputs resolved to."""
 
-    def __init__(self, registrations: list[Registration], result: Any):
+    def __init__(self, registrations: list[Registration], result: Any, outputs: dict[str, dict]):
         self.registrations = registrations
         self.result = result
+        self.outputs = outputs
 
     def of_type(self, suffix: str) -> list[Registration]:
         return [r for r in self.registrations if r.type.endswith(suffix)]
@@ -117,4 +122,4 @@ def run_program(program: Callable[[], Any], config: Optional[dict] = None, proje
         return pulumi.Output.from_input(value).apply(lambda v: resolved.setdefault("value", v))
 
     body()
-    return Run(monitor.registrations, resolved.get("value"))
+    return Run(monitor.registrations, resolved.get("value"), monitor.outputs)

@@ -1,0 +1,78 @@
+from components import database
+from components.settings import normalise
+from conftest import MINIMAL
+
+
+def settings(**db):
+    return normalise("shop", {**MINIMAL, "database": db} if db else MINIMAL)
+
+
+def test_postgres_runs_as_one_pinned_replica_with_a_claim_template():
+    sts = database.statefulset(settings(storage_size="50Gi", storage_class="gp3"))
+    spec = sts["spec"]
+    assert spec["replicas"] == 1
+    assert spec["serviceName"] == "shop-postgres-headless"
+    claim = spec["volumeClaimTemplates"][0]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "50Gi"
+    assert claim["storageClassName"] == "gp3"
+    assert ":" in spec["template"]["spec"]["containers"][0]["image"]
+
+
+def test_claim_uses_the_cluster_default_class_when_none_is_given():
+    claim = database.statefulset(settings())["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert "storageClassName" not in claim
+
+
+def test_data_volume_is_retained_when_the_statefulset_goes():
+    policy = database.statefulset(settings())["spec"]["persistentVolumeClaimRetentionPolicy"]
+    assert policy == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+
+
+def test_password_is_a_file_never_an_env_value():
+    container = database.postgres_container(settings())
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres/password"
+    assert "POSTGRES_PASSWORD" not in env
+    volume = next(v for v in database.statefulset(settings())["spec"]["template"]["spec"]["volumes"] if v["name"] == "password")
+    assert volume["secret"]["items"] == [{"key": "password", "path": "password"}]
+
+
+def test_pgdata_is_a_subdirectory_of_the_mount():
+    container = database.postgres_container(settings())
+    env = {e["name"]: e["value"] for e in container["env"]}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "data")
+    assert env["PGDATA"].startswith(mount["mountPath"] + "/")
+
+
+def test_read_only_root_has_writable_socket_and_tmp_dirs():
+    container = database.postgres_container(settings())
+    paths = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+    assert {"/var/run/postgresql", "/tmp"} <= paths
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_postgres_pod_is_restricted_with_an_fsgroup_for_its_volume():
+    pod = database.statefulset(settings())["spec"]["template"]["spec"]
+    assert pod["securityContext"]["fsGroup"] == database.POSTGRES_UID
+    assert pod["automountServiceAccountToken"] is False
+    sc = pod["containers"][0]["securityContext"]
+    assert sc["runAsNonRoot"] and sc["capabilities"] == {"drop": ["ALL"]} and not sc["allowPrivilegeEscalation"]
+
+
+def test_probes_use_pg_isready_for_the_configured_database():
+    container = database.postgres_container(settings(database_name="orders", username="orders_app"))
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        command = container[probe]["exec"]["command"]
+        assert command[0] == "pg_isready" and "orders" in command and "orders_app" in command
+
+
+def test_services_give_a_stable_name_and_a_headless_one():
+    s = settings()
+    assert database.service(s)["metadata"]["name"] == "shop-postgres"
+    assert database.headless_service(s)["spec"]["clusterIP"] == "None"
+    assert s.database_host == "shop-postgres.shop.svc.cluster.local"
+
+
+def test_database_url_points_at_the_service():
+    url = database.database_url(settings(), "pw")
+    assert url == "postgres://shop:pw@shop-postgres.shop.svc.cluster.local:5432/shop"

@@ -1,0 +1,42 @@
+from components import network_policies
+from components.labels import selector_labels
+from components.settings import normalise
+from conftest import MINIMAL
+
+
+def policies(**args):
+    return {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(normalise("shop", {**MINIMAL, **args}))}
+
+
+def test_owned_namespace_gets_a_default_deny_for_both_directions():
+    deny = policies()["shop-default-deny"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_shared_namespace_gets_no_default_deny():
+    assert "shop-default-deny" not in policies(create_namespace=False, namespace="shared")
+
+
+def test_postgres_is_reachable_only_from_the_app_pods():
+    db = policies()["shop-postgres"]
+    assert db["podSelector"]["matchLabels"] == selector_labels("shop", "database")
+    (rule,) = db["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": selector_labels("shop", "web")}}]
+    assert rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    assert "Egress" in db["policyTypes"] and "egress" not in db
+
+
+def test_app_is_reachable_on_its_port_and_sidecar_ports_only():
+    web = policies(port=9000, sidecars=[{"name": "m", "image": "a:1", "ports": [9100]}])["shop-web"]
+    (rule,) = web["ingress"]
+    assert [p["port"] for p in rule["ports"]] == [9000, 9100]
+
+
+def test_app_may_reach_its_database_and_dns():
+    egress = policies()["shop-web"]["egress"]
+    assert any(r.get("to") == [{"podSelector": {"matchLabels": selector_labels("shop", "database")}}] for r in egress)
+    assert any({"port": 53, "protocol": "UDP"} in r["ports"] for r in egress)
+
+
+def test_policies_can_be_turned_off():
+    assert policies(network_policies=False) == {}

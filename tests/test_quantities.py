@@ -1,0 +1,51 @@
+from fractions import Fraction
+
+import pytest
+
+from components.quantities import QuantityError, format_quantity, parse_quantity
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("250m", Fraction(1, 4)),
+        ("1", Fraction(1)),
+        ("1.5", Fraction(3, 2)),
+        ("128Mi", Fraction(128 * 1024 * 1024)),
+        ("1G", Fraction(10**9)),
+        ("2e3", Fraction(2000)),
+        ("100n", Fraction(1, 10**7)),
+        (".5Gi", Fraction(2**29)),
+        (3, Fraction(3)),
+    ],
+)
+def test_quantity_strings_parse_to_exact_amounts(text, expected):
+    assert parse_quantity(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.2.3", "12XB", "Mi", "1 Gi", True, None, 1.5])
+def test_malformed_quantities_cannot_be_parsed(text):
+    with pytest.raises(QuantityError):
+        parse_quantity(text)
+
+
+@pytest.mark.parametrize(
+    "amount, resource, expected",
+    [
+        (Fraction(7, 20), "cpu", "350m"),
+        (Fraction(2), "cpu", "2"),
+        (Fraction(320 * 2**20), "memory", "320Mi"),
+        (Fraction(3 * 2**30), "memory", "3Gi"),
+        (Fraction(1500 * 10**6), "memory", "1500M"),
+        (Fraction(1001), "memory", "1001"),
+        (Fraction(0), "memory", "0"),
+    ],
+)
+def test_amounts_format_as_people_write_them(amount, resource, expected):
+    assert format_quantity(amount, resource) == expected
+
+
+def test_formatting_round_trips_through_parsing():
+    for text in ["350m", "320Mi", "2", "1500M", "64Ki"]:
+        resource = "cpu" if text.endswith("m") or text.isdigit() else "memory"
+        assert parse_quantity(format_quantity(parse_quantity(text), resource)) == parse_quantity(text)

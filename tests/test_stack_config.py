@@ -1,0 +1,117 @@
+import json
+import runpy
+
+import pulumi
+import pytest
+import yaml
+
+from components.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
+from components.validation import ValidationError
+from harness import run_program
+
+PROJECT = "djangoapp"
+STACKS = ("dev", "staging", "prod")
+
+
+def load_yaml(root, name):
+    return yaml.safe_load((root / name).read_text())
+
+
+def stack_config(root, stack):
+    """Stack file values as the engine hands them to the program: strings, lists as JSON."""
+    values = load_yaml(root, f"Pulumi.{stack}.yaml")["config"]
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def run_stack(root, config):
+    def program():
+        # As the language host does: run the folder's __main__.py as a script.
+        runpy.run_path(str(root / "stacks" / "__main__.py"), run_name="__main__")
+
+    return run_program(program, config=config, project=PROJECT)
+
+
+def test_project_file_runs_the_stacks_folder_with_a_pip_venv(root):
+    project = load_yaml(root, "Pulumi.yaml")
+    assert project["name"] == PROJECT
+    assert project["main"].rstrip("/") == "stacks"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["toolchain"] == "pip"
+    assert (root / "stacks" / "__main__.py").exists()
+
+
+def test_project_file_declares_exactly_the_keys_the_program_reads(root):
+    declared = load_yaml(root, "Pulumi.yaml")["config"]
+    assert declared == pulumi_yaml_declarations()
+    for key, entry in declared.items():
+        assert entry["type"] in ("string", "integer", "boolean", "array"), key
+        assert entry["description"], key
+        if entry["type"] == "array":
+            assert entry["items"] == {"type": "string"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_files_hold_only_declared_project_keys(root, stack):
+    keys = set(load_yaml(root, f"Pulumi.{stack}.yaml")["config"])
+    declared = {f"{PROJECT}:{k.key}" for k in CONFIG_KEYS}
+    assert keys <= declared, keys - declared
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_evaluates_under_mocks(root, stack):
+    run = run_stack(root, stack_config(root, stack))
+    component = run.one("DjangoApp")
+    outputs = run.outputs[component.urn]
+    assert outputs["deployment_name"] == "shop"
+    assert outputs["namespace"] == f"shop-{stack}"
+    assert set(outputs["effective_pod_requests"]) == {"cpu", "memory"}
+
+
+def test_dev_runs_one_small_replica_with_a_log_shipper(root):
+    run = run_stack(root, stack_config(root, "dev"))
+    spec = run.one("Deployment").inputs["spec"]
+    assert spec["replicas"] == 1
+    init = spec["template"]["spec"]["initContainers"]
+    assert init[0]["name"] == "log-shipper" and init[0]["restartPolicy"] == "Always"
+    assert run.of_type("PodDisruptionBudget") == []
+
+
+def test_prod_runs_three_replicas_with_a_larger_volume(root):
+    run = run_stack(root, stack_config(root, "prod"))
+    assert run.one("Deployment").inputs["spec"]["replicas"] == 3
+    claim = run.one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    dev_claim = run_stack(root, stack_config(root, "dev")).one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "100Gi"
+    assert dev_claim["resources"]["requests"]["storage"] == "2Gi"
+    assert len(run.of_type("PodDisruptionBudget")) == 1
+
+
+def test_missing_image_is_named_as_a_config_key():
+    with pytest.raises(ValidationError) as caught:
+        args_from_config(lambda key: None, PROJECT)
+    assert [p.field for p in caught.value.problems] == ["djangoapp:image"]
+
+
+def test_non_integer_config_is_named_by_its_key():
+    config = {"image": "a/b:1", "replicas": "two", "env": "not json"}
+    with pytest.raises(ValidationError) as caught:
+        args_from_config(config.get, PROJECT)
+    assert {p.field for p in caught.value.problems} == {"djangoapp:replicas", "djangoapp:env"}
+
+
+def test_component_errors_in_a_stack_name_the_config_key(root):
+    config = {**stack_config(root, "dev"), "djangoapp:replicas": "0", "djangoapp:cpuLimit": "1m"}
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(root, config)
+    message = str(caught.value)
+    assert "djangoapp:replicas" in message
+    assert "djangoapp:cpuLimit" in message
+    assert "Traceback" not in message
+
+
+def test_valid_config_builds_args_with_the_log_shipper_sidecar():
+    config = {"image": "a/b:1", "logShipperImage": "fluent/fluent-bit:3.2.4", "env": '["A=1"]'}
+    name, args = args_from_config(config.get, PROJECT)
+    assert name == "django"
+    assert args["env"] == {"A": "1"}
+    assert args["sidecars"][0]["image"] == "fluent/fluent-bit:3.2.4"
