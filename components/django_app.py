@@ -9,13 +9,23 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from . import app_pod, database, network_policies, web
+from . import app_pod, database, manifests
 from .args import DjangoAppArgs
 from .effective_resources import effective_pod_resources, format_resources
-from .labels import WEB, labels
 from .settings import Settings, normalise
 
 TYPE_TOKEN = "djangoapp:index:DjangoApp"
+
+KINDS = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "Secret"): k8s.core.v1.Secret,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
+    ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
+    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+}
 
 
 def _snake(field: str) -> str:
@@ -62,37 +72,26 @@ class DjangoApp(pulumi.ComponentResource):
         if warning:
             pulumi.log.warn(warning, resource=self)
 
-        deps: list[pulumi.Resource] = []
-        if s.create_namespace:
-            deps.append(self._apply(k8s.core.v1.Namespace, "namespace", web.namespace(s)))
-
-        credentials = self._credentials(s, deps)
-        with_secret = [*deps, credentials]
-
-        self._apply(k8s.core.v1.ServiceAccount, "service-account", web.service_account(s), deps)
-        self._apply(
-            k8s.core.v1.ServiceAccount,
-            "postgres-service-account",
-            database.service_account(s),
-            deps,
+        password, secret_key = self._generated_secrets(s)
+        secret_values = {
+            "password": password,
+            "database_url": password.apply(lambda p: database.database_url(s, p)),
+            "secret_key": secret_key,
+        }
+        registered: dict[str, Any] = {}
+        deployment_manifest: dict = {}
+        for role, manifest in manifests.kubernetes_objects(s, secret_values):
+            depends_on = [registered["namespace"]] if "namespace" in registered else []
+            if role in manifests.USES_CREDENTIALS:
+                depends_on.append(registered["credentials"])
+            registered[role] = self._apply(role, manifest, depends_on)
+            if role == "deployment":
+                deployment_manifest = manifest
+        deployment, service, db_service = (
+            registered["deployment"],
+            registered["service"],
+            registered["postgres-service"],
         )
-        self._apply(k8s.apps.v1.StatefulSet, "postgres", database.statefulset(s), with_secret)
-        db_service = self._apply(k8s.core.v1.Service, "postgres-service", database.service(s), deps)
-        self._apply(
-            k8s.core.v1.Service, "postgres-headless-service", database.headless_service(s), deps
-        )
-
-        deployment_manifest = app_pod.deployment(s)
-        deployment = self._apply(
-            k8s.apps.v1.Deployment, "deployment", deployment_manifest, with_secret
-        )
-        service = self._apply(k8s.core.v1.Service, "service", web.service(s), deps)
-        pdb = web.pod_disruption_budget(s)
-        if pdb:
-            self._apply(k8s.policy.v1.PodDisruptionBudget, "pdb", pdb, deps)
-        for policy in network_policies.network_policies(s):
-            role = "netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-")
-            self._apply(k8s.networking.v1.NetworkPolicy, role, policy, deps)
 
         requests, limits = effective_pod_resources(
             app_pod.container_resources(deployment_manifest["spec"]["template"]["spec"])
@@ -114,19 +113,14 @@ class DjangoApp(pulumi.ComponentResource):
             }
         )
 
-    def _apply(
-        self,
-        cls: type,
-        role: str,
-        manifest: Mapping[str, Any],
-        depends_on: Optional[list[pulumi.Resource]] = None,
-    ) -> Any:
+    def _apply(self, role: str, manifest: Mapping[str, Any], depends_on: list) -> Any:
         """Register one built object as ``<name>-<role>``, parented to the component.
 
-        The manifest's camelCase fields go to the provider as they are (the SDK passes keys it
-        does not know as Python names through unchanged), so what is registered is exactly what
-        the builders produced and the tests and renders inspect.
+        Nested camelCase fields go to the provider as they are (the SDK passes keys it does not
+        know as Python names through unchanged), so what is registered is exactly what the
+        builders produced and what tests and renders inspect.
         """
+        cls = KINDS[(manifest["apiVersion"], manifest["kind"])]
         # Top-level fields are keyword arguments, so they need their Python names.
         fields = {
             _snake(k): v
@@ -137,40 +131,21 @@ class DjangoApp(pulumi.ComponentResource):
             f"{self._settings.name}-{role}",
             metadata=manifest["metadata"],
             **fields,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
 
-    def _credentials(self, s: Settings, deps: list[pulumi.Resource]) -> pulumi.Resource:
-        """Generated database password and Django SECRET_KEY in one Kubernetes Secret."""
+    def _generated_secrets(self, s: Settings) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The database password and Django's SECRET_KEY, generated once and kept in state."""
         child = pulumi.ResourceOptions(parent=self)
         # Alphanumeric: it is embedded in DATABASE_URL without URL-escaping.
         password = random.RandomPassword(
             f"{s.name}-db-password", length=32, special=False, opts=child
         )
         secret_key = random.RandomPassword(
-            f"{s.name}-secret-key", length=64, special=True, override_special="!@#%^&*-_=+", opts=child
+            f"{s.name}-secret-key",
+            length=64,
+            special=True,
+            override_special="!@#%^&*-_=+",
+            opts=child,
         )
-        db = s.database
-        data = {
-            "username": db.username,
-            "password": password.result,
-            "database": db.database_name,
-            "host": s.database_host,
-            "port": str(db.port),
-            app_pod.DATABASE_URL_KEY: password.result.apply(lambda p: database.database_url(s, p)),
-            app_pod.SECRET_KEY_KEY: secret_key.result,
-        }
-        return self._apply(
-            k8s.core.v1.Secret,
-            "credentials",
-            {
-                "metadata": {
-                    "name": app_pod.credentials_secret_name(s),
-                    "namespace": s.namespace,
-                    "labels": labels(s.name, WEB),
-                },
-                "type": "Opaque",
-                "stringData": {k: pulumi.Output.secret(v) for k, v in data.items()},
-            },
-            deps,
-        )
+        return pulumi.Output.secret(password.result), pulumi.Output.secret(secret_key.result)
