@@ -127,31 +127,28 @@ def statefulset(s: Settings) -> dict:
     }
 
 
-def service(s: Settings) -> dict:
+def _service(s: Settings, name: str, extra: dict) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _metadata(s, service_name(s)),
+        "metadata": _metadata(s, name),
         "spec": {
-            "type": "ClusterIP",
+            **extra,
             "selector": selector_labels(s.name, DATABASE),
-            "ports": [{"name": "postgres", "port": s.database.port, "targetPort": "postgres", "protocol": "TCP"}],
+            "ports": [
+                {"name": "postgres", "port": s.database.port, "targetPort": "postgres", "protocol": "TCP"}
+            ],
         },
     }
+
+
+def service(s: Settings) -> dict:
+    return _service(s, service_name(s), {"type": "ClusterIP"})
 
 
 def headless_service(s: Settings) -> dict:
     """Gives the StatefulSet's pod its stable DNS name."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(s, headless_service_name(s)),
-        "spec": {
-            "clusterIP": "None",
-            "selector": selector_labels(s.name, DATABASE),
-            "ports": [{"name": "postgres", "port": s.database.port, "targetPort": "postgres", "protocol": "TCP"}],
-        },
-    }
+    return _service(s, headless_service_name(s), {"clusterIP": "None"})
 
 
 def service_account(s: Settings) -> dict:
