@@ -6,9 +6,12 @@ the pod can be tested, rendered and validated without Pulumi.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
+from . import fetch
+from .config_files import configmap_key
 from .effective_resources import ContainerResources
+from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
 from .labels import WEB, labels, selector_labels
 from .quantities import parse_quantity
 from .security import container_security_context, pod_security_context
@@ -17,9 +20,7 @@ from .settings import WAIT_FOR_DB_RESOURCES, Settings, SidecarSettings
 LOGS_MOUNT_PATH = "/var/log/app"
 TMP_MOUNT_PATH = "/tmp"
 SECRETS_VOLUME = "secrets"
-# Files of the credentials Secret that the app reads; Postgres gets only "password".
-DATABASE_URL_KEY = "database-url"
-SECRET_KEY_KEY = "secret-key"
+CONFIG_HASH_ANNOTATION = "djangoapp.io/config-hash"
 PRESTOP_SLEEP_SECONDS = 5
 TERMINATION_GRACE_SECONDS = 30
 # Files mounted from a Secret are owned by root and the fsGroup; group read lets the app UID read
@@ -46,6 +47,10 @@ def credentials_secret_name(s: Settings) -> str:
     return f"{s.name}-credentials"
 
 
+def config_map_name(s: Settings) -> str:
+    return f"{s.name}-config"
+
+
 def _env(pairs: Iterable[tuple[str, str]]) -> list[dict]:
     return [{"name": k, "value": v} for k, v in pairs]
 
@@ -55,6 +60,7 @@ def app_env(s: Settings) -> list[dict]:
     managed = (
         ("DJANGO_CONFIG_DIR", s.config_mount_path),
         ("DATABASE_URL_FILE", f"{s.secrets_mount_path}/{DATABASE_URL_KEY}"),
+        ("DATABASE_CREDENTIALS_FILE", f"{s.secrets_mount_path}/{DATABASE_JSON_KEY}"),
         ("SECRET_KEY_FILE", f"{s.secrets_mount_path}/{SECRET_KEY_KEY}"),
         ("DJANGO_LOG_DIR", LOGS_MOUNT_PATH),
         ("WEB_CONCURRENCY", str(s.workers)),
@@ -179,10 +185,20 @@ def sidecar_container(s: Settings, sidecar: SidecarSettings) -> dict:
     return container
 
 
-def init_containers(s: Settings) -> list[dict]:
+def _require_refs(s: Settings, refs: Optional[AwsRefs]) -> Optional[AwsRefs]:
+    if s.uses_aws and refs is None:
+        raise ValueError("the AWS backend needs AwsRefs (bucket, region, secret ids)")
+    return refs if s.uses_aws else None
+
+
+def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
     """Sidecars first, so a log shipper sees every later step; then the ordered init steps."""
+    refs = _require_refs(s, refs)
     sidecars = [sidecar_container(s, c) for c in s.sidecars] if s.native_sidecars else []
-    return [*sidecars, wait_for_db_container(s), migrate_container(s)]
+    fetches = (
+        [fetch.fetch_config_container(s, refs), fetch.fetch_secrets_container(s, refs)] if refs else []
+    )
+    return [*sidecars, *fetches, wait_for_db_container(s), migrate_container(s)]
 
 
 def app_containers(s: Settings) -> list[dict]:
@@ -190,22 +206,35 @@ def app_containers(s: Settings) -> list[dict]:
     return [django_container(s), *sidecars]
 
 
-def volumes(s: Settings) -> list[dict]:
+def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
+    if refs:
+        return [
+            # Filled by fetch-config and fetch-secrets; the secrets never touch the node's disk.
+            {"name": "config", "emptyDir": {"sizeLimit": "32Mi"}},
+            {"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+            *fetch.volumes(refs),
+        ]
+    config_map: dict = {"name": config_map_name(s), "defaultMode": 0o444}
+    if s.config_files:
+        # Keys are flat; items put nested files back at their relative paths.
+        config_map["items"] = [{"key": configmap_key(f), "path": f} for f, _ in s.config_files]
     return [
-        # Filled by the config fetch step; an emptyDir until then.
-        {"name": "config", "emptyDir": {"sizeLimit": "32Mi"}},
+        {"name": "config", "configMap": config_map},
         {
             # Secret volumes are tmpfs-backed: the credentials never touch the node's disk.
             "name": SECRETS_VOLUME,
             "secret": {
                 "secretName": credentials_secret_name(s),
                 "defaultMode": SECRET_FILE_MODE,
-                "items": [
-                    {"key": DATABASE_URL_KEY, "path": DATABASE_URL_KEY},
-                    {"key": SECRET_KEY_KEY, "path": SECRET_KEY_KEY},
-                ],
+                "items": [{"key": k, "path": k} for k in fetch.SECRET_FILES],
             },
         },
+    ]
+
+
+def volumes(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
+    return [
+        *_config_and_secret_volumes(s, _require_refs(s, refs)),
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
         {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}},
         *(
@@ -228,7 +257,7 @@ def _spread(s: Settings) -> list[dict]:
     ]
 
 
-def pod_spec(s: Settings) -> dict:
+def pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     spec = {
         "serviceAccountName": s.name,
         "automountServiceAccountToken": False,
@@ -236,16 +265,16 @@ def pod_spec(s: Settings) -> dict:
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
         "securityContext": pod_security_context(s.run_as_user),
-        "initContainers": init_containers(s),
+        "initContainers": init_containers(s, refs),
         "containers": app_containers(s),
-        "volumes": volumes(s),
+        "volumes": volumes(s, refs),
     }
     if s.replicas >= 2:
         spec["topologySpreadConstraints"] = _spread(s)
     return spec
 
 
-def deployment(s: Settings) -> dict:
+def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -256,7 +285,14 @@ def deployment(s: Settings) -> dict:
             "selector": {"matchLabels": selector_labels(s.name, WEB)},
             # Never below the desired count during a rollout: a new pod must be ready first.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {"metadata": {"labels": labels(s.name, WEB)}, "spec": pod_spec(s)},
+            "template": {
+                "metadata": {
+                    "labels": labels(s.name, WEB),
+                    # New config content, new pod template: the Deployment rolls.
+                    "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash},
+                },
+                "spec": pod_spec(s, refs),
+            },
         },
     }
 

@@ -120,3 +120,39 @@ class DjangoAppArgs(TypedDict):
     """Where the config volume is mounted (read-only) in the app. Default: ``/app/config``."""
     secrets_mount_path: NotRequired[str]
     """Where the secret files are mounted (read-only, in memory). Default: ``/run/secrets/app``."""
+    secrets_backend: NotRequired[str]
+    """Where secrets and config live: ``aws-secrets-manager`` (Secrets Manager and an S3 bucket,
+    fetched by init containers) or ``kubernetes`` (a Secret and a ConfigMap, no AWS at all).
+    Default: ``aws-secrets-manager``."""
+    config_files: NotRequired[Dict[str, str]]
+    """Config files by relative name (``{"settings.toml": "..."}``), delivered read-only under
+    ``config_mount_path``; they override files of the same name from ``config_dir``. A change
+    rolls the pods. Default: none."""
+    config_dir: NotRequired[str]
+    """A local folder whose files (recursively) become config files. Default: none."""
+    protect_data: NotRequired[bool]
+    """Protect and retain the data: config bucket, secrets, generated passwords and the Postgres
+    StatefulSet get ``protect`` and ``retain_on_delete``; secret deletion keeps a recovery window.
+    Default: ``False``."""
+    aws_region: NotRequired[str]
+    """Region the fetch steps talk to. Default: the AWS provider's region."""
+    oidc_provider_arn: NotRequired[str]
+    """IAM OIDC provider of the cluster; with ``oidc_provider_url`` it creates a role that only
+    the fetch steps can assume. Default: none (the fetch steps use the pod's ambient
+    credentials)."""
+    oidc_provider_url: NotRequired[str]
+    """Issuer URL of the same provider (``https://oidc.eks.<region>.amazonaws.com/id/<ID>``).
+    Default: none."""
+    kms_key_arn: NotRequired[str]
+    """Customer KMS key for the bucket and the secrets (and ``kms:Decrypt`` for the role).
+    Default: AWS managed keys."""
+    aws_endpoint_url: NotRequired[str]
+    """``AWS_ENDPOINT_URL`` of the fetch steps only (LocalStack, moto). Default: none (AWS)."""
+    secret_recovery_window_days: NotRequired[int]
+    """Days a deleted secret can be restored: 7 to 30, or 0 to delete at once (not with
+    ``protect_data``). Default: ``30``."""
+    config_bucket_force_destroy: NotRequired[bool]
+    """Let ``pulumi destroy`` delete a non-empty config bucket (dev stacks; not with
+    ``protect_data``). Default: ``False``."""
+    aws_cli_image: NotRequired[str]
+    """Pinned image of the fetch steps. Default: ``amazon/aws-cli:2.22.35``."""

@@ -7,6 +7,8 @@ filesystem needs writable ``/var/run/postgresql`` and ``/tmp``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .app_pod import SECRET_FILE_MODE, credentials_secret_name
 from .labels import DATABASE, labels, selector_labels
 from .security import container_security_context, pod_security_context
@@ -157,6 +159,19 @@ def service_account(s: Settings) -> dict:
         "kind": "ServiceAccount",
         "metadata": _metadata(s, statefulset_name(s)),
         "automountServiceAccountToken": False,
+    }
+
+
+def database_document(s: Settings, password: Any) -> dict:
+    """RDS-style credentials document (the shape AWS rotation functions expect), plus the URL."""
+    db = s.database
+    return {
+        "engine": "postgres",
+        "host": s.database_host,
+        "port": db.port,
+        "dbname": db.database_name,
+        "username": db.username,
+        "password": password,
     }
 
 

@@ -6,10 +6,13 @@ import re
 from typing import Any, Mapping, Optional
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
-from . import app_pod, database, manifests
+from . import app_pod, manifests, workload_identity
+from .app_secrets import AppSecrets
+from .config_bucket import ConfigBucket
+from .fetch import DATABASE_JSON_KEY, AwsRefs
 from .args import DjangoAppArgs
 from .effective_resources import effective_pod_resources, format_resources
 from .settings import Settings, normalise
@@ -19,6 +22,7 @@ TYPE_TOKEN = "djangoapp:index:DjangoApp"
 KINDS = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "Secret"): k8s.core.v1.Secret,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "Service"): k8s.core.v1.Service,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
@@ -55,6 +59,10 @@ class DjangoApp(pulumi.ComponentResource):
     database_service_name: pulumi.Output[str]
     effective_pod_requests: pulumi.Output[dict]
     effective_pod_limits: pulumi.Output[dict]
+    bucket_name: pulumi.Output[Optional[str]]
+    config_prefix: pulumi.Output[Optional[str]]
+    secret_arn: pulumi.Output[Optional[str]]
+    role_arn: pulumi.Output[Optional[str]]
 
     def __init__(
         self,
@@ -72,20 +80,26 @@ class DjangoApp(pulumi.ComponentResource):
         if warning:
             pulumi.log.warn(warning, resource=self)
 
-        password, secret_key = self._generated_secrets(s)
+        secrets = AppSecrets(f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self))
+        refs, bucket, role = self._aws_side(s, secrets) if s.uses_aws else (None, None, None)
         secret_values = {
-            "password": password,
-            "database_url": password.apply(lambda p: database.database_url(s, p)),
-            "secret_key": secret_key,
+            "password": secrets.password,
+            "database_url": secrets.database_url,
+            "database_json": secrets.database_json,
+            "secret_key": secrets.secret_key,
         }
         registered: dict[str, Any] = {}
         deployment_manifest: dict = {}
-        for role, manifest in manifests.kubernetes_objects(s, secret_values):
+        for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs):
             depends_on = [registered["namespace"]] if "namespace" in registered else []
-            if role in manifests.USES_CREDENTIALS:
+            if role_name in manifests.USES_CREDENTIALS:
                 depends_on.append(registered["credentials"])
-            registered[role] = self._apply(role, manifest, depends_on)
-            if role == "deployment":
+            if role_name == "deployment" and bucket is not None:
+                # The first pod's fetch steps need the files and the role's policy in place.
+                depends_on += [bucket, *([role] if role else [])]
+            keep = role_name == "postgres" and s.protect_data
+            registered[role_name] = self._apply(role_name, manifest, depends_on, keep)
+            if role_name == "deployment":
                 deployment_manifest = manifest
         deployment, service, db_service = (
             registered["deployment"],
@@ -102,8 +116,18 @@ class DjangoApp(pulumi.ComponentResource):
         self.database_service_name = db_service.metadata.apply(lambda m: m.name)
         self.effective_pod_requests = pulumi.Output.from_input(format_resources(requests))
         self.effective_pod_limits = pulumi.Output.from_input(format_resources(limits))
+        self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)
+        self.config_prefix = pulumi.Output.from_input(s.config_prefix if bucket else None)
+        self.secret_arn = pulumi.Output.from_input(
+            secrets.secret_arns.get(DATABASE_JSON_KEY) if s.uses_aws else None
+        )
+        self.role_arn = role.arn if role else pulumi.Output.from_input(None)
         self.register_outputs(
             {
+                "bucket_name": self.bucket_name,
+                "config_prefix": self.config_prefix,
+                "secret_arn": self.secret_arn,
+                "role_arn": self.role_arn,
                 "namespace": self.namespace,
                 "deployment_name": self.deployment_name,
                 "service_name": self.service_name,
@@ -113,7 +137,9 @@ class DjangoApp(pulumi.ComponentResource):
             }
         )
 
-    def _apply(self, role: str, manifest: Mapping[str, Any], depends_on: list) -> Any:
+    def _apply(
+        self, role: str, manifest: Mapping[str, Any], depends_on: list, keep: bool = False
+    ) -> Any:
         """Register one built object as ``<name>-<role>``, parented to the component.
 
         Nested camelCase fields go to the provider as they are (the SDK passes keys it does not
@@ -131,21 +157,61 @@ class DjangoApp(pulumi.ComponentResource):
             f"{self._settings.name}-{role}",
             metadata=manifest["metadata"],
             **fields,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=depends_on, protect=keep, retain_on_delete=keep
+            ),
         )
 
-    def _generated_secrets(self, s: Settings) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-        """The database password and Django's SECRET_KEY, generated once and kept in state."""
-        child = pulumi.ResourceOptions(parent=self)
-        # Alphanumeric: it is embedded in DATABASE_URL without URL-escaping.
-        password = random.RandomPassword(
-            f"{s.name}-db-password", length=32, special=False, opts=child
+    def _aws_side(
+        self, s: Settings, secrets: AppSecrets
+    ) -> tuple[AwsRefs, ConfigBucket, Optional[aws.iam.Role]]:
+        """Config bucket, and the role only the fetch steps may assume (when OIDC is given)."""
+        assert s.aws is not None
+        a = s.aws
+        bucket = ConfigBucket(
+            f"{s.name}-config",
+            {
+                "prefix": s.config_prefix,
+                "config_files": dict(s.config_files),
+                "force_destroy": a.force_destroy,
+                "protect": s.protect_data,
+                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn else {}),
+            },
+            pulumi.ResourceOptions(parent=self),
         )
-        secret_key = random.RandomPassword(
-            f"{s.name}-secret-key",
-            length=64,
-            special=True,
-            override_special="!@#%^&*-_=+",
-            opts=child,
+        role = None
+        if a.workload_identity:
+            assert a.oidc_provider_arn and a.oidc_issuer
+            child = pulumi.ResourceOptions(parent=self)
+            role = aws.iam.Role(
+                f"{s.name}-fetch-role",
+                description=f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
+                assume_role_policy=pulumi.Output.json_dumps(
+                    workload_identity.trust_policy(a.oidc_provider_arn, a.oidc_issuer, s.namespace, s.name)
+                ),
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{s.name}-fetch-policy",
+                role=role.id,
+                policy=pulumi.Output.json_dumps(
+                    workload_identity.access_policy(
+                        workload_identity.partition_of(a.oidc_provider_arn),
+                        bucket.bucket_name,
+                        s.config_prefix,
+                        secrets.secret_arns.values(),
+                        a.kms_key_arn,
+                    )
+                ),
+                opts=child,
+            )
+        region = a.region or aws.get_region_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).region
+        refs = AwsRefs(
+            bucket=bucket.bucket_name,
+            region=region,
+            secret_ids=secrets.secret_arns,
+            role_arn=role.arn if role else None,
         )
-        return pulumi.Output.secret(password.result), pulumi.Output.secret(secret_key.result)
+        return refs, bucket, role

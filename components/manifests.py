@@ -6,19 +6,34 @@ validated is what ``pulumi up`` sends.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
-from . import app_pod, database, network_policies, web
+from . import app_pod, database, fetch, network_policies, web
+from .config_files import configmap_key
+from .fetch import AwsRefs
 from .labels import WEB, labels
 from .settings import Settings
 
 # Objects that mount the credentials Secret; they must not start before it exists.
 USES_CREDENTIALS = ("deployment", "postgres")
+# What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
+SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
 
 
 def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
-    """The generated credentials; ``values`` are Pulumi secrets (or placeholders in a render)."""
-    db = s.database
+    """Postgres' password; with the Kubernetes backend also every file the app reads."""
+    data: dict[str, Any] = {database.PASSWORD_KEY: values["password"]}
+    if not s.uses_aws:
+        db = s.database
+        data |= {
+            "username": db.username,
+            "database": db.database_name,
+            "host": s.database_host,
+            "port": str(db.port),
+            fetch.DATABASE_JSON_KEY: values["database_json"],
+            fetch.DATABASE_URL_KEY: values["database_url"],
+            fetch.SECRET_KEY_KEY: values["secret_key"],
+        }
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -28,31 +43,37 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
             "labels": labels(s.name, WEB),
         },
         "type": "Opaque",
-        "stringData": {
-            "username": db.username,
-            "database": db.database_name,
-            "host": s.database_host,
-            "port": str(db.port),
-            database.PASSWORD_KEY: values["password"],
-            app_pod.DATABASE_URL_KEY: values["database_url"],
-            app_pod.SECRET_KEY_KEY: values["secret_key"],
-        },
+        "stringData": data,
     }
 
 
-def kubernetes_objects(s: Settings, secret_values: Mapping[str, Any]) -> list[tuple[str, dict]]:
+def config_map(s: Settings) -> dict:
+    """The config files when there is no bucket (Kubernetes backend)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": app_pod.config_map_name(s), "namespace": s.namespace, "labels": labels(s.name, WEB)},
+        "data": {configmap_key(name): content for name, content in s.config_files},
+    }
+
+
+def kubernetes_objects(
+    s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None
+) -> list[tuple[str, dict]]:
     """``(role, object)`` pairs; the namespace (when owned) comes first."""
     objects: list[tuple[str, dict]] = []
     if s.create_namespace:
         objects.append(("namespace", web.namespace(s)))
+    objects.append(("credentials", credentials_secret(s, secret_values)))
+    if not s.uses_aws:
+        objects.append(("config", config_map(s)))
     objects += [
-        ("credentials", credentials_secret(s, secret_values)),
         ("service-account", web.service_account(s)),
         ("postgres-service-account", database.service_account(s)),
         ("postgres", database.statefulset(s)),
         ("postgres-service", database.service(s)),
         ("postgres-headless-service", database.headless_service(s)),
-        ("deployment", app_pod.deployment(s)),
+        ("deployment", app_pod.deployment(s, refs)),
         ("service", web.service(s)),
     ]
     pdb = web.pod_disruption_budget(s)

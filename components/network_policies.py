@@ -32,6 +32,10 @@ def default_deny(s: Settings) -> dict:
 
 def web_policy(s: Settings) -> dict:
     ports = [s.port, *(p for c in s.sidecars for p in c.ports)]
+    https = [{"port": 443, "protocol": "TCP"}]
+    if s.aws and s.aws.endpoint_port and s.aws.endpoint_port != 443:
+        # A LocalStack/moto endpoint on its own port must be reachable by the fetch steps.
+        https.append({"port": s.aws.endpoint_port, "protocol": "TCP"})
     return _policy(
         s,
         f"{s.name}-web",
@@ -46,7 +50,7 @@ def web_policy(s: Settings) -> dict:
                     "to": [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}],
                     "ports": [{"port": s.database.port, "protocol": "TCP"}],
                 },
-                {"ports": [{"port": 443, "protocol": "TCP"}]},
+                {"ports": https},
             ],
         },
     )

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
+from . import config_files
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
+from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
 from .validation import (
     ENV_NAME,
@@ -22,11 +24,12 @@ from .validation import (
 )
 
 # Names of the containers the component itself puts into the pod; sidecars may not reuse them.
-BUILTIN_CONTAINERS = ("django", "wait-for-db", "migrate", "postgres")
+BUILTIN_CONTAINERS = ("django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "postgres")
 
 # Variables the component sets itself; a user value would silently contradict them.
 MANAGED_ENV = (
     "DATABASE_URL_FILE",
+    "DATABASE_CREDENTIALS_FILE",
     "SECRET_KEY_FILE",
     "DJANGO_CONFIG_DIR",
     "DJANGO_LOG_DIR",
@@ -150,6 +153,23 @@ class Settings:
     db_wait_timeout_seconds: int
     config_mount_path: str
     secrets_mount_path: str
+    secrets_backend: str
+    config_files: tuple[tuple[str, str], ...]
+    protect_data: bool
+    aws: Optional[AwsSettings]
+
+    @property
+    def config_hash(self) -> str:
+        return config_files.content_hash(self.config_files)
+
+    @property
+    def uses_aws(self) -> bool:
+        return self.secrets_backend == AWS_SECRETS_MANAGER
+
+    @property
+    def config_prefix(self) -> str:
+        """Where this app's files live in the config bucket."""
+        return f"{self.namespace}/{self.name}"
 
     @property
     def native_sidecars(self) -> bool:
@@ -525,6 +545,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     if not isinstance(probe_host, str) or not re.match(r"^[A-Za-z0-9.-]+$", probe_host):
         problems.add("probe_host", probe_host, "must be a host name that Django's ALLOWED_HOSTS accepts")
 
+    protect_data = _bool(problems, "protect_data", args.get("protect_data", False))
+    secrets_backend = backend(problems, args.get("secrets_backend", AWS_SECRETS_MANAGER))
+
     settings = Settings(
         name=name,
         namespace=namespace if isinstance(namespace, str) else "",
@@ -550,6 +573,10 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         secrets_mount_path=_absolute_path(
             problems, "secrets_mount_path", args.get("secrets_mount_path", "/run/secrets/app")
         ),
+        secrets_backend=secrets_backend,
+        config_files=config_files.gather(problems, args.get("config_files"), args.get("config_dir")),
+        protect_data=protect_data,
+        aws=normalise_aws(problems, args, secrets_backend, protect_data),
     )
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")

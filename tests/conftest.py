@@ -6,7 +6,25 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from components.fetch import AwsRefs  # noqa: E402
+
 MINIMAL = {"image": "ghcr.io/acme/shop:1.4.2"}
+KUBERNETES_ONLY = {**MINIMAL, "secrets_backend": "kubernetes"}
+OIDC = {
+    "oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-3.amazonaws.com/id/5C0FFEE5",
+    "oidc_provider_url": "https://oidc.eks.eu-west-3.amazonaws.com/id/5C0FFEE5",
+}
+# What the AWS resources would be, for the pure builders.
+REFS = AwsRefs(
+    bucket="shop-config-bucket-1a2b3c",
+    region="eu-west-3",
+    secret_ids={
+        "database.json": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:db-AbCdEf",
+        "database-url": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:url-AbCdEf",
+        "secret-key": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:key-AbCdEf",
+    },
+    role_arn="arn:aws:iam::123456789012:role/shop-fetch-role-9f8e7d",
+)
 
 
 @pytest.fixture

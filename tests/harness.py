@@ -9,6 +9,8 @@ import pulumi
 from pulumi.runtime import mocks, rpc
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+MOCK_REGION = "eu-west-3"
+MOCK_ACCOUNT = "123456789012"
 
 
 @dataclass
@@ -35,10 +37,27 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ == RANDOM_PASSWORD:
             state["result"] = fake_password(args.name)
+        # Computed attributes of the AWS resources, shaped as AWS would return them.
+        if args.typ == "aws:s3/bucket:Bucket":
+            state["bucket"] = f"{args.name}-bucket-1a2b3c"
+            state["arn"] = f"arn:aws:s3:::{state['bucket']}"
+            return state["bucket"], state
+        if args.typ == "aws:secretsmanager/secret:Secret":
+            state["arn"] = f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:{args.name}-AbCdEf"
+            return state["arn"], state
+        if args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT}:role/{args.name}-9f8e7d"
+            return f"{args.name}-9f8e7d", state
         return f"{args.name}-id", state
 
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}, None
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": MOCK_REGION, "name": MOCK_REGION, "id": MOCK_REGION}, []
+        return {}, []
 
 
 def fake_password(name: str) -> str:
@@ -122,4 +141,8 @@ def run_program(program: Callable[[], Any], config: Optional[dict] = None, proje
         return pulumi.Output.from_input(value).apply(lambda v: resolved.setdefault("value", v))
 
     body()
+    urns = [r.urn for r in monitor.registrations]
+    duplicates = sorted({u for u in urns if urns.count(u) > 1})
+    # The real engine refuses a second registration of a URN; the mock monitor does not.
+    assert not duplicates, f"registered more than once: {duplicates}"
     return Run(monitor.registrations, resolved.get("value"), monitor.outputs)

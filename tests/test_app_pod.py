@@ -5,13 +5,14 @@ import pytest
 from components import app_pod
 from components.effective_resources import effective_pod_resources, format_resources
 from components.settings import normalise
-from conftest import MINIMAL
+from conftest import MINIMAL, REFS
 
 LOG_SHIPPER = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/logs"}}
 
 
 def spec(**args):
-    return app_pod.pod_spec(normalise("shop", {**MINIMAL, **args}))
+    s = normalise("shop", {**MINIMAL, **args})
+    return app_pod.pod_spec(s, REFS if s.uses_aws else None)
 
 
 def names(containers):
@@ -24,7 +25,7 @@ def all_containers(pod):
 
 def test_sidecar_starts_before_wait_for_db_and_migrations():
     pod = spec(sidecars=[LOG_SHIPPER])
-    assert names(pod["initContainers"]) == ["log-shipper", "wait-for-db", "migrate"]
+    assert names(pod["initContainers"]) == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
     assert pod["initContainers"][0]["restartPolicy"] == "Always"
 
 
@@ -35,7 +36,7 @@ def test_regular_init_steps_and_app_containers_never_set_restart_policy():
 
 
 def test_sidecars_are_regular_containers_below_kubernetes_1_29():
-    pod = spec(sidecars=[LOG_SHIPPER], kubernetes_version="1.28")
+    pod = spec(sidecars=[LOG_SHIPPER], kubernetes_version="1.28", secrets_backend="kubernetes")
     assert names(pod["initContainers"]) == ["wait-for-db", "migrate"]
     assert names(pod["containers"]) == ["django", "log-shipper"]
     assert "restartPolicy" not in pod["containers"][1]
@@ -43,14 +44,14 @@ def test_sidecars_are_regular_containers_below_kubernetes_1_29():
 
 def test_migrate_runs_the_app_image_after_wait_for_db():
     pod = spec()
-    wait, migrate = pod["initContainers"]
+    wait, migrate = pod["initContainers"][-2:]
     assert migrate["image"] == MINIMAL["image"]
     assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert wait["image"].startswith("postgres:")
 
 
 def test_wait_for_db_is_bounded_and_says_why_it_fails():
-    wait = spec(db_wait_timeout_seconds=30)["initContainers"][0]
+    wait = spec(db_wait_timeout_seconds=30)["initContainers"][-2]
     env = {e["name"]: e["value"] for e in wait["env"]}
     assert env["DB_WAIT_TIMEOUT"] == "30"
     assert env["DB_HOST"] == "shop-postgres.shop.svc.cluster.local"
@@ -78,7 +79,7 @@ def test_every_container_is_restricted_and_read_only(args):
 def test_every_container_that_writes_has_a_writable_tmp():
     pod = spec(sidecars=[LOG_SHIPPER])
     for container in all_containers(pod):
-        if container["name"] == "wait-for-db":
+        if container["name"] in ("wait-for-db", "fetch-config", "fetch-secrets"):
             continue
         mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
         assert "/tmp" in mounts and not mounts["/tmp"].get("readOnly")
@@ -89,7 +90,7 @@ def test_service_account_token_is_not_mounted():
 
 
 def test_database_credentials_reach_the_app_only_as_files():
-    pod = spec(env={"DJANGO_DEBUG": "false"})
+    pod = spec(env={"DJANGO_DEBUG": "false"}, secrets_backend="kubernetes")
     django = pod["containers"][0]
     env = {e["name"]: e["value"] for e in django["env"]}
     assert env["DATABASE_URL_FILE"] == "/run/secrets/app/database-url"
@@ -130,7 +131,7 @@ def test_pre_stop_sleep_uses_exec_on_1_29_and_the_sleep_action_from_1_30():
 def test_graceful_shutdown_fits_in_the_grace_period():
     s = normalise("shop", MINIMAL)
     graceful = int(s.command[s.command.index("--graceful-timeout") + 1])
-    assert app_pod.PRESTOP_SLEEP_SECONDS + graceful < app_pod.pod_spec(s)["terminationGracePeriodSeconds"]
+    assert app_pod.PRESTOP_SLEEP_SECONDS + graceful < app_pod.pod_spec(s, REFS)["terminationGracePeriodSeconds"]
 
 
 def test_gunicorn_workers_are_explicit():
@@ -150,7 +151,7 @@ def test_two_replicas_spread_across_nodes_and_one_does_not():
 
 
 def test_rolling_update_never_drops_below_the_desired_count():
-    strategy = app_pod.deployment(normalise("shop", MINIMAL))["spec"]["strategy"]
+    strategy = app_pod.deployment(normalise("shop", MINIMAL), REFS)["spec"]["strategy"]
     assert strategy["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
 
 
@@ -160,7 +161,10 @@ def test_user_env_values_appear_verbatim_and_before_managed_ones():
 
 
 def test_effective_resources_of_the_built_pod_count_the_sidecar_in_init_and_run():
-    pod = spec(sidecars=[{**LOG_SHIPPER, "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}])
+    pod = spec(
+        sidecars=[{**LOG_SHIPPER, "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}],
+        secrets_backend="kubernetes",
+    )
     requests, limits = effective_pod_resources(app_pod.container_resources(pod))
     # run phase: sidecar 100m + django 250m = 350m beats migrate (250m) + sidecar (100m) = 350m;
     # memory: sidecar 64Mi + django 256Mi = 320Mi.

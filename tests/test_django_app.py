@@ -6,7 +6,7 @@ import pytest
 from components import DjangoApp, DjangoAppArgs, PostgresArgs, SidecarArgs, ValidationError
 from components.django_app import TYPE_TOKEN
 from harness import fake_password, run_program
-from conftest import MINIMAL
+from conftest import KUBERNETES_ONLY, MINIMAL
 
 LOG_SHIPPER = SidecarArgs(name="log-shipper", image="fluent/fluent-bit:3.2.4")
 
@@ -22,16 +22,29 @@ def outputs_of(app: DjangoApp) -> dict:
     }
 
 
-def test_minimal_call_registers_the_whole_kubernetes_side():
+KUBERNETES_KINDS = [
+    "DjangoApp", "AppSecrets", "RandomPassword", "RandomPassword", "Namespace", "ServiceAccount",
+    "ServiceAccount", "Secret", "StatefulSet", "Service", "Service", "Service",
+    "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
+]  # fmt: skip
+
+
+def test_minimal_call_registers_both_the_kubernetes_and_the_aws_side():
     run = run_program(lambda: outputs_of(DjangoApp("shop", DjangoAppArgs(image="ghcr.io/acme/shop:1.4.2"))))
     kinds = sorted(r.kind for r in run.registrations)
-    assert kinds == sorted(
-        [
-            "DjangoApp", "RandomPassword", "RandomPassword", "Namespace", "ServiceAccount",
-            "ServiceAccount", "Secret", "StatefulSet", "Service", "Service", "Service",
-            "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
-        ]
-    )  # fmt: skip
+    aws_kinds = [
+        "ConfigBucket", "Bucket", "BucketPublicAccessBlock", "BucketOwnershipControls",
+        "BucketServerSideEncryptionConfiguration", "BucketVersioning",
+        "BucketLifecycleConfiguration", "BucketPolicy",
+        "Secret", "Secret", "Secret", "SecretVersion", "SecretVersion", "SecretVersion",
+    ]  # fmt: skip
+    assert kinds == sorted(KUBERNETES_KINDS + aws_kinds)
+
+
+def test_kubernetes_backend_registers_no_aws_resource():
+    run = run_program(lambda: outputs_of(DjangoApp("shop", KUBERNETES_ONLY)))
+    assert sorted(r.kind for r in run.registrations) == sorted(KUBERNETES_KINDS + ["ConfigMap"])
+    assert not [r for r in run.registrations if r.type.startswith("aws:")]
 
 
 def test_component_uses_its_type_token():
@@ -42,11 +55,14 @@ def test_component_uses_its_type_token():
 def test_children_are_named_after_the_component_and_parented_to_it():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
     component = run.one("DjangoApp")
+    components = {r.urn for r in run.registrations if not r.custom}
     children = [r for r in run.registrations if r is not component]
     assert children
     for child in children:
         assert child.name.startswith("shop-"), child.name
-        assert child.parent == component.urn, child.name
+        assert child.parent in components, child.name
+    direct = {r.kind for r in children if r.parent == component.urn}
+    assert {"AppSecrets", "ConfigBucket", "Deployment", "StatefulSet"} <= direct
 
 
 def test_outputs_are_attributes_and_registered_outputs():
@@ -59,7 +75,7 @@ def test_outputs_are_attributes_and_registered_outputs():
     assert run.result["effective_pod_requests"] == {"cpu": "300m", "memory": "320Mi"}
     registered = run.outputs[run.one("DjangoApp").urn]
     assert registered["effective_pod_requests"] == run.result["effective_pod_requests"]
-    assert set(registered) == set(run.result)
+    assert set(run.result) <= set(registered)
 
 
 def test_invalid_args_register_no_resource_at_all():
@@ -78,30 +94,37 @@ def _swallow(build):
     return None
 
 
-def test_generated_secrets_appear_only_in_the_kubernetes_secret():
-    run = run_program(lambda: outputs_of(DjangoApp("shop", MINIMAL)))
-    values = [fake_password("shop-db-password"), fake_password("shop-secret-key")]
+PASSWORD, SECRET_KEY = fake_password("shop-secrets-db-password"), fake_password("shop-secrets-secret-key")
+
+
+@pytest.mark.parametrize("args, holders", [
+    (KUBERNETES_ONLY, {"kubernetes:core/v1:Secret"}),
+    (MINIMAL, {"kubernetes:core/v1:Secret", "aws:secretsmanager/secretVersion:SecretVersion"}),
+])  # fmt: skip
+def test_generated_secrets_appear_only_in_secret_stores(args, holders):
+    run = run_program(lambda: outputs_of(DjangoApp("shop", args)))
+    values = [PASSWORD, SECRET_KEY]
+    seen = set()
     for registration in run.registrations:
         text = json.dumps(registration.inputs)
-        if registration.kind == "Secret":
-            assert all(v in text for v in values)
-        else:
-            assert not any(v in text for v in values), registration.name
+        if any(v in text for v in values):
+            seen.add(registration.type)
+    assert seen == holders
     assert not any(v in json.dumps(run.outputs) for v in values)
     assert not any(v in json.dumps(run.result) for v in values)
 
 
 def test_secret_holds_the_database_url_for_the_in_cluster_service():
-    run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
-    data = run.one("Secret").inputs["stringData"]
-    password = fake_password("shop-db-password")
+    run = run_program(lambda: DjangoApp("shop", KUBERNETES_ONLY).namespace)
+    data = run.one("core/v1:Secret").inputs["stringData"]
+    password = PASSWORD
     assert data["password"] == password
     assert data["database-url"] == f"postgres://shop:{password}@shop-postgres.shop.svc.cluster.local:5432/shop"
 
 
 def test_workloads_wait_for_the_namespace_and_the_secret():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
-    secret, namespace = run.one("Secret").urn, run.one("Namespace").urn
+    secret, namespace = run.one("core/v1:Secret").urn, run.one("Namespace").urn
     for kind in ("Deployment", "StatefulSet"):
         assert {secret, namespace} <= set(run.one(kind).dependencies)
 
@@ -121,7 +144,7 @@ def test_single_replica_registers_no_pdb():
 def test_registered_deployment_carries_native_sidecar_first():
     run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "sidecars": [LOG_SHIPPER]}).namespace)
     init = run.one("Deployment").inputs["spec"]["template"]["spec"]["initContainers"]
-    assert [c["name"] for c in init] == ["log-shipper", "wait-for-db", "migrate"]
+    assert [c["name"] for c in init] == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
     assert init[0]["restartPolicy"] == "Always"
 
 

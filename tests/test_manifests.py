@@ -5,9 +5,9 @@ import pytest
 
 from components import manifests
 from components.settings import normalise
-from conftest import MINIMAL
+from conftest import MINIMAL, OIDC, REFS
 
-PLACEHOLDERS = {"password": "[secret]", "database_url": "[secret]", "secret_key": "[secret]"}
+PLACEHOLDERS = {k: "[secret]" for k in manifests.SECRET_VALUES}
 SIDECAR = {
     "name": "log-shipper",
     "image": "fluent/fluent-bit:3.2.4",
@@ -21,12 +21,14 @@ VARIANTS = {
     "minimal": {},
     "sidecar": {"sidecars": [SIDECAR], "replicas": 3, "database": {"storage_class": "gp3"}},
     "shared-namespace": {"create_namespace": False, "namespace": "apps", "replicas": 1},
+    "kubernetes-backend": {"secrets_backend": "kubernetes", "config_files": {"app.toml": "a=1", "sub/x.json": "{}"}},
+    "aws-localstack": {**OIDC, "aws_endpoint_url": "http://localstack.localstack:4566", "sidecars": [SIDECAR]},
 }
 
 
 def objects(variant, version):
     s = normalise("shop", {**MINIMAL, **VARIANTS[variant], "kubernetes_version": version})
-    return manifests.kubernetes_objects(s, PLACEHOLDERS)
+    return manifests.kubernetes_objects(s, PLACEHOLDERS, REFS if s.uses_aws else None)
 
 
 @pytest.mark.parametrize("version", ["1.29", "1.33", "1.37"])

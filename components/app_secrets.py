@@ -1,0 +1,87 @@
+"""``AppSecrets``: the generated credentials of one app, and where they are kept.
+
+The database password and Django's ``SECRET_KEY`` are generated once (pulumi-random, kept in
+state) and are Pulumi secrets throughout. With Secrets Manager each file the app reads is its own
+secret; the in-cluster Postgres takes its password from the same generated value.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from . import database, fetch
+from .settings import Settings
+
+TYPE_TOKEN = "djangoapp:index:AppSecrets"
+
+
+def secret_description(s: Settings, file_name: str) -> str:
+    return f"{file_name} of DjangoApp {s.name} in namespace {s.namespace} (managed by Pulumi)"
+
+
+class AppSecrets(pulumi.ComponentResource):
+    """Generated secrets of a ``DjangoApp``; in AWS Secrets Manager with the AWS backend."""
+
+    password: pulumi.Output[str]
+    secret_key: pulumi.Output[str]
+    database_url: pulumi.Output[str]
+    database_json: pulumi.Output[str]
+    # File name -> secret ARN; empty with the Kubernetes backend.
+    secret_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        s = settings
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=s.protect_data, retain_on_delete=s.protect_data
+        )
+        # Alphanumeric: it is embedded in DATABASE_URL without URL-escaping.
+        password = random.RandomPassword(f"{name}-db-password", length=32, special=False, opts=keep)
+        secret_key = random.RandomPassword(
+            f"{name}-secret-key",
+            length=64,
+            special=True,
+            override_special="!@#%^&*-_=+",
+            opts=keep,
+        )
+        self.password = pulumi.Output.secret(password.result)
+        self.secret_key = pulumi.Output.secret(secret_key.result)
+        self.database_url = pulumi.Output.secret(
+            password.result.apply(lambda p: database.database_url(s, p))
+        )
+        document = database.database_document(s, password.result)
+        document["database_url"] = self.database_url
+        self.database_json = pulumi.Output.secret(pulumi.Output.json_dumps(document))
+
+        self.secret_arns = {}
+        if s.uses_aws:
+            assert s.aws is not None
+            values = {
+                fetch.DATABASE_JSON_KEY: self.database_json,
+                fetch.DATABASE_URL_KEY: self.database_url,
+                fetch.SECRET_KEY_KEY: self.secret_key,
+            }
+            for file_name, value in values.items():
+                role = file_name.replace(".", "-")
+                secret = aws.secretsmanager.Secret(
+                    f"{name}-{role}",
+                    name_prefix=f"{s.namespace}/{s.name}/{file_name}-",
+                    description=secret_description(s, file_name),
+                    kms_key_id=s.aws.kms_key_arn,
+                    recovery_window_in_days=s.aws.recovery_window_days,
+                    opts=keep,
+                )
+                aws.secretsmanager.SecretVersion(
+                    f"{name}-{role}-version",
+                    secret_id=secret.id,
+                    secret_string=value,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                self.secret_arns[file_name] = secret.arn
+        self.register_outputs(
+            {"secret_arns": self.secret_arns, "database_secret_arn": self.secret_arns.get(fetch.DATABASE_JSON_KEY)}
+        )

@@ -1,0 +1,148 @@
+"""Validation of the AWS side: backend choice, OIDC provider, KMS key, recovery window, endpoint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from .validation import Problems, image_problem, is_int
+
+AWS_SECRETS_MANAGER = "aws-secrets-manager"
+KUBERNETES = "kubernetes"
+BACKENDS = (AWS_SECRETS_MANAGER, KUBERNETES)
+
+# Pinned: the fetch steps' behaviour must not change under a redeploy.
+DEFAULT_AWS_CLI_IMAGE = "amazon/aws-cli:2.22.35"
+TOKEN_AUDIENCE = "sts.amazonaws.com"
+
+_PARTITION = r"arn:aws(?:-[a-z]+)*"
+_OIDC_ARN = re.compile(rf"^{_PARTITION}:iam::[0-9]{{12}}:oidc-provider/(?P<issuer>[^\s]+)$")
+_OIDC_URL = re.compile(r"^(?:https://)?(?P<issuer>[a-z0-9.-]+\.[a-z]{2,}(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)*)/?$")
+_KMS_KEY_ARN = re.compile(
+    rf"^{_PARTITION}:kms:[a-z0-9-]+:[0-9]{{12}}:key/(?:[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|mrk-[0-9a-f]{{32}})$"
+)
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]$")
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(?::(?P<port>[0-9]{1,5}))?(?:/[^\s]*)?$")
+
+# Arguments that only mean something when secrets and config live in AWS.
+AWS_ONLY_ARGS = (
+    "aws_region",
+    "oidc_provider_arn",
+    "oidc_provider_url",
+    "kms_key_arn",
+    "aws_endpoint_url",
+    "secret_recovery_window_days",
+    "config_bucket_force_destroy",
+    "aws_cli_image",
+)
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: Optional[str]
+    oidc_provider_arn: Optional[str]
+    # Issuer host and path, without the scheme, as IAM condition keys spell it.
+    oidc_issuer: Optional[str]
+    kms_key_arn: Optional[str]
+    endpoint_url: Optional[str]
+    recovery_window_days: int
+    force_destroy: bool
+    cli_image: str
+
+    @property
+    def workload_identity(self) -> bool:
+        return self.oidc_provider_arn is not None
+
+    @property
+    def endpoint_port(self) -> Optional[int]:
+        """A non-HTTPS port the fetch steps must reach (a LocalStack or moto endpoint)."""
+        if not self.endpoint_url:
+            return None
+        match = _ENDPOINT.match(self.endpoint_url)
+        port = match.group("port") if match else None
+        if port:
+            return int(port)
+        return 80 if self.endpoint_url.startswith("http://") else None
+
+
+def backend(problems: Problems, value: Any) -> str:
+    if value not in BACKENDS:
+        problems.add("secrets_backend", value, f"must be one of {', '.join(BACKENDS)}")
+        return AWS_SECRETS_MANAGER
+    return value
+
+
+def normalise_aws(
+    problems: Problems, args: Mapping[str, Any], backend_name: str, protect_data: bool
+) -> Optional[AwsSettings]:
+    """``AwsSettings`` for the AWS backend; for the Kubernetes backend, AWS-only args are errors."""
+    if backend_name != AWS_SECRETS_MANAGER:
+        for key in AWS_ONLY_ARGS:
+            if key in args:
+                problems.add(key, args[key], f"only applies with secrets_backend '{AWS_SECRETS_MANAGER}'")
+        return None
+
+    region = args.get("aws_region")
+    if region is not None and (not isinstance(region, str) or not _REGION.match(region)):
+        problems.add("aws_region", region, "must be an AWS region such as 'eu-west-1'")
+
+    arn, url = args.get("oidc_provider_arn"), args.get("oidc_provider_url")
+    issuer = None
+    if (arn is None) != (url is None):
+        missing = "oidc_provider_url" if url is None else "oidc_provider_arn"
+        problems.add(missing, None, "is required when the other OIDC provider argument is given")
+    elif arn is not None:
+        arn_match = _OIDC_ARN.match(arn) if isinstance(arn, str) else None
+        url_match = _OIDC_URL.match(url) if isinstance(url, str) else None
+        if not arn_match:
+            problems.add(
+                "oidc_provider_arn",
+                arn,
+                "must be an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer>",
+            )
+        if not url_match:
+            problems.add(
+                "oidc_provider_url", url, "must be the issuer URL, e.g. https://oidc.eks.<region>.amazonaws.com/id/<ID>"
+            )
+        if arn_match and url_match:
+            issuer = url_match.group("issuer")
+            if arn_match.group("issuer") != issuer:
+                problems.add("oidc_provider_url", url, f"must name the same issuer as oidc_provider_arn ({arn_match.group('issuer')})")
+
+    kms = args.get("kms_key_arn")
+    if kms is not None and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
+        problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
+
+    endpoint = args.get("aws_endpoint_url")
+    if endpoint is not None and (not isinstance(endpoint, str) or not _ENDPOINT.match(endpoint)):
+        problems.add("aws_endpoint_url", endpoint, "must be an http(s) URL such as 'http://localstack:4566'")
+
+    window = args.get("secret_recovery_window_days", 30)
+    if not is_int(window) or not (window == 0 or 7 <= window <= 30):
+        problems.add("secret_recovery_window_days", window, "must be 0 (delete at once) or 7 to 30 days")
+    elif window == 0 and protect_data:
+        problems.add("secret_recovery_window_days", window, "0 (delete at once) is not allowed with protect_data")
+
+    force_destroy = args.get("config_bucket_force_destroy", False)
+    if not isinstance(force_destroy, bool):
+        problems.add("config_bucket_force_destroy", force_destroy, "must be true or false")
+        force_destroy = False
+    elif force_destroy and protect_data:
+        problems.add("config_bucket_force_destroy", force_destroy, "cannot be combined with protect_data")
+
+    cli_image = args.get("aws_cli_image", DEFAULT_AWS_CLI_IMAGE)
+    problem = image_problem(cli_image)
+    if problem:
+        problems.add("aws_cli_image", cli_image, problem)
+
+    return AwsSettings(
+        region=region if isinstance(region, str) else None,
+        oidc_provider_arn=arn if issuer else None,
+        oidc_issuer=issuer,
+        kms_key_arn=kms,
+        endpoint_url=endpoint,
+        recovery_window_days=window if is_int(window) else 30,
+        force_destroy=force_destroy,
+        cli_image=cli_image if isinstance(cli_image, str) else "",
+    )

@@ -1,0 +1,157 @@
+"""The init steps that fetch config from S3 and secrets from Secrets Manager.
+
+Only these two containers get AWS credentials: a projected service-account token for
+``sts.amazonaws.com`` plus ``AWS_ROLE_ARN`` / ``AWS_WEB_IDENTITY_TOKEN_FILE``, and their own
+``HOME`` for the CLI's credential cache. The app, the migrate step and the sidecars get none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from .aws_settings import TOKEN_AUDIENCE
+from .security import container_security_context
+from .settings import Settings
+
+TOKEN_VOLUME = "aws-token"
+TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
+HOME_VOLUME = "aws-home"
+HOME_DIR = "/home/fetch"
+FETCH_RESOURCES = {
+    # The AWS CLI is a Python program: small CPU, but ~100Mi resident while it runs.
+    "requests": {"cpu": "50m", "memory": "96Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
+# Secret files the app reads, each fetched from its own Secrets Manager secret (or projected
+# from the Kubernetes Secret of the same keys).
+DATABASE_JSON_KEY = "database.json"
+DATABASE_URL_KEY = "database-url"
+SECRET_KEY_KEY = "secret-key"
+SECRET_FILES = (DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY)
+SECRET_ENV = {
+    DATABASE_JSON_KEY: "DATABASE_SECRET_ID",
+    DATABASE_URL_KEY: "DATABASE_URL_SECRET_ID",
+    SECRET_KEY_KEY: "SECRET_KEY_SECRET_ID",
+}
+
+# Each secret goes to a temporary file with mode 0400 and is then renamed into place, so a
+# restarted step (init containers are retried) replaces files whole and never leaves half of one.
+FETCH_SECRETS_SCRIPT = """\
+set -eu
+umask 077
+fetch() {
+  value=$(aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text)
+  tmp="$SECRETS_DIR/.$2.tmp"
+  rm -f "$tmp"
+  printf '%s' "$value" > "$tmp"
+  chmod 0400 "$tmp"
+  mv -f "$tmp" "$SECRETS_DIR/$2"
+}
+fetch "$DATABASE_SECRET_ID" database.json
+fetch "$DATABASE_URL_SECRET_ID" database-url
+fetch "$SECRET_KEY_SECRET_ID" secret-key
+echo "fetch-secrets: wrote database.json, database-url, secret-key to $SECRETS_DIR"
+"""
+
+
+@dataclass(frozen=True)
+class AwsRefs:
+    """Values only known once AWS resources exist (Outputs in a deployment, strings in tests)."""
+
+    bucket: Any
+    region: Any
+    secret_ids: Mapping[str, Any]
+    role_arn: Optional[Any] = None
+
+
+def aws_env(s: Settings, refs: AwsRefs) -> list[dict]:
+    assert s.aws is not None
+    env = [
+        {"name": "AWS_REGION", "value": refs.region},
+        {"name": "AWS_DEFAULT_REGION", "value": refs.region},
+        {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+        {"name": "AWS_PAGER", "value": ""},
+        {"name": "HOME", "value": HOME_DIR},
+    ]
+    if refs.role_arn is not None:
+        env += [
+            {"name": "AWS_ROLE_ARN", "value": refs.role_arn},
+            {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{TOKEN_DIR}/token"},
+            {"name": "AWS_ROLE_SESSION_NAME", "value": f"{s.name}-fetch"},
+        ]
+    if s.aws.endpoint_url:
+        env.append({"name": "AWS_ENDPOINT_URL", "value": s.aws.endpoint_url})
+    return env
+
+
+def _mounts(refs: AwsRefs, own: dict) -> list[dict]:
+    mounts = [own, {"name": HOME_VOLUME, "mountPath": HOME_DIR}]
+    if refs.role_arn is not None:
+        mounts.append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True})
+    return mounts
+
+
+def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
+    """``aws s3 sync`` of the app's prefix; ``--delete`` keeps a retried sync exact."""
+    assert s.aws is not None
+    return {
+        "name": "fetch-config",
+        "image": s.aws.cli_image,
+        "imagePullPolicy": "IfNotPresent",
+        # $(VAR) is expanded by the kubelet from the env below: no shell needed.
+        "command": [
+            "aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)",
+            "--delete", "--no-progress", "--only-show-errors",
+        ],  # fmt: skip
+        "env": [
+            {"name": "CONFIG_BUCKET", "value": refs.bucket},
+            {"name": "CONFIG_PREFIX", "value": s.config_prefix},
+            {"name": "CONFIG_DIR", "value": s.config_mount_path},
+            *aws_env(s, refs),
+        ],
+        "resources": FETCH_RESOURCES,
+        "volumeMounts": _mounts(refs, {"name": "config", "mountPath": s.config_mount_path}),
+        "securityContext": container_security_context(s.run_as_user),
+    }
+
+
+def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
+    assert s.aws is not None
+    return {
+        "name": "fetch-secrets",
+        "image": s.aws.cli_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", FETCH_SECRETS_SCRIPT],
+        "env": [
+            {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
+            *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in SECRET_FILES),
+            *aws_env(s, refs),
+        ],
+        "resources": FETCH_RESOURCES,
+        "volumeMounts": _mounts(refs, {"name": "secrets", "mountPath": s.secrets_mount_path}),
+        "securityContext": container_security_context(s.run_as_user),
+    }
+
+
+def volumes(refs: AwsRefs) -> list[dict]:
+    vols: list[dict] = [{"name": HOME_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}]
+    if refs.role_arn is not None:
+        vols.append(
+            {
+                "name": TOKEN_VOLUME,
+                "projected": {
+                    "sources": [
+                        {
+                            "serviceAccountToken": {
+                                "audience": TOKEN_AUDIENCE,
+                                "expirationSeconds": 3600,
+                                "path": "token",
+                            }
+                        }
+                    ],
+                    "defaultMode": 0o440,
+                },
+            }
+        )
+    return vols
