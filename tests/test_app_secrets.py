@@ -1,0 +1,85 @@
+import json
+
+from components import DjangoApp
+from conftest import KUBERNETES_ONLY, MINIMAL
+from harness import fake_password, run_program
+
+PASSWORD = fake_password("shop-secrets-db-password")
+SECRET_KEY = fake_password("shop-secrets-secret-key")
+
+
+def secret_versions(run):
+    secrets = {r.name: r for r in run.of_type("secretsmanager/secret:Secret")}
+    versions = {r.name.removesuffix("-version"): r.inputs["secretString"] for r in run.of_type(":SecretVersion")}
+    assert set(secrets) == set(versions)
+    return secrets, versions
+
+
+def test_each_secret_file_is_its_own_secrets_manager_secret():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).secret_arn)
+    secrets, versions = secret_versions(run)
+    assert sorted(secrets) == ["shop-secrets-database-json", "shop-secrets-database-url", "shop-secrets-secret-key"]
+    assert versions["shop-secrets-secret-key"] == SECRET_KEY
+    assert run.result.endswith("shop-secrets-database-json-AbCdEf")
+
+
+def test_database_secret_is_an_rds_style_document_with_the_url():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).secret_arn)
+    _, versions = secret_versions(run)
+    document = json.loads(versions["shop-secrets-database-json"])
+    url = f"postgres://shop:{PASSWORD}@shop-postgres.shop.svc.cluster.local:5432/shop"
+    assert document == {
+        "engine": "postgres",
+        "host": "shop-postgres.shop.svc.cluster.local",
+        "port": 5432,
+        "dbname": "shop",
+        "username": "shop",
+        "password": PASSWORD,
+        "database_url": url,
+    }
+    assert versions["shop-secrets-database-url"] == url
+
+
+def test_postgres_and_secrets_manager_share_one_generated_password():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).secret_arn)
+    _, versions = secret_versions(run)
+    kubernetes = run.one("core/v1:Secret").inputs["stringData"]
+    assert kubernetes == {"password": PASSWORD}
+    assert json.loads(versions["shop-secrets-database-json"])["password"] == PASSWORD
+
+
+def test_recovery_window_and_customer_key_reach_every_secret():
+    key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "secret_recovery_window_days": 7, "kms_key_arn": key}).secret_arn)
+    for secret in run.of_type("secretsmanager/secret:Secret"):
+        assert secret.inputs["recoveryWindowInDays"] == 7
+        assert secret.inputs["kmsKeyId"] == key
+
+
+def test_secret_names_are_scoped_to_namespace_and_app():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "namespace": "shop-prod"}).secret_arn)
+    prefixes = sorted(r.inputs["namePrefix"] for r in run.of_type("secretsmanager/secret:Secret"))
+    assert prefixes == ["shop-prod/shop/database-url-", "shop-prod/shop/database.json-", "shop-prod/shop/secret-key-"]
+
+
+def test_kubernetes_backend_keeps_every_file_in_the_kubernetes_secret():
+    run = run_program(lambda: DjangoApp("shop", KUBERNETES_ONLY).secret_arn)
+    data = run.one("core/v1:Secret").inputs["stringData"]
+    assert {"database.json", "database-url", "secret-key", "password"} <= set(data)
+    assert json.loads(data["database.json"])["password"] == PASSWORD
+    assert run.result is None
+
+
+def test_protect_data_protects_and_retains_everything_holding_data():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "protect_data": True}).namespace)
+    kept = {r.name for r in run.registrations if r.protect and r.retain_on_delete}
+    assert {
+        "shop-config-bucket", "shop-postgres", "shop-secrets-db-password", "shop-secrets-secret-key",
+        "shop-secrets-database-json", "shop-secrets-database-url", "shop-secrets-secret-key",
+    } <= kept  # fmt: skip
+    assert "shop-deployment" not in kept
+
+
+def test_without_protect_data_nothing_is_protected():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
+    assert [r.name for r in run.registrations if r.protect or r.retain_on_delete] == []

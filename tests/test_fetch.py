@@ -1,0 +1,137 @@
+import pytest
+
+from components import DjangoApp, app_pod, fetch
+from components.settings import normalise
+from conftest import MINIMAL, OIDC, REFS
+from harness import MOCK_REGION, run_program
+
+CREDENTIAL_ENV = {
+    "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+}  # fmt: skip
+SIDECAR = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/l", "config": "/c"}}
+
+
+def pod(**args):
+    s = normalise("shop", {**MINIMAL, **OIDC, **args})
+    return s, app_pod.pod_spec(s, REFS)
+
+
+def by_name(spec):
+    return {c["name"]: c for c in [*spec["initContainers"], *spec["containers"]]}
+
+
+def env_of(container):
+    return {e["name"]: e["value"] for e in container.get("env", [])}
+
+
+def test_fetch_steps_run_after_sidecars_and_before_wait_for_db():
+    _, spec = pod(sidecars=[SIDECAR])
+    names = [c["name"] for c in spec["initContainers"]]
+    assert names == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
+
+
+def test_fetch_config_syncs_the_app_prefix_into_the_config_volume():
+    s, spec = pod()
+    container = by_name(spec)["fetch-config"]
+    assert container["command"][:5] == ["aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)"]
+    assert "--delete" in container["command"]
+    env = env_of(container)
+    assert (env["CONFIG_BUCKET"], env["CONFIG_PREFIX"], env["CONFIG_DIR"]) == (REFS.bucket, "shop/shop", "/app/config")
+    config = next(m for m in container["volumeMounts"] if m["name"] == "config")
+    assert not config.get("readOnly")
+
+
+def test_config_volume_is_read_only_everywhere_but_fetch_config():
+    _, spec = pod(sidecars=[SIDECAR])
+    for name, container in by_name(spec).items():
+        for mount in container.get("volumeMounts", []):
+            if mount["name"] == "config" and name != "fetch-config":
+                assert mount["readOnly"] is True, name
+
+
+def test_fetch_secrets_writes_each_secret_to_its_own_0400_file_in_memory():
+    s, spec = pod()
+    container = by_name(spec)["fetch-secrets"]
+    env = env_of(container)
+    assert env["SECRETS_DIR"] == "/run/secrets/app"
+    assert {env[v] for v in fetch.SECRET_ENV.values()} == set(REFS.secret_ids.values())
+    script = container["command"][-1]
+    assert "chmod 0400" in script and "mv -f" in script
+    for file_name in fetch.SECRET_FILES:
+        assert f"fetch \"${fetch.SECRET_ENV[file_name]}\" {file_name}" in script
+    volume = next(v for v in spec["volumes"] if v["name"] == "secrets")
+    assert volume["emptyDir"]["medium"] == "Memory"
+
+
+def test_only_the_fetch_steps_hold_aws_credentials():
+    _, spec = pod(sidecars=[SIDECAR], aws_endpoint_url="http://localstack:4566")
+    for name, container in by_name(spec).items():
+        env = set(env_of(container))
+        mounts = {m["name"] for m in container.get("volumeMounts", [])}
+        if name in ("fetch-config", "fetch-secrets"):
+            assert {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_ENDPOINT_URL"} <= env
+            assert fetch.TOKEN_VOLUME in mounts and fetch.HOME_VOLUME in mounts
+        else:
+            assert not env & CREDENTIAL_ENV, name
+            assert fetch.TOKEN_VOLUME not in mounts and fetch.HOME_VOLUME not in mounts, name
+
+
+def test_cli_credential_cache_is_not_on_the_shared_tmp():
+    _, spec = pod()
+    container = by_name(spec)["fetch-secrets"]
+    assert env_of(container)["HOME"] == fetch.HOME_DIR
+    assert not any(m["mountPath"] == "/tmp" for m in container["volumeMounts"])
+
+
+def test_token_is_projected_for_the_sts_audience_and_nothing_is_automounted():
+    _, spec = pod()
+    volume = next(v for v in spec["volumes"] if v["name"] == fetch.TOKEN_VOLUME)
+    (source,) = volume["projected"]["sources"]
+    assert source["serviceAccountToken"]["audience"] == "sts.amazonaws.com"
+    assert spec["automountServiceAccountToken"] is False
+
+
+def test_without_an_oidc_provider_no_token_is_mounted_anywhere():
+    s = normalise("shop", MINIMAL)
+    spec = app_pod.pod_spec(s, fetch.AwsRefs(REFS.bucket, REFS.region, REFS.secret_ids))
+    assert fetch.TOKEN_VOLUME not in {v["name"] for v in spec["volumes"]}
+    assert "AWS_ROLE_ARN" not in env_of(by_name(spec)["fetch-config"])
+
+
+def test_kubernetes_backend_has_no_fetch_steps_and_a_config_map():
+    s = normalise("shop", {**MINIMAL, "secrets_backend": "kubernetes", "config_files": {"sub/a.json": "{}"}})
+    spec = app_pod.pod_spec(s)
+    assert "fetch-config" not in by_name(spec)
+    config = next(v for v in spec["volumes"] if v["name"] == "config")
+    assert config["configMap"]["items"] == [{"key": "sub__a.json", "path": "sub/a.json"}]
+
+
+def test_aws_backend_cannot_be_built_without_aws_refs():
+    with pytest.raises(ValueError):
+        app_pod.pod_spec(normalise("shop", MINIMAL))
+
+
+def test_service_account_carries_no_irsa_annotation():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, **OIDC}).namespace)
+    sa = run.one("ServiceAccount", "shop-service-account")
+    assert "annotations" not in sa.inputs["metadata"]
+
+
+def test_region_defaults_to_the_provider_region_and_can_be_set():
+    def region(**args):
+        run = run_program(lambda: DjangoApp("shop", {**MINIMAL, **args}).namespace)
+        init = run.one("Deployment").inputs["spec"]["template"]["spec"]["initContainers"]
+        return env_of(init[0])["AWS_REGION"]
+
+    assert region() == MOCK_REGION
+    assert region(aws_region="us-east-2") == "us-east-2"
+
+
+def test_endpoint_port_is_opened_for_the_fetch_steps():
+    from components import network_policies
+
+    s = normalise("shop", {**MINIMAL, "aws_endpoint_url": "http://localstack:4566"})
+    web = network_policies.web_policy(s)
+    ports = [p["port"] for rule in web["spec"]["egress"] for p in rule.get("ports", [])]
+    assert 4566 in ports and 443 in ports
