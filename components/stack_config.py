@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from .args import DjangoAppArgs
+from .aws_settings import AWS_SECRETS_MANAGER
 from .settings import DEFAULT_APP_RESOURCES, DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
 from .validation import Problem, ValidationError
 
@@ -54,6 +55,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("databaseMemoryRequest", "string", "Memory request of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["requests"]["memory"], "database.resources.requests.memory"),
     ConfigKey("databaseCpuLimit", "string", "CPU limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["cpu"], "database.resources.limits.cpu"),
     ConfigKey("databaseMemoryLimit", "string", "Memory limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["memory"], "database.resources.limits.memory"),
+    ConfigKey("secretsBackend", "string", "aws-secrets-manager (S3 + Secrets Manager) or kubernetes (no AWS).", AWS_SECRETS_MANAGER, "secrets_backend"),
+    ConfigKey("configDir", "string", "Folder (relative to the project) whose files become the app's config; empty means none.", "", "config_dir"),
+    ConfigKey("protectData", "boolean", "Protect and retain bucket, secrets and the database volume.", False, "protect_data"),
+    ConfigKey("awsRegion", "string", "AWS region of the provider and the fetch steps; empty means the environment's.", "", "aws_region"),
+    ConfigKey("oidcProviderArn", "string", "IAM OIDC provider ARN of the cluster; empty means no fetch role.", "", "oidc_provider_arn"),
+    ConfigKey("oidcProviderUrl", "string", "Issuer URL of the same OIDC provider.", "", "oidc_provider_url"),
+    ConfigKey("kmsKeyArn", "string", "Customer KMS key for bucket and secrets; empty means AWS managed keys.", "", "kms_key_arn"),
+    ConfigKey("secretRecoveryWindowDays", "integer", "Days a deleted secret can be restored (7-30, or 0).", 30, "secret_recovery_window_days"),
+    ConfigKey("configBucketForceDestroy", "boolean", "Let destroy delete a non-empty config bucket.", False, "config_bucket_force_destroy"),
+    ConfigKey("awsEndpointUrl", "string", "AWS_ENDPOINT_URL of the fetch steps (LocalStack in the cluster); empty means AWS.", "", "aws_endpoint_url"),
+    ConfigKey("awsProviderEndpointUrl", "string", "Endpoint Pulumi's own AWS provider talks to (LocalStack); empty means AWS.", "", None),
+    ConfigKey("kubeContext", "string", "kubeconfig context of the Kubernetes provider; empty means the current one.", "", None),
 )  # fmt: skip
 
 
@@ -77,6 +90,11 @@ def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project:
             problems.append(Problem(where, raw, "must be a list of strings"))
             return key.default
         return value
+    if key.type == "boolean":
+        if raw.strip().lower() not in ("true", "false"):
+            problems.append(Problem(where, raw, "must be true or false"))
+            return key.default
+        return raw.strip().lower() == "true"
     return raw
 
 
@@ -138,7 +156,47 @@ def args_from_config(
         args["database"]["storage_class"] = v["databaseStorageClass"]
     if v["logShipperImage"]:
         args["sidecars"] = [_log_shipper(v["logShipperImage"])]
+    args["secrets_backend"] = v["secretsBackend"]
+    args["protect_data"] = v["protectData"]
+    if v["configDir"]:
+        args["config_dir"] = v["configDir"]
+    if v["secretsBackend"] == AWS_SECRETS_MANAGER:
+        # Empty strings mean "not set": only what a stack sets reaches the component.
+        optional = {
+            "aws_region": v["awsRegion"],
+            "oidc_provider_arn": v["oidcProviderArn"],
+            "oidc_provider_url": v["oidcProviderUrl"],
+            "kms_key_arn": v["kmsKeyArn"],
+            "aws_endpoint_url": v["awsEndpointUrl"],
+        }
+        args.update({k: value for k, value in optional.items() if value})
+        args["secret_recovery_window_days"] = v["secretRecoveryWindowDays"]
+        args["config_bucket_force_destroy"] = v["configBucketForceDestroy"]
     return v["appName"], args  # type: ignore[return-value]
+
+
+def aws_provider_args(get: Callable[[str], Optional[str]]) -> dict[str, Any]:
+    """Arguments of the explicit AWS provider the program uses.
+
+    Every stack gets an explicit provider, so its region is in the stack file. With
+    ``awsProviderEndpointUrl`` (the ``local`` stack) it talks to LocalStack with LocalStack's
+    fixed dummy credentials and skips the checks that need real AWS.
+    """
+    provider: dict[str, Any] = {}
+    if get("awsRegion"):
+        provider["region"] = get("awsRegion")
+    endpoint = get("awsProviderEndpointUrl")
+    if endpoint:
+        provider |= {
+            "access_key": "test",  # LocalStack's documented dummy credentials, not a secret
+            "secret_key": "test",
+            "skip_credentials_validation": True,
+            "skip_metadata_api_check": True,
+            "skip_requesting_account_id": True,
+            "s3_use_path_style": True,
+            "endpoints": [{name: endpoint for name in ("s3", "secretsmanager", "iam", "sts", "kms")}],
+        }
+    return provider
 
 
 def with_config_keys(error: ValidationError, project: str) -> ValidationError:

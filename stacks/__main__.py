@@ -1,23 +1,34 @@
-"""The project's own program: typed stack config -> one DjangoApp -> stack outputs."""
+"""The project's own program: typed stack config -> providers -> one DjangoApp -> outputs."""
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components import DjangoApp, ValidationError
-from components.stack_config import args_from_config, with_config_keys
+from components.stack_config import args_from_config, aws_provider_args, with_config_keys
 
 project = pulumi.get_project()
 config = pulumi.Config()
 
 try:
     name, args = args_from_config(config.get, project)
-    app = DjangoApp(name, args)
 except ValidationError as error:
     # RunError: Pulumi prints the message alone, without a Python traceback.
+    raise pulumi.RunError(str(error)) from None
+
+# Explicit providers: the region (or LocalStack endpoint) and kube context are in the stack file.
+providers = {"aws": aws.Provider("aws", **aws_provider_args(config.get))}
+if config.get("kubeContext"):
+    providers["kubernetes"] = k8s.Provider("kubernetes", context=config.get("kubeContext"))
+
+try:
+    app = DjangoApp(name, args, pulumi.ResourceOptions(providers=providers))
+except ValidationError as error:
     raise pulumi.RunError(str(with_config_keys(error, project))) from None
 
-pulumi.export("namespace", app.namespace)
-pulumi.export("deployment_name", app.deployment_name)
-pulumi.export("service_name", app.service_name)
-pulumi.export("database_service_name", app.database_service_name)
-pulumi.export("effective_pod_requests", app.effective_pod_requests)
-pulumi.export("effective_pod_limits", app.effective_pod_limits)
+for output in (
+    "namespace", "deployment_name", "service_name", "database_service_name",
+    "effective_pod_requests", "effective_pod_limits",
+    "bucket_name", "config_prefix", "secret_arn", "role_arn",
+):  # fmt: skip
+    pulumi.export(output, getattr(app, output))

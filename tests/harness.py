@@ -24,6 +24,7 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     dependencies: list[str] = field(default_factory=list)
+    provider: str = ""
 
     @property
     def kind(self) -> str:
@@ -88,6 +89,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     retain_on_delete=request.retainOnDelete,
                     dependencies=list(request.dependencies),
+                    provider=request.provider,
                 )
             )
         return response

@@ -10,7 +10,7 @@ from components.validation import ValidationError
 from harness import run_program
 
 PROJECT = "djangoapp"
-STACKS = ("dev", "staging", "prod")
+STACKS = ("dev", "staging", "prod", "local")
 
 
 def load_yaml(root, name):
@@ -115,3 +115,49 @@ def test_valid_config_builds_args_with_the_log_shipper_sidecar():
     assert name == "django"
     assert args["env"] == {"A": "1"}
     assert args["sidecars"][0]["image"] == "fluent/fluent-bit:3.2.4"
+
+
+def test_local_stack_targets_localstack_through_an_explicit_provider(root):
+    run = run_stack(root, stack_config(root, "local"))
+    provider = run.one("providers:aws")
+    inputs = provider.inputs
+    assert inputs["region"] == "us-east-1"
+    # Provider inputs travel as strings (JSON for structured ones), as the engine passes them.
+    assert inputs["skipCredentialsValidation"] == "true" and inputs["skipRequestingAccountId"] == "true"
+    endpoints = json.loads(inputs["endpoints"])
+    assert endpoints[0]["s3"] == "http://localhost:4566"
+    bucket = run.one("s3/bucket:Bucket")
+    assert bucket.provider.startswith(provider.urn)
+    assert run.one("providers:kubernetes").inputs["context"] == "kind-djangoapp"
+    fetch = run.one("Deployment").inputs["spec"]["template"]["spec"]["initContainers"][1]
+    env = {e["name"]: e["value"] for e in fetch["env"]}
+    assert env["AWS_ENDPOINT_URL"] == "http://localstack.localstack.svc.cluster.local:4566"
+
+
+def test_stack_config_dir_becomes_the_uploaded_config(root):
+    run = run_stack(root, stack_config(root, "dev"))
+    (obj,) = run.of_type(":BucketObjectv2")
+    assert obj.inputs["key"] == "shop-dev/shop/app.toml"
+    assert obj.inputs["content"] == (root / "config" / "dev" / "app.toml").read_text()
+
+
+def test_prod_protects_its_data_and_dev_does_not(root):
+    prod = run_stack(root, stack_config(root, "prod"))
+    dev = run_stack(root, stack_config(root, "dev"))
+    assert prod.one("s3/bucket:Bucket").protect and prod.one("StatefulSet").protect
+    assert not dev.one("s3/bucket:Bucket").protect
+    assert dev.one("s3/bucket:Bucket").inputs["forceDestroy"] is True
+
+
+def test_every_stack_has_a_fetch_role_scoped_to_its_namespace(root):
+    for stack in STACKS:
+        run = run_stack(root, stack_config(root, stack))
+        trust = json.loads(run.one("iam/role:Role").inputs["assumeRolePolicy"])
+        conditions = trust["Statement"][0]["Condition"]["StringEquals"]
+        assert f"system:serviceaccount:shop-{stack}:shop" in conditions.values()
+
+
+def test_boolean_config_must_be_true_or_false():
+    with pytest.raises(ValidationError) as caught:
+        args_from_config({"image": "a/b:1", "protectData": "yes"}.get, PROJECT)
+    assert [p.field for p in caught.value.problems] == ["djangoapp:protectData"]
