@@ -25,6 +25,7 @@ class Registration:
     retain_on_delete: bool
     dependencies: list[str] = field(default_factory=list)
     provider: str = ""
+    raw_inputs: dict = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -78,6 +79,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
             self.registrations.append(
                 Registration(
                     type=request.type,
@@ -85,14 +87,20 @@ class RecordingMonitor(mocks.MockMonitor):
                     urn=response.urn,
                     parent=request.parent,
                     custom=request.custom,
-                    inputs=unwrap_secrets(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+                    inputs=unwrap_secrets(raw),
                     protect=request.protect,
                     retain_on_delete=request.retainOnDelete,
                     dependencies=list(request.dependencies),
                     provider=request.provider,
+                    raw_inputs=raw,
                 )
             )
         return response
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a raw wire value is marked secret (the engine encrypts these in state)."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
 def unwrap_secrets(value: Any) -> Any:

@@ -83,3 +83,16 @@ def test_protect_data_protects_and_retains_everything_holding_data():
 def test_without_protect_data_nothing_is_protected():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
     assert [r.name for r in run.registrations if r.protect or r.retain_on_delete] == []
+
+
+def test_generated_values_travel_as_pulumi_secrets():
+    from harness import is_secret
+
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).secret_arn)
+    for version in run.of_type(":SecretVersion"):
+        assert is_secret(version.raw_inputs["secretString"]), version.name
+    k8s = run.one("core/v1:Secret").raw_inputs["stringData"]
+    assert is_secret(k8s) or is_secret(k8s["password"])
+    run = run_program(lambda: DjangoApp("shop", KUBERNETES_ONLY).secret_arn)
+    k8s = run.one("core/v1:Secret").raw_inputs["stringData"]
+    assert is_secret(k8s) or all(is_secret(k8s[k]) for k in ("password", "database-url", "secret-key", "database.json"))
