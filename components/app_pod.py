@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from . import fetch
+from . import fetch, migrations
 from .config_files import configmap_key
 from .effective_resources import ContainerResources
 from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
@@ -142,18 +142,19 @@ def wait_for_db_container(s: Settings) -> dict:
     }
 
 
-def migrate_container(s: Settings) -> dict:
-    """The app image runs its own migrations, with the app's config and secret files."""
-    return {
-        "name": "migrate",
-        "image": s.image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["python", "manage.py", "migrate", "--noinput"],
-        "env": app_env(s),
-        "resources": s.resources.manifest(),
-        "volumeMounts": _app_mounts(s),
-        "securityContext": container_security_context(s.run_as_user),
-    }
+def _app_process(s: Settings) -> dict:
+    """What every container running the app's code shares: env, mounts, resources."""
+    return {"env": app_env(s), "volumeMounts": _app_mounts(s), "resources": s.resources.manifest()}
+
+
+def migration_step(s: Settings) -> list[dict]:
+    """The last init step: migrate under the lock, wait for the Job, or nothing."""
+    mode = s.migrations.mode
+    if mode == "init-container":
+        return [migrations.migrate_container(s, _app_process(s))]
+    if mode == "job":
+        return [migrations.wait_for_migrations_container(s, _app_process(s))]
+    return []
 
 
 def sidecar_tmp_volume(sidecar: SidecarSettings) -> str:
@@ -191,14 +192,18 @@ def _require_refs(s: Settings, refs: Optional[AwsRefs]) -> Optional[AwsRefs]:
     return refs if s.uses_aws else None
 
 
-def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
-    """Sidecars first, so a log shipper sees every later step; then the ordered init steps."""
+def _preparation(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
+    """Sidecars first, so a log shipper sees every later step; then fetches and the DB wait."""
     refs = _require_refs(s, refs)
     sidecars = [sidecar_container(s, c) for c in s.sidecars] if s.native_sidecars else []
     fetches = (
         [fetch.fetch_config_container(s, refs), fetch.fetch_secrets_container(s, refs)] if refs else []
     )
-    return [*sidecars, *fetches, wait_for_db_container(s), migrate_container(s)]
+    return [*sidecars, *fetches, wait_for_db_container(s)]
+
+
+def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
+    return [*_preparation(s, refs), *migration_step(s)]
 
 
 def app_containers(s: Settings) -> list[dict]:
@@ -272,6 +277,23 @@ def pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     if s.replicas >= 2:
         spec["topologySpreadConstraints"] = _spread(s)
     return spec
+
+
+def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """The Job's pod: the same preparation as an app pod, then the locked migrate as its one
+    container (sidecars still native, so they do not keep the Job from completing)."""
+    spec = pod_spec(s, refs)
+    spec.pop("topologySpreadConstraints", None)
+    spec["initContainers"] = _preparation(s, refs)
+    regular_sidecars = [] if s.native_sidecars else [sidecar_container(s, c) for c in s.sidecars]
+    spec["containers"] = [migrations.migrate_container(s, _app_process(s)), *regular_sidecars]
+    return spec
+
+
+def migration_job(s: Settings, refs: Optional[AwsRefs] = None) -> Optional[dict]:
+    if s.migrations.mode != "job":
+        return None
+    return migrations.job(s, migration_pod_spec(s, refs))
 
 
 def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:

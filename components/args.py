@@ -48,10 +48,17 @@ class SidecarArgs(TypedDict):
 
 
 class PostgresArgs(TypedDict):
-    """The in-cluster PostgreSQL server."""
+    """The PostgreSQL server: in the cluster (default), or an existing one named by ``host``."""
 
+    host: NotRequired[str]
+    """An existing server (RDS, Cloud SQL, ...): no StatefulSet is created and the wait and
+    migrate steps target it. Its role must use the generated password kept in the secret store.
+    Default: none (an in-cluster server)."""
+    port: NotRequired[int]
+    """Port of the server. Default: ``5432``."""
     image: NotRequired[str]
-    """Pinned ``postgres`` image. Default: ``postgres:17.6-bookworm``."""
+    """Pinned ``postgres`` image (also runs ``pg_isready`` in ``wait-for-db``). Default:
+    ``postgres:17.6-bookworm``."""
     storage_size: NotRequired[str]
     """Size of the data volume. Default: ``10Gi``."""
     storage_class: NotRequired[str]
@@ -156,3 +163,21 @@ class DjangoAppArgs(TypedDict):
     ``protect_data``). Default: ``False``."""
     aws_cli_image: NotRequired[str]
     """Pinned image of the fetch steps. Default: ``amazon/aws-cli:2.22.35``."""
+    migrations: NotRequired[str]
+    """How migrations run: ``init-container`` (every pod, serialised by a Postgres advisory lock),
+    ``job`` (one Job per release, awaited before the Deployment; pods wait for it) or ``none``.
+    Default: ``init-container``."""
+    migration_lock_key: NotRequired[int]
+    """Key of the session advisory lock (signed 64-bit). Default: derived from namespace and
+    name, so two apps on one server never share it."""
+    migration_lock_timeout_seconds: NotRequired[int]
+    """How long a migrate step waits for the lock before failing. Default: ``600``."""
+    migration_job_backoff_limit: NotRequired[int]
+    """Retries of the migration Job. Default: ``2``."""
+    migration_job_deadline_seconds: NotRequired[int]
+    """``activeDeadlineSeconds`` of the migration Job. Default: ``900``."""
+    migration_release: NotRequired[str]
+    """Extra release label mixed into the Job name (re-run migrations for the same image).
+    Default: none."""
+    migrations_wait_timeout_seconds: NotRequired[int]
+    """How long ``wait-for-migrations`` waits in ``job`` mode. Default: ``600``."""

@@ -27,6 +27,7 @@ KINDS = {
     ("v1", "Service"): k8s.core.v1.Service,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
+    ("batch/v1", "Job"): k8s.batch.v1.Job,
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
@@ -92,20 +93,20 @@ class DjangoApp(pulumi.ComponentResource):
         deployment_manifest: dict = {}
         for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs):
             depends_on = [registered["namespace"]] if "namespace" in registered else []
-            if role_name in manifests.USES_CREDENTIALS:
+            if role_name in manifests.USES_CREDENTIALS and "credentials" in registered:
                 depends_on.append(registered["credentials"])
-            if role_name == "deployment" and bucket is not None:
+            if role_name in ("deployment", "migration-job") and bucket is not None:
                 # The first pod's fetch steps need the files and the role's policy in place.
                 depends_on += [bucket, *([role] if role else [])]
+            if role_name == "deployment" and "migration-job" in registered:
+                # Pulumi waits for the Job to complete before it rolls out the new pods.
+                depends_on.append(registered["migration-job"])
             keep = role_name == "postgres" and s.protect_data
             registered[role_name] = self._apply(role_name, manifest, depends_on, keep)
             if role_name == "deployment":
                 deployment_manifest = manifest
-        deployment, service, db_service = (
-            registered["deployment"],
-            registered["service"],
-            registered["postgres-service"],
-        )
+        deployment, service = registered["deployment"], registered["service"]
+        db_service = registered.get("postgres-service")
 
         requests, limits = effective_pod_resources(
             app_pod.container_resources(deployment_manifest["spec"]["template"]["spec"])
@@ -113,7 +114,12 @@ class DjangoApp(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(s.namespace)
         self.deployment_name = deployment.metadata.apply(lambda m: m.name)
         self.service_name = service.metadata.apply(lambda m: m.name)
-        self.database_service_name = db_service.metadata.apply(lambda m: m.name)
+        # With an existing server there is no Service: the output is its host name.
+        self.database_service_name = (
+            db_service.metadata.apply(lambda m: m.name)
+            if db_service
+            else pulumi.Output.from_input(s.database_host)
+        )
         self.effective_pod_requests = pulumi.Output.from_input(format_resources(requests))
         self.effective_pod_limits = pulumi.Output.from_input(format_resources(limits))
         self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 WEB = "web"
 DATABASE = "database"
+MIGRATE = "migrate"
 
-_APP_NAMES = {WEB: "django", DATABASE: "postgresql"}
+_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django"}
 
 
 def selector_labels(instance: str, component: str) -> dict[str, str]:

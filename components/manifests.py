@@ -15,7 +15,7 @@ from .labels import WEB, labels
 from .settings import Settings
 
 # Objects that mount the credentials Secret; they must not start before it exists.
-USES_CREDENTIALS = ("deployment", "postgres")
+USES_CREDENTIALS = ("deployment", "postgres", "migration-job")
 # What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
 SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
 
@@ -64,15 +64,23 @@ def kubernetes_objects(
     objects: list[tuple[str, dict]] = []
     if s.create_namespace:
         objects.append(("namespace", web.namespace(s)))
-    objects.append(("credentials", credentials_secret(s, secret_values)))
+    # With Secrets Manager and an existing server nothing in the cluster needs a Secret.
+    if not (s.uses_aws and s.database.external):
+        objects.append(("credentials", credentials_secret(s, secret_values)))
     if not s.uses_aws:
         objects.append(("config", config_map(s)))
+    objects.append(("service-account", web.service_account(s)))
+    if not s.database.external:
+        objects += [
+            ("postgres-service-account", database.service_account(s)),
+            ("postgres", database.statefulset(s)),
+            ("postgres-service", database.service(s)),
+            ("postgres-headless-service", database.headless_service(s)),
+        ]
+    job = app_pod.migration_job(s, refs)
+    if job:
+        objects.append(("migration-job", job))
     objects += [
-        ("service-account", web.service_account(s)),
-        ("postgres-service-account", database.service_account(s)),
-        ("postgres", database.statefulset(s)),
-        ("postgres-service", database.service(s)),
-        ("postgres-headless-service", database.headless_service(s)),
         ("deployment", app_pod.deployment(s, refs)),
         ("service", web.service(s)),
     ]

@@ -1,12 +1,13 @@
-"""NetworkPolicies: the app reachable on its ports, Postgres only from the app.
+"""NetworkPolicies: the app reachable on its ports, Postgres only from the app's pods.
 
-In a namespace the component owns, everything else is denied. The app may resolve names, reach
-its database and open HTTPS connections (cloud APIs, log sinks); Postgres may open nothing.
+In a namespace the component owns, everything else is denied. App (and migration Job) pods may
+resolve names, reach their database and open HTTPS connections (cloud APIs, log sinks);
+Postgres may open nothing.
 """
 
 from __future__ import annotations
 
-from .labels import DATABASE, WEB, labels, selector_labels
+from .labels import DATABASE, MIGRATE, WEB, labels, selector_labels
 from .settings import Settings
 
 _DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
@@ -30,12 +31,20 @@ def default_deny(s: Settings) -> dict:
     )
 
 
-def web_policy(s: Settings) -> dict:
-    ports = [s.port, *(p for c in s.sidecars for p in c.ports)]
+def _client_egress(s: Settings) -> list[dict]:
+    """Where the app's processes may connect: DNS, their database, HTTPS (and a local endpoint)."""
     https = [{"port": 443, "protocol": "TCP"}]
     if s.aws and s.aws.endpoint_port and s.aws.endpoint_port != 443:
         # A LocalStack/moto endpoint on its own port must be reachable by the fetch steps.
         https.append({"port": s.aws.endpoint_port, "protocol": "TCP"})
+    database = {"ports": [{"port": s.database.port, "protocol": "TCP"}]}
+    if not s.database.external:
+        database["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}]
+    return [{"ports": _DNS_PORTS}, database, {"ports": https}]
+
+
+def web_policy(s: Settings) -> dict:
+    ports = [s.port, *(p for c in s.sidecars for p in c.ports)]
     return _policy(
         s,
         f"{s.name}-web",
@@ -44,19 +53,27 @@ def web_policy(s: Settings) -> dict:
             "podSelector": {"matchLabels": selector_labels(s.name, WEB)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"ports": [{"port": p, "protocol": "TCP"} for p in ports]}],
-            "egress": [
-                {"ports": _DNS_PORTS},
-                {
-                    "to": [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}],
-                    "ports": [{"port": s.database.port, "protocol": "TCP"}],
-                },
-                {"ports": https},
-            ],
+            "egress": _client_egress(s),
+        },
+    )
+
+
+def migrate_policy(s: Settings) -> dict:
+    """Migration Job pods listen on nothing and connect like the app does."""
+    return _policy(
+        s,
+        f"{s.name}-migrate",
+        MIGRATE,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, MIGRATE)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": _client_egress(s),
         },
     )
 
 
 def database_policy(s: Settings) -> dict:
+    clients = [WEB, MIGRATE] if s.migrations.mode == "job" else [WEB]
     return _policy(
         s,
         f"{s.name}-postgres",
@@ -67,7 +84,7 @@ def database_policy(s: Settings) -> dict:
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {
-                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, WEB)}}],
+                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in clients],
                     "ports": [{"port": s.database.port, "protocol": "TCP"}],
                 }
             ],
@@ -79,5 +96,10 @@ def network_policies(s: Settings) -> list[dict]:
     if not s.network_policies:
         return []
     # Default deny only where we own the namespace: in a shared one it would cut off other apps.
-    owned = [default_deny(s)] if s.create_namespace else []
-    return [*owned, web_policy(s), database_policy(s)]
+    policies = [default_deny(s)] if s.create_namespace else []
+    policies.append(web_policy(s))
+    if s.migrations.mode == "job":
+        policies.append(migrate_policy(s))
+    if not s.database.external:
+        policies.append(database_policy(s))
+    return policies

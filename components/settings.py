@@ -6,6 +6,7 @@ and every problem with the input is collected and raised together before any res
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,11 +25,17 @@ from .validation import (
 )
 
 # Names of the containers the component itself puts into the pod; sidecars may not reuse them.
-BUILTIN_CONTAINERS = ("django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "postgres")
+BUILTIN_CONTAINERS = (
+    "django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "wait-for-migrations",
+    "postgres",
+)  # fmt: skip
 
 # Variables the component sets itself; a user value would silently contradict them.
 MANAGED_ENV = (
     "DATABASE_URL_FILE",
+    "MIGRATION_LOCK_KEY",
+    "MIGRATION_LOCK_TIMEOUT",
+    "MIGRATIONS_WAIT_TIMEOUT",
     "DATABASE_CREDENTIALS_FILE",
     "SECRET_KEY_FILE",
     "DJANGO_CONFIG_DIR",
@@ -55,6 +62,8 @@ _PROBE_FIELDS = PROBE_HANDLERS + (
     "terminationGracePeriodSeconds",
 )
 _KUBERNETES_VERSION = re.compile(r"^v?1\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$")
+MIGRATION_MODES = ("init-container", "job", "none")
+_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESOURCE_NAME = re.compile(
     r"^(cpu|memory|ephemeral-storage|hugepages-[0-9]+[KMG]i|[a-z0-9.-]+/[a-zA-Z0-9._-]+)$"
@@ -127,6 +136,23 @@ class DatabaseSettings:
     database_name: str
     username: str
     port: int = 5432
+    # An existing server; None means the component runs PostgreSQL in the cluster.
+    host: Optional[str] = None
+
+    @property
+    def external(self) -> bool:
+        return self.host is not None
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    mode: str
+    lock_key: int
+    lock_timeout_seconds: int
+    job_backoff_limit: int
+    job_deadline_seconds: int
+    release: Optional[str]
+    wait_timeout_seconds: int
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,7 @@ class Settings:
     config_files: tuple[tuple[str, str], ...]
     protect_data: bool
     aws: Optional[AwsSettings]
+    migrations: MigrationSettings
 
     @property
     def config_hash(self) -> str:
@@ -178,7 +205,9 @@ class Settings:
 
     @property
     def database_host(self) -> str:
-        """The in-cluster DNS name of the PostgreSQL Service."""
+        """The existing server, or the in-cluster DNS name of the PostgreSQL Service."""
+        if self.database.host is not None:
+            return self.database.host
         return f"{self.name}-postgres.{self.namespace}.svc.cluster.local"
 
 
@@ -434,6 +463,16 @@ def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings
     ):
         problems.add("database.storage_class", storage_class, "must be a StorageClass name (DNS-1123 subdomain)")
 
+    host = raw.get("host")
+    if host is not None:
+        if not isinstance(host, str) or not _HOST.match(host):
+            problems.add("database.host", host, "must be a host name or IP address")
+            host = None
+        for key in ("storage_size", "storage_class", "resources"):
+            if key in raw:
+                problems.add(f"database.{key}", raw[key], "only applies to the in-cluster server (no host)")
+    port = _int(problems, "database.port", raw.get("port", 5432), 1, 65535)
+
     default_identifier = name.replace("-", "_")
     identifiers = {}
     for key in ("database_name", "username"):
@@ -454,6 +493,47 @@ def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings
         resources=_resources(problems, "database.resources", raw.get("resources"), DEFAULT_POSTGRES_RESOURCES),
         database_name=identifiers["database_name"],
         username=identifiers["username"],
+        port=port,
+        host=host,
+    )
+
+
+def default_lock_key(namespace: str, name: str) -> int:
+    """A signed 64-bit key that differs per app, stable across runs and Python versions."""
+    digest = hashlib.sha256(f"djangoapp/{namespace}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _migrations(problems: Problems, args: Mapping[str, Any], name: str, namespace: str) -> MigrationSettings:
+    mode = args.get("migrations", "init-container")
+    if mode not in MIGRATION_MODES:
+        problems.add("migrations", mode, f"must be one of {', '.join(MIGRATION_MODES)}")
+        mode = "init-container"
+    key = args.get("migration_lock_key", default_lock_key(namespace, name))
+    if not is_int(key) or not -(2**63) <= key < 2**63:
+        problems.add("migration_lock_key", key, "must be a signed 64-bit integer")
+        key = 0
+    timeout = args.get("migration_lock_timeout_seconds", 600)
+    if not is_int(timeout) or timeout <= 0:
+        problems.add("migration_lock_timeout_seconds", timeout, "must be an integer number of seconds greater than 0")
+        timeout = 600
+    release = args.get("migration_release")
+    if release is not None and (not isinstance(release, str) or not re.match(r"^[a-z0-9]([-a-z0-9.]{0,30}[a-z0-9])?$", release)):
+        problems.add("migration_release", release, "must be up to 32 lower-case letters, digits, '.' and '-'")
+        release = None
+    job_only = ("migration_job_backoff_limit", "migration_job_deadline_seconds", "migration_release", "migrations_wait_timeout_seconds")
+    if mode != "job":
+        for key_name in job_only:
+            if key_name in args:
+                problems.add(key_name, args[key_name], "only applies with migrations 'job'")
+    return MigrationSettings(
+        mode=mode,
+        lock_key=key,
+        lock_timeout_seconds=timeout,
+        job_backoff_limit=_int(problems, "migration_job_backoff_limit", args.get("migration_job_backoff_limit", 2), 0, 20),
+        job_deadline_seconds=_int(problems, "migration_job_deadline_seconds", args.get("migration_job_deadline_seconds", 900), 30),
+        release=release,
+        wait_timeout_seconds=_int(problems, "migrations_wait_timeout_seconds", args.get("migrations_wait_timeout_seconds", 600), 1),
     )
 
 
@@ -577,6 +657,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         config_files=config_files.gather(problems, args.get("config_files"), args.get("config_dir")),
         protect_data=protect_data,
         aws=normalise_aws(problems, args, secrets_backend, protect_data),
+        migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
     )
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")

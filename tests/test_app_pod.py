@@ -46,7 +46,8 @@ def test_migrate_runs_the_app_image_after_wait_for_db():
     pod = spec()
     wait, migrate = pod["initContainers"][-2:]
     assert migrate["image"] == MINIMAL["image"]
-    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["command"][:4] == ["python", "manage.py", "shell", "-c"]
+    assert "pg_try_advisory_lock" in migrate["command"][4]
     assert wait["image"].startswith("postgres:")
 
 
