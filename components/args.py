@@ -91,7 +91,8 @@ class DjangoAppArgs(TypedDict):
     """Command of the ``django`` container. Default: gunicorn serving ``wsgi_application`` on
     ``port`` with ``workers`` workers and its heartbeat files on the in-memory ``/tmp``."""
     wsgi_application: NotRequired[str]
-    """WSGI callable for the default command. Default: ``config.wsgi:application``."""
+    """WSGI callable for the default command. Default: ``project.wsgi:application`` (not ``config.*``: the
+    config volume is mounted at ``/app/config`` and would hide such a package)."""
     workers: NotRequired[int]
     """Gunicorn workers (also ``WEB_CONCURRENCY``); gunicorn cannot see the CPU limit. Default:
     ``2``."""

@@ -65,7 +65,8 @@ echo "wait-for-migrations: every migration is applied"
 
 
 def migrate_command() -> list[str]:
-    return ["python", "manage.py", "shell", "-c", LOCKED_MIGRATE]
+    # -v 0 quiets the shell command itself (Django 5.2 announces its auto-imports), not migrate.
+    return ["python", "manage.py", "shell", "-v", "0", "-c", LOCKED_MIGRATE]
 
 
 def migrate_env(s: Settings) -> list[dict]:

@@ -595,7 +595,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     port = _int(problems, "port", args.get("port", 8000), 1, 65535)
     workers = _int(problems, "workers", args.get("workers", 2), 1, 64)
 
-    wsgi = args.get("wsgi_application", "config.wsgi:application")
+    wsgi = args.get("wsgi_application", "project.wsgi:application")
     if not isinstance(wsgi, str) or not re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.()]*)?$", wsgi):
         problems.add("wsgi_application", wsgi, "must be 'module.path:callable'")
     command = _string_list(problems, "command", args.get("command"))

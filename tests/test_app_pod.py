@@ -46,8 +46,8 @@ def test_migrate_runs_the_app_image_after_wait_for_db():
     pod = spec()
     wait, migrate = pod["initContainers"][-2:]
     assert migrate["image"] == MINIMAL["image"]
-    assert migrate["command"][:4] == ["python", "manage.py", "shell", "-c"]
-    assert "pg_try_advisory_lock" in migrate["command"][4]
+    assert migrate["command"][:3] == ["python", "manage.py", "shell"]
+    assert "pg_try_advisory_lock" in migrate["command"][-1]
     assert wait["image"].startswith("postgres:")
 
 

@@ -1,0 +1,88 @@
+"""Settings of the example shop, read the way DjangoApp delivers them.
+
+Secrets come from files named by ``*_FILE`` variables (in-memory volumes in the pod); plain
+settings come from TOML files in ``DJANGO_CONFIG_DIR``. Nothing secret is read from a plain
+environment value.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# `collectstatic` runs while the image is built, where no secret exists (and none is needed).
+BUILDING = os.environ.get("DJANGO_BUILD") == "1"
+
+
+def secret(name: str) -> str:
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    if BUILDING:
+        return ""
+    raise ImproperlyConfigured(f"{name}_FILE must name the file holding {name}")
+
+
+def config() -> dict:
+    """Every *.toml file of the config directory, merged in name order."""
+    merged: dict = {}
+    directory = Path(os.environ.get("DJANGO_CONFIG_DIR", BASE_DIR / "config"))
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+        with path.open("rb") as handle:
+            for section, values in tomllib.load(handle).items():
+                merged.setdefault(section, {}).update(values if isinstance(values, dict) else {})
+    return merged
+
+
+def database(url: str) -> dict:
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    parts = urlsplit(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/"),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or 5432),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+CONFIG = config()
+DJANGO = CONFIG.get("django", {})
+
+SECRET_KEY = secret("SECRET_KEY") or "build-time-placeholder"
+DEBUG = bool(DJANGO.get("debug", False))
+# "localhost" is what the kubelet's probes send as Host (DjangoApp's probe_host default).
+ALLOWED_HOSTS = sorted({"localhost", *DJANGO.get("allowed_hosts", [])})
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "shop",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+DATABASES = {"default": database(secret("DATABASE_URL"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+FEATURES = CONFIG.get("features", {})
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from shop import views
+
+urlpatterns = [
+    path("healthz", views.healthz),
+    path("products", views.products),
+]

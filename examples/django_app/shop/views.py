@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.http import JsonResponse
+
+from .models import Product
+
+
+def healthz(request):
+    """Liveness and readiness: the process answers. No database call, so a database outage
+    does not make the kubelet restart every pod."""
+    return JsonResponse({"status": "ok"})
+
+
+def products(request):
+    rows = list(Product.objects.order_by("name").values("name", "price_cents", "sku"))
+    return JsonResponse({"products": rows, "features": settings.FEATURES})
