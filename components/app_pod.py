@@ -293,7 +293,8 @@ def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
 def migration_job(s: Settings, refs: Optional[AwsRefs] = None) -> Optional[dict]:
     if s.migrations.mode != "job":
         return None
-    return migrations.job(s, migration_pod_spec(s, refs))
+    shape = migration_pod_spec(s, fetch.placeholder_refs(refs) if refs else None)
+    return migrations.job(s, migration_pod_spec(s, refs), migrations.job_name(s, shape))
 
 
 def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:

@@ -102,7 +102,10 @@ class DjangoApp(pulumi.ComponentResource):
                 # Pulumi waits for the Job to complete before it rolls out the new pods.
                 depends_on.append(registered["migration-job"])
             keep = role_name == "postgres" and s.protect_data
-            registered[role_name] = self._apply(role_name, manifest, depends_on, keep)
+            # A Job's template is immutable: a change the name hash could not see (an AWS value
+            # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
+            replace = role_name == "migration-job"
+            registered[role_name] = self._apply(role_name, manifest, depends_on, keep, replace)
             if role_name == "deployment":
                 deployment_manifest = manifest
         deployment, service = registered["deployment"], registered["service"]
@@ -144,7 +147,12 @@ class DjangoApp(pulumi.ComponentResource):
         )
 
     def _apply(
-        self, role: str, manifest: Mapping[str, Any], depends_on: list, keep: bool = False
+        self,
+        role: str,
+        manifest: Mapping[str, Any],
+        depends_on: list,
+        keep: bool = False,
+        replace_on_spec_change: bool = False,
     ) -> Any:
         """Register one built object as ``<name>-<role>``, parented to the component.
 
@@ -164,7 +172,12 @@ class DjangoApp(pulumi.ComponentResource):
             metadata=manifest["metadata"],
             **fields,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=depends_on, protect=keep, retain_on_delete=keep
+                parent=self,
+                depends_on=depends_on,
+                protect=keep,
+                retain_on_delete=keep,
+                replace_on_changes=["spec"] if replace_on_spec_change else None,
+                delete_before_replace=replace_on_spec_change or None,
             ),
         )
 

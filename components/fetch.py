@@ -65,6 +65,16 @@ class AwsRefs:
     role_arn: Optional[Any] = None
 
 
+def placeholder_refs(refs: AwsRefs) -> AwsRefs:
+    """The same shape with fixed strings, for fingerprints that must not wait on Outputs."""
+    return AwsRefs(
+        bucket="bucket",
+        region="region",
+        secret_ids={f: f for f in refs.secret_ids},
+        role_arn="role" if refs.role_arn is not None else None,
+    )
+
+
 def aws_env(s: Settings, refs: AwsRefs) -> list[dict]:
     assert s.aws is not None
     env = [

@@ -81,17 +81,19 @@ def wait_for_migrations_command() -> list[str]:
     return ["sh", "-c", WAIT_FOR_MIGRATIONS]
 
 
-def job_name(s: Settings) -> str:
-    """One name per release: a new image (or migration setting) is a new Job, never an update of
-    an immutable Job template."""
+def job_name(s: Settings, template_shape: dict) -> str:
+    """One name per release: the hash covers the image, the Job settings and the whole pod
+    template (``template_shape``, built with placeholder AWS values), so any change that would
+    alter the immutable template makes a new Job instead."""
     m = s.migrations
     fingerprint = json.dumps(
-        [s.image, m.lock_key, m.release, m.job_backoff_limit, m.job_deadline_seconds, LOCKED_MIGRATE]
+        [s.image, m.release, m.job_backoff_limit, m.job_deadline_seconds, template_shape],
+        sort_keys=True,
     )
     return f"{s.name}-migrate-{hashlib.sha256(fingerprint.encode()).hexdigest()[:10]}"
 
 
-def job(s: Settings, pod_spec: dict) -> dict:
+def job(s: Settings, pod_spec: dict, name: str) -> dict:
     """The migration Job; ``pod_spec`` is the app pod's spec with the migrate step as its only
     container (built by ``app_pod.migration_pod_spec``)."""
     m = s.migrations
@@ -99,7 +101,7 @@ def job(s: Settings, pod_spec: dict) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": job_name(s), "namespace": s.namespace, "labels": pod_labels},
+        "metadata": {"name": name, "namespace": s.namespace, "labels": pod_labels},
         "spec": {
             "backoffLimit": m.job_backoff_limit,
             "activeDeadlineSeconds": m.job_deadline_seconds,

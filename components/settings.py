@@ -659,6 +659,13 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         aws=normalise_aws(problems, args, secrets_backend, protect_data),
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
     )
+    if settings.migrations.mode == "job" and settings.sidecars and not settings.native_sidecars:
+        problems.add(
+            "migrations",
+            "job",
+            f"needs native sidecars (kubernetes_version 1.{NATIVE_SIDECARS_MINOR}+): a sidecar run "
+            "as a regular container never exits, so the migration Job would never complete",
+        )
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
     problems.raise_if_any(f"DjangoApp {name!r}")

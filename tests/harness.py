@@ -136,10 +136,15 @@ class Run:
         return found[0]
 
 
-def run_program(program: Callable[[], Any], config: Optional[dict] = None, project: str = "djangoapp",
-                stack: str = "test") -> Run:
+def run_program(
+    program: Callable[[], Any],
+    config: Optional[dict] = None,
+    project: str = "djangoapp",
+    stack: str = "test",
+    mocks: Optional[RecordingMocks] = None,
+) -> Run:
     """Run ``program`` under fresh mocks; outputs it returns are resolved into ``Run.result``."""
-    mock = RecordingMocks()
+    mock = mocks or RecordingMocks()
     monitor = RecordingMonitor(mock)
     pulumi.runtime.set_all_config(config or {})
     pulumi.runtime.set_mocks(mock, project=project, stack=stack, preview=False, monitor=monitor)

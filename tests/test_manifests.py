@@ -23,6 +23,8 @@ VARIANTS = {
     "shared-namespace": {"create_namespace": False, "namespace": "apps", "replicas": 1},
     "kubernetes-backend": {"secrets_backend": "kubernetes", "config_files": {"app.toml": "a=1", "sub/x.json": "{}"}},
     "aws-localstack": {**OIDC, "aws_endpoint_url": "http://localstack.localstack:4566", "sidecars": [SIDECAR]},
+    "job-mode": {**OIDC, "migrations": "job", "sidecars": [SIDECAR]},
+    "external-database": {"database": {"host": "db.example.com", "port": 6432}, "migrations": "none"},
 }
 
 

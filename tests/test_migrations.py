@@ -1,0 +1,116 @@
+import pytest
+
+from components import DjangoApp, app_pod, migrations
+from components.settings import default_lock_key, normalise
+from components.validation import ValidationError
+from conftest import KUBERNETES_ONLY, MINIMAL, REFS
+from harness import run_program
+
+SIDECAR = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4"}
+
+
+def settings(**args):
+    return normalise("shop", {**MINIMAL, **args})
+
+
+def init_names(**args):
+    s = settings(**args)
+    return [c["name"] for c in app_pod.pod_spec(s, REFS)["initContainers"]]
+
+
+def problems(**args):
+    with pytest.raises(ValidationError) as caught:
+        settings(**args)
+    return {p.field: p for p in caught.value.problems}
+
+
+def test_init_container_mode_migrates_under_the_advisory_lock_by_default():
+    s = settings()
+    migrate = app_pod.pod_spec(s, REFS)["initContainers"][-1]
+    env = {e["name"]: e["value"] for e in migrate["env"]}
+    assert migrate["name"] == "migrate"
+    assert env["MIGRATION_LOCK_KEY"] == str(default_lock_key("shop", "shop"))
+    assert env["MIGRATION_LOCK_TIMEOUT"] == "600"
+    script = migrate["command"][-1]
+    assert script.index("pg_try_advisory_lock") < script.index('call_command("migrate"') < script.index("pg_advisory_unlock")
+
+
+def test_job_mode_pods_wait_for_migrations_instead_of_migrating():
+    assert init_names(migrations="job")[-1] == "wait-for-migrations"
+    assert "migrate" not in init_names(migrations="job")
+
+
+def test_none_mode_has_no_migration_step():
+    assert init_names(migrations="none")[-1] == "wait-for-db"
+
+
+def test_lock_key_and_timeout_are_configurable():
+    s = settings(migration_lock_key=42, migration_lock_timeout_seconds=30)
+    env = {e["name"]: e["value"] for e in app_pod.pod_spec(s, REFS)["initContainers"][-1]["env"]}
+    assert (env["MIGRATION_LOCK_KEY"], env["MIGRATION_LOCK_TIMEOUT"]) == ("42", "30")
+
+
+def test_default_lock_keys_differ_per_app_and_fit_in_64_bits():
+    keys = {default_lock_key(ns, name) for ns in ("a", "b") for name in ("web", "admin")}
+    assert len(keys) == 4
+    assert all(-(2**63) <= k < 2**63 for k in keys)
+
+
+def test_job_is_named_per_release_and_stable_for_the_same_release():
+    def name(**args):
+        return app_pod.migration_job(settings(migrations="job", **args), REFS)["metadata"]["name"]
+
+    assert name() == name()
+    assert name() != name(image="ghcr.io/acme/shop:1.4.3")
+    assert name() != name(migration_release="r2")
+    assert name() != name(env={"FEATURE": "on"})  # the template changed: a new Job, not a patch
+    assert name().startswith("shop-migrate-") and len(name()) <= 63
+
+
+def test_job_runs_the_locked_migrate_once_with_bounded_retries():
+    job = app_pod.migration_job(settings(migrations="job", migration_job_backoff_limit=1, migration_job_deadline_seconds=300, sidecars=[SIDECAR]), REFS)
+    spec = job["spec"]
+    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (1, 300)
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert [c["name"] for c in pod["initContainers"]] == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db"]
+    assert pod["initContainers"][0]["restartPolicy"] == "Always"  # does not keep the Job running
+    assert [c["name"] for c in pod["containers"]] == ["migrate"]
+    assert pod["containers"][0]["command"] == migrations.migrate_command()
+
+
+def test_no_job_outside_job_mode():
+    assert app_pod.migration_job(settings(), REFS) is None
+
+
+def test_deployment_waits_for_the_migration_job():
+    run = run_program(lambda: DjangoApp("shop", {**KUBERNETES_ONLY, "migrations": "job"}).namespace)
+    job = run.one("batch/v1:Job")
+    assert job.urn in run.one("Deployment").dependencies
+
+
+@pytest.mark.parametrize("mode", ["always", "", None, "Job"])
+def test_unknown_migration_mode_is_refused(mode):
+    assert "migrations" in problems(migrations=mode)
+
+
+@pytest.mark.parametrize("timeout", [0, -5, 1.5, "10"])
+def test_lock_timeout_must_be_positive(timeout):
+    assert "migration_lock_timeout_seconds" in problems(migration_lock_timeout_seconds=timeout)
+
+
+def test_lock_key_must_fit_a_signed_64_bit_integer():
+    assert "migration_lock_key" in problems(migration_lock_key=2**63)
+
+
+def test_job_settings_outside_job_mode_are_refused():
+    assert "migration_job_backoff_limit" in problems(migration_job_backoff_limit=3)
+
+
+def test_job_mode_cannot_run_with_sidecars_as_regular_containers():
+    found = problems(migrations="job", kubernetes_version="1.28", sidecars=[SIDECAR])
+    assert "never complete" in found["migrations"].allowed
+
+
+def test_release_label_must_be_a_short_name():
+    assert "migration_release" in problems(migrations="job", migration_release="Release 2!")
