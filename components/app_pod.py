@@ -106,7 +106,7 @@ def django_container(s: Settings) -> dict:
     return {
         "name": "django",
         "image": s.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         "command": list(s.command),
         "ports": [{"name": "http", "containerPort": s.port, "protocol": "TCP"}],
         "env": app_env(s),
@@ -126,7 +126,7 @@ def wait_for_db_container(s: Settings) -> dict:
     return {
         "name": "wait-for-db",
         "image": db.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         "command": ["sh", "-c", WAIT_FOR_DB_SCRIPT],
         "env": _env(
             (
@@ -163,7 +163,7 @@ def sidecar_tmp_volume(sidecar: SidecarSettings) -> str:
 
 def sidecar_container(s: Settings, sidecar: SidecarSettings) -> dict:
     """A sidecar; native (``restartPolicy: Always`` in initContainers) when the cluster has them."""
-    container: dict = {"name": sidecar.name, "image": sidecar.image, "imagePullPolicy": "IfNotPresent"}
+    container: dict = {"name": sidecar.name, "image": sidecar.image, "imagePullPolicy": s.image_pull_policy}
     if s.native_sidecars:
         container["restartPolicy"] = "Always"
     if sidecar.command:

@@ -164,6 +164,10 @@ class DjangoAppArgs(TypedDict):
     ``protect_data``). Default: ``False``."""
     aws_cli_image: NotRequired[str]
     """Pinned image of the fetch steps. Default: ``amazon/aws-cli:2.22.35``."""
+    image_pull_policy: NotRequired[str]
+    """Pull policy of every container. ``Always`` re-checks the registry (and its credentials) at
+    each pod start, so a node's cached copy of a private image serves only pods allowed to pull
+    it. Default: ``Always``; ``IfNotPresent`` is the opt-out."""
     migrations: NotRequired[str]
     """How migrations run: ``init-container`` (every pod, serialised by a Postgres advisory lock),
     ``job`` (one Job per release, awaited before the Deployment; pods wait for it) or ``none``.

@@ -58,7 +58,7 @@ def postgres_container(s: Settings) -> dict:
     return {
         "name": "postgres",
         "image": db.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         "ports": [{"name": "postgres", "containerPort": db.port, "protocol": "TCP"}],
         "env": [
             {"name": "POSTGRES_USER", "value": db.username},

@@ -108,7 +108,7 @@ def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
     return {
         "name": "fetch-config",
         "image": s.aws.cli_image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         # $(VAR) is expanded by the kubelet from the env below: no shell needed.
         "command": [
             "aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)",
@@ -131,7 +131,7 @@ def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
     return {
         "name": "fetch-secrets",
         "image": s.aws.cli_image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         "command": ["sh", "-c", FETCH_SECRETS_SCRIPT],
         "env": [
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from . import app_pod, database, fetch, network_policies, web
+from . import app_pod, database, fetch, network_policies, scanner, web
 from .config_files import configmap_key
 from .fetch import AwsRefs
 from .labels import WEB, labels
@@ -84,6 +84,9 @@ def kubernetes_objects(
         ("deployment", app_pod.deployment(s, refs)),
         ("service", web.service(s)),
     ]
+    for _, obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
+            scanner.annotate(obj, obj["spec"]["template"]["spec"])
     pdb = web.pod_disruption_budget(s)
     if pdb:
         objects.append(("pdb", pdb))

@@ -115,7 +115,7 @@ def migrate_container(s: Settings, base: dict) -> dict:
     return {
         "name": MIGRATE,
         "image": s.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         "command": migrate_command(),
         "env": [*base["env"], *migrate_env(s)],
         "resources": base["resources"],
@@ -128,7 +128,7 @@ def wait_for_migrations_container(s: Settings, base: dict) -> dict:
     return {
         "name": "wait-for-migrations",
         "image": s.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": s.image_pull_policy,
         "command": wait_for_migrations_command(),
         "env": [
             *base["env"],

@@ -184,6 +184,7 @@ class Settings:
     protect_data: bool
     aws: Optional[AwsSettings]
     migrations: MigrationSettings
+    image_pull_policy: str
 
     @property
     def config_hash(self) -> str:
@@ -238,6 +239,13 @@ def _int(problems: Problems, field: str, value: Any, low: int, high: Optional[in
     if not is_int(value) or value < low or (high is not None and value > high):
         problems.add(field, value, f"must be an integer of at least {low}{upper}")
         return low
+    return value
+
+
+def _choice(problems: Problems, field: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        problems.add(field, value, f"must be one of {', '.join(allowed)}")
+        return allowed[0]
     return value
 
 
@@ -658,6 +666,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         protect_data=protect_data,
         aws=normalise_aws(problems, args, secrets_backend, protect_data),
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
+        image_pull_policy=_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
     )
     if settings.migrations.mode == "job" and settings.sidecars and not settings.native_sidecars:
         problems.add(
