@@ -27,6 +27,6 @@ REFS = AwsRefs(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

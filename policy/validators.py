@@ -1,0 +1,182 @@
+"""The policies' checks, as plain functions of ``(args, report_violation)``.
+
+Written independently of the component (no import from ``components``), so that a bug shared by
+the component and its policy cannot hide itself. Properties are the engine's camelCase inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+Report = Callable[..., None]
+
+WORKLOADS = {
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job",
+    "kubernetes:core/v1:Pod",
+}
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY", re.I)
+_PASSWORD_IN_URL = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
+# Names that refer to a secret (where it is, which one) rather than hold it.
+_REFERENCE_SUFFIXES = ("_FILE", "_DIR", "_PATH", "_ID", "_ARN")
+CLOUD_CREDENTIAL_ENV = {
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "AZURE_CLIENT_SECRET",
+}
+# The containers of the app itself; DjangoApp names its Django container "django".
+APP_CONTAINERS = {"django"}
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if resource_type not in WORKLOADS:
+        return None
+    spec = props.get("spec") or {}
+    return spec if resource_type == "kubernetes:core/v1:Pod" else (spec.get("template") or {}).get("spec")
+
+
+def containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield from spec.get("initContainers") or []
+    yield from spec.get("containers") or []
+
+
+def _workload_containers(args) -> Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    spec = pod_spec(args.resource_type, args.props)
+    if spec:
+        for container in containers(spec):
+            yield spec, container
+
+
+def no_secret_in_plain_env(args, report: Report) -> None:
+    for _, container in _workload_containers(args):
+        for item in container.get("env") or []:
+            name, value = item.get("name", ""), item.get("value")
+            if not isinstance(value, str):
+                continue  # valueFrom, or unknown during preview
+            if (_SECRET_NAME.search(name) and not name.endswith(_REFERENCE_SUFFIXES)) or _PASSWORD_IN_URL.search(value):
+                report(f"container {container.get('name')!r}: env {name!r} holds a secret-looking value in plain text; mount it as a file")
+
+
+def containers_restricted(args, report: Report) -> None:
+    for spec, container in _workload_containers(args):
+        pod = spec.get("securityContext") or {}
+        ctx = container.get("securityContext") or {}
+        name = container.get("name")
+        problems = []
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            problems.append("allowPrivilegeEscalation must be false")
+        if ctx.get("privileged"):
+            problems.append("must not be privileged")
+        if not (ctx.get("runAsNonRoot", pod.get("runAsNonRoot")) is True):
+            problems.append("runAsNonRoot must be true")
+        if ctx.get("runAsUser", pod.get("runAsUser")) == 0:
+            problems.append("runAsUser must not be 0")
+        drops = [d.upper() for d in ((ctx.get("capabilities") or {}).get("drop") or [])]
+        adds = [a.upper() for a in ((ctx.get("capabilities") or {}).get("add") or [])]
+        if "ALL" not in drops:
+            problems.append("capabilities must drop ALL")
+        if set(adds) - {"NET_BIND_SERVICE"}:
+            problems.append("only NET_BIND_SERVICE may be added")
+        seccomp = (ctx.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append("seccompProfile must be RuntimeDefault")
+        if ctx.get("readOnlyRootFilesystem") is not True:
+            problems.append("readOnlyRootFilesystem must be true")
+        if problems:
+            report(f"container {name!r} is not restricted: {'; '.join(problems)}")
+
+
+def image_is_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return False
+    return last.rsplit(":", 1)[1].lower() not in ("", "latest")
+
+
+def images_pinned(args, report: Report) -> None:
+    for _, container in _workload_containers(args):
+        image = container.get("image")
+        if isinstance(image, str) and not image_is_pinned(image):
+            report(f"container {container.get('name')!r}: image {image!r} must be pinned by a version tag or digest, never latest")
+
+
+def app_has_no_cloud_credentials(args, report: Report) -> None:
+    spec = pod_spec(args.resource_type, args.props)
+    if not spec:
+        return
+    token_volumes = {
+        v.get("name")
+        for v in spec.get("volumes") or []
+        if any("serviceAccountToken" in (s or {}) for s in ((v.get("projected") or {}).get("sources") or []))
+    }
+    automount = spec.get("automountServiceAccountToken") is not False
+    for container in containers(spec):
+        if container.get("name") not in APP_CONTAINERS:
+            continue
+        env = {item.get("name") for item in container.get("env") or []}
+        for name in sorted(env & CLOUD_CREDENTIAL_ENV):
+            report(f"app container {container.get('name')!r} holds cloud credentials: env {name}")
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") in token_volumes:
+                report(f"app container {container.get('name')!r} mounts the service-account token volume {mount.get('name')!r}")
+        if automount:
+            report(f"app container {container.get('name')!r}: the pod automounts a service-account token")
+
+
+def s3_public_access_blocked(args, report: Report) -> None:
+    if args.resource_type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
+        return
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        if args.props.get(flag) is not True:
+            report(f"public access block must set {flag} to true")
+
+
+def s3_encryption_on(args, report: Report) -> None:
+    if args.resource_type != "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        return
+    rules = args.props.get("rules") or []
+    algorithms = [((r or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for r in rules]
+    if not algorithms or any(a not in ("aws:kms", "aws:kms:dsse", "AES256") for a in algorithms):
+        report("bucket default encryption must be SSE-KMS or SSE-S3")
+
+
+def every_bucket_is_guarded(args, report: Report) -> None:
+    """Stack policy: each bucket has a public access block and default encryption."""
+    buckets = [r for r in args.resources if r.resource_type == "aws:s3/bucket:Bucket"]
+    guards: dict[str, set] = {}
+    for r in args.resources:
+        if r.resource_type in (
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        ):
+            guards.setdefault(r.resource_type, set()).add(r.props.get("bucket"))
+    for bucket in buckets:
+        ident = bucket.props.get("bucket")
+        if not isinstance(ident, str):
+            continue  # name not known before the bucket exists (preview)
+        for guard, label in (
+            ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "public access block"),
+            ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "default encryption"),
+        ):
+            if ident not in guards.get(guard, set()):
+                report(f"bucket {bucket.name!r} has no {label}", bucket.urn)
+
+
+RESOURCE_CHECKS = {
+    "no-secret-in-plain-env": ("No secret in a plain environment value", no_secret_in_plain_env),
+    "containers-restricted": ("Every container meets Pod Security 'restricted' with a read-only root", containers_restricted),
+    "images-pinned": ("Images are pinned by tag or digest, never latest", images_pinned),
+    "app-no-cloud-credentials": ("The app container holds no cloud credentials", app_has_no_cloud_credentials),
+    "s3-public-access-blocked": ("S3 public access is blocked on all four flags", s3_public_access_blocked),
+    "s3-encryption-on": ("S3 default encryption is on", s3_encryption_on),
+}

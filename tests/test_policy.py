@@ -1,0 +1,132 @@
+"""The policy pack's validators: quiet on every shipped stack, loud on a bad resource."""
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policy"))
+import validators  # noqa: E402
+
+from test_stack_config import STACKS, run_stack, stack_config  # noqa: E402
+
+
+def options():
+    return PolicyResourceOptions(False, [], None, [], None, [])
+
+
+def args_for(resource_type, props, name="r"):
+    return ResourceValidationArgs(resource_type, props, f"urn:pulumi:s::p::{resource_type}::{name}", name, options(), None)
+
+
+def violations(check, resource_type, props):
+    found = []
+    check(args_for(resource_type, props), lambda message, urn=None: found.append(message))
+    return found
+
+
+def all_violations(resource_type, props):
+    return {name: violations(check, resource_type, props) for name, (_, check) in validators.RESOURCE_CHECKS.items()}
+
+
+def stack_resources(root, stack):
+    run = run_stack(root, stack_config(root, stack))
+    return [r for r in run.registrations if r.custom and not r.type.startswith("pulumi:providers")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_policies_pass_on_every_shipped_stack(root, stack):
+    resources = stack_resources(root, stack)
+    for r in resources:
+        found = {k: v for k, v in all_violations(r.type, r.inputs).items() if v}
+        assert found == {}, (r.name, found)
+    reported = []
+    policy_resources = [
+        PolicyResource(r.type, r.inputs, r.urn, r.name, options(), None, None, [], {}) for r in resources
+    ]
+    validators.every_bucket_is_guarded(StackValidationArgs(policy_resources), lambda m, urn=None: reported.append(m))
+    assert reported == []
+
+
+@pytest.fixture(scope="module")
+def dev_deployment(root):
+    return run_stack(root, stack_config(root, "dev")).one("Deployment").inputs
+
+
+@pytest.fixture
+def deployment(dev_deployment):
+    """A fresh copy per test: each test breaks it in its own way."""
+    return copy.deepcopy(dev_deployment)
+
+
+def django(props):
+    return next(c for c in props["spec"]["template"]["spec"]["containers"] if c["name"] == "django")
+
+
+def test_plain_secret_env_is_caught(deployment):
+    django(deployment)["env"].append({"name": "DB_PASSWORD", "value": "hunter2"})
+    django(deployment)["env"].append({"name": "DATABASE", "value": "postgres://u:pw@db/x"})
+    found = violations(validators.no_secret_in_plain_env, "kubernetes:apps/v1:Deployment", deployment)
+    assert len(found) == 2 and "DB_PASSWORD" in found[0]
+
+
+def test_secret_file_paths_are_not_secrets(deployment):
+    assert violations(validators.no_secret_in_plain_env, "kubernetes:apps/v1:Deployment", deployment) == []
+
+
+def test_unrestricted_container_is_caught(deployment):
+    ctx = django(deployment)["securityContext"]
+    ctx["allowPrivilegeEscalation"] = True
+    ctx["capabilities"] = {"add": ["SYS_ADMIN"]}
+    ctx["readOnlyRootFilesystem"] = False
+    (message,) = violations(validators.containers_restricted, "kubernetes:apps/v1:Deployment", deployment)
+    assert "allowPrivilegeEscalation" in message and "drop ALL" in message and "SYS_ADMIN" not in message
+    assert "NET_BIND_SERVICE" in message and "readOnlyRootFilesystem" in message
+
+
+@pytest.mark.parametrize("image", ["shop:latest", "ghcr.io/acme/shop", "localhost:5000/shop"])
+def test_unpinned_image_is_caught(deployment, image):
+    django(deployment)["image"] = image
+    assert violations(validators.images_pinned, "kubernetes:apps/v1:Deployment", deployment)
+
+
+def test_pinned_images_pass():
+    assert all(validators.image_is_pinned(i) for i in ["a:1", "localhost:5000/a:1.2", "a@sha256:" + "f" * 64])
+
+
+def test_app_container_with_cloud_credentials_is_caught(deployment):
+    django(deployment)["env"].append({"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::1:role/x"})
+    django(deployment)["volumeMounts"].append({"name": "aws-token", "mountPath": "/t"})
+    found = violations(validators.app_has_no_cloud_credentials, "kubernetes:apps/v1:Deployment", deployment)
+    assert len(found) == 2
+
+
+def test_automounted_token_in_the_app_pod_is_caught(deployment):
+    deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] = True
+    assert violations(validators.app_has_no_cloud_credentials, "kubernetes:apps/v1:Deployment", deployment)
+
+
+def test_open_bucket_and_unencrypted_bucket_are_caught():
+    pab = {"bucket": "b", "blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True, "restrictPublicBuckets": True}
+    assert violations(validators.s3_public_access_blocked, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", pab) == [
+        "public access block must set blockPublicPolicy to true"
+    ]
+    sse = {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}]}
+    assert violations(validators.s3_encryption_on, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", sse)
+
+
+def test_bucket_without_guards_is_caught_by_the_stack_policy():
+    bucket = PolicyResource("aws:s3/bucket:Bucket", {"bucket": "naked"}, "urn:b", "naked", options(), None, None, [], {})
+    reported = []
+    validators.every_bucket_is_guarded(StackValidationArgs([bucket]), lambda m, urn=None: reported.append(m))
+    assert reported == ["bucket 'naked' has no public access block", "bucket 'naked' has no default encryption"]
+
+
+def test_policy_pack_declares_every_check(root):
+    text = (root / "policy" / "__main__.py").read_text()
+    assert "RESOURCE_CHECKS" in text and "every_bucket_is_guarded" in text
+    assert "runtime" in (root / "policy" / "PulumiPolicy.yaml").read_text()
+    json.dumps(list(validators.RESOURCE_CHECKS))
