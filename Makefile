@@ -1,16 +1,22 @@
-# `make test` is the one command: it builds .venv, installs everything (PostgreSQL from Debian
-# when it is missing) and runs the whole suite, contract tests included.
+# `make test` is the one command: it builds .venv (and .venv-checkov, kept apart because
+# checkov pins many libraries), installs PostgreSQL from Debian when it is missing, and runs the
+# whole suite: unit tests, renders validated by kubernetes-validate and checkov, contract tests.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+STACK ?= dev
+STACKS := dev staging prod local
+K8S_VERSIONS := 1.29.0 1.33.0 1.37.0
 
-.PHONY: test unit contract install postgres clean
+.PHONY: test unit contract install postgres render validate clean
 
-test: $(STAMP) postgres
+test: $(STAMP) $(CHECKOV) postgres
 	$(BIN)/python -m pytest
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHECKOV)
 	$(BIN)/python -m pytest --ignore=tests/contract
 
 contract: $(STAMP) postgres
@@ -24,6 +30,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml examples/django_a
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+$(CHECKOV):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
+
 # The contract tests start a real server; Debian's package brings initdb, pg_ctl and pg_isready.
 postgres:
 	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
@@ -33,5 +44,20 @@ postgres:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# What `pulumi up -s $(STACK)` would create, without a cluster, an AWS account or the CLI.
+render: $(STAMP)
+	$(BIN)/python -m components.render --stack $(STACK) --out out/$(STACK)
+
+# Every stack rendered, then checked by the real schemas and scanned: what the PR pipeline runs.
+validate: $(STAMP) $(CHECKOV)
+	@set -e; for stack in $(STACKS); do \
+		$(BIN)/python -m components.render --stack $$stack --out out/$$stack > /dev/null; \
+		for version in $(K8S_VERSIONS); do \
+			$(BIN)/kubernetes-validate --strict --quiet -k $$version out/$$stack/kubernetes.yaml; \
+		done; \
+		$(CHECKOV) --framework kubernetes --skip-download --quiet --compact -f out/$$stack/kubernetes.yaml; \
+		echo "$$stack: valid for $(K8S_VERSIONS); checkov clean"; \
+	done
+
 clean:
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build out

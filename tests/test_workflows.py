@@ -1,0 +1,56 @@
+"""The pipeline files, checked against the GitHub workflow schema and for what they promise."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+WORKFLOWS = ("ci.yml", "preview.yml")
+
+
+def load(root, name):
+    return yaml.safe_load((root / ".github" / "workflows" / name).read_text())
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_workflow_matches_the_github_workflow_schema(root, name):
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(root / ".github" / "workflows" / name)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps: not-a-list\n")
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)], capture_output=True, text=True)
+    assert result.returncode != 0
+
+
+def test_ci_runs_make_test_on_push_and_pull_request(root):
+    ci = load(root, "ci.yml")
+    assert {"push", "pull_request"} <= set(ci[True] if True in ci else ci["on"])
+    steps = " ".join(s.get("run", "") for s in ci["jobs"]["test"]["steps"])
+    assert "make test" in steps and "make validate" in steps
+    assert ci["permissions"] == {"contents": "read"}
+
+
+def test_preview_renders_per_stack_then_previews_with_the_policy_pack(root):
+    preview = load(root, "preview.yml")
+    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    render, pulumi_job = preview["jobs"]["render"], preview["jobs"]["preview"]
+    assert render["permissions"] == {"contents": "read"}  # forks: no token, no cloud
+    assert render["strategy"]["matrix"]["stack"] == pulumi_job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    (action,) = [s for s in pulumi_job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert action["with"]["command"] == "preview"
+    assert action["with"]["comment-on-pr"] is True
+    assert action["with"]["policyPacks"] == "policy"
+    assert "${{ matrix.stack }}" in action["with"]["stack-name"]
+    (aws,) = [s for s in pulumi_job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
+    assert "role-to-assume" in aws["with"] and "aws-access-key-id" not in aws["with"]
+    assert "head.repo.full_name == github.repository" in pulumi_job["if"]
