@@ -1,10 +1,15 @@
 """A production-grade Django deployment on Kubernetes as one Pulumi component."""
 
+__version__ = "0.1.0"
+
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
+from .config_bucket import ConfigBucket, ConfigBucketArgs
 from .django_app import TYPE_TOKEN, DjangoApp
 from .validation import Problem, ValidationError
 
 __all__ = [
+    "ConfigBucket",
+    "ConfigBucketArgs",
     "DjangoApp",
     "DjangoAppArgs",
     "PostgresArgs",

@@ -5,9 +5,10 @@ when it is hosted for other languages, where arguments arrive as plain dicts; th
 each field is its schema description and states its default.
 """
 
-from __future__ import annotations
 
-from typing import Dict, List, Mapping, NotRequired, TypedDict
+from typing import Any, Dict, List, NotRequired, TypedDict
+
+import pulumi
 
 
 
@@ -39,7 +40,7 @@ class SidecarArgs(TypedDict):
     128Mi."""
     ports: NotRequired[List[int]]
     """TCP ports the sidecar listens on (must differ from the app's port). Default: none."""
-    startup_probe: NotRequired[Mapping[str, object]]
+    startup_probe: NotRequired[Dict[str, Any]]
     """A Kubernetes probe (``{"httpGet": {"path": "/", "port": 2020}}``; snake_case keys are
     accepted). Later init steps wait until it passes. Default: none (started = process running)."""
     volume_mounts: NotRequired[Dict[str, str]]
@@ -142,16 +143,17 @@ class DjangoAppArgs(TypedDict):
     """Protect and retain the data: config bucket, secrets, generated passwords and the Postgres
     StatefulSet get ``protect`` and ``retain_on_delete``; secret deletion keeps a recovery window.
     Default: ``False``."""
-    aws_region: NotRequired[str]
+    aws_region: NotRequired[pulumi.Input[str]]
     """Region the fetch steps talk to. Default: the AWS provider's region."""
-    oidc_provider_arn: NotRequired[str]
-    """IAM OIDC provider of the cluster; with ``oidc_provider_url`` it creates a role that only
+    oidc_provider_arn: NotRequired[pulumi.Input[str]]
+    """IAM OIDC provider of the cluster (may be an Output, e.g. a platform stack's StackReference;
+    then it is checked once known); with ``oidc_provider_url`` it creates a role that only
     the fetch steps can assume. Default: none (the fetch steps use the pod's ambient
     credentials)."""
-    oidc_provider_url: NotRequired[str]
+    oidc_provider_url: NotRequired[pulumi.Input[str]]
     """Issuer URL of the same provider (``https://oidc.eks.<region>.amazonaws.com/id/<ID>``).
     Default: none."""
-    kms_key_arn: NotRequired[str]
+    kms_key_arn: NotRequired[pulumi.Input[str]]
     """Customer KMS key for the bucket and the secrets (and ``kms:Decrypt`` for the role).
     Default: AWS managed keys."""
     aws_endpoint_url: NotRequired[str]

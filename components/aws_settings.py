@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+import pulumi
+
 from .validation import Problems, image_problem, is_int
 
 AWS_SECRETS_MANAGER = "aws-secrets-manager"
@@ -40,11 +42,14 @@ AWS_ONLY_ARGS = (
 
 @dataclass(frozen=True)
 class AwsSettings:
-    region: Optional[str]
-    oidc_provider_arn: Optional[str]
-    # Issuer host and path, without the scheme, as IAM condition keys spell it.
+    # str, or an Output when it comes from another stack (then checked once it is known).
+    region: Any
+    oidc_provider_arn: Any
+    oidc_provider_url: Any
+    # Issuer host and path, without the scheme, as IAM condition keys spell it (None while the
+    # provider is an Output).
     oidc_issuer: Optional[str]
-    kms_key_arn: Optional[str]
+    kms_key_arn: Any
     endpoint_url: Optional[str]
     recovery_window_days: int
     force_destroy: bool
@@ -66,6 +71,42 @@ class AwsSettings:
         return 80 if self.endpoint_url.startswith("http://") else None
 
 
+def is_output(value: Any) -> bool:
+    return isinstance(value, pulumi.Output)
+
+
+def oidc_issuer(problems: Problems, arn: Any, url: Any) -> Optional[str]:
+    """The issuer both arguments name, or ``None`` with the problems recorded."""
+    arn_match = _OIDC_ARN.match(arn) if isinstance(arn, str) else None
+    url_match = _OIDC_URL.match(url) if isinstance(url, str) else None
+    if not arn_match:
+        problems.add(
+            "oidc_provider_arn",
+            arn,
+            "must be an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer>",
+        )
+    if not url_match:
+        problems.add(
+            "oidc_provider_url", url, "must be the issuer URL, e.g. https://oidc.eks.<region>.amazonaws.com/id/<ID>"
+        )
+    if not (arn_match and url_match):
+        return None
+    issuer = url_match.group("issuer")
+    if arn_match.group("issuer") != issuer:
+        problems.add("oidc_provider_url", url, f"must name the same issuer as oidc_provider_arn ({arn_match.group('issuer')})")
+        return None
+    return issuer
+
+
+def checked_issuer(subject: str, arn: str, url: str) -> str:
+    """``oidc_issuer`` for values that were Outputs: raises the same errors once they are known."""
+    problems = Problems()
+    issuer = oidc_issuer(problems, arn, url)
+    problems.raise_if_any(subject)
+    assert issuer is not None
+    return issuer
+
+
 def backend(problems: Problems, value: Any) -> str:
     if value not in BACKENDS:
         problems.add("secrets_backend", value, f"must be one of {', '.join(BACKENDS)}")
@@ -84,7 +125,7 @@ def normalise_aws(
         return None
 
     region = args.get("aws_region")
-    if region is not None and (not isinstance(region, str) or not _REGION.match(region)):
+    if region is not None and not is_output(region) and (not isinstance(region, str) or not _REGION.match(region)):
         problems.add("aws_region", region, "must be an AWS region such as 'eu-west-1'")
 
     arn, url = args.get("oidc_provider_arn"), args.get("oidc_provider_url")
@@ -92,26 +133,12 @@ def normalise_aws(
     if (arn is None) != (url is None):
         missing = "oidc_provider_url" if url is None else "oidc_provider_arn"
         problems.add(missing, None, "is required when the other OIDC provider argument is given")
-    elif arn is not None:
-        arn_match = _OIDC_ARN.match(arn) if isinstance(arn, str) else None
-        url_match = _OIDC_URL.match(url) if isinstance(url, str) else None
-        if not arn_match:
-            problems.add(
-                "oidc_provider_arn",
-                arn,
-                "must be an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer>",
-            )
-        if not url_match:
-            problems.add(
-                "oidc_provider_url", url, "must be the issuer URL, e.g. https://oidc.eks.<region>.amazonaws.com/id/<ID>"
-            )
-        if arn_match and url_match:
-            issuer = url_match.group("issuer")
-            if arn_match.group("issuer") != issuer:
-                problems.add("oidc_provider_url", url, f"must name the same issuer as oidc_provider_arn ({arn_match.group('issuer')})")
+    elif arn is not None and not (is_output(arn) or is_output(url)):
+        issuer = oidc_issuer(problems, arn, url)
+    # Outputs (a platform stack's StackReference) are checked by ``checked_issuer`` when known.
 
     kms = args.get("kms_key_arn")
-    if kms is not None and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
+    if kms is not None and not is_output(kms) and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
         problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
 
     endpoint = args.get("aws_endpoint_url")
@@ -136,9 +163,11 @@ def normalise_aws(
     if problem:
         problems.add("aws_cli_image", cli_image, problem)
 
+    valid_oidc = issuer is not None or (arn is not None and url is not None and (is_output(arn) or is_output(url)))
     return AwsSettings(
-        region=region if isinstance(region, str) else None,
-        oidc_provider_arn=arn if issuer else None,
+        region=region if isinstance(region, str) or is_output(region) else None,
+        oidc_provider_arn=arn if valid_oidc else None,
+        oidc_provider_url=url if valid_oidc else None,
         oidc_issuer=issuer,
         kms_key_arn=kms,
         endpoint_url=endpoint,

@@ -4,7 +4,6 @@ Usable alone (``ConfigBucket("cfg", {"config_files": {...}})``) or as a child of
 Every control is its own child resource so that a reviewer (and a test) can see it.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, NotRequired, Optional, TypedDict
@@ -13,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import config_files
-from .aws_settings import _KMS_KEY_ARN
+from .aws_settings import _KMS_KEY_ARN, is_output
 from .validation import Problems, is_int
 
 TYPE_TOKEN = "djangoapp:index:ConfigBucket"
@@ -63,7 +62,7 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
         problems.add("prefix", prefix, "must be a relative key prefix such as 'shop/web'")
         prefix = ""
     kms = args.get("kms_key_arn")
-    if kms is not None and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
+    if kms is not None and not is_output(kms) and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
         problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
     days = args.get("noncurrent_version_days", 30)
     if not is_int(days) or days < 1:
@@ -144,7 +143,7 @@ class ConfigBucket(pulumi.ComponentResource):
                 {
                     "apply_server_side_encryption_by_default": {
                         "sse_algorithm": "aws:kms",
-                        **({"kms_master_key_id": b.kms_key_arn} if b.kms_key_arn else {}),
+                        **({"kms_master_key_id": b.kms_key_arn} if b.kms_key_arn is not None else {}),
                     },
                     # One KMS data key per bucket instead of per object: far fewer KMS calls.
                     "bucket_key_enabled": True,

@@ -1,9 +1,8 @@
 """``DjangoApp``: registers the Kubernetes objects that the pure builders describe."""
 
-from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -11,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from . import app_pod, manifests, workload_identity
 from .app_secrets import AppSecrets
+from .aws_settings import checked_issuer
 from .config_bucket import ConfigBucket
 from .fetch import DATABASE_JSON_KEY, AwsRefs
 from .args import DjangoAppArgs
@@ -58,8 +58,8 @@ class DjangoApp(pulumi.ComponentResource):
     deployment_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
     database_service_name: pulumi.Output[str]
-    effective_pod_requests: pulumi.Output[dict]
-    effective_pod_limits: pulumi.Output[dict]
+    effective_pod_requests: pulumi.Output[Dict[str, str]]
+    effective_pod_limits: pulumi.Output[Dict[str, str]]
     bucket_name: pulumi.Output[Optional[str]]
     config_prefix: pulumi.Output[Optional[str]]
     secret_arn: pulumi.Output[Optional[str]]
@@ -194,20 +194,24 @@ class DjangoApp(pulumi.ComponentResource):
                 "config_files": dict(s.config_files),
                 "force_destroy": a.force_destroy,
                 "protect": s.protect_data,
-                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn else {}),
+                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn is not None else {}),
             },
             pulumi.ResourceOptions(parent=self),
         )
         role = None
         if a.workload_identity:
-            assert a.oidc_provider_arn and a.oidc_issuer
             child = pulumi.ResourceOptions(parent=self)
+            # One path for plain strings and Outputs (a platform stack's StackReference): the
+            # issuer is checked again here, once known, with the same message as up front.
+            trust = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
+                lambda v: workload_identity.trust_policy(
+                    v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, s.name
+                )
+            )
             role = aws.iam.Role(
                 f"{s.name}-fetch-role",
                 description=f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
-                assume_role_policy=pulumi.Output.json_dumps(
-                    workload_identity.trust_policy(a.oidc_provider_arn, a.oidc_issuer, s.namespace, s.name)
-                ),
+                assume_role_policy=pulumi.Output.json_dumps(trust),
                 opts=child,
             )
             aws.iam.RolePolicy(
@@ -224,7 +228,7 @@ class DjangoApp(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        region = a.region or aws.get_region_output(
+        region = a.region if a.region is not None else aws.get_region_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).region
         refs = AwsRefs(

@@ -55,10 +55,22 @@ def _mocks_class():
     import pulumi
 
     class RenderMocks(pulumi.runtime.Mocks):
-        """Inputs become state; values the cloud would generate become placeholders."""
+        """Inputs become state; values the cloud would generate become placeholders; other
+        stacks' outputs come from ``stack-references.<stack>.yaml`` (or --stack-references)."""
+
+        def __init__(self, stack_outputs: dict) -> None:
+            self.stack_outputs = stack_outputs
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
             state = dict(args.inputs)
+            if args.typ == "pulumi:pulumi:StackReference":
+                outputs = self.stack_outputs.get(args.inputs["name"])
+                if outputs is None:
+                    raise RenderError(
+                        f"StackReference {args.inputs['name']!r}: give its outputs in "
+                        "stack-references.<stack>.yaml next to Pulumi.yaml or with --stack-references"
+                    )
+                return args.name, {"name": args.inputs["name"], "outputs": outputs, "secretOutputNames": []}
             if args.typ == "random:index/randomPassword:RandomPassword":
                 state["result"] = computed(args.name, "result")
             elif args.typ.startswith("aws:"):
@@ -157,13 +169,25 @@ def _config_value(value: Any) -> str:
     return str(value)
 
 
-def render(program: Path, stack: str, overrides: Sequence[str] = ()) -> Rendered:
+def stack_references(project_dir: Path, stack: str, path: Optional[Path]) -> dict:
+    file = path or project_dir / f"stack-references.{stack}.yaml"
+    if not file.is_file():
+        if path:
+            raise RenderError(f"--stack-references {path}: no such file")
+        return {}
+    return yaml.safe_load(file.read_text()) or {}
+
+
+def render(
+    program: Path, stack: str, overrides: Sequence[str] = (), references: Optional[Path] = None
+) -> Rendered:
     """Run the program under mocks and collect what it registered."""
     import pulumi
     from pulumi.runtime import mocks, rpc
 
     from .validation import ValidationError
 
+    program = program.resolve()
     project_dir = find_project(program)
     project, config, secret_keys = stack_config(project_dir, stack, overrides)
     entry = program / "__main__.py" if program.is_dir() else program
@@ -184,7 +208,7 @@ def render(program: Path, stack: str, overrides: Sequence[str] = ()) -> Rendered
             outputs[request.urn] = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
             return super().RegisterResourceOutputs(request)
 
-    mock = _mocks_class()()
+    mock = _mocks_class()(stack_references(project_dir, stack, references))
     pulumi.runtime.set_all_config(config, secret_keys=secret_keys)
     pulumi.runtime.set_mocks(mock, project=project, stack=stack, preview=False, monitor=Monitor(mock))
 
@@ -197,8 +221,17 @@ def render(program: Path, stack: str, overrides: Sequence[str] = ()) -> Rendered
     sys.path.insert(0, str(entry.parent.resolve()))
     try:
         run()
-    except (pulumi.RunError, ValidationError) as error:
+    except (pulumi.RunError, ValidationError, RenderError) as error:
         raise RenderError(str(error)) from None
+    except Exception as error:  # an exception inside the mocks reaches us wrapped
+        cause = error
+        while cause.__cause__ or cause.__context__:
+            if isinstance(cause, (RenderError, ValidationError)):
+                break
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, (RenderError, ValidationError)):
+            raise RenderError(str(cause)) from None
+        raise
     finally:
         os.chdir(cwd)
         sys.path[:] = path
@@ -252,9 +285,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="directory for kubernetes.yaml and aws.json")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     parser.add_argument("--program", type=Path, default=Path("stacks"), help="program folder or file (default: stacks/)")
+    parser.add_argument("--stack-references", type=Path, help="YAML of other stacks' outputs (default: stack-references.<stack>.yaml)")
     options = parser.parse_args(argv)
     try:
-        result = render(options.program, options.stack, options.set)
+        result = render(options.program, options.stack, options.set, options.stack_references)
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2

@@ -225,13 +225,18 @@ def _unknown_keys(problems: Problems, raw: Mapping[str, Any], typed_dict: type, 
             )
 
 
+def _given(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """An argument set to None counts as not given (hosts and callers pass None for "unset")."""
+    return {k: v for k, v in raw.items() if v is not None}
+
+
 def _mapping(problems: Problems, field: str, value: Any) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         problems.add(field, value, "must be a mapping")
         return {}
-    return value
+    return _given(value)
 
 
 def _int(problems: Problems, field: str, value: Any, low: int, high: Optional[int] = None) -> int:
@@ -403,6 +408,7 @@ def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optiona
     if not isinstance(raw, Mapping):
         problems.add(field, raw, "must be a mapping with at least name and image")
         return None
+    raw = _given(raw)
     _unknown_keys(problems, raw, SidecarArgs, f"{field}.")
     name = raw.get("name")
     problem = dns_label_problem(name, MAX_SIDECAR_NAME_LENGTH)
@@ -578,6 +584,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     if not isinstance(args, Mapping):
         problems.add("args", args, "must be a DjangoAppArgs mapping")
         problems.raise_if_any(f"DjangoApp {name!r}")
+    args = _given(args)
     _unknown_keys(problems, args, DjangoAppArgs, "")
 
     if dns_label_problem(name, MAX_NAME_LENGTH) or not name[:1].isalpha():

@@ -15,8 +15,10 @@ import pulumi
 from .aws_settings import TOKEN_AUDIENCE
 
 
-def partition_of(arn: str) -> str:
+def partition_of(arn: Any) -> Any:
     """``aws``, ``aws-cn`` or ``aws-us-gov``: resource ARNs must use the provider's partition."""
+    if isinstance(arn, pulumi.Output):
+        return arn.apply(partition_of)
     return arn.split(":")[1]
 
 
@@ -41,18 +43,18 @@ def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account
 
 
 def access_policy(
-    partition: str,
+    partition: Any,
     bucket_name: Any,
     prefix: str,
     secret_arns: Iterable[Any],
-    kms_key_arn: Optional[str] = None,
+    kms_key_arn: Optional[Any] = None,
 ) -> dict:
     """Read this app's prefix and its own secrets; nothing else.
 
     ``bucket_name`` and the ARNs may be Outputs: the document goes through
     ``Output.json_dumps``.
     """
-    bucket_arn = _concat(f"arn:{partition}:s3:::", bucket_name)
+    bucket_arn = _concat("arn:", partition, ":s3:::", bucket_name)
     statements: list[dict] = [
         {
             "Sid": "ListOwnPrefix",
@@ -65,7 +67,7 @@ def access_policy(
             "Sid": "ReadOwnConfig",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": _concat(f"arn:{partition}:s3:::", bucket_name, f"/{prefix}/*"),
+            "Resource": _concat("arn:", partition, ":s3:::", bucket_name, f"/{prefix}/*"),
         },
         {
             "Sid": "ReadOwnSecrets",
@@ -74,7 +76,7 @@ def access_policy(
             "Resource": list(secret_arns),
         },
     ]
-    if kms_key_arn:
+    if kms_key_arn is not None:
         statements.append(
             {"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn}
         )

@@ -37,6 +37,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.inputs["name"], "outputs": self.stack_outputs.get(args.inputs["name"], {}), "secretOutputNames": []}
         if args.typ == RANDOM_PASSWORD:
             state["result"] = fake_password(args.name)
         # Computed attributes of the AWS resources, shaped as AWS would return them.
@@ -52,8 +54,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return f"{args.name}-9f8e7d", state
         return f"{args.name}-id", state
 
-    def __init__(self) -> None:
+    def __init__(self, stack_outputs: Optional[dict] = None) -> None:
         self.calls: list[tuple[str, dict]] = []
+        # Outputs of other stacks, by fully qualified name, for StackReferences.
+        self.stack_outputs = stack_outputs or {}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append((args.token, dict(args.args)))

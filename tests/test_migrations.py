@@ -89,7 +89,7 @@ def test_deployment_waits_for_the_migration_job():
     assert job.urn in run.one("Deployment").dependencies
 
 
-@pytest.mark.parametrize("mode", ["always", "", None, "Job"])
+@pytest.mark.parametrize("mode", ["always", "", "INIT", "Job"])
 def test_unknown_migration_mode_is_refused(mode):
     assert "migrations" in problems(migrations=mode)
 

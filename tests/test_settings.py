@@ -177,3 +177,8 @@ def test_run_as_user_must_be_a_high_non_root_uid():
 def test_mount_paths_must_be_absolute_and_distinct():
     assert "config_mount_path" in problems({**MINIMAL, "config_mount_path": "config"})
     assert "secrets_mount_path" in problems({**MINIMAL, "config_mount_path": "/x", "secrets_mount_path": "/x"})
+
+
+def test_arguments_set_to_none_count_as_not_given():
+    s = normalise("shop", {**MINIMAL, "replicas": None, "namespace": None, "database": {"storage_class": None}})
+    assert (s.replicas, s.namespace, s.database.storage_class) == (2, "shop", None)

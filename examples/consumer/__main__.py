@@ -1,0 +1,46 @@
+"""Two DjangoApps in one cluster, configured from the platform stack."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components import DjangoApp, DjangoAppArgs, SidecarArgs
+
+config = pulumi.Config()
+platform = pulumi.StackReference("platform", stack_name=config.require("platformStack"))
+cluster = {
+    "oidc_provider_arn": platform.require_output("oidcProviderArn"),
+    "oidc_provider_url": platform.require_output("oidcProviderUrl"),
+    "aws_region": platform.require_output("region"),
+}
+aws_provider = aws.Provider("aws", region=cluster["aws_region"])
+opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
+
+web = DjangoApp(
+    "web",
+    DjangoAppArgs(image=config.require("webImage"), namespace="shop-web", replicas=3, **cluster),
+    opts,
+)
+admin = DjangoApp(
+    "admin",
+    DjangoAppArgs(
+        image=config.require("adminImage"),
+        namespace="shop-admin",
+        replicas=1,
+        migrations="job",
+        sidecars=[
+            SidecarArgs(
+                name="log-shipper",
+                image=config.require("logShipperImage"),
+                args=["-i", "tail", "-p", "path=/var/log/app/*.log", "-o", "stdout"],
+                volume_mounts={"logs": "/var/log/app"},
+            )
+        ],
+        **cluster,
+    ),
+    opts,
+)
+
+for label, app in (("web", web), ("admin", admin)):
+    pulumi.export(f"{label}_namespace", app.namespace)
+    pulumi.export(f"{label}_service", app.service_name)
+    pulumi.export(f"{label}_role_arn", app.role_arn)
