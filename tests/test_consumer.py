@@ -1,0 +1,108 @@
+"""examples/consumer: another project that installs the component and deploys two apps."""
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from harness import RecordingMocks, run_program
+
+PLATFORM = {
+    "acme/platform/dev": {
+        "oidcProviderArn": "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-3.amazonaws.com/id/PLATFORMDEV",
+        "oidcProviderUrl": "https://oidc.eks.eu-west-3.amazonaws.com/id/PLATFORMDEV",
+        "region": "eu-west-3",
+    }
+}
+
+
+def consumer_config(root):
+    values = yaml.safe_load((root / "examples" / "consumer" / "Pulumi.dev.yaml").read_text())["config"]
+    return {**values, "shop-apps:logShipperImage": "fluent/fluent-bit:3.2.4"}
+
+
+def run_consumer(root, platform=PLATFORM):
+    project = root / "examples" / "consumer"
+
+    def program():
+        cwd = os.getcwd()
+        os.chdir(project)
+        try:
+            runpy.run_path(str(project / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+
+    return run_program(program, config=consumer_config(root), project="shop-apps", stack="dev", mocks=RecordingMocks(platform))
+
+
+def test_two_apps_in_one_program_do_not_collide(root):
+    run = run_consumer(root)  # the harness fails on any URN registered twice
+    assert sorted(r.name for r in run.of_type("DjangoApp")) == ["admin", "web"]
+    namespaces = {r.inputs["metadata"]["name"] for r in run.of_type("core/v1:Namespace")}
+    assert namespaces == {"shop-web", "shop-admin"}
+    objects = [(r.inputs["metadata"].get("namespace"), r.type, r.inputs["metadata"]["name"]) for r in run.registrations if r.type.startswith("kubernetes:")]
+    assert len(objects) == len(set(objects))
+    roles = run.of_type("iam/role:Role")
+    subjects = {json.dumps(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"], sort_keys=True) for r in roles}
+    assert len(roles) == 2 and len(subjects) == 2
+    assert len(run.of_type("s3/bucket:Bucket")) == 2
+    prefixes = {r.inputs["namePrefix"] for r in run.of_type("secretsmanager/secret:Secret")}
+    assert len(prefixes) == 6
+
+
+def test_cluster_facts_come_from_the_platform_stack(root):
+    run = run_consumer(root)
+    trust = json.loads(run.one("iam/role:Role", "web-fetch-role").inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"]["Federated"] == PLATFORM["acme/platform/dev"]["oidcProviderArn"]
+    assert "oidc.eks.eu-west-3.amazonaws.com/id/PLATFORMDEV:sub" in trust["Condition"]["StringEquals"]
+    assert run.one("providers:aws").inputs["region"] == "eu-west-3"
+    fetch = run.one("Deployment", "web-deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]
+    assert {"name": "AWS_REGION", "value": "eu-west-3"} in fetch["env"]
+
+
+def test_admin_has_a_sidecar_and_a_migration_job_and_web_has_neither(root):
+    run = run_consumer(root)
+    admin = run.one("Deployment", "admin-deployment").inputs["spec"]["template"]["spec"]
+    web = run.one("Deployment", "web-deployment").inputs["spec"]["template"]["spec"]
+    assert admin["initContainers"][0]["name"] == "log-shipper"
+    assert [j.name for j in run.of_type("batch/v1:Job")] == ["admin-migration-job"]
+    assert "log-shipper" not in [c["name"] for c in web["initContainers"]]
+
+
+def test_mismatched_platform_outputs_fail_with_the_argument_named(root):
+    bad = {"acme/platform/dev": {**PLATFORM["acme/platform/dev"], "oidcProviderUrl": "https://oidc.eks.eu-west-3.amazonaws.com/id/OTHER"}}
+    with pytest.raises(Exception) as caught:
+        run_consumer(root, bad)
+    assert "oidc_provider_url" in str(caught.value) and "same issuer" in str(caught.value)
+
+
+def test_consumer_renders_offline_with_its_stack_reference_file(root, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "components.render", "--program", "examples/consumer", "--stack", "dev", "--out", str(tmp_path)],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all((tmp_path / "kubernetes.yaml").read_text()) if d]
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"} == {"web", "admin"}
+    assert "DjangoApp admin" in result.stdout and "DjangoApp web" in result.stdout
+
+
+def test_consumer_without_platform_outputs_is_a_clear_render_error(root, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "components.render", "--program", "examples/consumer", "--stack", "dev", "--out", str(tmp_path),
+         "--stack-references", str(tmp_path / "missing.yaml")],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and "missing.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_consumer_project_installs_the_component_as_a_package(root):
+    requirements = (root / "examples" / "consumer" / "requirements.txt").read_text().splitlines()
+    assert "../.." in requirements
+    project = yaml.safe_load((root / "examples" / "consumer" / "Pulumi.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    assert set(project["config"]) == {"platformStack", "webImage", "adminImage", "logShipperImage"}
