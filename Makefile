@@ -11,7 +11,7 @@ STACK ?= dev
 STACKS := dev staging prod local
 K8S_VERSIONS := 1.29.0 1.33.0 1.37.0
 
-.PHONY: test unit contract install postgres render validate clean
+.PHONY: test unit contract install postgres render validate bench clean
 
 test: $(STAMP) $(CHECKOV) postgres
 	$(BIN)/python -m pytest
@@ -58,6 +58,10 @@ validate: $(STAMP) $(CHECKOV)
 		$(CHECKOV) --framework kubernetes --skip-download --quiet --compact -f out/$$stack/kubernetes.yaml; \
 		echo "$$stack: valid for $(K8S_VERSIONS); checkov clean"; \
 	done
+
+# Evaluation speed and memory (prints a table; targets are in the README, not asserted).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build out

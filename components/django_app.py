@@ -1,12 +1,13 @@
 """``DjangoApp``: registers the Kubernetes objects that the pure builders describe."""
 
 
+import functools
+import importlib
 import re
 from typing import Any, Dict, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from . import app_pod, manifests, workload_identity
 from .app_secrets import AppSecrets
@@ -19,18 +20,26 @@ from .settings import Settings, normalise
 
 TYPE_TOKEN = "djangoapp:index:DjangoApp"
 
+# Resource classes by (apiVersion, kind), imported on first use: a program without a Job never
+# pays for importing pulumi_kubernetes.batch (SDK modules are large; imports dominate a preview).
 KINDS = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "Secret"): k8s.core.v1.Secret,
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("v1", "Service"): k8s.core.v1.Service,
-    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
-    ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
-    ("batch/v1", "Job"): k8s.batch.v1.Job,
-    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("v1", "Namespace"): ("core.v1", "Namespace"),
+    ("v1", "Secret"): ("core.v1", "Secret"),
+    ("v1", "ConfigMap"): ("core.v1", "ConfigMap"),
+    ("v1", "ServiceAccount"): ("core.v1", "ServiceAccount"),
+    ("v1", "Service"): ("core.v1", "Service"),
+    ("apps/v1", "Deployment"): ("apps.v1", "Deployment"),
+    ("apps/v1", "StatefulSet"): ("apps.v1", "StatefulSet"),
+    ("batch/v1", "Job"): ("batch.v1", "Job"),
+    ("policy/v1", "PodDisruptionBudget"): ("policy.v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("networking.v1", "NetworkPolicy"),
 }
+
+
+@functools.cache
+def resource_class(api_version: str, kind: str) -> type:
+    module, name = KINDS[(api_version, kind)]
+    return getattr(importlib.import_module(f"pulumi_kubernetes.{module}"), name)
 
 
 def _snake(field: str) -> str:
@@ -160,7 +169,7 @@ class DjangoApp(pulumi.ComponentResource):
         know as Python names through unchanged), so what is registered is exactly what the
         builders produced and what tests and renders inspect.
         """
-        cls = KINDS[(manifest["apiVersion"], manifest["kind"])]
+        cls = resource_class(manifest["apiVersion"], manifest["kind"])
         # Top-level fields are keyword arguments, so they need their Python names.
         fields = {
             _snake(k): v

@@ -1,0 +1,226 @@
+"""Benchmark: how long evaluating DjangoApp takes, against the floor of registering the same
+resources by hand, and how it scales with the number of apps. Prints a table; asserts nothing.
+
+    python scripts/bench.py            # everything (make bench)
+    python scripts/bench.py child ...  # one measured process (used by the parent)
+
+Every figure is a whole process (interpreter start, imports, program, mocks), the way a
+`pulumi preview` pays for it; each is the median of several runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "bench"
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+TARGETS = {"ratio": 1.10, "100_apps_seconds": 15.0, "100_apps_rss_mb": 600.0, "unit_suite_seconds": 30.0}
+
+
+def app_args(index: int) -> dict:
+    """A dev-like app: AWS backend with workload identity, config, a sidecar."""
+    return {
+        "image": "ghcr.io/example/django-shop:0.1.0",
+        "namespace": f"app-{index}",
+        "replicas": 2,
+        "config_files": {"app.toml": f"[django]\nname = 'app-{index}'\n"},
+        "oidc_provider_arn": "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-3.amazonaws.com/id/BENCH",
+        "oidc_provider_url": "https://oidc.eks.eu-west-3.amazonaws.com/id/BENCH",
+        "aws_region": "eu-west-3",
+        "sidecars": [{"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/var/log/app"}}],
+    }
+
+
+# --- child side: one measured program under mocks ----------------------------------------
+
+
+def _mocks():
+    import pulumi
+
+    class Mocks(pulumi.runtime.Mocks):
+        def __init__(self, record: list | None = None):
+            self.record = record
+
+        def new_resource(self, args):
+            if self.record is not None:
+                self.record.append({"type": args.typ, "name": args.name, "inputs": _unwrap(args.inputs)})
+            state = dict(args.inputs)
+            state.setdefault("result", "generated")
+            state.setdefault("arn", f"arn:aws:::{args.name}")
+            state.setdefault("bucket", f"{args.name}-bucket")
+            return f"{args.name}-id", state
+
+        def call(self, args):
+            return {"region": "eu-west-3"}, []
+
+    return Mocks
+
+
+def _unwrap(value):
+    if isinstance(value, dict):
+        if "4dabf18193072939515e22adb298388d" in value and "value" in value:
+            return _unwrap(value["value"])
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def child(kind: str, argument: str) -> None:
+    """kind: ``stack`` (stacks/ with Pulumi.<argument>.yaml), ``record`` (the same, recording
+    every registration), ``apps`` (``argument`` DjangoApps), ``raw`` (a program file)."""
+    started = time.perf_counter()
+    import runpy
+
+    import pulumi
+
+    record: list | None = [] if kind == "record" else None
+    if kind in ("stack", "record"):
+        from components.render import stack_config
+
+        _, config, secret_keys = stack_config(ROOT, argument, ())
+        pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_mocks(_mocks()(record), project="djangoapp", stack="bench", preview=False)
+
+    @pulumi.runtime.test
+    def program():
+        if kind in ("stack", "record"):
+            runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__")
+        elif kind == "apps":
+            from components import DjangoApp
+
+            for i in range(int(argument)):
+                DjangoApp(f"app{i}", app_args(i))
+        elif kind == "raw":
+            runpy.run_path(argument)
+
+    program()
+    elapsed = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if record is not None:
+        (BUILD / "recorded.json").write_text(json.dumps(record, default=str))
+    print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb}))
+
+
+# --- the hand-written floor ---------------------------------------------------------------
+
+_CLASSES = {}
+
+
+def _python_class(token: str) -> str:
+    """'kubernetes:apps/v1:Deployment' -> 'k8s.apps.v1.Deployment' (plain SDK classes)."""
+    package, module, name = token.split(":")
+    if package == "pulumi" and module == "providers":
+        return {"aws": "aws.Provider", "kubernetes": "k8s.Provider"}[name]
+    if package == "kubernetes":
+        group, version = module.rsplit("/", 1)
+        group = {"core": "core", "apps": "apps", "batch": "batch", "policy": "policy", "networking.k8s.io": "networking"}[group]
+        return f"k8s.{group}.{version}.{name}"
+    if package == "aws":
+        return f"aws.{module.split('/')[0]}.{name}"
+    if package == "random":
+        return f"random.{name}"
+    raise KeyError(token)
+
+
+def _snake(key: str) -> str:
+    import re
+
+    return re.sub(r"([A-Z])", r"_\1", key).lower()
+
+
+def write_raw_program(recorded: list[dict]) -> Path:
+    """One literal constructor call per custom resource the component registered: the same
+    types, names and inputs, no logic, no components."""
+    lines = [
+        '"""Generated by scripts/bench.py: the resources of one DjangoApp, registered by hand."""',
+        "import pulumi_aws as aws",
+        "import pulumi_kubernetes as k8s",
+        "import pulumi_random as random",
+        "",
+    ]
+    for resource_ in recorded:
+        if resource_["type"].startswith(("djangoapp:", "pulumi:pulumi:")):
+            continue
+        inputs = {k: v for k, v in resource_["inputs"].items() if k not in ("apiVersion", "kind")}
+        kwargs = ", ".join(f"{_snake(k)}={v!r}" for k, v in inputs.items())
+        lines.append(f"{_python_class(resource_['type'])}({resource_['name']!r}, {kwargs})")
+    path = BUILD / "raw_program.py"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- parent side --------------------------------------------------------------------------
+
+
+def measure(*argv: str, runs: int = RUNS) -> dict:
+    """Wall time of the whole child process, as seen from outside; peak RSS as it reports."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, __file__, "child", *argv], capture_output=True, text=True, cwd=ROOT, check=True)
+        wall = time.perf_counter() - started
+        samples.append({**json.loads(out.stdout.strip().splitlines()[-1]), "wall": wall})
+    return {
+        "seconds": statistics.median(s["wall"] for s in samples),
+        "rss_mb": max(s["rss_mb"] for s in samples),
+    }
+
+
+def unit_suite_seconds() -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/contract"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    BUILD.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, __file__, "child", "record", "dev"], cwd=ROOT, check=True, capture_output=True)
+    raw = write_raw_program(json.loads((BUILD / "recorded.json").read_text()))
+
+    component = measure("stack", "dev")
+    floor = measure("raw", str(raw))
+    scaling = {n: measure("apps", str(n), runs=3 if n >= 50 else RUNS) for n in (1, 10, 50, 100)}
+    suite = unit_suite_seconds()
+
+    ratio = component["seconds"] / floor["seconds"]
+    per_app = [(scaling[n]["seconds"] - scaling[1]["seconds"]) / (n - 1) for n in (10, 50, 100)]
+    rows = [
+        ("dev stack program (stacks/, Pulumi.dev.yaml)", f"{component['seconds']:.2f} s", f"{component['rss_mb']:.0f} MB", ""),
+        ("same resources by hand (floor)", f"{floor['seconds']:.2f} s", f"{floor['rss_mb']:.0f} MB", ""),
+        ("ratio component / floor", f"{ratio:.2f}", "", f"<= {TARGETS['ratio']}"),
+        *(
+            (f"{n} DjangoApps", f"{scaling[n]['seconds']:.2f} s", f"{scaling[n]['rss_mb']:.0f} MB",
+             f"<= {TARGETS['100_apps_seconds']:.0f} s, <= {TARGETS['100_apps_rss_mb']:.0f} MB" if n == 100 else "")
+            for n in (1, 10, 50, 100)
+        ),
+        ("marginal cost per app (10/50/100)", " / ".join(f"{p * 1000:.0f} ms" for p in per_app), "", "flat = linear"),
+        ("unit suite (pytest, no contract tests)", f"{suite:.1f} s", "", f"<= {TARGETS['unit_suite_seconds']:.0f} s"),
+    ]  # fmt: skip
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    print(f"runs per figure: median of {RUNS} (3 for 50 and 100 apps); RSS is the peak of the process")
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'measure'.ljust(width)} | time | peak RSS | target |")
+    print(f"|{'-' * (width + 2)}|------|----------|--------|")
+    for name, seconds, rss, target in rows:
+        print(f"| {name.ljust(width)} | {seconds} | {rss} | {target} |")
+    (BUILD / "results.json").write_text(json.dumps({"component": component, "floor": floor, "ratio": ratio, "scaling": scaling, "unit_suite_seconds": suite}, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        child(sys.argv[2], sys.argv[3])
+    else:
+        main()
