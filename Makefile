@@ -10,17 +10,19 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 STACK ?= dev
 STACKS := dev staging prod local
 K8S_VERSIONS := 1.29.0 1.33.0 1.37.0
+# Two workers: the machines have two cores.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: test unit contract install postgres render validate bench clean
 
 test: $(STAMP) $(CHECKOV) postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP) $(CHECKOV)
-	$(BIN)/python -m pytest --ignore=tests/contract
+	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/contract
 
 contract: $(STAMP) postgres
-	$(BIN)/python -m pytest tests/contract
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/contract
 
 install: $(STAMP)
 

@@ -192,7 +192,7 @@ class DjangoApp(pulumi.ComponentResource):
 
     def _aws_side(
         self, s: Settings, secrets: AppSecrets
-    ) -> tuple[AwsRefs, ConfigBucket, Optional[aws.iam.Role]]:
+    ) -> "tuple[AwsRefs, ConfigBucket, Optional[aws.iam.Role]]":
         """Config bucket, and the role only the fetch steps may assume (when OIDC is given)."""
         assert s.aws is not None
         a = s.aws

@@ -179,7 +179,7 @@ def measure(*argv: str, runs: int = RUNS) -> dict:
 def unit_suite_seconds() -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/contract"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--ignore=tests/contract"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     return time.perf_counter() - started
@@ -207,7 +207,7 @@ def main() -> None:
             for n in (1, 10, 50, 100)
         ),
         ("marginal cost per app (10/50/100)", " / ".join(f"{p * 1000:.0f} ms" for p in per_app), "", "flat = linear"),
-        ("unit suite (pytest, no contract tests)", f"{suite:.1f} s", "", f"<= {TARGETS['unit_suite_seconds']:.0f} s"),
+        ("unit suite (pytest -n 2, no contract tests)", f"{suite:.1f} s", "", f"<= {TARGETS['unit_suite_seconds']:.0f} s"),
     ]  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     print(f"runs per figure: median of {RUNS} (3 for 50 and 100 apps); RSS is the peak of the process")
