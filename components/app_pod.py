@@ -14,7 +14,7 @@ from .effective_resources import ContainerResources
 from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
 from .labels import WEB, labels, selector_labels
 from .quantities import parse_quantity
-from .security import container_security_context, pod_security_context
+from .security import container, pod_security_context
 from .settings import WAIT_FOR_DB_RESOURCES, Settings, SidecarSettings
 
 LOGS_MOUNT_PATH = "/var/log/app"
@@ -103,32 +103,33 @@ def _pre_stop(s: Settings) -> dict:
 
 
 def django_container(s: Settings) -> dict:
-    return {
-        "name": "django",
-        "image": s.image,
-        "imagePullPolicy": s.image_pull_policy,
-        "command": list(s.command),
-        "ports": [{"name": "http", "containerPort": s.port, "protocol": "TCP"}],
-        "env": app_env(s),
-        "resources": s.resources.manifest(),
-        "volumeMounts": _app_mounts(s),
-        "securityContext": container_security_context(s.run_as_user),
+    return container(
+        "django",
+        s.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=list(s.command),
+        ports=[{"name": "http", "containerPort": s.port, "protocol": "TCP"}],
+        env=app_env(s),
+        resources=s.resources.manifest(),
+        volumeMounts=_app_mounts(s),
         # Up to 120 s to boot; after that readiness gates traffic and liveness restarts a hang.
-        "startupProbe": _http_probe(s, period=2, failures=60, timeout=2),
-        "readinessProbe": _http_probe(s, period=10, failures=3, timeout=2),
-        "livenessProbe": _http_probe(s, period=20, failures=3, timeout=3),
-        "lifecycle": {"preStop": _pre_stop(s)},
-    }
+        startupProbe=_http_probe(s, period=2, failures=60, timeout=2),
+        readinessProbe=_http_probe(s, period=10, failures=3, timeout=2),
+        livenessProbe=_http_probe(s, period=20, failures=3, timeout=3),
+        lifecycle={"preStop": _pre_stop(s)},
+    )
 
 
 def wait_for_db_container(s: Settings) -> dict:
     db = s.database
-    return {
-        "name": "wait-for-db",
-        "image": db.image,
-        "imagePullPolicy": s.image_pull_policy,
-        "command": ["sh", "-c", WAIT_FOR_DB_SCRIPT],
-        "env": _env(
+    return container(
+        "wait-for-db",
+        db.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=["sh", "-c", WAIT_FOR_DB_SCRIPT],
+        env=_env(
             (
                 ("DB_HOST", s.database_host),
                 ("DB_PORT", str(db.port)),
@@ -137,9 +138,8 @@ def wait_for_db_container(s: Settings) -> dict:
                 ("DB_WAIT_TIMEOUT", str(s.db_wait_timeout_seconds)),
             )
         ),
-        "resources": WAIT_FOR_DB_RESOURCES,
-        "securityContext": container_security_context(s.run_as_user),
-    }
+        resources=WAIT_FOR_DB_RESOURCES,
+    )
 
 
 def _app_process(s: Settings) -> dict:
@@ -163,27 +163,27 @@ def sidecar_tmp_volume(sidecar: SidecarSettings) -> str:
 
 def sidecar_container(s: Settings, sidecar: SidecarSettings) -> dict:
     """A sidecar; native (``restartPolicy: Always`` in initContainers) when the cluster has them."""
-    container: dict = {"name": sidecar.name, "image": sidecar.image, "imagePullPolicy": s.image_pull_policy}
-    if s.native_sidecars:
-        container["restartPolicy"] = "Always"
-    if sidecar.command:
-        container["command"] = list(sidecar.command)
-    if sidecar.args:
-        container["args"] = list(sidecar.args)
-    if sidecar.env:
-        container["env"] = _env(sidecar.env)
-    if sidecar.ports:
-        container["ports"] = [{"containerPort": p, "protocol": "TCP"} for p in sidecar.ports]
-    if sidecar.startup_probe:
-        container["startupProbe"] = dict(sidecar.startup_probe)
-    # Shared volumes are read-only for sidecars: they observe the app, they do not change it.
-    container["volumeMounts"] = [
-        *({"name": volume, "mountPath": path, "readOnly": True} for volume, path in sidecar.volume_mounts),
-        {"name": sidecar_tmp_volume(sidecar), "mountPath": TMP_MOUNT_PATH},
-    ]
-    container["resources"] = sidecar.resources.manifest()
-    container["securityContext"] = container_security_context(s.run_as_user)
-    return container
+    optional = {
+        "restartPolicy": "Always" if s.native_sidecars else None,
+        "command": list(sidecar.command) if sidecar.command else None,
+        "args": list(sidecar.args) if sidecar.args else None,
+        "env": _env(sidecar.env) if sidecar.env else None,
+        "ports": [{"containerPort": p, "protocol": "TCP"} for p in sidecar.ports] or None,
+        "startupProbe": dict(sidecar.startup_probe) if sidecar.startup_probe else None,
+    }
+    return container(
+        sidecar.name,
+        sidecar.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        **{k: v for k, v in optional.items() if v is not None},
+        # Shared volumes are read-only for sidecars: they observe the app, they do not change it.
+        volumeMounts=[
+            *({"name": volume, "mountPath": path, "readOnly": True} for volume, path in sidecar.volume_mounts),
+            {"name": sidecar_tmp_volume(sidecar), "mountPath": TMP_MOUNT_PATH},
+        ],
+        resources=sidecar.resources.manifest(),
+    )
 
 
 def _require_refs(s: Settings, refs: Optional[AwsRefs]) -> Optional[AwsRefs]:

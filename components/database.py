@@ -11,7 +11,7 @@ from typing import Any
 
 from .app_pod import SECRET_FILE_MODE, credentials_secret_name
 from .labels import DATABASE, labels, selector_labels
-from .security import container_security_context, pod_security_context
+from .security import container, pod_security_context
 from .settings import Settings
 
 POSTGRES_UID = 10999
@@ -55,31 +55,31 @@ def _pg_isready(s: Settings, period: int, failures: int) -> dict:
 
 def postgres_container(s: Settings) -> dict:
     db = s.database
-    return {
-        "name": "postgres",
-        "image": db.image,
-        "imagePullPolicy": s.image_pull_policy,
-        "ports": [{"name": "postgres", "containerPort": db.port, "protocol": "TCP"}],
-        "env": [
+    return container(
+        "postgres",
+        db.image,
+        s.image_pull_policy,
+        POSTGRES_UID,
+        ports=[{"name": "postgres", "containerPort": db.port, "protocol": "TCP"}],
+        env=[
             {"name": "POSTGRES_USER", "value": db.username},
             {"name": "POSTGRES_DB", "value": db.database_name},
             {"name": "POSTGRES_PASSWORD_FILE", "value": f"{PASSWORD_MOUNT_PATH}/{PASSWORD_KEY}"},
             # A subdirectory: the volume root may hold lost+found, which initdb refuses.
             {"name": "PGDATA", "value": f"{DATA_MOUNT_PATH}/pgdata"},
         ],
-        "resources": db.resources.manifest(),
-        "volumeMounts": [
+        resources=db.resources.manifest(),
+        volumeMounts=[
             {"name": "data", "mountPath": DATA_MOUNT_PATH},
             {"name": "password", "mountPath": PASSWORD_MOUNT_PATH, "readOnly": True},
             {"name": "run", "mountPath": "/var/run/postgresql"},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
-        "securityContext": container_security_context(POSTGRES_UID),
         # First boot runs initdb: give it up to five minutes.
-        "startupProbe": _pg_isready(s, period=5, failures=60),
-        "readinessProbe": _pg_isready(s, period=10, failures=3),
-        "livenessProbe": _pg_isready(s, period=20, failures=6),
-    }
+        startupProbe=_pg_isready(s, period=5, failures=60),
+        readinessProbe=_pg_isready(s, period=10, failures=3),
+        livenessProbe=_pg_isready(s, period=20, failures=6),
+    )
 
 
 def statefulset(s: Settings) -> dict:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from .aws_settings import TOKEN_AUDIENCE
-from .security import container_security_context
+from .security import container
 from .settings import Settings
 
 TOKEN_VOLUME = "aws-token"
@@ -105,43 +105,43 @@ def _mounts(refs: AwsRefs, own: dict) -> list[dict]:
 def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
     """``aws s3 sync`` of the app's prefix; ``--delete`` keeps a retried sync exact."""
     assert s.aws is not None
-    return {
-        "name": "fetch-config",
-        "image": s.aws.cli_image,
-        "imagePullPolicy": s.image_pull_policy,
+    return container(
+        "fetch-config",
+        s.aws.cli_image,
+        s.image_pull_policy,
+        s.run_as_user,
         # $(VAR) is expanded by the kubelet from the env below: no shell needed.
-        "command": [
+        command=[
             "aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)",
             "--delete", "--no-progress", "--only-show-errors",
         ],  # fmt: skip
-        "env": [
+        env=[
             {"name": "CONFIG_BUCKET", "value": refs.bucket},
             {"name": "CONFIG_PREFIX", "value": s.config_prefix},
             {"name": "CONFIG_DIR", "value": s.config_mount_path},
             *aws_env(s, refs),
         ],
-        "resources": FETCH_RESOURCES,
-        "volumeMounts": _mounts(refs, {"name": "config", "mountPath": s.config_mount_path}),
-        "securityContext": container_security_context(s.run_as_user),
-    }
+        resources=FETCH_RESOURCES,
+        volumeMounts=_mounts(refs, {"name": "config", "mountPath": s.config_mount_path}),
+    )
 
 
 def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
     assert s.aws is not None
-    return {
-        "name": "fetch-secrets",
-        "image": s.aws.cli_image,
-        "imagePullPolicy": s.image_pull_policy,
-        "command": ["sh", "-c", FETCH_SECRETS_SCRIPT],
-        "env": [
+    return container(
+        "fetch-secrets",
+        s.aws.cli_image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=["sh", "-c", FETCH_SECRETS_SCRIPT],
+        env=[
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
             *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in SECRET_FILES),
             *aws_env(s, refs),
         ],
-        "resources": FETCH_RESOURCES,
-        "volumeMounts": _mounts(refs, {"name": "secrets", "mountPath": s.secrets_mount_path}),
-        "securityContext": container_security_context(s.run_as_user),
-    }
+        resources=FETCH_RESOURCES,
+        volumeMounts=_mounts(refs, {"name": "secrets", "mountPath": s.secrets_mount_path}),
+    )
 
 
 def volumes(refs: AwsRefs) -> list[dict]:

@@ -14,7 +14,7 @@ import hashlib
 import json
 
 from .labels import labels
-from .security import container_security_context
+from .security import container
 from .settings import Settings
 
 MIGRATE = "migrate"
@@ -112,29 +112,29 @@ def job(s: Settings, pod_spec: dict, name: str) -> dict:
 
 def migrate_container(s: Settings, base: dict) -> dict:
     """The locked migrate step, from the app container's env, mounts and resources."""
-    return {
-        "name": MIGRATE,
-        "image": s.image,
-        "imagePullPolicy": s.image_pull_policy,
-        "command": migrate_command(),
-        "env": [*base["env"], *migrate_env(s)],
-        "resources": base["resources"],
-        "volumeMounts": base["volumeMounts"],
-        "securityContext": container_security_context(s.run_as_user),
-    }
+    return container(
+        MIGRATE,
+        s.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=migrate_command(),
+        env=[*base["env"], *migrate_env(s)],
+        resources=base["resources"],
+        volumeMounts=base["volumeMounts"],
+    )
 
 
 def wait_for_migrations_container(s: Settings, base: dict) -> dict:
-    return {
-        "name": "wait-for-migrations",
-        "image": s.image,
-        "imagePullPolicy": s.image_pull_policy,
-        "command": wait_for_migrations_command(),
-        "env": [
+    return container(
+        "wait-for-migrations",
+        s.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=wait_for_migrations_command(),
+        env=[
             *base["env"],
             {"name": "MIGRATIONS_WAIT_TIMEOUT", "value": str(s.migrations.wait_timeout_seconds)},
         ],
-        "resources": base["resources"],
-        "volumeMounts": base["volumeMounts"],
-        "securityContext": container_security_context(s.run_as_user),
-    }
+        resources=base["resources"],
+        volumeMounts=base["volumeMounts"],
+    )

@@ -32,3 +32,15 @@ def pod_security_context(uid: int) -> dict:
         "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+def container(name: str, image: str, pull_policy: str, uid: int, **fields) -> dict:
+    """Every container the component builds starts here: name, image, pull policy and the
+    restricted security context, so none can be built without them."""
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": pull_policy,
+        **fields,
+        "securityContext": container_security_context(uid),
+    }
