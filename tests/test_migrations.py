@@ -114,3 +114,16 @@ def test_job_mode_cannot_run_with_sidecars_as_regular_containers():
 
 def test_release_label_must_be_a_short_name():
     assert "migration_release" in problems(migrations="job", migration_release="Release 2!")
+
+
+def test_job_name_fits_the_63_character_limit_at_the_longest_component_name():
+    s = normalise("s" * 40, {**MINIMAL, "migrations": "job"})
+    assert len(app_pod.migration_job(s, REFS)["metadata"]["name"]) <= 63
+
+
+def test_two_apps_in_one_namespace_get_different_job_names():
+    def name(app):
+        s = normalise(app, {**MINIMAL, "migrations": "job", "namespace": "shared", "create_namespace": False})
+        return app_pod.migration_job(s, REFS)["metadata"]["name"]
+
+    assert name("web") != name("admin")
