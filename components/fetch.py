@@ -102,14 +102,17 @@ def _mounts(refs: AwsRefs, own: dict) -> list[dict]:
     return mounts
 
 
+def _fetch_container(s: Settings, name: str, **fields) -> dict:
+    """What both fetch steps share: the aws-cli image, the app's UID, their resources."""
+    assert s.aws is not None
+    return container(name, s.aws.cli_image, s.image_pull_policy, s.run_as_user, resources=FETCH_RESOURCES, **fields)
+
+
 def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
     """``aws s3 sync`` of the app's prefix; ``--delete`` keeps a retried sync exact."""
-    assert s.aws is not None
-    return container(
+    return _fetch_container(
+        s,
         "fetch-config",
-        s.aws.cli_image,
-        s.image_pull_policy,
-        s.run_as_user,
         # $(VAR) is expanded by the kubelet from the env below: no shell needed.
         command=[
             "aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)",
@@ -121,25 +124,20 @@ def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
             {"name": "CONFIG_DIR", "value": s.config_mount_path},
             *aws_env(s, refs),
         ],
-        resources=FETCH_RESOURCES,
         volumeMounts=_mounts(refs, {"name": "config", "mountPath": s.config_mount_path}),
     )
 
 
 def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
-    assert s.aws is not None
-    return container(
+    return _fetch_container(
+        s,
         "fetch-secrets",
-        s.aws.cli_image,
-        s.image_pull_policy,
-        s.run_as_user,
         command=["sh", "-c", FETCH_SECRETS_SCRIPT],
         env=[
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
             *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in SECRET_FILES),
             *aws_env(s, refs),
         ],
-        resources=FETCH_RESOURCES,
         volumeMounts=_mounts(refs, {"name": "secrets", "mountPath": s.secrets_mount_path}),
     )
 

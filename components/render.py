@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import yaml
+from pulumi.runtime import rpc
 
 SECRET = "[secret]"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 # Apply order: what others reference first.
 _KIND_ORDER = [
     "Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "StatefulSet", "Job",
@@ -92,7 +91,7 @@ def _mocks_class():
 def _redact(value: Any) -> Any:
     """Secrets become [secret]; whole floats (the wire has no ints) become ints."""
     if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _SECRET_SIG:
+        if rpc.is_rpc_secret(value):
             inner = value.get("value")
             # A secret map keeps its (non-secret) keys so the manifest keeps its shape.
             return {k: SECRET for k in inner} if isinstance(inner, dict) else SECRET

@@ -66,9 +66,11 @@ def _mocks():
 
 
 def _unwrap(value):
+    from pulumi.runtime import rpc
+
     if isinstance(value, dict):
-        if "4dabf18193072939515e22adb298388d" in value and "value" in value:
-            return _unwrap(value["value"])
+        if rpc.is_rpc_secret(value):
+            return _unwrap(rpc.unwrap_rpc_secret(value))
         return {k: _unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unwrap(v) for v in value]
