@@ -1,7 +1,8 @@
 """Offline render: what ``pulumi up`` would create, without a cluster, a cloud account or the CLI.
 
-``python -m components.render --stack dev --out out/dev`` runs a Pulumi program (``stacks/`` by
-default) under mocks with the config of ``Pulumi.<stack>.yaml`` and writes
+``python -m components.render --stack dev --out out/dev`` runs a Pulumi program (the ``main`` of
+the ``Pulumi.yaml`` in the working directory by default) under mocks, with the config of
+``Pulumi.<stack>.yaml`` and exactly as the engine runs it (``components.runner``), and writes
 
 * ``kubernetes.yaml``: every Kubernetes object as it would be applied (namespace first);
 * ``aws.json``: every AWS (and random) resource with its inputs;
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import runpy
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import yaml
 from pulumi.runtime import rpc
 
 SECRET = "[secret]"
+UNKNOWN = "[unknown]"  # what the first preview cannot know yet (pulumi shows "output<string>")
 # Apply order: what others reference first.
 _KIND_ORDER = [
     "Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "StatefulSet", "Job",
@@ -89,7 +89,11 @@ def _mocks_class():
 
 
 def _redact(value: Any) -> Any:
-    """Secrets become [secret]; whole floats (the wire has no ints) become ints."""
+    """Secrets become [secret], unknowns [unknown]; whole floats (the wire has no ints) ints."""
+    from pulumi.output import Unknown
+
+    if isinstance(value, Unknown):
+        return UNKNOWN
     if isinstance(value, dict):
         if rpc.is_rpc_secret(value):
             inner = value.get("value")
@@ -125,49 +129,6 @@ def _sort_key(obj: dict) -> tuple:
     return (rank, kind, meta.get("namespace", ""), meta.get("name", ""))
 
 
-def find_project(program: Path) -> Path:
-    for directory in [program if program.is_dir() else program.parent, *program.resolve().parents]:
-        if (directory / "Pulumi.yaml").is_file():
-            return directory
-    raise RenderError(f"no Pulumi.yaml at or above {program}")
-
-
-def stack_config(project_dir: Path, stack: str, overrides: Sequence[str]) -> tuple[str, dict, list]:
-    """Project name, config (project defaults, then the stack file, then --set), secret keys."""
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    name = project["name"]
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
-        raise RenderError(f"stack {stack!r}: no {stack_file.name} in {project_dir} (stacks: {', '.join(known)})")
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, declared in (project.get("config") or {}).items():
-        if isinstance(declared, dict) and "default" in declared:
-            config[key if ":" in key else f"{name}:{key}"] = _config_value(declared["default"])
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
-        if isinstance(value, dict) and "secure" in value:
-            # Never decrypted: a placeholder of the right kind, marked secret.
-            config[key] = f"placeholder-for-{key.split(':')[-1]}"
-            secret_keys.append(key)
-        else:
-            config[key] = _config_value(value)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise RenderError(f"--set {item!r}: expected key=value")
-        config[key if ":" in key else f"{name}:{key}"] = value
-    return name, config, secret_keys
-
-
-def _config_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
 def stack_references(project_dir: Path, stack: str, path: Optional[Path]) -> dict:
     file = path or project_dir / f"stack-references.{stack}.yaml"
     if not file.is_file():
@@ -178,20 +139,27 @@ def stack_references(project_dir: Path, stack: str, path: Optional[Path]) -> dic
 
 
 def render(
-    program: Path, stack: str, overrides: Sequence[str] = (), references: Optional[Path] = None
+    program: Optional[Path],
+    stack: str,
+    overrides: Sequence[str] = (),
+    references: Optional[Path] = None,
+    preview: bool = False,
+    start: Optional[Path] = None,
 ) -> Rendered:
-    """Run the program under mocks and collect what it registered."""
+    """Run the program under mocks, through the engine-faithful runner, and collect what it
+    registered. ``program`` None: the ``main`` of the ``Pulumi.yaml`` at or above ``start``
+    (default: the working directory). ``preview``: the first preview, unknowns as ``[unknown]``."""
     import pulumi
     from pulumi.runtime import mocks, rpc
 
+    from . import runner
     from .validation import ValidationError
 
-    program = program.resolve()
-    project_dir = find_project(program)
-    project, config, secret_keys = stack_config(project_dir, stack, overrides)
-    entry = program / "__main__.py" if program.is_dir() else program
-    if not entry.is_file():
-        raise RenderError(f"no program at {entry}")
+    try:
+        project = runner.load_project(program or start or Path.cwd(), program)
+        config, secret_keys = runner.stack_config(project, stack, overrides)
+    except runner.ProgramError as error:
+        raise RenderError(str(error)) from None
 
     registered: list[tuple[str, str, dict]] = []
     outputs: dict[str, dict] = {}
@@ -207,19 +175,9 @@ def render(
             outputs[request.urn] = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
             return super().RegisterResourceOutputs(request)
 
-    mock = _mocks_class()(stack_references(project_dir, stack, references))
-    pulumi.runtime.set_all_config(config, secret_keys=secret_keys)
-    pulumi.runtime.set_mocks(mock, project=project, stack=stack, preview=False, monitor=Monitor(mock))
-
-    @pulumi.runtime.test
-    def run() -> None:
-        runpy.run_path(str(entry), run_name="__main__")
-
-    cwd, path = os.getcwd(), list(sys.path)
-    os.chdir(project_dir)  # as the language host does
-    sys.path.insert(0, str(entry.parent.resolve()))
+    mock = _mocks_class()(stack_references(project.root, stack, references))
     try:
-        run()
+        runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=Monitor(mock), preview=preview)
     except (pulumi.RunError, ValidationError, RenderError) as error:
         raise RenderError(str(error)) from None
     except Exception as error:  # an exception inside the mocks reaches us wrapped
@@ -231,9 +189,6 @@ def render(
         if isinstance(cause, (RenderError, ValidationError)):
             raise RenderError(str(cause)) from None
         raise
-    finally:
-        os.chdir(cwd)
-        sys.path[:] = path
 
     result = Rendered(kubernetes=[], aws=[])
     for type_, name, inputs in registered:
@@ -283,11 +238,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", required=True, type=Path, help="directory for kubernetes.yaml and aws.json")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    parser.add_argument("--program", type=Path, default=Path("stacks"), help="program folder or file (default: stacks/)")
+    parser.add_argument("--program", type=Path, help="program folder or file (default: the main of ./Pulumi.yaml)")
+    parser.add_argument("--preview", action="store_true", help="as the first preview: ids and cloud-computed values unknown")
     parser.add_argument("--stack-references", type=Path, help="YAML of other stacks' outputs (default: stack-references.<stack>.yaml)")
     options = parser.parse_args(argv)
     try:
-        result = render(options.program, options.stack, options.set, options.stack_references)
+        result = render(options.program, options.stack, options.set, options.stack_references, preview=options.preview)
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2

@@ -8,9 +8,11 @@ exactly these (a test holds the two together), and every error names the config 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
 
 from .args import DjangoAppArgs
 from .aws_settings import AWS_SECRETS_MANAGER
@@ -56,7 +58,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("databaseCpuLimit", "string", "CPU limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["cpu"], "database.resources.limits.cpu"),
     ConfigKey("databaseMemoryLimit", "string", "Memory limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["memory"], "database.resources.limits.memory"),
     ConfigKey("secretsBackend", "string", "aws-secrets-manager (S3 + Secrets Manager) or kubernetes (no AWS).", AWS_SECRETS_MANAGER, "secrets_backend"),
-    ConfigKey("configDir", "string", "Folder (relative to the project) whose files become the app's config; empty means none.", "", "config_dir"),
+    ConfigKey("configDir", "string", "Folder (relative to the project root) whose files become the app's config; empty means none.", "", "config_dir"),
     ConfigKey("protectData", "boolean", "Protect and retain bucket, secrets and the database volume.", False, "protect_data"),
     ConfigKey("awsRegion", "string", "AWS region of the provider and the fetch steps; empty means the environment's.", "", "aws_region"),
     ConfigKey("oidcProviderArn", "string", "IAM OIDC provider ARN of the cluster; empty means no fetch role.", "", "oidc_provider_arn"),
@@ -114,10 +116,14 @@ def _log_shipper(image: str) -> dict:
 
 
 def args_from_config(
-    get: Callable[[str], Optional[str]], project: str
+    get: Callable[[str], Optional[str]], project: str, root: Union[str, os.PathLike, None] = None
 ) -> tuple[str, DjangoAppArgs]:
     """Read every declared key with ``get`` (raw strings, as ``pulumi.Config().get`` returns
-    them) and build the component's name and args; raise ``ValidationError`` naming keys."""
+    them) and build the component's name and args; raise ``ValidationError`` naming keys.
+
+    Paths in stack config (``configDir``) are relative to ``root``, the project root
+    (``pulumi.get_root_directory()``), never to the working directory: the engine runs a
+    ``main: stacks/`` program inside ``stacks/``."""
     problems: list[Problem] = []
     v = {k.key: _typed(k, get(k.key), problems, project) for k in CONFIG_KEYS}
 
@@ -159,7 +165,14 @@ def args_from_config(
     args["secrets_backend"] = v["secretsBackend"]
     args["protect_data"] = v["protectData"]
     if v["configDir"]:
-        args["config_dir"] = v["configDir"]
+        config_dir = Path(root or ".") / v["configDir"]
+        if not config_dir.is_dir():
+            # Named as the user wrote it; the Python API would only see the resolved path.
+            raise ValidationError(
+                f"stack config of project {project!r}",
+                [Problem(f"{project}:configDir", v["configDir"], f"must be an existing directory relative to the project root {Path(root or '.').resolve()}")],
+            )
+        args["config_dir"] = str(config_dir)
     if v["secretsBackend"] == AWS_SECRETS_MANAGER:
         # Empty strings mean "not set": only what a stack sets reaches the component.
         optional = {

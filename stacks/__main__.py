@@ -11,7 +11,8 @@ project = pulumi.get_project()
 config = pulumi.Config()
 
 try:
-    name, args = args_from_config(config.get, project)
+    # Stack paths are relative to the project root; the working directory is stacks/.
+    name, args = args_from_config(config.get, project, pulumi.get_root_directory())
 except ValidationError as error:
     # RunError: Pulumi prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(error)) from None

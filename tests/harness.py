@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import pulumi
 from pulumi.runtime import mocks, rpc
@@ -165,3 +165,31 @@ def run_program(
     # The real engine refuses a second registration of a URN; the mock monitor does not.
     assert not duplicates, f"registered more than once: {duplicates}"
     return Run(monitor.registrations, resolved.get("value"), monitor.outputs)
+
+
+def run_project(
+    start: Any,
+    stack: str,
+    config: Optional[dict] = None,
+    *,
+    preview: bool = False,
+    mocks: Optional[RecordingMocks] = None,
+    secret_keys: Sequence[str] = (),
+) -> Run:
+    """Run a whole Pulumi project's program through the engine-faithful runner (working
+    directory, ``sys.path``, root directory and config as ``pulumi up`` sets them).
+    ``config`` None: the stack file's, as the engine types it."""
+    from pathlib import Path
+
+    from components import runner
+
+    project = runner.load_project(Path(start))
+    if config is None:
+        config, secret_keys = runner.stack_config(project, stack)
+    mock = mocks or RecordingMocks()
+    monitor = RecordingMonitor(mock)
+    runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=monitor, preview=preview)
+    urns = [r.urn for r in monitor.registrations]
+    duplicates = sorted({u for u in urns if urns.count(u) > 1})
+    assert not duplicates, f"registered more than once: {duplicates}"
+    return Run(monitor.registrations, None, monitor.outputs)

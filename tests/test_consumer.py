@@ -1,15 +1,13 @@
 """examples/consumer: another project that installs the component and deploys two apps."""
 
 import json
-import os
-import runpy
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from harness import RecordingMocks, run_program
+from harness import RecordingMocks, run_project
 
 PLATFORM = {
     "acme/platform/dev": {
@@ -25,18 +23,11 @@ def consumer_config(root):
     return {**values, "shop-apps:logShipperImage": "fluent/fluent-bit:3.2.4"}
 
 
-def run_consumer(root, platform=PLATFORM):
-    project = root / "examples" / "consumer"
-
-    def program():
-        cwd = os.getcwd()
-        os.chdir(project)
-        try:
-            runpy.run_path(str(project / "__main__.py"), run_name="__main__")
-        finally:
-            os.chdir(cwd)
-
-    return run_program(program, config=consumer_config(root), project="shop-apps", stack="dev", mocks=RecordingMocks(platform))
+def run_consumer(root, platform=PLATFORM, preview=False):
+    """The consumer's program as `pulumi up -s dev` (or its first preview) runs it."""
+    return run_project(
+        root / "examples" / "consumer", "dev", consumer_config(root), mocks=RecordingMocks(platform), preview=preview
+    )
 
 
 def test_two_apps_in_one_program_do_not_collide(root):

@@ -1,13 +1,13 @@
 import json
-import runpy
 
 import pulumi
 import pytest
 import yaml
 
+from components import runner
 from components.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
 from components.validation import ValidationError
-from harness import run_program
+from harness import run_project
 
 PROJECT = "djangoapp"
 STACKS = ("dev", "staging", "prod", "local")
@@ -18,17 +18,14 @@ def load_yaml(root, name):
 
 
 def stack_config(root, stack):
-    """Stack file values as the engine hands them to the program: strings, lists as JSON."""
-    values = load_yaml(root, f"Pulumi.{stack}.yaml")["config"]
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    """Stack config as the engine hands it to the program: project defaults, then the stack
+    file, every value a string (lists as JSON)."""
+    return runner.stack_config(runner.load_project(root), stack)[0]
 
 
-def run_stack(root, config):
-    def program():
-        # As the language host does: run the folder's __main__.py as a script.
-        runpy.run_path(str(root / "stacks" / "__main__.py"), run_name="__main__")
-
-    return run_program(program, config=config, project=PROJECT)
+def run_stack(root, config, preview=False):
+    """stacks/ run as `pulumi up` (or the first `pulumi preview`) runs it: see components.runner."""
+    return run_project(root, "test", config, preview=preview)
 
 
 def test_project_file_runs_the_stacks_folder_with_a_pip_venv(root):
