@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# What `pulumi up` installs into a project's venv: requirements.txt alone, no dev dependencies.
+RUNTIME_VENV := .venv-runtime
+RUNTIME_STAMP := $(RUNTIME_VENV)/.installed
 STACK ?= dev
 STACKS := dev staging prod local
 K8S_VERSIONS := 1.29.0 1.33.0 1.37.0
@@ -15,10 +18,10 @@ PYTEST_ARGS ?= -n 2
 
 .PHONY: test unit contract install postgres render validate bench clean
 
-test: $(STAMP) $(CHECKOV) postgres
+test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-unit: $(STAMP) $(CHECKOV)
+unit: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/contract
 
 contract: $(STAMP) postgres
@@ -31,6 +34,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml examples/django_a
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml
+	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet -r requirements.txt
+	touch $(RUNTIME_STAMP)
 
 $(CHECKOV):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -66,4 +74,4 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build out
+	rm -rf $(VENV) $(CHECKOV_VENV) $(RUNTIME_VENV) .pytest_cache build out

@@ -86,26 +86,28 @@ def child(kind: str, argument: str) -> None:
     import pulumi
 
     record: list | None = [] if kind == "record" else None
+    mocks = _mocks()(record)
     if kind in ("stack", "record"):
-        from components.render import stack_config
+        # The project's own program, run as the engine runs it (components.runner).
+        from components import runner
 
-        _, config, secret_keys = stack_config(ROOT, argument, ())
-        pulumi.runtime.set_all_config(config, secret_keys)
-    pulumi.runtime.set_mocks(_mocks()(record), project="djangoapp", stack="bench", preview=False)
+        project = runner.load_project(ROOT)
+        config, secret_keys = runner.stack_config(project, argument)
+        runner.run(project, "bench", config, mocks, secret_keys=secret_keys)
+    else:
+        pulumi.runtime.set_mocks(mocks, project="djangoapp", stack="bench", preview=False)
 
-    @pulumi.runtime.test
-    def program():
-        if kind in ("stack", "record"):
-            runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__")
-        elif kind == "apps":
-            from components import DjangoApp
+        @pulumi.runtime.test
+        def program():
+            if kind == "apps":
+                from components import DjangoApp
 
-            for i in range(int(argument)):
-                DjangoApp(f"app{i}", app_args(i))
-        elif kind == "raw":
-            runpy.run_path(argument)
+                for i in range(int(argument)):
+                    DjangoApp(f"app{i}", app_args(i))
+            elif kind == "raw":
+                runpy.run_path(argument)
 
-    program()
+        program()
     elapsed = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if record is not None:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from pulumi.output import Unknown
 import yaml
 
 from harness import RecordingMocks, run_project
@@ -43,6 +44,15 @@ def test_two_apps_in_one_program_do_not_collide(root):
     assert len(run.of_type("s3/bucket:Bucket")) == 2
     prefixes = {r.inputs["namePrefix"] for r in run.of_type("secretsmanager/secret:Secret")}
     assert len(prefixes) == 6
+
+
+def test_consumer_runs_as_its_first_preview_with_cloud_values_unknown(root):
+    run = run_consumer(root, preview=True)
+    assert sorted(r.name for r in run.of_type("DjangoApp")) == ["admin", "web"]
+    fetch = run.one("Deployment", "web-deployment").raw_inputs["spec"]["template"]["spec"]["initContainers"][0]
+    env = {e["name"]: e.get("value") for e in fetch["env"]}
+    assert isinstance(env["AWS_ROLE_ARN"], Unknown)
+    assert env["AWS_REGION"] == "eu-west-3"  # read from the platform stack: known at preview
 
 
 def test_cluster_facts_come_from_the_platform_stack(root):

@@ -171,3 +171,39 @@ def test_cli_renders_another_program_and_hides_secure_values(root, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "v1:AAAA" not in (tmp_path / "out" / "kubernetes.yaml").read_text()
     assert any(d["kind"] == "ConfigMap" for d in documents(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_renders_as_its_first_preview_with_unknowns_marked(root, stack, tmp_path):
+    result = render.render(root / "stacks", stack, preview=True)
+    render.write(result, tmp_path)
+    text = (tmp_path / "kubernetes.yaml").read_text() + (tmp_path / "aws.json").read_text()
+    assert render.UNKNOWN in text and "<computed:" not in text
+    assert ".result" not in text and "postgres://" not in text
+    kinds = {d["kind"] for d in documents(tmp_path)}
+    assert {"Deployment", "StatefulSet", "NetworkPolicy"} <= kinds
+
+
+def test_cli_preview_flag_renders_the_first_preview(root, tmp_path):
+    result = run_cli(root, "--stack", "dev", "--out", str(tmp_path), "--preview")
+    assert result.returncode == 0, result.stderr
+    deployment = next(d for d in documents(tmp_path) if d["kind"] == "Deployment")
+    fetch = deployment["spec"]["template"]["spec"]["initContainers"][1]
+    assert {"name": "CONFIG_BUCKET", "value": render.UNKNOWN} in fetch["env"]
+
+
+def test_cli_without_program_runs_the_main_of_the_pulumi_yaml_where_it_is_started(root, tmp_path):
+    project = tmp_path / "elsewhere"
+    (project / "infra").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text("name: elsewhere\nruntime: python\nmain: infra/\n")
+    (project / "infra" / "__main__.py").write_text(
+        "import os\nfrom components import DjangoApp\n"
+        "assert os.path.basename(os.getcwd()) == 'infra'\n"
+        "DjangoApp('solo', {'image': 'ghcr.io/acme/solo:1.0.0', 'secrets_backend': 'kubernetes'})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "components.render", "--stack", "dev", "--out", str(tmp_path / "out")],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "DjangoApp solo" in result.stdout

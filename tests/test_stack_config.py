@@ -1,6 +1,7 @@
 import json
 
 import pulumi
+from pulumi.output import Unknown
 import pytest
 import yaml
 
@@ -54,14 +55,25 @@ def test_stack_files_hold_only_declared_project_keys(root, stack):
     assert keys <= declared, keys - declared
 
 
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "first-preview"])
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_stack_evaluates_under_mocks(root, stack):
-    run = run_stack(root, stack_config(root, stack))
+def test_each_stack_runs_as_the_engine_runs_it_in_up_and_first_preview(root, stack, preview):
+    run = run_stack(root, stack_config(root, stack), preview=preview)
     component = run.one("DjangoApp")
     outputs = run.outputs[component.urn]
     assert outputs["deployment_name"] == "shop"
     assert outputs["namespace"] == f"shop-{stack}"
     assert set(outputs["effective_pod_requests"]) == {"cpu", "memory"}
+    fetch = run.one("Deployment").raw_inputs["spec"]["template"]["spec"]["initContainers"]
+    env = {e["name"]: e.get("value") for c in fetch if c["name"] == "fetch-config" for e in c["env"]}
+    # The bucket's name is the cloud's to choose: unknown until it exists.
+    assert isinstance(env["CONFIG_BUCKET"], Unknown) == preview
+
+
+def test_a_missing_config_dir_is_named_as_written_in_the_stack_file(root):
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(root, {**stack_config(root, "dev"), "djangoapp:configDir": "config/nope"})
+    assert "djangoapp:configDir = 'config/nope'" in str(caught.value)
 
 
 def test_dev_runs_one_small_replica_with_a_log_shipper(root):
@@ -131,7 +143,7 @@ def test_local_stack_targets_localstack_through_an_explicit_provider(root):
     assert env["AWS_ENDPOINT_URL"] == "http://localstack.localstack.svc.cluster.local:4566"
 
 
-def test_stack_config_dir_becomes_the_uploaded_config(root):
+def test_stack_config_dir_is_read_from_the_project_root_while_the_program_runs_in_stacks(root):
     run = run_stack(root, stack_config(root, "dev"))
     (obj,) = run.of_type(":BucketObjectv2")
     assert obj.inputs["key"] == "shop-dev/shop/app.toml"

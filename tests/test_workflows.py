@@ -36,7 +36,8 @@ def test_ci_runs_make_test_on_push_and_pull_request(root):
     ci = load(root, "ci.yml")
     assert {"push", "pull_request"} <= set(ci[True] if True in ci else ci["on"])
     steps = " ".join(s.get("run", "") for s in ci["jobs"]["test"]["steps"])
-    assert "make test" in steps and "make validate" in steps
+    assert "bash .ci/run" in steps and "make validate" in steps
+    assert "make test" in (root / ".ci" / "run").read_text()
     assert ci["permissions"] == {"contents": "read"}
 
 
@@ -54,3 +55,13 @@ def test_preview_renders_per_stack_then_previews_with_the_policy_pack(root):
     (aws,) = [s for s in pulumi_job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
     assert "role-to-assume" in aws["with"] and "aws-access-key-id" not in aws["with"]
     assert "head.repo.full_name == github.repository" in pulumi_job["if"]
+
+
+def test_ci_keeps_setup_pythons_interpreter_under_sudo(root):
+    # sudo resets PATH to secure_path (even with --preserve-env=PATH), which drops the Python
+    # that actions/setup-python put first on PATH: every sudo step passes PATH through env.
+    ci = load(root, "ci.yml")
+    sudo_steps = [s["run"] for s in ci["jobs"]["test"]["steps"] if s.get("run", "").startswith("sudo")]
+    assert sudo_steps
+    for command in sudo_steps:
+        assert command.startswith('sudo env "PATH=$PATH" '), command
