@@ -56,12 +56,12 @@ postgres:
 
 # What `pulumi up -s $(STACK)` would create, without a cluster, an AWS account or the CLI.
 render: $(STAMP)
-	$(BIN)/python -m components.render --stack $(STACK) --out out/$(STACK)
+	$(BIN)/python -m pulumi_djangoapp.render --stack $(STACK) --out out/$(STACK)
 
 # Every stack rendered, then checked by the real schemas and scanned: what the PR pipeline runs.
 validate: $(STAMP) $(CHECKOV)
 	@set -e; for stack in $(STACKS); do \
-		$(BIN)/python -m components.render --stack $$stack --out out/$$stack > /dev/null; \
+		$(BIN)/python -m pulumi_djangoapp.render --stack $$stack --out out/$$stack > /dev/null; \
 		for version in $(K8S_VERSIONS); do \
 			$(BIN)/kubernetes-validate --strict --quiet -k $$version out/$$stack/kubernetes.yaml; \
 		done; \

@@ -1,6 +1,6 @@
 """The policies' checks, as plain functions of ``(args, report_violation)``.
 
-Written independently of the component (no import from ``components``), so that a bug shared by
+Written independently of the component (no import from ``pulumi_djangoapp``), so that a bug shared by
 the component and its policy cannot hide itself. Properties are the engine's camelCase inputs.
 """
 

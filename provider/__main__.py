@@ -7,11 +7,11 @@ components' type annotations by the Pulumi SDK.
 
 from pulumi.provider.experimental import component_provider_host
 
-import components
-from components import ConfigBucket, DjangoApp
+import pulumi_djangoapp
+from pulumi_djangoapp import ConfigBucket, DjangoApp
 
 PACKAGE = "djangoapp"
 COMPONENTS = [DjangoApp, ConfigBucket]
 
 if __name__ == "__main__":
-    component_provider_host(COMPONENTS, name=PACKAGE, version=components.__version__)
+    component_provider_host(COMPONENTS, name=PACKAGE, version=pulumi_djangoapp.__version__)

@@ -88,8 +88,8 @@ def child(kind: str, argument: str) -> None:
     record: list | None = [] if kind == "record" else None
     mocks = _mocks()(record)
     if kind in ("stack", "record"):
-        # The project's own program, run as the engine runs it (components.runner).
-        from components import runner
+        # The project's own program, run as the engine runs it (pulumi_djangoapp.runner).
+        from pulumi_djangoapp import runner
 
         project = runner.load_project(ROOT)
         config, secret_keys = runner.stack_config(project, argument)
@@ -100,7 +100,7 @@ def child(kind: str, argument: str) -> None:
         @pulumi.runtime.test
         def program():
             if kind == "apps":
-                from components import DjangoApp
+                from pulumi_djangoapp import DjangoApp
 
                 for i in range(int(argument)):
                     DjangoApp(f"app{i}", app_args(i))

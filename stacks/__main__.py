@@ -4,8 +4,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import DjangoApp, ValidationError
-from components.stack_config import args_from_config, aws_provider_args, with_config_keys
+from pulumi_djangoapp import DjangoApp, ValidationError
+from pulumi_djangoapp.stack_config import args_from_config, aws_provider_args, with_config_keys
 
 project = pulumi.get_project()
 config = pulumi.Config()

@@ -6,7 +6,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from components.fetch import AwsRefs  # noqa: E402
+from pulumi_djangoapp.fetch import AwsRefs  # noqa: E402
 
 MINIMAL = {"image": "ghcr.io/acme/shop:1.4.2"}
 KUBERNETES_ONLY = {**MINIMAL, "secrets_backend": "kubernetes"}

@@ -181,7 +181,7 @@ def run_project(
     ``config`` None: the stack file's, as the engine types it."""
     from pathlib import Path
 
-    from components import runner
+    from pulumi_djangoapp import runner
 
     project = runner.load_project(Path(start))
     if config is None:

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from components import app_pod
-from components.effective_resources import effective_pod_resources, format_resources
-from components.settings import normalise
+from pulumi_djangoapp import app_pod
+from pulumi_djangoapp.effective_resources import effective_pod_resources, format_resources
+from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL, REFS
 
 LOG_SHIPPER = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/logs"}}

@@ -1,6 +1,6 @@
 import json
 
-from components import DjangoApp
+from pulumi_djangoapp import DjangoApp
 from conftest import KUBERNETES_ONLY, MINIMAL
 from harness import fake_password, run_program
 

@@ -1,7 +1,7 @@
 import pytest
 
-from components.settings import normalise
-from components.validation import ValidationError
+from pulumi_djangoapp.settings import normalise
+from pulumi_djangoapp.validation import ValidationError
 from conftest import MINIMAL, OIDC
 
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from components import DjangoApp
-from components.config_bucket import ConfigBucket
-from components.validation import ValidationError
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.config_bucket import ConfigBucket
+from pulumi_djangoapp.validation import ValidationError
 from conftest import MINIMAL
 from harness import run_program
 

@@ -1,7 +1,7 @@
 import pytest
 
-from components import config_files
-from components.validation import Problems
+from pulumi_djangoapp import config_files
+from pulumi_djangoapp.validation import Problems
 
 
 def gather(files=None, directory=None):

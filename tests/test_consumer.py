@@ -83,7 +83,7 @@ def test_mismatched_platform_outputs_fail_with_the_argument_named(root):
 
 def test_consumer_renders_offline_with_its_stack_reference_file(root, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "components.render", "--program", "examples/consumer", "--stack", "dev", "--out", str(tmp_path)],
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--program", "examples/consumer", "--stack", "dev", "--out", str(tmp_path)],
         cwd=root, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -94,7 +94,7 @@ def test_consumer_renders_offline_with_its_stack_reference_file(root, tmp_path):
 
 def test_consumer_without_platform_outputs_is_a_clear_render_error(root, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "components.render", "--program", "examples/consumer", "--stack", "dev", "--out", str(tmp_path),
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--program", "examples/consumer", "--stack", "dev", "--out", str(tmp_path),
          "--stack-references", str(tmp_path / "missing.yaml")],
         cwd=root, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

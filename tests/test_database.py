@@ -1,5 +1,5 @@
-from components import database
-from components.settings import normalise
+from pulumi_djangoapp import database
+from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL
 
 

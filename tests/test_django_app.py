@@ -3,8 +3,8 @@ import json
 import pulumi
 import pytest
 
-from components import DjangoApp, DjangoAppArgs, PostgresArgs, SidecarArgs, ValidationError
-from components.django_app import TYPE_TOKEN
+from pulumi_djangoapp import DjangoApp, DjangoAppArgs, PostgresArgs, SidecarArgs, ValidationError
+from pulumi_djangoapp.django_app import TYPE_TOKEN
 from harness import fake_password, run_program
 from conftest import KUBERNETES_ONLY, MINIMAL
 

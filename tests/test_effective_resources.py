@@ -1,11 +1,11 @@
 from fractions import Fraction
 
-from components.effective_resources import (
+from pulumi_djangoapp.effective_resources import (
     ContainerResources,
     effective_pod_resources,
     format_resources,
 )
-from components.quantities import parse_quantity
+from pulumi_djangoapp.quantities import parse_quantity
 
 
 def c(name, role, requests=None, limits=None):

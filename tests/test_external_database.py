@@ -1,8 +1,8 @@
 import pytest
 
-from components import DjangoApp, app_pod, network_policies
-from components.settings import normalise
-from components.validation import ValidationError
+from pulumi_djangoapp import DjangoApp, app_pod, network_policies
+from pulumi_djangoapp.settings import normalise
+from pulumi_djangoapp.validation import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, REFS
 from harness import run_program
 

@@ -1,7 +1,7 @@
 import pytest
 
-from components import DjangoApp, app_pod, fetch
-from components.settings import normalise
+from pulumi_djangoapp import DjangoApp, app_pod, fetch
+from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL, OIDC, REFS
 from harness import MOCK_REGION, run_program
 
@@ -129,7 +129,7 @@ def test_region_defaults_to_the_provider_region_and_can_be_set():
 
 
 def test_endpoint_port_is_opened_for_the_fetch_steps():
-    from components import network_policies
+    from pulumi_djangoapp import network_policies
 
     s = normalise("shop", {**MINIMAL, "aws_endpoint_url": "http://localstack:4566"})
     web = network_policies.web_policy(s)

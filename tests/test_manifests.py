@@ -3,8 +3,8 @@
 import kubernetes_validate
 import pytest
 
-from components import manifests
-from components.settings import normalise
+from pulumi_djangoapp import manifests
+from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL, OIDC, REFS
 
 PLACEHOLDERS = {k: "[secret]" for k in manifests.SECRET_VALUES}

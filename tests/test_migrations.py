@@ -1,8 +1,8 @@
 import pytest
 
-from components import DjangoApp, app_pod, migrations
-from components.settings import default_lock_key, normalise
-from components.validation import ValidationError
+from pulumi_djangoapp import DjangoApp, app_pod, migrations
+from pulumi_djangoapp.settings import default_lock_key, normalise
+from pulumi_djangoapp.validation import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, REFS
 from harness import run_program
 

@@ -1,6 +1,6 @@
-from components import network_policies
-from components.labels import selector_labels
-from components.settings import normalise
+from pulumi_djangoapp import network_policies
+from pulumi_djangoapp.labels import selector_labels
+from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL
 
 

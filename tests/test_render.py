@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components import render
+from pulumi_djangoapp import render
 from test_stack_config import STACKS
 
 VERSIONS = ("1.29.0", "1.33.0", "1.37.0")
@@ -125,7 +125,7 @@ def test_every_scanner_skip_is_explained_in_the_readme(root, rendered):
 
 
 def run_cli(root, *args):
-    return subprocess.run([sys.executable, "-m", "components.render", *args], cwd=root, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", *args], cwd=root, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_prints_a_summary_and_writes_both_files(root, tmp_path):
@@ -162,7 +162,7 @@ def test_cli_renders_another_program_and_hides_secure_values(root, tmp_path):
         "config:\n  consumer:image: ghcr.io/acme/admin:2.0.0\n  consumer:token:\n    secure: v1:AAAA:BBBB\n"
     )
     (project / "__main__.py").write_text(
-        "import pulumi\nfrom components import DjangoApp\n"
+        "import pulumi\nfrom pulumi_djangoapp import DjangoApp\n"
         "c = pulumi.Config()\n"
         "assert c.require_secret('token') is not None\n"
         "DjangoApp('admin', {'image': c.require('image'), 'secrets_backend': 'kubernetes'})\n"
@@ -197,13 +197,34 @@ def test_cli_without_program_runs_the_main_of_the_pulumi_yaml_where_it_is_starte
     (project / "infra").mkdir(parents=True)
     (project / "Pulumi.yaml").write_text("name: elsewhere\nruntime: python\nmain: infra/\n")
     (project / "infra" / "__main__.py").write_text(
-        "import os\nfrom components import DjangoApp\n"
+        "import os\nfrom pulumi_djangoapp import DjangoApp\n"
         "assert os.path.basename(os.getcwd()) == 'infra'\n"
         "DjangoApp('solo', {'image': 'ghcr.io/acme/solo:1.0.0', 'secrets_backend': 'kubernetes'})\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "components.render", "--stack", "dev", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(tmp_path / "out")],
         cwd=project, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "DjangoApp solo" in result.stdout
+
+
+def test_cli_honours_aws_region_from_a_consumer_stack_file(root, tmp_path):
+    project = tmp_path / "regional"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: regional\nruntime: python\n")
+    (project / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-north-1\n")
+    (project / "__main__.py").write_text(
+        "from pulumi_djangoapp import DjangoApp\n"
+        "DjangoApp('solo', {'image': 'ghcr.io/acme/solo:1.0.0',\n"
+        "  'oidc_provider_arn': 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-north-1.amazonaws.com/id/AB12',\n"
+        "  'oidc_provider_url': 'https://oidc.eks.eu-north-1.amazonaws.com/id/AB12'})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(tmp_path / "out")],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    deployment = next(d for d in documents(tmp_path / "out") if d["kind"] == "Deployment")
+    fetch = deployment["spec"]["template"]["spec"]["initContainers"][0]
+    assert {"name": "AWS_REGION", "value": "eu-north-1"} in fetch["env"]

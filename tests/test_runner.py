@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pulumi.output import Unknown
 
-from components import runner
+from pulumi_djangoapp import runner
 from harness import run_project
 
 PROBE = """

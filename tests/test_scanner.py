@@ -1,4 +1,4 @@
-from components import scanner
+from pulumi_djangoapp import scanner
 
 
 def pod(*images):

@@ -1,11 +1,11 @@
 import pytest
 
-from components.settings import (
+from pulumi_djangoapp.settings import (
     BUILTIN_CONTAINERS,
     DEFAULT_APP_RESOURCES,
     normalise,
 )
-from components.validation import ValidationError
+from pulumi_djangoapp.validation import ValidationError
 from conftest import MINIMAL
 
 

@@ -5,9 +5,9 @@ from pulumi.output import Unknown
 import pytest
 import yaml
 
-from components import runner
-from components.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
-from components.validation import ValidationError
+from pulumi_djangoapp import runner
+from pulumi_djangoapp.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
+from pulumi_djangoapp.validation import ValidationError
 from harness import run_project
 
 PROJECT = "djangoapp"
@@ -25,7 +25,7 @@ def stack_config(root, stack):
 
 
 def run_stack(root, config, preview=False):
-    """stacks/ run as `pulumi up` (or the first `pulumi preview`) runs it: see components.runner."""
+    """stacks/ run as `pulumi up` (or the first `pulumi preview`) runs it: see pulumi_djangoapp.runner."""
     return run_project(root, "test", config, preview=preview)
 
 
@@ -170,3 +170,11 @@ def test_boolean_config_must_be_true_or_false():
     with pytest.raises(ValidationError) as caught:
         args_from_config({"image": "a/b:1", "protectData": "yes"}.get, PROJECT)
     assert [p.field for p in caught.value.problems] == ["djangoapp:protectData"]
+
+
+def test_running_a_stack_loads_the_component_under_one_import_name_only(root):
+    import sys
+
+    run_stack(root, stack_config(root, "dev"))
+    assert "pulumi_djangoapp.django_app" in sys.modules
+    assert [m for m in sys.modules if m == "components" or m.startswith("components.")] == []

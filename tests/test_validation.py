@@ -1,6 +1,6 @@
 import pytest
 
-from components.validation import Problem, ValidationError, dns_label_problem, image_problem
+from pulumi_djangoapp.validation import Problem, ValidationError, dns_label_problem, image_problem
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-from components import web
-from components.settings import normalise
+from pulumi_djangoapp import web
+from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL
 
 

@@ -1,6 +1,6 @@
 import json
 
-from components import DjangoApp, workload_identity
+from pulumi_djangoapp import DjangoApp, workload_identity
 from conftest import MINIMAL, OIDC
 from harness import MOCK_ACCOUNT, MOCK_REGION, run_program
 

@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from components import DjangoApp, DjangoAppArgs, SidecarArgs
+from pulumi_djangoapp import DjangoApp, DjangoAppArgs, SidecarArgs
 
 config = pulumi.Config()
 platform = pulumi.StackReference("platform", stack_name=config.require("platformStack"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import DjangoApp
+from pulumi_djangoapp import DjangoApp
 from harness import RecordingMocks, Run, fake_password, run_program, unwrap_secrets
 
 from .services import Moto, free_port

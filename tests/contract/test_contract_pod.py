@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components import fetch
+from pulumi_djangoapp import fetch
 
 from .services import free_port
 

@@ -1,8 +1,8 @@
 """Offline render: what ``pulumi up`` would create, without a cluster, a cloud account or the CLI.
 
-``python -m components.render --stack dev --out out/dev`` runs a Pulumi program (the ``main`` of
+``python -m pulumi_djangoapp.render --stack dev --out out/dev`` runs a Pulumi program (the ``main`` of
 the ``Pulumi.yaml`` in the working directory by default) under mocks, with the config of
-``Pulumi.<stack>.yaml`` and exactly as the engine runs it (``components.runner``), and writes
+``Pulumi.<stack>.yaml`` and exactly as the engine runs it (``pulumi_djangoapp.runner``), and writes
 
 * ``kubernetes.yaml``: every Kubernetes object as it would be applied (namespace first);
 * ``aws.json``: every AWS (and random) resource with its inputs;
@@ -59,9 +59,12 @@ def _mocks_class():
 
         def __init__(self, stack_outputs: dict) -> None:
             self.stack_outputs = stack_outputs
+            self.provider_regions: dict[str, Any] = {}  # explicit AWS providers, by name
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
             state = dict(args.inputs)
+            if args.typ == "pulumi:providers:aws":
+                self.provider_regions[args.name] = args.inputs.get("region")
             if args.typ == "pulumi:pulumi:StackReference":
                 outputs = self.stack_outputs.get(args.inputs["name"])
                 if outputs is None:
@@ -81,7 +84,14 @@ def _mocks_class():
 
         def call(self, args: pulumi.runtime.MockCallArgs):
             if args.token == "aws:index/getRegion:getRegion":
-                region = computed("aws", "region")
+                # The region the provider was configured with: an explicit provider's `region`
+                # (its reference is "<urn>::<id>", the urn ending in "::<name>"), else the
+                # stack's `aws:region`, as the default provider reads it.
+                if args.provider:
+                    region = self.provider_regions.get(args.provider.split("::")[-2])
+                else:
+                    region = pulumi.runtime.get_config("aws:region")
+                region = region or computed("aws", "region")
                 return {"region": region, "name": region, "id": region}, []
             return {}, []
 
@@ -234,7 +244,7 @@ def summary(result: Rendered) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.render", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", required=True, type=Path, help="directory for kubernetes.yaml and aws.json")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")

@@ -1,6 +1,6 @@
 """A production-grade Django deployment on Kubernetes as one Pulumi component."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .config_bucket import ConfigBucket, ConfigBucketArgs

@@ -1,4 +1,4 @@
-"""Public arguments of :class:`~components.DjangoApp`.
+"""Public arguments of :class:`~pulumi_djangoapp.DjangoApp`.
 
 They are ``TypedDict`` s so that they work the same when the component is used from Python and
 when it is hosted for other languages, where arguments arrive as plain dicts; the docstring under
