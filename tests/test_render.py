@@ -124,8 +124,8 @@ def test_every_scanner_skip_is_explained_in_the_readme(root, rendered):
         assert check in readme
 
 
-def run_cli(root, *args):
-    return subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", *args], cwd=root, capture_output=True, text=True, timeout=120)
+def run_cli(cwd, *args):
+    return subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_prints_a_summary_and_writes_both_files(root, tmp_path):
@@ -201,10 +201,7 @@ def test_cli_without_program_runs_the_main_of_the_pulumi_yaml_where_it_is_starte
         "assert os.path.basename(os.getcwd()) == 'infra'\n"
         "DjangoApp('solo', {'image': 'ghcr.io/acme/solo:1.0.0', 'secrets_backend': 'kubernetes'})\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(tmp_path / "out")],
-        cwd=project, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_cli(project, "--stack", "dev", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert "DjangoApp solo" in result.stdout
 
@@ -220,10 +217,7 @@ def test_cli_honours_aws_region_from_a_consumer_stack_file(root, tmp_path):
         "  'oidc_provider_arn': 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-north-1.amazonaws.com/id/AB12',\n"
         "  'oidc_provider_url': 'https://oidc.eks.eu-north-1.amazonaws.com/id/AB12'})\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(tmp_path / "out")],
-        cwd=project, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_cli(project, "--stack", "dev", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     deployment = next(d for d in documents(tmp_path / "out") if d["kind"] == "Deployment")
     fetch = deployment["spec"]["template"]["spec"]["initContainers"][0]
