@@ -12,7 +12,7 @@ RUNTIME_VENV := .venv-runtime
 RUNTIME_STAMP := $(RUNTIME_VENV)/.installed
 STACK ?= dev
 STACKS := dev staging prod local
-K8S_VERSIONS := 1.29.0 1.33.0 1.37.0
+K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 

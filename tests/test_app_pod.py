@@ -35,11 +35,11 @@ def test_regular_init_steps_and_app_containers_never_set_restart_policy():
         assert "restartPolicy" not in container
 
 
-def test_sidecars_are_regular_containers_below_kubernetes_1_29():
-    pod = spec(sidecars=[LOG_SHIPPER], kubernetes_version="1.28", secrets_backend="kubernetes")
-    assert names(pod["initContainers"]) == ["wait-for-db", "migrate"]
-    assert names(pod["containers"]) == ["django", "log-shipper"]
-    assert "restartPolicy" not in pod["containers"][1]
+def test_sidecars_are_always_native_init_containers_and_never_app_containers():
+    pod = spec(sidecars=[LOG_SHIPPER], kubernetes_version="1.37", secrets_backend="kubernetes")
+    assert names(pod["initContainers"]) == ["log-shipper", "wait-for-db", "migrate"]
+    assert names(pod["containers"]) == ["django"]
+    assert pod["initContainers"][0]["restartPolicy"] == "Always"
 
 
 def test_migrate_runs_the_app_image_after_wait_for_db():
@@ -61,7 +61,7 @@ def test_wait_for_db_is_bounded_and_says_why_it_fails():
     assert "did not accept connections" in script
 
 
-@pytest.mark.parametrize("args", [{}, {"sidecars": [LOG_SHIPPER]}, {"kubernetes_version": "1.28", "sidecars": [LOG_SHIPPER]}])
+@pytest.mark.parametrize("args", [{}, {"sidecars": [LOG_SHIPPER]}, {"kubernetes_version": "1.37", "sidecars": [LOG_SHIPPER]}])
 def test_every_container_is_restricted_and_read_only(args):
     pod = spec(**args)
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -124,9 +124,8 @@ def test_probes_send_a_host_header_django_accepts():
         assert get["httpHeaders"] == [{"name": "Host", "value": "shop.internal"}]
 
 
-def test_pre_stop_sleep_uses_exec_on_1_29_and_the_sleep_action_from_1_30():
-    assert spec()["containers"][0]["lifecycle"]["preStop"] == {"exec": {"command": ["sleep", "5"]}}
-    assert spec(kubernetes_version="1.30")["containers"][0]["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}
+def test_pre_stop_uses_the_native_sleep_action_that_needs_no_binary_in_the_image():
+    assert spec()["containers"][0]["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}
 
 
 def test_graceful_shutdown_fits_in_the_grace_period():

@@ -33,7 +33,7 @@ def objects(variant, version):
     return manifests.kubernetes_objects(s, PLACEHOLDERS, REFS if s.uses_aws else None)
 
 
-@pytest.mark.parametrize("version", ["1.29", "1.33", "1.37"])
+@pytest.mark.parametrize("version", ["1.32", "1.34", "1.37"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_object_is_valid_for_the_kubernetes_version(variant, version):
     for role, obj in objects(variant, version):
@@ -45,18 +45,13 @@ def test_every_object_is_valid_for_the_kubernetes_version(variant, version):
 
 def test_an_invalid_object_is_caught_by_the_schema_check():
     # Guards the check above: a misspelt field must fail strict validation.
-    role, deployment = next(o for o in objects("minimal", "1.29") if o[0] == "deployment")
+    role, deployment = next(o for o in objects("minimal", "1.32") if o[0] == "deployment")
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, "1.29.0", strict=True)
-
-
-def test_sidecar_fallback_objects_are_valid_for_1_28():
-    for _, obj in objects("sidecar", "1.28"):
-        kubernetes_validate.validate(obj, "1.28.0", strict=True)
+        kubernetes_validate.validate(deployment, "1.32.0", strict=True)
 
 
 def test_namespace_comes_first_and_roles_are_unique():
-    roles = [role for role, _ in objects("sidecar", "1.29")]
+    roles = [role for role, _ in objects("sidecar", "1.32")]
     assert roles[0] == "namespace"
     assert len(roles) == len(set(roles))

@@ -13,7 +13,7 @@ import yaml
 from pulumi_djangoapp import render
 from test_stack_config import STACKS
 
-VERSIONS = ("1.29.0", "1.33.0", "1.37.0")
+VERSIONS = ("1.32.0", "1.34.0", "1.37.0")
 
 
 @pytest.fixture(scope="module")

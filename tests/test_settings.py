@@ -18,7 +18,7 @@ def problems(args, name="shop"):
 def test_minimal_args_get_every_default():
     s = normalise("shop", MINIMAL)
     assert (s.namespace, s.replicas, s.port, s.workers) == ("shop", 2, 8000, 2)
-    assert s.native_sidecars is True
+    assert s.kubernetes_minor == 32
     assert s.resources.manifest() == DEFAULT_APP_RESOURCES
     assert s.database.database_name == "shop" and s.database.storage_size == "10Gi"
     assert s.command[0] == "gunicorn" and "0.0.0.0:8000" in s.command
@@ -134,11 +134,17 @@ def test_malformed_kubernetes_version_is_refused(version):
 
 
 def test_kubernetes_version_with_patch_or_v_prefix_is_accepted():
-    assert normalise("shop", {**MINIMAL, "kubernetes_version": "v1.31.2"}).kubernetes_minor == 31
+    assert normalise("shop", {**MINIMAL, "kubernetes_version": "v1.33.2"}).kubernetes_minor == 33
 
 
-def test_too_old_kubernetes_version_is_refused():
-    assert "kubernetes_version" in problems({**MINIMAL, "kubernetes_version": "1.24"})
+@pytest.mark.parametrize("version", ["1.24", "1.29", "1.31", "1.31.14"])
+def test_a_kubernetes_version_no_provider_supports_any_more_is_refused(version):
+    assert "1.32 or newer" in problems({**MINIMAL, "kubernetes_version": version})["kubernetes_version"].allowed
+
+
+@pytest.mark.parametrize("version", ["1.32", "1.32.0", "1.37"])
+def test_a_supported_kubernetes_version_is_accepted(version):
+    assert normalise("shop", {**MINIMAL, "kubernetes_version": version}).kubernetes_minor >= 32
 
 
 @pytest.mark.parametrize("size", ["big", "0", "-5Gi", "1.5"])

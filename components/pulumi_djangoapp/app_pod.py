@@ -95,11 +95,9 @@ def _http_probe(s: Settings, period: int, failures: int, timeout: int) -> dict:
 
 
 def _pre_stop(s: Settings) -> dict:
-    # Keep serving while the endpoint removal reaches every node. The sleep action needs no
-    # `sleep` binary in the image but only exists from 1.30 (beta, on by default).
-    if s.kubernetes_minor >= 30:
-        return {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}
-    return {"exec": {"command": ["sleep", str(PRESTOP_SLEEP_SECONDS)]}}
+    # Keep serving while the endpoint removal reaches every node. The sleep action (on by
+    # default from 1.30, below the oldest supported version) needs no `sleep` binary in the image.
+    return {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}
 
 
 def django_container(s: Settings) -> dict:
@@ -162,9 +160,10 @@ def sidecar_tmp_volume(sidecar: SidecarSettings) -> str:
 
 
 def sidecar_container(s: Settings, sidecar: SidecarSettings) -> dict:
-    """A sidecar; native (``restartPolicy: Always`` in initContainers) when the cluster has them."""
+    """A native sidecar: ``restartPolicy: Always`` in initContainers. Every supported version
+    has them, so a Job's sidecars never keep it running."""
     optional = {
-        "restartPolicy": "Always" if s.native_sidecars else None,
+        "restartPolicy": "Always",
         "command": list(sidecar.command) if sidecar.command else None,
         "args": list(sidecar.args) if sidecar.args else None,
         "env": _env(sidecar.env) if sidecar.env else None,
@@ -195,7 +194,7 @@ def _require_refs(s: Settings, refs: Optional[AwsRefs]) -> Optional[AwsRefs]:
 def _preparation(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
     """Sidecars first, so a log shipper sees every later step; then fetches and the DB wait."""
     refs = _require_refs(s, refs)
-    sidecars = [sidecar_container(s, c) for c in s.sidecars] if s.native_sidecars else []
+    sidecars = [sidecar_container(s, c) for c in s.sidecars]
     fetches = (
         [fetch.fetch_config_container(s, refs), fetch.fetch_secrets_container(s, refs)] if refs else []
     )
@@ -207,8 +206,7 @@ def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
 
 
 def app_containers(s: Settings) -> list[dict]:
-    sidecars = [] if s.native_sidecars else [sidecar_container(s, c) for c in s.sidecars]
-    return [django_container(s), *sidecars]
+    return [django_container(s)]
 
 
 def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
@@ -285,8 +283,7 @@ def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     spec = pod_spec(s, refs)
     spec.pop("topologySpreadConstraints", None)
     spec["initContainers"] = _preparation(s, refs)
-    regular_sidecars = [] if s.native_sidecars else [sidecar_container(s, c) for c in s.sidecars]
-    spec["containers"] = [migrations.migrate_container(s, _app_process(s)), *regular_sidecars]
+    spec["containers"] = [migrations.migrate_container(s, _app_process(s))]
     return spec
 
 

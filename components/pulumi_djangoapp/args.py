@@ -112,8 +112,8 @@ class DjangoAppArgs(TypedDict):
     database: NotRequired[PostgresArgs]
     """The in-cluster PostgreSQL server. Default: ``postgres:17.6-bookworm`` with 10Gi of storage."""
     kubernetes_version: NotRequired[str]
-    """Oldest Kubernetes version (``1.29`` or ``1.29.3``) the manifests must work on; below 1.29
-    sidecars become regular containers. Default: ``1.29``."""
+    """Oldest Kubernetes version (``1.32`` or ``1.32.3``) the manifests must work on; 1.32 is the
+    oldest any major provider still supports (EKS extended support). Default: ``1.32``."""
     health_path: NotRequired[str]
     """HTTP path of the startup, readiness and liveness probes. Default: ``/healthz``."""
     probe_host: NotRequired[str]

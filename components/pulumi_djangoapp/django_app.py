@@ -46,19 +46,6 @@ def _snake(field: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", field).lower()
 
 
-def sidecar_fallback_warning(s: Settings) -> Optional[str]:
-    """What to tell the user when sidecars cannot be native on their oldest cluster version."""
-    if s.native_sidecars or not s.sidecars:
-        return None
-    names = ", ".join(c.name for c in s.sidecars)
-    return (
-        f"DjangoApp {s.name!r}: kubernetes_version 1.{s.kubernetes_minor} has native sidecars off "
-        f"by default, so {names} run as regular containers: they start after the init steps "
-        "(and miss their logs) and are not stopped after the app. Set kubernetes_version to 1.29 "
-        "or newer to get native sidecars."
-    )
-
-
 class DjangoApp(pulumi.ComponentResource):
     """A Django Deployment (gunicorn) with native sidecars, ordered init steps, an in-cluster
     PostgreSQL and generated credentials delivered as in-memory files."""
@@ -85,10 +72,6 @@ class DjangoApp(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, {}, opts)
         self._settings = settings
         s = settings
-
-        warning = sidecar_fallback_warning(s)
-        if warning:
-            pulumi.log.warn(warning, resource=self)
 
         secrets = AppSecrets(f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self))
         refs, bucket, role = self._aws_side(s, secrets) if s.uses_aws else (None, None, None)

@@ -74,8 +74,13 @@ _RESOURCE_NAME = re.compile(
 MAX_NAME_LENGTH = 40
 # Leaves room for the sidecar's own "tmp-<name>" volume within 63 characters.
 MAX_SIDECAR_NAME_LENGTH = 50
-MIN_KUBERNETES_MINOR = 25
-NATIVE_SIDECARS_MINOR = 29
+# The oldest minor any major provider still supports in late 2026: EKS 1.32 is in extended
+# support until 2027-03-23 (1.31's ended 2026-11-26); the EKS version calendar
+# (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html; endoflife.date/amazon-eks).
+# From it on, native sidecars (beta, on from 1.29), the preStop sleep action (1.30) and the PDB's
+# unhealthyPodEvictionPolicy (GA 1.31) all exist: no fallback paths are needed.
+MIN_KUBERNETES_MINOR = 32
+DEFAULT_KUBERNETES_VERSION = "1.32"
 
 DEFAULT_APP_RESOURCES = {
     "requests": {"cpu": "250m", "memory": "256Mi"},
@@ -198,11 +203,6 @@ class Settings:
     def config_prefix(self) -> str:
         """Where this app's files live in the config bucket."""
         return f"{self.namespace}/{self.name}"
-
-    @property
-    def native_sidecars(self) -> bool:
-        """Native sidecars are on by default from Kubernetes 1.29 (beta) onwards."""
-        return self.kubernetes_minor >= NATIVE_SIDECARS_MINOR
 
     @property
     def database_host(self) -> str:
@@ -554,11 +554,15 @@ def _migrations(problems: Problems, args: Mapping[str, Any], name: str, namespac
 def _kubernetes_minor(problems: Problems, value: Any) -> int:
     match = _KUBERNETES_VERSION.match(value) if isinstance(value, str) else None
     if not match:
-        problems.add("kubernetes_version", value, "must look like '1.29' or '1.29.3'")
-        return NATIVE_SIDECARS_MINOR
+        problems.add("kubernetes_version", value, "must look like '1.32' or '1.32.3'")
+        return MIN_KUBERNETES_MINOR
     minor = int(match.group(1))
     if minor < MIN_KUBERNETES_MINOR:
-        problems.add("kubernetes_version", value, f"must be 1.{MIN_KUBERNETES_MINOR} or newer")
+        problems.add(
+            "kubernetes_version",
+            value,
+            f"must be 1.{MIN_KUBERNETES_MINOR} or newer (the oldest version providers still support)",
+        )
     return minor
 
 
@@ -656,7 +660,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         resources=_resources(problems, "resources", args.get("resources"), DEFAULT_APP_RESOURCES),
         sidecars=sidecars,
         database=_database(problems, args.get("database"), name if isinstance(name, str) else ""),
-        kubernetes_minor=_kubernetes_minor(problems, args.get("kubernetes_version", "1.29")),
+        kubernetes_minor=_kubernetes_minor(problems, args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)),
         health_path=health_path,
         probe_host=probe_host,
         run_as_user=_int(problems, "run_as_user", args.get("run_as_user", 10001), 10000, 2**31 - 1),
@@ -675,13 +679,6 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
         image_pull_policy=_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
     )
-    if settings.migrations.mode == "job" and settings.sidecars and not settings.native_sidecars:
-        problems.add(
-            "migrations",
-            "job",
-            f"needs native sidecars (kubernetes_version 1.{NATIVE_SIDECARS_MINOR}+): a sidecar run "
-            "as a regular container never exits, so the migration Job would never complete",
-        )
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
     problems.raise_if_any(f"DjangoApp {name!r}")

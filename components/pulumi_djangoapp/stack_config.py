@@ -43,7 +43,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("replicas", "integer", "Number of Django pods.", 2, "replicas"),
     ConfigKey("port", "integer", "Port gunicorn listens on.", 8000, "port"),
     ConfigKey("workers", "integer", "Gunicorn workers per pod.", 2, "workers"),
-    ConfigKey("kubernetesVersion", "string", "Oldest Kubernetes version of the cluster.", "1.29", "kubernetes_version"),
+    ConfigKey("kubernetesVersion", "string", "Oldest Kubernetes version of the cluster (1.32+).", "1.32", "kubernetes_version"),
     ConfigKey("cpuRequest", "string", "CPU request of the django container.", DEFAULT_APP_RESOURCES["requests"]["cpu"], "resources.requests.cpu"),
     ConfigKey("memoryRequest", "string", "Memory request of the django container.", DEFAULT_APP_RESOURCES["requests"]["memory"], "resources.requests.memory"),
     ConfigKey("cpuLimit", "string", "CPU limit of the django container.", DEFAULT_APP_RESOURCES["limits"]["cpu"], "resources.limits.cpu"),
