@@ -26,6 +26,9 @@ class Registration:
     dependencies: list[str] = field(default_factory=list)
     provider: str = ""
     raw_inputs: dict = field(default_factory=dict)
+    # (create, update) custom timeouts as the engine receives them ("" = the provider default).
+    timeouts: tuple[str, str] = ("", "")
+    ignore_changes: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -97,6 +100,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     provider=request.provider,
                     raw_inputs=raw,
+                    timeouts=(request.customTimeouts.create, request.customTimeouts.update),
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
         return response

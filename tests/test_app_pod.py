@@ -5,13 +5,14 @@ import pytest
 from pulumi_djangoapp import app_pod
 from pulumi_djangoapp.effective_resources import effective_pod_resources, format_resources
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL, REFS
+from conftest import KUBERNETES_ONLY, MINIMAL, REFS
 
 LOG_SHIPPER = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/logs"}}
 
 
 def spec(**args):
-    s = normalise("shop", {**MINIMAL, **args})
+    base = KUBERNETES_ONLY if args.get("secrets_backend") == "kubernetes" else MINIMAL
+    s = normalise("shop", {**base, **args})
     return app_pod.pod_spec(s, REFS if s.uses_aws else None)
 
 

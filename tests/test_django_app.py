@@ -6,7 +6,7 @@ import pytest
 from pulumi_djangoapp import DjangoApp, DjangoAppArgs, PostgresArgs, SidecarArgs, ValidationError
 from pulumi_djangoapp.django_app import TYPE_TOKEN
 from harness import fake_password, run_program
-from conftest import KUBERNETES_ONLY, MINIMAL
+from conftest import KUBERNETES_ONLY, MINIMAL, OIDC
 
 LOG_SHIPPER = SidecarArgs(name="log-shipper", image="fluent/fluent-bit:3.2.4")
 
@@ -30,13 +30,14 @@ KUBERNETES_KINDS = [
 
 
 def test_minimal_call_registers_both_the_kubernetes_and_the_aws_side():
-    run = run_program(lambda: outputs_of(DjangoApp("shop", DjangoAppArgs(image="ghcr.io/acme/shop:1.4.2"))))
+    run = run_program(lambda: outputs_of(DjangoApp("shop", DjangoAppArgs(image="ghcr.io/acme/shop:1.4.2", **OIDC))))
     kinds = sorted(r.kind for r in run.registrations)
     aws_kinds = [
         "ConfigBucket", "Bucket", "BucketPublicAccessBlock", "BucketOwnershipControls",
         "BucketServerSideEncryptionConfiguration", "BucketVersioning",
         "BucketLifecycleConfiguration", "BucketPolicy",
         "Secret", "Secret", "Secret", "SecretVersion", "SecretVersion", "SecretVersion",
+        "Role", "RolePolicy",
     ]  # fmt: skip
     assert kinds == sorted(KUBERNETES_KINDS + aws_kinds)
 
@@ -80,7 +81,7 @@ def test_outputs_are_attributes_and_registered_outputs():
 
 def test_invalid_args_register_no_resource_at_all():
     with pytest.raises(ValidationError) as caught:
-        run_program(lambda: DjangoApp("shop", {"image": "shop:latest", "replica": 3}).namespace)
+        run_program(lambda: DjangoApp("shop", {**OIDC, "image": "shop:latest", "replica": 3}).namespace)
     assert {p.field for p in caught.value.problems} == {"image", "replica"}
     run = run_program(lambda: _swallow(lambda: DjangoApp("shop", {"image": "shop"})))
     assert run.registrations == []

@@ -2,7 +2,7 @@ import pytest
 
 from pulumi_djangoapp import DjangoApp, app_pod, fetch
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL, OIDC, REFS
+from conftest import KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
 from harness import MOCK_REGION, run_program
 
 CREDENTIAL_ENV = {
@@ -92,15 +92,16 @@ def test_token_is_projected_for_the_sts_audience_and_nothing_is_automounted():
     assert spec["automountServiceAccountToken"] is False
 
 
-def test_without_an_oidc_provider_no_token_is_mounted_anywhere():
-    s = normalise("shop", MINIMAL)
-    spec = app_pod.pod_spec(s, fetch.AwsRefs(REFS.bucket, REFS.region, REFS.secret_ids))
+def test_with_pod_identity_no_token_of_ours_is_mounted_anywhere():
+    s = normalise("shop", POD_IDENTITY)
+    spec = app_pod.pod_spec(s, REFS)
     assert fetch.TOKEN_VOLUME not in {v["name"] for v in spec["volumes"]}
     assert "AWS_ROLE_ARN" not in env_of(by_name(spec)["fetch-config"])
+    assert all(m["name"] != fetch.TOKEN_VOLUME for c in by_name(spec).values() for m in c.get("volumeMounts", []))
 
 
 def test_kubernetes_backend_has_no_fetch_steps_and_a_config_map():
-    s = normalise("shop", {**MINIMAL, "secrets_backend": "kubernetes", "config_files": {"sub/a.json": "{}"}})
+    s = normalise("shop", {**KUBERNETES_ONLY, "config_files": {"sub/a.json": "{}"}})
     spec = app_pod.pod_spec(s)
     assert "fetch-config" not in by_name(spec)
     config = next(v for v in spec["volumes"] if v["name"] == "config")

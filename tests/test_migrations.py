@@ -129,3 +129,29 @@ def test_two_apps_in_one_namespace_get_different_job_names():
         return app_pod.migration_job(s, REFS)["metadata"]["name"]
 
     assert name("web") != name("admin")
+
+
+def test_a_failed_migration_job_is_replaced_by_the_next_up_instead_of_awaited_forever():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "migrations": "job"}).namespace)
+    job = run.one("batch/v1:Job")
+    assert job.inputs["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
+
+
+def minutes(duration):
+    assert duration.endswith("m"), duration
+    return int(duration[:-1])
+
+
+@pytest.mark.parametrize("deadline", [900, 3600])
+def test_pulumi_waits_for_the_job_longer_than_the_jobs_own_deadline(deadline):
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "migrations": "job", "migration_job_deadline_seconds": deadline}).namespace)
+    create, update = run.one("batch/v1:Job").timeouts
+    assert minutes(create) * 60 > deadline and minutes(update) * 60 > deadline
+
+
+@pytest.mark.parametrize("mode, bound", [("init-container", "migration_lock_timeout_seconds"), ("job", "migrations_wait_timeout_seconds")])
+def test_pulumi_waits_for_a_rollout_longer_than_its_pods_may_wait_for_the_database_and_migrations(mode, bound):
+    args = {**MINIMAL, "migrations": mode, bound: 1800, "db_wait_timeout_seconds": 600}
+    run = run_program(lambda: DjangoApp("shop", args).namespace)
+    create, _ = run.one("Deployment").timeouts
+    assert minutes(create) * 60 > 1800 + 600 + 120  # + the startup probe's 120 s

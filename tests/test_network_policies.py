@@ -40,3 +40,19 @@ def test_app_may_reach_its_database_and_dns():
 
 def test_policies_can_be_turned_off():
     assert policies(network_policies=False) == {}
+
+
+def egress_ports(spec):
+    return {(p["port"], p.get("protocol")) for rule in spec["egress"] for p in rule.get("ports", [])}
+
+
+def test_pod_identity_pods_can_reach_the_node_agent_on_both_address_families():
+    from conftest import POD_IDENTITY
+
+    spec = {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(normalise("shop", POD_IDENTITY))}["shop-web"]
+    (agent,) = [r for r in spec["egress"] if r.get("ports") == [{"port": 80, "protocol": "TCP"}]]
+    assert agent["to"] == [{"ipBlock": {"cidr": "169.254.170.23/32"}}, {"ipBlock": {"cidr": "fd00:ec2::23/128"}}]
+
+
+def test_web_identity_pods_cannot_reach_port_80_anywhere():
+    assert (80, "TCP") not in egress_ports(policies()["shop-web"])

@@ -1,7 +1,9 @@
 import json
 
+import pytest
+
 from pulumi_djangoapp import DjangoApp, workload_identity
-from conftest import MINIMAL, OIDC
+from conftest import KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY
 from harness import MOCK_ACCOUNT, MOCK_REGION, run_program
 
 ISSUER = "oidc.eks.eu-west-3.amazonaws.com/id/5C0FFEE5"
@@ -57,8 +59,8 @@ def test_without_a_customer_key_there_is_no_kms_permission():
     assert not [s for s in access["Statement"] if s["Action"].startswith("kms:")]
 
 
-def test_without_an_oidc_provider_no_role_is_created():
-    run = run_program(lambda: DjangoApp("shop", MINIMAL).role_arn)
+def test_kubernetes_backend_creates_no_role():
+    run = run_program(lambda: DjangoApp("shop", KUBERNETES_ONLY).role_arn)
     assert run.of_type("iam/role:Role") == [] and run.result is None
 
 
@@ -66,3 +68,94 @@ def test_partition_comes_from_the_provider_arn():
     assert workload_identity.partition_of("arn:aws-cn:iam::123456789012:oidc-provider/x") == "aws-cn"
     policy = workload_identity.access_policy("aws-cn", "b", "p", ["s"])
     assert policy["Statement"][1]["Resource"] == "arn:aws-cn:s3:::b/p/*"
+
+
+# --- the credential path is an explicit choice -------------------------------------------------
+
+
+def test_an_aws_backend_app_without_a_credential_path_is_refused_before_anything_registers():
+    from pulumi_djangoapp.validation import ValidationError
+
+    registered = []
+
+    def build():
+        try:
+            DjangoApp("shop", {"image": "ghcr.io/acme/shop:1.4.2"})
+        except ValidationError as error:
+            registered.append(error)
+
+    run = run_program(build)
+    assert run.registrations == []
+    (error,) = registered
+    (problem,) = error.problems
+    assert problem.field == "aws_credentials" and "web-identity" in problem.allowed and "pod-identity" in problem.allowed
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({"aws_credentials": "ambient"}, "aws_credentials"),
+        ({"aws_credentials": "web-identity"}, "oidc_provider_arn"),
+        ({"aws_credentials": "pod-identity"}, "eks_cluster_name"),
+        ({"aws_credentials": "pod-identity", "eks_cluster_name": "-bad"}, "eks_cluster_name"),
+        ({"aws_credentials": "pod-identity", "eks_cluster_name": "c", **OIDC}, "oidc_provider_arn"),
+        ({**OIDC, "eks_cluster_name": "c"}, "eks_cluster_name"),
+    ],
+)
+def test_a_credential_path_cannot_be_half_given_or_contradictory(args, field):
+    from pulumi_djangoapp.settings import normalise
+    from pulumi_djangoapp.validation import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        normalise("shop", {"image": "ghcr.io/acme/shop:1.4.2", **args})
+    assert field in {p.field for p in caught.value.problems}
+
+
+def pod_identity_run(**args):
+    return run_program(lambda: DjangoApp("shop", {**POD_IDENTITY, "namespace": "shop-prod", **args}).role_arn)
+
+
+def test_pod_identity_role_trusts_the_eks_pod_identity_service_with_tag_session():
+    run = pod_identity_run()
+    (statement,) = json.loads(run.one("iam/role:Role").inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    assert statement["Effect"] == "Allow"
+
+
+def test_pod_identity_association_ties_the_role_to_the_apps_service_account_in_one_cluster():
+    run = pod_identity_run()
+    association = run.one("eks/podIdentityAssociation:PodIdentityAssociation")
+    assert association.inputs["clusterName"] == "shop-prod"
+    assert association.inputs["namespace"] == "shop-prod" and association.inputs["serviceAccount"] == "shop"
+    assert association.inputs["roleArn"] == f"arn:aws:iam::{MOCK_ACCOUNT}:role/shop-fetch-role-9f8e7d"  # the mock's ARN
+    assert association.parent == run.one("DjangoApp").urn
+
+
+def test_pod_identity_webhook_is_told_to_skip_every_container_but_the_fetch_steps():
+    run = pod_identity_run(sidecars=[{"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4"}])
+    template = run.one("Deployment").inputs["spec"]["template"]
+    skipped = template["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"].split(",")
+    every = [c["name"] for c in [*template["spec"]["initContainers"], *template["spec"]["containers"]]]
+    assert sorted(skipped) == sorted(set(every) - {"fetch-config", "fetch-secrets"})
+    assert {"django", "migrate", "wait-for-db", "log-shipper"} <= set(skipped)
+
+
+def test_web_identity_pods_carry_no_skip_annotation_and_their_own_token():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).role_arn)
+    template = run.one("Deployment").inputs["spec"]["template"]
+    assert "eks.amazonaws.com/skip-containers" not in template["metadata"].get("annotations", {})
+    assert any(v["name"] == "aws-token" for v in template["spec"]["volumes"])
+
+
+def test_first_start_waits_for_role_policy_and_association():
+    run = pod_identity_run(migrations="job")
+    needed = {run.one(t).urn for t in ("iam/role:Role", "iam/rolePolicy:RolePolicy", "eks/podIdentityAssociation:PodIdentityAssociation")}
+    for kind in ("Deployment", "batch/v1:Job"):
+        assert needed <= set(run.one(kind).dependencies), kind
+
+
+def test_web_identity_first_start_waits_for_the_role_policy_too():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "migrations": "job"}).role_arn)
+    policy = run.one("iam/rolePolicy:RolePolicy").urn
+    assert policy in run.one("Deployment").dependencies and policy in run.one("batch/v1:Job").dependencies

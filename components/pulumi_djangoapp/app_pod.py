@@ -215,7 +215,7 @@ def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dic
             # Filled by fetch-config and fetch-secrets; the secrets never touch the node's disk.
             {"name": "config", "emptyDir": {"sizeLimit": "32Mi"}},
             {"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-            *fetch.volumes(refs),
+            *fetch.volumes(s),
         ]
     config_map: dict = {"name": config_map_name(s), "defaultMode": 0o444}
     if s.config_files:
@@ -295,6 +295,7 @@ def migration_job(s: Settings, refs: Optional[AwsRefs] = None) -> Optional[dict]
 
 
 def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    spec = pod_spec(s, refs)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -309,9 +310,9 @@ def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
                 "metadata": {
                     "labels": labels(s.name, WEB),
                     # New config content, new pod template: the Deployment rolls.
-                    "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash},
+                    "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash, **fetch.credential_annotations(s, spec)},
                 },
-                "spec": pod_spec(s, refs),
+                "spec": spec,
             },
         },
     }

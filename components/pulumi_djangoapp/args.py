@@ -145,11 +145,19 @@ class DjangoAppArgs(TypedDict):
     Default: ``False``."""
     aws_region: NotRequired[pulumi.Input[str]]
     """Region the fetch steps talk to. Default: the AWS provider's region."""
+    aws_credentials: NotRequired[str]
+    """How the fetch steps (and only they) get AWS credentials: ``web-identity`` (a role trusting
+    the cluster's IAM OIDC provider, with a projected token mounted into the fetch steps alone;
+    needs ``oidc_provider_arn`` and ``oidc_provider_url``) or ``pod-identity`` (an EKS Pod
+    Identity association in ``eks_cluster_name``, the webhook told to skip every other
+    container). Required with the AWS backend; default: ``web-identity`` when the OIDC provider
+    arguments are given."""
+    eks_cluster_name: NotRequired[pulumi.Input[str]]
+    """EKS cluster of the Pod Identity association (``pod-identity`` only). Default: none."""
     oidc_provider_arn: NotRequired[pulumi.Input[str]]
     """IAM OIDC provider of the cluster (may be an Output, e.g. a platform stack's StackReference;
     then it is checked once known); with ``oidc_provider_url`` it creates a role that only
-    the fetch steps can assume. Default: none (the fetch steps use the pod's ambient
-    credentials)."""
+    the fetch steps can assume (``web-identity``). Default: none."""
     oidc_provider_url: NotRequired[pulumi.Input[str]]
     """Issuer URL of the same provider (``https://oidc.eks.<region>.amazonaws.com/id/<ID>``).
     Default: none."""
@@ -165,7 +173,8 @@ class DjangoAppArgs(TypedDict):
     """Let ``pulumi destroy`` delete a non-empty config bucket (dev stacks; not with
     ``protect_data``). Default: ``False``."""
     aws_cli_image: NotRequired[str]
-    """Pinned image of the fetch steps. Default: ``amazon/aws-cli:2.22.35``."""
+    """Pinned image of the fetch steps. Default: ``public.ecr.aws/aws-cli/aws-cli:2.22.35`` (the
+    Docker Hub image ``amazon/aws-cli``, from AWS's public registry: no anonymous pull limit)."""
     image_pull_policy: NotRequired[str]
     """Pull policy of every container. ``Always`` re-checks the registry (and its credentials) at
     each pod start, so a node's cached copy of a private image serves only pods allowed to pull

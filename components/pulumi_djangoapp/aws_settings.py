@@ -14,9 +14,17 @@ AWS_SECRETS_MANAGER = "aws-secrets-manager"
 KUBERNETES = "kubernetes"
 BACKENDS = (AWS_SECRETS_MANAGER, KUBERNETES)
 
-# Pinned: the fetch steps' behaviour must not change under a redeploy.
-DEFAULT_AWS_CLI_IMAGE = "amazon/aws-cli:2.22.35"
+# Pinned: the fetch steps' behaviour must not change under a redeploy. The same image as
+# amazon/aws-cli on Docker Hub, from AWS's public registry: no anonymous pull limit for nodes
+# behind one NAT address.
+DEFAULT_AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35"
 TOKEN_AUDIENCE = "sts.amazonaws.com"
+
+# How the fetch steps get AWS credentials: always an explicit choice.
+WEB_IDENTITY = "web-identity"  # IRSA-style: the cluster's OIDC provider, our own projected token
+POD_IDENTITY = "pod-identity"  # EKS Pod Identity: an association and the node's agent
+CREDENTIAL_PATHS = (WEB_IDENTITY, POD_IDENTITY)
+_EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
 _OIDC_ARN = re.compile(rf"^{_PARTITION}:iam::[0-9]{{12}}:oidc-provider/(?P<issuer>[^\s]+)$")
@@ -37,11 +45,14 @@ AWS_ONLY_ARGS = (
     "secret_recovery_window_days",
     "config_bucket_force_destroy",
     "aws_cli_image",
+    "aws_credentials",
+    "eks_cluster_name",
 )
 
 
 @dataclass(frozen=True)
 class AwsSettings:
+    credentials: str  # web-identity | pod-identity
     # str, or an Output when it comes from another stack (then checked once it is known).
     region: Any
     oidc_provider_arn: Any
@@ -54,10 +65,16 @@ class AwsSettings:
     recovery_window_days: int
     force_destroy: bool
     cli_image: str
+    cluster_name: Any = None  # the EKS cluster of a pod-identity association
 
     @property
     def workload_identity(self) -> bool:
-        return self.oidc_provider_arn is not None
+        """The web-identity path: our own projected token, a role trusting the OIDC provider."""
+        return self.credentials == WEB_IDENTITY
+
+    @property
+    def pod_identity(self) -> bool:
+        return self.credentials == POD_IDENTITY
 
     @property
     def endpoint_port(self) -> Optional[int]:
@@ -114,6 +131,33 @@ def backend(problems: Problems, value: Any) -> str:
     return value
 
 
+def _credentials(problems: Problems, args: Mapping[str, Any]) -> Optional[str]:
+    """The credential path of the fetch steps. There is no ambient default: with neither a role
+    the steps can assume nor an association the pod would loop on AccessDenied and never start.
+    The OIDC provider arguments alone name the web-identity path."""
+    value = args.get("aws_credentials")
+    has_oidc = args.get("oidc_provider_arn") is not None or args.get("oidc_provider_url") is not None
+    if value is None:
+        if has_oidc:
+            return WEB_IDENTITY
+        problems.add(
+            "aws_credentials",
+            None,
+            f"is required with secrets_backend '{AWS_SECRETS_MANAGER}': 'web-identity' (with "
+            "oidc_provider_arn and oidc_provider_url) or 'pod-identity' (with eks_cluster_name); "
+            f"or use secrets_backend '{KUBERNETES}' for no AWS at all",
+        )
+        return None
+    if value not in CREDENTIAL_PATHS:
+        problems.add("aws_credentials", value, f"must be one of {', '.join(CREDENTIAL_PATHS)}")
+        return None
+    if value == POD_IDENTITY and has_oidc:
+        for key in ("oidc_provider_arn", "oidc_provider_url"):
+            if args.get(key) is not None:
+                problems.add(key, args[key], "only applies with aws_credentials 'web-identity'")
+    return value
+
+
 def normalise_aws(
     problems: Problems, args: Mapping[str, Any], backend_name: str, protect_data: bool
 ) -> Optional[AwsSettings]:
@@ -129,13 +173,23 @@ def normalise_aws(
         problems.add("aws_region", region, "must be an AWS region such as 'eu-west-1'")
 
     arn, url = args.get("oidc_provider_arn"), args.get("oidc_provider_url")
+    credentials = _credentials(problems, args)
     issuer = None
-    if (arn is None) != (url is None):
-        missing = "oidc_provider_url" if url is None else "oidc_provider_arn"
-        problems.add(missing, None, "is required when the other OIDC provider argument is given")
-    elif arn is not None and not (is_output(arn) or is_output(url)):
-        issuer = oidc_issuer(problems, arn, url)
-    # Outputs (a platform stack's StackReference) are checked by ``checked_issuer`` when known.
+    if credentials == WEB_IDENTITY:
+        for key, value in (("oidc_provider_arn", arn), ("oidc_provider_url", url)):
+            if value is None:
+                problems.add(key, None, "is required with aws_credentials 'web-identity' (the cluster's IAM OIDC provider)")
+        if arn is not None and url is not None and not (is_output(arn) or is_output(url)):
+            issuer = oidc_issuer(problems, arn, url)
+        # Outputs (a platform stack's StackReference) are checked by ``checked_issuer`` when known.
+    cluster_name = args.get("eks_cluster_name")
+    if credentials == POD_IDENTITY:
+        if cluster_name is None:
+            problems.add("eks_cluster_name", None, "is required with aws_credentials 'pod-identity' (the association's cluster)")
+        elif not is_output(cluster_name) and (not isinstance(cluster_name, str) or not _EKS_CLUSTER_NAME.match(cluster_name)):
+            problems.add("eks_cluster_name", cluster_name, "must be an EKS cluster name: 1-100 letters, digits, '-' and '_', starting with a letter or digit")
+    elif cluster_name is not None:
+        problems.add("eks_cluster_name", cluster_name, "only applies with aws_credentials 'pod-identity'")
 
     kms = args.get("kms_key_arn")
     if kms is not None and not is_output(kms) and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
@@ -165,9 +219,11 @@ def normalise_aws(
 
     valid_oidc = issuer is not None or (arn is not None and url is not None and (is_output(arn) or is_output(url)))
     return AwsSettings(
+        credentials=credentials or WEB_IDENTITY,
+        cluster_name=cluster_name if credentials == POD_IDENTITY else None,
         region=region if isinstance(region, str) or is_output(region) else None,
-        oidc_provider_arn=arn if valid_oidc else None,
-        oidc_provider_url=url if valid_oidc else None,
+        oidc_provider_arn=arn if valid_oidc and credentials == WEB_IDENTITY else None,
+        oidc_provider_url=url if valid_oidc and credentials == WEB_IDENTITY else None,
         oidc_issuer=issuer,
         kms_key_arn=kms,
         endpoint_url=endpoint,

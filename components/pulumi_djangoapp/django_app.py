@@ -3,6 +3,7 @@
 
 import functools
 import importlib
+import json
 import re
 from typing import Any, Dict, Mapping, Optional
 
@@ -19,6 +20,29 @@ from .effective_resources import effective_pod_resources, format_resources
 from .settings import Settings, normalise
 
 TYPE_TOKEN = "djangoapp:index:DjangoApp"
+
+# pulumi-kubernetes awaits a Job or Deployment for 10 minutes by default; the Job's own
+# deadline and a first start that waits for the database and the migration lock can be longer.
+AWAIT_MARGIN_SECONDS = 300
+# The app container's startup probe allows this long (60 failures, every 2 s).
+STARTUP_SECONDS = 120
+
+
+def await_timeouts(s: Settings, role: str) -> Optional[pulumi.CustomTimeouts]:
+    """How long `pulumi up` waits for a Job or Deployment: longer than it can legitimately take,
+    so Pulumi never gives up on a rollout the cluster would still complete."""
+    if role == "migration-job":
+        seconds = s.migrations.job_deadline_seconds
+    elif role == "deployment":
+        migration = {
+            "init-container": s.migrations.lock_timeout_seconds,
+            "job": s.migrations.wait_timeout_seconds,
+        }.get(s.migrations.mode, 0)
+        seconds = s.db_wait_timeout_seconds + migration + STARTUP_SECONDS
+    else:
+        return None
+    minutes = -(-(seconds + AWAIT_MARGIN_SECONDS) // 60)
+    return pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m")
 
 # Resource classes by (apiVersion, kind), imported on first use: a program without a Job never
 # pays for importing pulumi_kubernetes.batch (SDK modules are large; imports dominate a preview).
@@ -74,7 +98,7 @@ class DjangoApp(pulumi.ComponentResource):
         s = settings
 
         secrets = AppSecrets(f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self))
-        refs, bucket, role = self._aws_side(s, secrets) if s.uses_aws else (None, None, None)
+        refs, bucket, role, access = self._aws_side(s, secrets) if s.uses_aws else (None, None, None, [])
         secret_values = {
             "password": secrets.password,
             "database_url": secrets.database_url,
@@ -88,8 +112,9 @@ class DjangoApp(pulumi.ComponentResource):
             if role_name in manifests.USES_CREDENTIALS and "credentials" in registered:
                 depends_on.append(registered["credentials"])
             if role_name in ("deployment", "migration-job") and bucket is not None:
-                # The first pod's fetch steps need the files and the role's policy in place.
-                depends_on += [bucket, *([role] if role else [])]
+                # The first pod's fetch steps need the files, the role, its policy and (pod
+                # identity) the association in place: without them the first start is denied.
+                depends_on += [bucket, *access]
             if role_name == "deployment" and "migration-job" in registered:
                 # Pulumi waits for the Job to complete before it rolls out the new pods.
                 depends_on.append(registered["migration-job"])
@@ -97,7 +122,9 @@ class DjangoApp(pulumi.ComponentResource):
             # A Job's template is immutable: a change the name hash could not see (an AWS value
             # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
             replace = role_name == "migration-job"
-            registered[role_name] = self._apply(role_name, manifest, depends_on, keep, replace)
+            registered[role_name] = self._apply(
+                role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name)
+            )
             if role_name == "deployment":
                 deployment_manifest = manifest
         deployment, service = registered["deployment"], registered["service"]
@@ -145,6 +172,7 @@ class DjangoApp(pulumi.ComponentResource):
         depends_on: list,
         keep: bool = False,
         replace_on_spec_change: bool = False,
+        timeouts: Optional[pulumi.CustomTimeouts] = None,
     ) -> Any:
         """Register one built object as ``<name>-<role>``, parented to the component.
 
@@ -170,13 +198,15 @@ class DjangoApp(pulumi.ComponentResource):
                 retain_on_delete=keep,
                 replace_on_changes=["spec"] if replace_on_spec_change else None,
                 delete_before_replace=replace_on_spec_change or None,
+                custom_timeouts=timeouts,
             ),
         )
 
     def _aws_side(
         self, s: Settings, secrets: AppSecrets
-    ) -> "tuple[AwsRefs, ConfigBucket, Optional[aws.iam.Role]]":
-        """Config bucket, and the role only the fetch steps may assume (when OIDC is given)."""
+    ) -> "tuple[AwsRefs, ConfigBucket, aws.iam.Role, list[pulumi.Resource]]":
+        """Config bucket, the role only the fetch steps may assume, and everything their first
+        start needs (role, policy, and with pod-identity the association)."""
         assert s.aws is not None
         a = s.aws
         bucket = ConfigBucket(
@@ -190,35 +220,56 @@ class DjangoApp(pulumi.ComponentResource):
             },
             pulumi.ResourceOptions(parent=self),
         )
-        role = None
+        child = pulumi.ResourceOptions(parent=self)
         if a.workload_identity:
-            child = pulumi.ResourceOptions(parent=self)
             # One path for plain strings and Outputs (a platform stack's StackReference): the
             # issuer is checked again here, once known, with the same message as up front.
-            trust = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
-                lambda v: workload_identity.trust_policy(
-                    v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, s.name
+            trust: Any = pulumi.Output.json_dumps(
+                pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
+                    lambda v: workload_identity.trust_policy(
+                        v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, s.name
+                    )
                 )
             )
-            role = aws.iam.Role(
-                f"{s.name}-fetch-role",
-                description=f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
-                assume_role_policy=pulumi.Output.json_dumps(trust),
-                opts=child,
-            )
-            aws.iam.RolePolicy(
-                f"{s.name}-fetch-policy",
-                role=role.id,
-                policy=pulumi.Output.json_dumps(
-                    workload_identity.access_policy(
-                        workload_identity.partition_of(a.oidc_provider_arn),
-                        bucket.bucket_name,
-                        s.config_prefix,
-                        secrets.secret_arns.values(),
-                        a.kms_key_arn,
-                    )
-                ),
-                opts=child,
+            partition = workload_identity.partition_of(a.oidc_provider_arn)
+        else:
+            trust = json.dumps(workload_identity.pod_identity_trust_policy())
+            partition = None
+        role = aws.iam.Role(
+            f"{s.name}-fetch-role",
+            description=f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        if partition is None:
+            # The role's own ARN names the partition (aws, aws-cn, aws-us-gov).
+            partition = role.arn.apply(workload_identity.partition_of)
+        policy = aws.iam.RolePolicy(
+            f"{s.name}-fetch-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                workload_identity.access_policy(
+                    partition,
+                    bucket.bucket_name,
+                    s.config_prefix,
+                    secrets.secret_arns.values(),
+                    a.kms_key_arn,
+                )
+            ),
+            opts=child,
+        )
+        access: list[pulumi.Resource] = [role, policy]
+        if a.pod_identity:
+            # Read by the webhook when a pod is created: it must exist before the first pod.
+            access.append(
+                aws.eks.PodIdentityAssociation(
+                    f"{s.name}-pod-identity",
+                    cluster_name=a.cluster_name,
+                    namespace=s.namespace,
+                    service_account=s.name,
+                    role_arn=role.arn,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                )
             )
         region = a.region if a.region is not None else aws.get_region_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
@@ -227,6 +278,6 @@ class DjangoApp(pulumi.ComponentResource):
             bucket=bucket.bucket_name,
             region=region,
             secret_ids=secrets.secret_arns,
-            role_arn=role.arn if role else None,
+            role_arn=role.arn,
         )
-        return refs, bucket, role
+        return refs, bucket, role, access

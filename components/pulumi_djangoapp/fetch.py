@@ -1,8 +1,10 @@
 """The init steps that fetch config from S3 and secrets from Secrets Manager.
 
-Only these two containers get AWS credentials: a projected service-account token for
-``sts.amazonaws.com`` plus ``AWS_ROLE_ARN`` / ``AWS_WEB_IDENTITY_TOKEN_FILE``, and their own
-``HOME`` for the CLI's credential cache. The app, the migrate step and the sidecars get none.
+Only these two containers get AWS credentials, and their own ``HOME`` for the CLI's cache. With
+web-identity: a projected service-account token for ``sts.amazonaws.com`` plus ``AWS_ROLE_ARN``
+/ ``AWS_WEB_IDENTITY_TOKEN_FILE``, declared here. With pod-identity: what the EKS webhook injects
+(``AWS_CONTAINER_CREDENTIALS_FULL_URI`` and its token), which the pod's skip-containers
+annotation limits to these two. The app, the migrate step and the sidecars get none.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Mapping, Optional
 from .aws_settings import TOKEN_AUDIENCE
 from .security import container
 from .settings import Settings
+from .workload_identity import SKIP_CONTAINERS_ANNOTATION
 
 TOKEN_VOLUME = "aws-token"
 TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
@@ -84,7 +87,7 @@ def aws_env(s: Settings, refs: AwsRefs) -> list[dict]:
         {"name": "AWS_PAGER", "value": ""},
         {"name": "HOME", "value": HOME_DIR},
     ]
-    if refs.role_arn is not None:
+    if s.aws.workload_identity:
         env += [
             {"name": "AWS_ROLE_ARN", "value": refs.role_arn},
             {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{TOKEN_DIR}/token"},
@@ -95,9 +98,10 @@ def aws_env(s: Settings, refs: AwsRefs) -> list[dict]:
     return env
 
 
-def _mounts(refs: AwsRefs, own: dict) -> list[dict]:
+def _mounts(s: Settings, own: dict) -> list[dict]:
+    assert s.aws is not None
     mounts = [own, {"name": HOME_VOLUME, "mountPath": HOME_DIR}]
-    if refs.role_arn is not None:
+    if s.aws.workload_identity:
         mounts.append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True})
     return mounts
 
@@ -124,7 +128,7 @@ def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
             {"name": "CONFIG_DIR", "value": s.config_mount_path},
             *aws_env(s, refs),
         ],
-        volumeMounts=_mounts(refs, {"name": "config", "mountPath": s.config_mount_path}),
+        volumeMounts=_mounts(s, {"name": "config", "mountPath": s.config_mount_path}),
     )
 
 
@@ -138,13 +142,27 @@ def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
             *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in SECRET_FILES),
             *aws_env(s, refs),
         ],
-        volumeMounts=_mounts(refs, {"name": "secrets", "mountPath": s.secrets_mount_path}),
+        volumeMounts=_mounts(s, {"name": "secrets", "mountPath": s.secrets_mount_path}),
     )
 
 
-def volumes(refs: AwsRefs) -> list[dict]:
+FETCH_CONTAINERS = ("fetch-config", "fetch-secrets")
+
+
+def credential_annotations(s: Settings, pod_spec: Mapping[str, Any]) -> dict[str, str]:
+    """Pod annotations of the credential path: with pod-identity, every container but the fetch
+    steps is named in the webhook's skip list (it would otherwise inject into all of them)."""
+    if s.aws is None or not s.aws.pod_identity:
+        return {}
+    containers = [*pod_spec.get("initContainers", []), *pod_spec["containers"]]
+    skipped = [c["name"] for c in containers if c["name"] not in FETCH_CONTAINERS]
+    return {SKIP_CONTAINERS_ANNOTATION: ",".join(skipped)}
+
+
+def volumes(s: Settings) -> list[dict]:
+    assert s.aws is not None
     vols: list[dict] = [{"name": HOME_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}]
-    if refs.role_arn is not None:
+    if s.aws.workload_identity:
         vols.append(
             {
                 "name": TOKEN_VOLUME,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from .fetch import credential_annotations
 from .labels import labels
 from .security import container
 from .settings import Settings
@@ -93,19 +94,33 @@ def job_name(s: Settings, template_shape: dict) -> str:
     return f"{s.name}-migrate-{hashlib.sha256(fingerprint.encode()).hexdigest()[:10]}"
 
 
+REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
+
+
 def job(s: Settings, pod_spec: dict, name: str) -> dict:
     """The migration Job; ``pod_spec`` is the app pod's spec with the migrate step as its only
     container (built by ``app_pod.migration_pod_spec``)."""
     m = s.migrations
     pod_labels = labels(s.name, JOB_COMPONENT)
+    template_metadata: dict = {"labels": pod_labels}
+    annotations = credential_annotations(s, pod_spec)
+    if annotations:
+        template_metadata["annotations"] = annotations
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name, "namespace": s.namespace, "labels": pod_labels},
+        "metadata": {
+            "name": name,
+            "namespace": s.namespace,
+            "labels": pod_labels,
+            # A failed Job is replaced by the next `up` instead of being awaited again forever
+            # (pulumi-kubernetes: a Job that is not ready is otherwise kept and re-awaited).
+            "annotations": {REPLACE_UNREADY_ANNOTATION: "true"},
+        },
         "spec": {
             "backoffLimit": m.job_backoff_limit,
             "activeDeadlineSeconds": m.job_deadline_seconds,
-            "template": {"metadata": {"labels": pod_labels}, "spec": {**pod_spec, "restartPolicy": "Never"}},
+            "template": {"metadata": template_metadata, "spec": {**pod_spec, "restartPolicy": "Never"}},
         },
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .labels import DATABASE, MIGRATE, WEB, labels, selector_labels
 from .settings import Settings
+from .workload_identity import POD_IDENTITY_AGENT_IPV4, POD_IDENTITY_AGENT_IPV6, POD_IDENTITY_AGENT_PORT
 
 _DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
@@ -40,7 +41,17 @@ def _client_egress(s: Settings) -> list[dict]:
     database = {"ports": [{"port": s.database.port, "protocol": "TCP"}]}
     if not s.database.external:
         database["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}]
-    return [{"ports": _DNS_PORTS}, database, {"ports": https}]
+    rules = [{"ports": _DNS_PORTS}, database, {"ports": https}]
+    if s.aws and s.aws.pod_identity:
+        # The fetch steps' credentials come from the node's EKS Pod Identity agent (plain HTTP
+        # on a link-local address); web-identity needs only STS on 443.
+        rules.append(
+            {
+                "to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV4}}, {"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV6}}],
+                "ports": [{"port": POD_IDENTITY_AGENT_PORT, "protocol": "TCP"}],
+            }
+        )
+    return rules
 
 
 def web_policy(s: Settings) -> dict:

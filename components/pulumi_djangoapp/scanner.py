@@ -31,7 +31,8 @@ def skip_annotations(pod_spec: dict) -> dict[str, str]:
 def annotate(workload: dict, pod_spec: dict) -> dict:
     annotations = skip_annotations(pod_spec)
     if annotations:
-        workload["metadata"] = {**workload["metadata"], "annotations": annotations}
+        merged = {**workload["metadata"].get("annotations", {}), **annotations}
+        workload["metadata"] = {**workload["metadata"], "annotations": merged}
     return workload
 
 

@@ -1,9 +1,15 @@
 """An IAM role that only the fetch steps of one app can assume, and only to read that app's
 config prefix and secrets.
 
-The trust policy pins the cluster's OIDC issuer, the exact service account and the
+web-identity: the trust policy pins the cluster's OIDC issuer, the exact service account and the
 ``sts.amazonaws.com`` audience; the token carrying them is mounted into the fetch containers
 only (see ``fetch.py``), never into the app or its sidecars.
+
+pod-identity: the role trusts the EKS Pod Identity service, and one association ties it to the
+app's namespace and service account in one cluster; the pod annotation
+``eks.amazonaws.com/skip-containers`` keeps the webhook from giving the credentials to any
+container but the fetch steps (aws/amazon-eks-pod-identity-webhook ``pkg/handler/handler.go``,
+``getContainersToSkip``: a comma-separated list of container names, init containers included).
 """
 
 from __future__ import annotations
@@ -37,6 +43,30 @@ def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account
                         f"{issuer}:aud": TOKEN_AUDIENCE,
                     }
                 },
+            }
+        ],
+    }
+
+
+# The agent EKS Pod Identity runs on every node (a DaemonSet on the host network), and the
+# service its role trust names.
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+POD_IDENTITY_AGENT_IPV4 = "169.254.170.23/32"
+POD_IDENTITY_AGENT_IPV6 = "fd00:ec2::23/128"
+POD_IDENTITY_AGENT_PORT = 80
+SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
+
+
+def pod_identity_trust_policy() -> dict:
+    """What EKS Pod Identity needs: AssumeRole and TagSession by its service principal."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EksPodIdentity",
+                "Effect": "Allow",
+                "Principal": {"Service": POD_IDENTITY_SERVICE},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
             }
         ],
     }
