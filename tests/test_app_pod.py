@@ -49,7 +49,7 @@ def test_migrate_runs_the_app_image_after_wait_for_db():
     assert migrate["image"] == MINIMAL["image"]
     assert migrate["command"][:3] == ["python", "manage.py", "shell"]
     assert "pg_try_advisory_lock" in migrate["command"][-1]
-    assert wait["image"].startswith("postgres:")
+    assert wait["image"].startswith("public.ecr.aws/docker/library/postgres:")
 
 
 def test_wait_for_db_is_bounded_and_says_why_it_fails():

@@ -21,7 +21,7 @@ PLATFORM = {
 
 def consumer_config(root):
     values = yaml.safe_load((root / "examples" / "consumer" / "Pulumi.dev.yaml").read_text())["config"]
-    return {**values, "shop-apps:logShipperImage": "fluent/fluent-bit:3.2.4"}
+    return {**values, "shop-apps:logShipperImage": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}
 
 
 def run_consumer(root, platform=PLATFORM, preview=False):

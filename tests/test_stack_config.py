@@ -178,3 +178,26 @@ def test_running_a_stack_loads_the_component_under_one_import_name_only(root):
     run_stack(root, stack_config(root, "dev"))
     assert "pulumi_djangoapp.django_app" in sys.modules
     assert [m for m in sys.modules if m == "components" or m.startswith("components.")] == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_stack_pulls_from_docker_hub_where_nodes_share_an_anonymous_pull_limit(root, stack):
+    run = run_stack(root, stack_config(root, stack))
+    images = {
+        c["image"]
+        for r in run.registrations if r.kind in ("Deployment", "StatefulSet", "Job")
+        for c in [*r.inputs["spec"]["template"]["spec"].get("initContainers", []), *r.inputs["spec"]["template"]["spec"]["containers"]]
+    }  # fmt: skip
+    assert len(images) >= 3
+    for image in images:
+        registry = image.split("/")[0]
+        # A first segment without '.' or ':' is Docker Hub (docker.io/library/...).
+        assert ("." in registry or ":" in registry) and registry not in ("docker.io", "index.docker.io"), image
+
+
+def test_component_default_images_come_from_aws_public_registry():
+    from pulumi_djangoapp.aws_settings import DEFAULT_AWS_CLI_IMAGE
+    from pulumi_djangoapp.settings import DEFAULT_POSTGRES_IMAGE
+
+    assert DEFAULT_POSTGRES_IMAGE.startswith("public.ecr.aws/docker/library/postgres:")
+    assert DEFAULT_AWS_CLI_IMAGE.startswith("public.ecr.aws/aws-cli/aws-cli:")

@@ -59,7 +59,8 @@ class PostgresArgs(TypedDict):
     """Port of the server. Default: ``5432``."""
     image: NotRequired[str]
     """Pinned ``postgres`` image (also runs ``pg_isready`` in ``wait-for-db``). Default:
-    ``postgres:17.6-bookworm``."""
+    ``public.ecr.aws/docker/library/postgres:17.6-bookworm`` (Docker Hub's official
+    image, from AWS's public mirror)."""
     storage_size: NotRequired[str]
     """Size of the data volume. Default: ``10Gi``."""
     storage_class: NotRequired[str]
@@ -110,7 +111,8 @@ class DjangoAppArgs(TypedDict):
     sidecars: NotRequired[List[SidecarArgs]]
     """Native sidecars, started in this order before the init steps. Default: none."""
     database: NotRequired[PostgresArgs]
-    """The in-cluster PostgreSQL server. Default: ``postgres:17.6-bookworm`` with 10Gi of storage."""
+    """The in-cluster PostgreSQL server. Default: PostgreSQL 17.6 from AWS's public mirror of the
+    official image, with 10Gi of storage."""
     kubernetes_version: NotRequired[str]
     """Oldest Kubernetes version (``1.32`` or ``1.32.3``) the manifests must work on; 1.32 is the
     oldest any major provider still supports (EKS extended support). Default: ``1.32``."""

@@ -99,7 +99,7 @@ WAIT_FOR_DB_RESOURCES = {
     "requests": {"cpu": "10m", "memory": "16Mi"},
     "limits": {"cpu": "100m", "memory": "64Mi"},
 }
-DEFAULT_POSTGRES_IMAGE = "postgres:17.6-bookworm"
+DEFAULT_POSTGRES_IMAGE = "public.ecr.aws/docker/library/postgres:17.6-bookworm"
 
 
 @dataclass(frozen=True)
