@@ -188,3 +188,14 @@ def test_mount_paths_must_be_absolute_and_distinct():
 def test_arguments_set_to_none_count_as_not_given():
     s = normalise("shop", {**MINIMAL, "replicas": None, "namespace": None, "database": {"storage_class": None}})
     assert (s.replicas, s.namespace, s.database.storage_class) == (2, "shop", None)
+
+
+@pytest.mark.parametrize("family, bind", [("ipv4", "0.0.0.0:8000"), ("ipv6", "[::]:8000")])
+def test_gunicorn_binds_every_address_of_the_clusters_family(family, bind):
+    command = normalise("shop", {**MINIMAL, "ip_family": family}).command
+    assert command[command.index("--bind") + 1] == bind
+
+
+@pytest.mark.parametrize("family", ["IPv6", "dual", ""])
+def test_an_unknown_ip_family_is_refused(family):
+    assert "ipv4, ipv6" in problems({**MINIMAL, "ip_family": family})["ip_family"].allowed

@@ -201,3 +201,11 @@ def test_component_default_images_come_from_aws_public_registry():
 
     assert DEFAULT_POSTGRES_IMAGE.startswith("public.ecr.aws/docker/library/postgres:")
     assert DEFAULT_AWS_CLI_IMAGE.startswith("public.ecr.aws/aws-cli/aws-cli:")
+
+
+@pytest.mark.parametrize("family, address", [("ipv4", "0.0.0.0"), ("ipv6", "::")])
+def test_the_log_shippers_http_server_listens_on_the_clusters_family(family, address):
+    _, args = args_from_config({"image": "a/b:1", "logShipperImage": "cr.fluentbit.io/fluent/fluent-bit:3.2.4", "ipFamily": family}.get, PROJECT)
+    shipper_args = args["sidecars"][0]["args"]
+    assert shipper_args[shipper_args.index("-L") + 1] == address
+    assert args["ip_family"] == family

@@ -95,6 +95,12 @@ class DjangoAppArgs(TypedDict):
     wsgi_application: NotRequired[str]
     """WSGI callable for the default command. Default: ``project.wsgi:application`` (not ``config.*``: the
     config volume is mounted at ``/app/config`` and would hide such a package)."""
+    ip_family: NotRequired[str]
+    """Address family of the cluster's pods: ``ipv4`` (gunicorn binds ``0.0.0.0``) or ``ipv6``
+    (binds ``[::]``, which also accepts IPv4 where the node allows dual-stack sockets). A server
+    bound to the other family refuses the kubelet's probes; binding ``[::]`` fails where the
+    kernel has IPv6 off, so this follows the cluster instead of always binding ``[::]``.
+    Default: ``ipv4``."""
     workers: NotRequired[int]
     """Gunicorn workers (also ``WEB_CONCURRENCY``); gunicorn cannot see the CPU limit. Default:
     ``2``."""

@@ -63,6 +63,9 @@ _PROBE_FIELDS = PROBE_HANDLERS + (
 )
 _KUBERNETES_VERSION = re.compile(r"^v?1\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$")
 MIGRATION_MODES = ("init-container", "job", "none")
+IP_FAMILIES = ("ipv4", "ipv6")
+# What a server binds to listen on every address of the pod, per family (unbracketed).
+LISTEN_ADDRESSES = {"ipv4": "0.0.0.0", "ipv6": "::"}
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESOURCE_NAME = re.compile(
@@ -190,6 +193,11 @@ class Settings:
     aws: Optional[AwsSettings]
     migrations: MigrationSettings
     image_pull_policy: str
+    ip_family: str = "ipv4"
+
+    @property
+    def listen_address(self) -> str:
+        return LISTEN_ADDRESSES[self.ip_family]
 
     @property
     def config_hash(self) -> str:
@@ -566,11 +574,17 @@ def _kubernetes_minor(problems: Problems, value: Any) -> int:
     return minor
 
 
-def default_command(port: int, workers: int, wsgi_application: str) -> tuple[str, ...]:
+def bind_address(ip_family: str, port: int) -> str:
+    """gunicorn's --bind for every address of the pod: ``0.0.0.0:8000`` or ``[::]:8000``."""
+    host = LISTEN_ADDRESSES[ip_family]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def default_command(port: int, workers: int, wsgi_application: str, ip_family: str = "ipv4") -> tuple[str, ...]:
     """Gunicorn, sized explicitly: it cannot see the container's CPU limit."""
     return (
         "gunicorn",
-        "--bind", f"0.0.0.0:{port}",
+        "--bind", bind_address(ip_family, port),
         "--workers", str(workers),
         # Heartbeat files on the in-memory /tmp: a disk-backed dir can stall workers.
         "--worker-tmp-dir", "/tmp",
@@ -645,6 +659,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         problems.add("probe_host", probe_host, "must be a host name that Django's ALLOWED_HOSTS accepts")
 
     protect_data = _bool(problems, "protect_data", args.get("protect_data", False))
+    ip_family = _choice(problems, "ip_family", args.get("ip_family", "ipv4"), IP_FAMILIES)
     secrets_backend = backend(problems, args.get("secrets_backend", AWS_SECRETS_MANAGER))
 
     settings = Settings(
@@ -654,7 +669,8 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         image=image,
         replicas=replicas,
         port=port,
-        command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else ""),
+        command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
+        ip_family=ip_family,
         workers=workers,
         env=_env(problems, "env", args.get("env"), frozenset(allowed_plaintext)),
         resources=_resources(problems, "resources", args.get("resources"), DEFAULT_APP_RESOURCES),

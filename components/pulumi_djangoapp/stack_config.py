@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Union
 
 from .args import DjangoAppArgs
 from .aws_settings import AWS_SECRETS_MANAGER
-from .settings import DEFAULT_APP_RESOURCES, DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
+from .settings import DEFAULT_APP_RESOURCES, DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES, LISTEN_ADDRESSES
 from .validation import Problem, ValidationError
 
 LOG_SHIPPER_PORT = 2020
@@ -42,6 +42,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("namespace", "string", "Namespace; empty means the app name.", "", "namespace"),
     ConfigKey("replicas", "integer", "Number of Django pods.", 2, "replicas"),
     ConfigKey("port", "integer", "Port gunicorn listens on.", 8000, "port"),
+    ConfigKey("ipFamily", "string", "Address family of the cluster's pods: ipv4 or ipv6.", "ipv4", "ip_family"),
     ConfigKey("workers", "integer", "Gunicorn workers per pod.", 2, "workers"),
     ConfigKey("kubernetesVersion", "string", "Oldest Kubernetes version of the cluster (1.32+).", "1.32", "kubernetes_version"),
     ConfigKey("cpuRequest", "string", "CPU request of the django container.", DEFAULT_APP_RESOURCES["requests"]["cpu"], "resources.requests.cpu"),
@@ -100,14 +101,16 @@ def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project:
     return raw
 
 
-def _log_shipper(image: str) -> dict:
-    """fluent-bit tailing the app's log directory to stdout; its HTTP server is the startup probe."""
+def _log_shipper(image: str, ip_family: str) -> dict:
+    """fluent-bit tailing the app's log directory to stdout; its HTTP server is the startup probe
+    and listens on the cluster's address family (``-L``, fluent-bit's ``--http_listen``:
+    src/fluent-bit.c; the default 0.0.0.0 refuses probes on an IPv6 cluster)."""
     return {
         "name": "log-shipper",
         "image": image,
         "args": [
             "-i", "tail", "-p", "path=/var/log/app/*.log", "-p", "read_from_head=true",
-            "-o", "stdout", "-H", "-P", str(LOG_SHIPPER_PORT),
+            "-o", "stdout", "-H", "-L", LISTEN_ADDRESSES.get(ip_family, "0.0.0.0"), "-P", str(LOG_SHIPPER_PORT),
         ],
         "ports": [LOG_SHIPPER_PORT],
         "startup_probe": {"tcpSocket": {"port": LOG_SHIPPER_PORT}, "periodSeconds": 1, "failureThreshold": 30},
@@ -141,6 +144,7 @@ def args_from_config(
         "replicas": v["replicas"],
         "port": v["port"],
         "workers": v["workers"],
+        "ip_family": v["ipFamily"],
         "kubernetes_version": v["kubernetesVersion"],
         "env": env,
         "resources": {
@@ -161,7 +165,7 @@ def args_from_config(
     if v["databaseStorageClass"]:
         args["database"]["storage_class"] = v["databaseStorageClass"]
     if v["logShipperImage"]:
-        args["sidecars"] = [_log_shipper(v["logShipperImage"])]
+        args["sidecars"] = [_log_shipper(v["logShipperImage"], v["ipFamily"])]
     args["secrets_backend"] = v["secretsBackend"]
     args["protect_data"] = v["protectData"]
     if v["configDir"]:

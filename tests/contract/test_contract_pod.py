@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import stat
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -160,6 +163,22 @@ def applied_migrations_or_none(postgres, db_name):
         return None
 
 
+def get(url, host, timeout=30.0):
+    """Status and body of a GET, retried while the server is still starting."""
+    request = urllib.request.Request(url, headers={"Host": host})
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+        except OSError:
+            if time.monotonic() >= deadline:
+                return None, b""
+            time.sleep(0.3)
+
+
 def test_gunicorn_with_the_django_command_answers_healthz(app, kubelet):
     rendered = app()
     prepare(rendered, kubelet)
@@ -169,23 +188,66 @@ def test_gunicorn_with_the_django_command_answers_healthz(app, kubelet):
     try:
         probe = django["readinessProbe"]["httpGet"]
         host = probe["httpHeaders"][0]["value"]
-        request = urllib.request.Request(f"http://127.0.0.1:{rendered.args['port']}{probe['path']}", headers={"Host": host})
-        deadline, status, body = time.monotonic() + 30, None, b""
-        while time.monotonic() < deadline and status is None:
-            try:
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    status, body = response.status, response.read()
-            except OSError:
-                time.sleep(0.3)
+        status, body = get(f"http://127.0.0.1:{rendered.args['port']}{probe['path']}", host)
         assert status == 200, server.stderr.read() if server.poll() is not None else "no answer"
         assert json.loads(body) == {"status": "ok"}
-        products = urllib.request.Request(f"http://127.0.0.1:{rendered.args['port']}/products", headers={"Host": host})
-        with urllib.request.urlopen(products, timeout=5) as response:
-            # Config from the bucket reached settings; the database answered through the URL file.
-            assert json.loads(response.read()) == {"products": [], "features": {"new_checkout": True}}
+        # Config from the bucket reached settings; the database answered through the URL file.
+        status, body = get(f"http://127.0.0.1:{rendered.args['port']}/products", host, timeout=5)
+        assert json.loads(body) == {"products": [], "features": {"new_checkout": True}}
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def ipv6_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def serving(rendered, kubelet):
+    """The rendered django container started as the kubelet would; yields ``status(address,
+    timeout)`` of the probe path on that address (the kubelet probes the pod IP's family)."""
+    django = rendered.container("django")
+    probe = django["readinessProbe"]["httpGet"]
+    server = kubelet.start(django)
+
+    def status(address, timeout=30.0):
+        code, _ = get(f"http://{address}:{rendered.args['port']}{probe['path']}", probe["httpHeaders"][0]["value"], timeout)
+        if code is None and server.poll() is not None:
+            pytest.fail(f"gunicorn exited: {server.stderr.read()}")
+        return code
+
+    try:
+        yield status
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def migrated(app, kubelet, **args):
+    rendered = app(**args)
+    prepare(rendered, kubelet)
+    assert kubelet.run(rendered.container("migrate")).returncode == 0
+    return rendered
+
+
+def test_gunicorn_of_an_ipv4_cluster_answers_on_ipv4_only(app, kubelet):
+    with serving(migrated(app, kubelet, ip_family="ipv4"), kubelet) as status:
+        assert status("127.0.0.1") == 200
+        if ipv6_available():
+            # Once it serves, an IPv6 probe is refused at once: what an IPv6 cluster would see.
+            assert status("[::1]", timeout=0) is None
+
+
+@pytest.mark.skipif(not ipv6_available(), reason="this machine has no IPv6 loopback")
+def test_gunicorn_of_an_ipv6_cluster_answers_on_ipv6(app, kubelet):
+    with serving(migrated(app, kubelet, ip_family="ipv6"), kubelet) as status:
+        assert status("[::1]") == 200
 
 
 def test_job_mode_gates_app_pods_until_the_job_has_migrated(app, kubelet, postgres):
