@@ -1,6 +1,7 @@
-from pulumi_djangoapp import database
+from pulumi_djangoapp import DjangoApp, database
 from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL
+from harness import run_program
 
 
 def settings(**db):
@@ -76,3 +77,33 @@ def test_services_give_a_stable_name_and_a_headless_one():
 def test_database_url_points_at_the_service():
     url = database.database_url(settings(), "pw")
     assert url == "postgres://shop:pw@shop-postgres.shop.svc.cluster.local:5432/shop"
+
+
+def data_objects(**database):
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "namespace": "shop-prod", "database": database}).namespace)
+    return run, run.one("StatefulSet"), run.one("PersistentVolumeClaimPatch")
+
+
+def test_a_larger_volume_is_applied_to_the_live_claim_instead_of_replacing_the_statefulset():
+    _, statefulset, claim = data_objects(storage_size="200Gi", storage_class="shop-gp3")
+    # The immutable template is never diffed, so a new size cannot replace the StatefulSet.
+    assert "spec.volumeClaimTemplates" in statefulset.ignore_changes
+    assert claim.inputs["metadata"]["name"] == "data-shop-postgres-0"  # <template>-<set>-<ordinal>
+    assert claim.inputs["metadata"]["namespace"] == "shop-prod"
+    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "200Gi"
+    # The class is stated too: a changed class is refused by the API server at preview.
+    assert claim.inputs["spec"]["storageClassName"] == "shop-gp3"
+
+
+def test_the_claim_patch_takes_over_the_size_field_from_the_controller_after_the_statefulset():
+    _, statefulset, claim = data_objects()
+    assert claim.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    assert statefulset.urn in claim.dependencies
+    assert "storageClassName" not in claim.inputs["spec"]  # the cluster default stays unnamed
+
+
+def test_the_claim_name_matches_the_statefulsets_template_and_name():
+    _, statefulset, claim = data_objects()
+    template = statefulset.inputs["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
+    assert claim.inputs["metadata"]["name"] == f"{template}-{statefulset.inputs['metadata']['name']}-0"
+    assert statefulset.inputs["spec"]["replicas"] == 1  # one claim: ordinal 0

@@ -24,7 +24,7 @@ def outputs_of(app: DjangoApp) -> dict:
 
 KUBERNETES_KINDS = [
     "DjangoApp", "AppSecrets", "RandomPassword", "RandomPassword", "Namespace", "ServiceAccount",
-    "ServiceAccount", "Secret", "StatefulSet", "Service", "Service", "Service",
+    "ServiceAccount", "Secret", "StatefulSet", "PersistentVolumeClaimPatch", "Service", "Service", "Service",
     "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
 ]  # fmt: skip
 

@@ -82,7 +82,15 @@ def postgres_container(s: Settings) -> dict:
     )
 
 
-def statefulset(s: Settings) -> dict:
+DATA_VOLUME = "data"
+# Server-side apply of the claim takes over the size field from the StatefulSet controller,
+# which created the claim (pulumi-kubernetes: Patch resources, `pulumi.com/patchForce`).
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+# The field of the StatefulSet that the API server never lets change; see data_claim_patch.
+IMMUTABLE_CLAIM_TEMPLATES = "spec.volumeClaimTemplates"
+
+
+def _claim_spec(s: Settings) -> dict:
     db = s.database
     claim_spec: dict = {
         "accessModes": ["ReadWriteOnce"],
@@ -90,6 +98,39 @@ def statefulset(s: Settings) -> dict:
     }
     if db.storage_class:
         claim_spec["storageClassName"] = db.storage_class
+    return claim_spec
+
+
+def data_claim_name(s: Settings) -> str:
+    """The claim the StatefulSet controller creates for its one pod: <template>-<set>-0."""
+    return f"{DATA_VOLUME}-{statefulset_name(s)}-0"
+
+
+def data_claim_patch(s: Settings) -> dict:
+    """The live data claim, patched to the wanted size and class.
+
+    ``volumeClaimTemplates`` is immutable: a changed size there would replace the StatefulSet
+    (a protected one fails `up`; an unprotected one goes down, and the new template would not
+    even resize the existing claim). So the component ignores changes to the template and
+    states size and class on the claim itself. A larger size expands the volume in place (its
+    class needs ``allowVolumeExpansion``). A smaller size or another class is refused by the API
+    server ("can not be less than previous value", the class of a bound claim is immutable),
+    which `pulumi preview` reports from its server-side dry run before anything changes.
+    """
+    spec = _claim_spec(s)
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            **_metadata(s, data_claim_name(s)),
+            "annotations": {PATCH_FORCE_ANNOTATION: "true"},
+        },
+        "spec": {k: v for k, v in spec.items() if k != "accessModes"},
+    }
+
+
+def statefulset(s: Settings) -> dict:
+    claim_spec = _claim_spec(s)
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -124,7 +165,7 @@ def statefulset(s: Settings) -> dict:
                     ],
                 },
             },
-            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec}],
+            "volumeClaimTemplates": [{"metadata": {"name": DATA_VOLUME}, "spec": claim_spec}],
         },
     }
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from . import app_pod, manifests, workload_identity
+from . import app_pod, database, manifests, workload_identity
 from .app_secrets import AppSecrets
 from .aws_settings import checked_issuer
 from .config_bucket import ConfigBucket
@@ -52,6 +52,7 @@ KINDS = {
     ("v1", "ConfigMap"): ("core.v1", "ConfigMap"),
     ("v1", "ServiceAccount"): ("core.v1", "ServiceAccount"),
     ("v1", "Service"): ("core.v1", "Service"),
+    ("v1", "PersistentVolumeClaimPatch"): ("core.v1", "PersistentVolumeClaimPatch"),
     ("apps/v1", "Deployment"): ("apps.v1", "Deployment"),
     ("apps/v1", "StatefulSet"): ("apps.v1", "StatefulSet"),
     ("batch/v1", "Job"): ("batch.v1", "Job"),
@@ -115,6 +116,9 @@ class DjangoApp(pulumi.ComponentResource):
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
                 depends_on += [bucket, *access]
+            if role_name == "postgres-data":
+                # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
+                depends_on.append(registered["postgres"])
             if role_name == "deployment" and "migration-job" in registered:
                 # Pulumi waits for the Job to complete before it rolls out the new pods.
                 depends_on.append(registered["migration-job"])
@@ -123,7 +127,9 @@ class DjangoApp(pulumi.ComponentResource):
             # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
             replace = role_name == "migration-job"
             registered[role_name] = self._apply(
-                role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name)
+                role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name),
+                patch=role_name in manifests.PATCHES,
+                ignore=[database.IMMUTABLE_CLAIM_TEMPLATES] if role_name == "postgres" else None,
             )
             if role_name == "deployment":
                 deployment_manifest = manifest
@@ -173,6 +179,8 @@ class DjangoApp(pulumi.ComponentResource):
         keep: bool = False,
         replace_on_spec_change: bool = False,
         timeouts: Optional[pulumi.CustomTimeouts] = None,
+        patch: bool = False,
+        ignore: Optional[list] = None,
     ) -> Any:
         """Register one built object as ``<name>-<role>``, parented to the component.
 
@@ -180,7 +188,7 @@ class DjangoApp(pulumi.ComponentResource):
         know as Python names through unchanged), so what is registered is exactly what the
         builders produced and what tests and renders inspect.
         """
-        cls = resource_class(manifest["apiVersion"], manifest["kind"])
+        cls = resource_class(manifest["apiVersion"], manifest["kind"] + ("Patch" if patch else ""))
         # Top-level fields are keyword arguments, so they need their Python names.
         fields = {
             _snake(k): v
@@ -199,6 +207,7 @@ class DjangoApp(pulumi.ComponentResource):
                 replace_on_changes=["spec"] if replace_on_spec_change else None,
                 delete_before_replace=replace_on_spec_change or None,
                 custom_timeouts=timeouts,
+                ignore_changes=ignore,
             ),
         )
 

@@ -16,6 +16,8 @@ from .settings import Settings
 
 # Objects that mount the credentials Secret; they must not start before it exists.
 USES_CREDENTIALS = ("deployment", "postgres", "migration-job")
+# Objects registered as server-side apply patches of something the cluster created.
+PATCHES = ("postgres-data",)
 # What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
 SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
 
@@ -76,6 +78,7 @@ def kubernetes_objects(
             ("postgres", database.statefulset(s)),
             ("postgres-service", database.service(s)),
             ("postgres-headless-service", database.headless_service(s)),
+            ("postgres-data", database.data_claim_patch(s)),
         ]
     job = app_pod.migration_job(s, refs)
     if job:
