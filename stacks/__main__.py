@@ -1,11 +1,16 @@
-"""The project's own program: typed stack config -> providers -> one DjangoApp -> outputs."""
+"""The project's own program: typed stack config -> providers -> one DjangoApp -> outputs.
+
+Every argument is checked before anything is registered, so a bad stack file leaves nothing
+half-created (at most the explicit providers, which hold no cloud resource).
+"""
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from pulumi_djangoapp import DjangoApp, ValidationError
-from pulumi_djangoapp.stack_config import args_from_config, aws_provider_args, with_config_keys
+from pulumi_djangoapp import DjangoApp, ValidationError, storage_class
+from pulumi_djangoapp.settings import normalise
+from pulumi_djangoapp.stack_config import args_from_config, aws_provider_args, storage_class_args, with_config_keys
 
 project = pulumi.get_project()
 config = pulumi.Config()
@@ -13,19 +18,25 @@ config = pulumi.Config()
 try:
     # Stack paths are relative to the project root; the working directory is stacks/.
     name, args = args_from_config(config.get, project, pulumi.get_root_directory())
+    normalise(name, args)
+    storage = storage_class_args(config.get, project)
 except ValidationError as error:
     # RunError: Pulumi prints the message alone, without a Python traceback.
-    raise pulumi.RunError(str(error)) from None
-
-# Explicit providers: the region (or LocalStack endpoint) and kube context are in the stack file.
-providers = {"aws": aws.Provider("aws", **aws_provider_args(config.get))}
-if config.get("kubeContext"):
-    providers["kubernetes"] = k8s.Provider("kubernetes", context=config.get("kubeContext"))
-
-try:
-    app = DjangoApp(name, args, pulumi.ResourceOptions(providers=providers))
-except ValidationError as error:
     raise pulumi.RunError(str(with_config_keys(error, project))) from None
+
+# Explicit providers: the region (or LocalStack endpoint) and the cluster are in the stack file,
+# never whatever kube context happens to be current on the machine running `pulumi up`.
+providers = {
+    "aws": aws.Provider("aws", **aws_provider_args(config.get)),
+    "kubernetes": k8s.Provider("kubernetes", context=config.require("kubeContext")),
+}
+depends_on = []
+if storage:
+    depends_on.append(
+        storage_class.create(f"{name}-storage-class", storage, pulumi.ResourceOptions(provider=providers["kubernetes"]))
+    )
+
+app = DjangoApp(name, args, pulumi.ResourceOptions(providers=providers, depends_on=depends_on))
 
 for output in (
     "namespace", "deployment_name", "service_name", "database_service_name",

@@ -193,7 +193,12 @@ def run_project(
         config, secret_keys = runner.stack_config(project, stack)
     mock = mocks or RecordingMocks()
     monitor = RecordingMonitor(mock)
-    runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=monitor, preview=preview)
+    try:
+        runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=monitor, preview=preview)
+    except Exception as error:
+        # What was registered before the program failed: a bad input must leave nothing behind.
+        error.registrations = list(monitor.registrations)  # type: ignore[attr-defined]
+        raise
     urns = [r.urn for r in monitor.registrations]
     duplicates = sorted({u for u in urns if urns.count(u) > 1})
     assert not duplicates, f"registered more than once: {duplicates}"

@@ -98,11 +98,11 @@ def test_prod_runs_three_replicas_with_a_larger_volume(root):
 def test_missing_image_is_named_as_a_config_key():
     with pytest.raises(ValidationError) as caught:
         args_from_config(lambda key: None, PROJECT)
-    assert [p.field for p in caught.value.problems] == ["djangoapp:image"]
+    assert [p.field for p in caught.value.problems] == ["djangoapp:image", "djangoapp:kubeContext"]
 
 
 def test_non_integer_config_is_named_by_its_key():
-    config = {"image": "a/b:1", "replicas": "two", "env": "not json"}
+    config = {"image": "a/b:1", "kubeContext": "c", "replicas": "two", "env": "not json"}
     with pytest.raises(ValidationError) as caught:
         args_from_config(config.get, PROJECT)
     assert {p.field for p in caught.value.problems} == {"djangoapp:replicas", "djangoapp:env"}
@@ -119,7 +119,7 @@ def test_component_errors_in_a_stack_name_the_config_key(root):
 
 
 def test_valid_config_builds_args_with_the_log_shipper_sidecar():
-    config = {"image": "a/b:1", "logShipperImage": "fluent/fluent-bit:3.2.4", "env": '["A=1"]'}
+    config = {"image": "a/b:1", "kubeContext": "c", "logShipperImage": "fluent/fluent-bit:3.2.4", "env": '["A=1"]'}
     name, args = args_from_config(config.get, PROJECT)
     assert name == "django"
     assert args["env"] == {"A": "1"}
@@ -168,7 +168,7 @@ def test_every_stack_has_a_fetch_role_scoped_to_its_namespace(root):
 
 def test_boolean_config_must_be_true_or_false():
     with pytest.raises(ValidationError) as caught:
-        args_from_config({"image": "a/b:1", "protectData": "yes"}.get, PROJECT)
+        args_from_config({"image": "a/b:1", "kubeContext": "c", "protectData": "yes"}.get, PROJECT)
     assert [p.field for p in caught.value.problems] == ["djangoapp:protectData"]
 
 
@@ -205,7 +205,8 @@ def test_component_default_images_come_from_aws_public_registry():
 
 @pytest.mark.parametrize("family, address", [("ipv4", "0.0.0.0"), ("ipv6", "::")])
 def test_the_log_shippers_http_server_listens_on_the_clusters_family(family, address):
-    _, args = args_from_config({"image": "a/b:1", "logShipperImage": "cr.fluentbit.io/fluent/fluent-bit:3.2.4", "ipFamily": family}.get, PROJECT)
+    config = {"image": "a/b:1", "kubeContext": "c", "logShipperImage": "cr.fluentbit.io/fluent/fluent-bit:3.2.4", "ipFamily": family}
+    _, args = args_from_config(config.get, PROJECT)
     shipper_args = args["sidecars"][0]["args"]
     assert shipper_args[shipper_args.index("-L") + 1] == address
     assert args["ip_family"] == family

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
+from . import storage_class
 from .args import DjangoAppArgs
 from .aws_settings import AWS_SECRETS_MANAGER
 from .settings import DEFAULT_APP_RESOURCES, DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES, LISTEN_ADDRESSES
@@ -53,7 +54,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("logShipperImage", "string", "Image of a fluent-bit log-shipper sidecar; empty means none.", "", "sidecars[0].image"),
     ConfigKey("databaseImage", "string", "Pinned postgres image.", DEFAULT_POSTGRES_IMAGE, "database.image"),
     ConfigKey("databaseStorageSize", "string", "Size of the PostgreSQL data volume.", "10Gi", "database.storage_size"),
-    ConfigKey("databaseStorageClass", "string", "StorageClass of the data volume; empty means the cluster default.", "", "database.storage_class"),
+    ConfigKey("databaseStorageClass", "string", "StorageClass of the data volume (EKS clusters created on 1.30+ have no default class); empty means the cluster default.", "", "database.storage_class"),
+    ConfigKey("storageClassCreate", "boolean", "Create databaseStorageClass: an encrypted, expandable EBS class (cluster-wide: pick a name the cluster does not have).", False, None),
+    ConfigKey("storageClassProvisioner", "string", "Provisioner of a created class: ebs.csi.aws.com, or ebs.csi.eks.amazonaws.com on EKS Auto Mode.", "ebs.csi.aws.com", None),
+    ConfigKey("storageClassKmsKeyArn", "string", "Customer KMS key of a created class's volumes; empty means the account's EBS default key.", "", None),
     ConfigKey("databaseCpuRequest", "string", "CPU request of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["requests"]["cpu"], "database.resources.requests.cpu"),
     ConfigKey("databaseMemoryRequest", "string", "Memory request of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["requests"]["memory"], "database.resources.requests.memory"),
     ConfigKey("databaseCpuLimit", "string", "CPU limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["cpu"], "database.resources.limits.cpu"),
@@ -62,14 +66,16 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("configDir", "string", "Folder (relative to the project root) whose files become the app's config; empty means none.", "", "config_dir"),
     ConfigKey("protectData", "boolean", "Protect and retain bucket, secrets and the database volume.", False, "protect_data"),
     ConfigKey("awsRegion", "string", "AWS region of the provider and the fetch steps; empty means the environment's.", "", "aws_region"),
-    ConfigKey("oidcProviderArn", "string", "IAM OIDC provider ARN of the cluster; empty means no fetch role.", "", "oidc_provider_arn"),
+    ConfigKey("awsCredentials", "string", "Credential path of the fetch steps: web-identity or pod-identity; empty means web-identity when the OIDC provider is set.", "", "aws_credentials"),
+    ConfigKey("eksClusterName", "string", "EKS cluster of the stack: the Pod Identity association's cluster and the preview workflow's kubeconfig.", "", "eks_cluster_name"),
+    ConfigKey("oidcProviderArn", "string", "IAM OIDC provider ARN of the cluster (web-identity).", "", "oidc_provider_arn"),
     ConfigKey("oidcProviderUrl", "string", "Issuer URL of the same OIDC provider.", "", "oidc_provider_url"),
     ConfigKey("kmsKeyArn", "string", "Customer KMS key for bucket and secrets; empty means AWS managed keys.", "", "kms_key_arn"),
     ConfigKey("secretRecoveryWindowDays", "integer", "Days a deleted secret can be restored (7-30, or 0).", 30, "secret_recovery_window_days"),
     ConfigKey("configBucketForceDestroy", "boolean", "Let destroy delete a non-empty config bucket.", False, "config_bucket_force_destroy"),
     ConfigKey("awsEndpointUrl", "string", "AWS_ENDPOINT_URL of the fetch steps (LocalStack in the cluster); empty means AWS.", "", "aws_endpoint_url"),
     ConfigKey("awsProviderEndpointUrl", "string", "Endpoint Pulumi's own AWS provider talks to (LocalStack); empty means AWS.", "", None),
-    ConfigKey("kubeContext", "string", "kubeconfig context of the Kubernetes provider; empty means the current one.", "", None),
+    ConfigKey("kubeContext", "string", "kubeconfig context of the stack's cluster (never the current context).", None, None),
 )  # fmt: skip
 
 
@@ -185,11 +191,39 @@ def args_from_config(
             "oidc_provider_url": v["oidcProviderUrl"],
             "kms_key_arn": v["kmsKeyArn"],
             "aws_endpoint_url": v["awsEndpointUrl"],
+            "aws_credentials": v["awsCredentials"],
         }
+        if v["awsCredentials"] == "pod-identity":
+            optional["eks_cluster_name"] = v["eksClusterName"]
         args.update({k: value for k, value in optional.items() if value})
         args["secret_recovery_window_days"] = v["secretRecoveryWindowDays"]
         args["config_bucket_force_destroy"] = v["configBucketForceDestroy"]
     return v["appName"], args  # type: ignore[return-value]
+
+
+def storage_class_args(get: Callable[[str], Optional[str]], project: str) -> Optional[dict]:
+    """The StorageClass the stack creates (``storageClassCreate``), or None."""
+    problems: list[Problem] = []
+    v = {k.key: _typed(k, get(k.key), problems, project) for k in CONFIG_KEYS if k.key.startswith("storageClass") or k.key == "databaseStorageClass"}
+    if problems or not v["storageClassCreate"]:
+        return None
+    if not v["databaseStorageClass"]:
+        raise ValidationError(
+            f"stack config of project {project!r}",
+            [Problem(f"{project}:databaseStorageClass", "", "must name the class that storageClassCreate creates")],
+        )
+    args = {"name": v["databaseStorageClass"], "provisioner": v["storageClassProvisioner"]}
+    if v["storageClassKmsKeyArn"]:
+        args["kms_key_arn"] = v["storageClassKmsKeyArn"]
+    keys = {"name": "databaseStorageClass", "provisioner": "storageClassProvisioner", "kms_key_arn": "storageClassKmsKeyArn"}
+    try:
+        storage_class.normalise(args)
+    except ValidationError as error:
+        raise ValidationError(
+            f"stack config of project {project!r}",
+            [Problem(f"{project}:{keys.get(p.field.split('.')[-1], p.field)}", p.value, p.allowed) for p in error.problems],
+        ) from None
+    return args
 
 
 def aws_provider_args(get: Callable[[str], Optional[str]]) -> dict[str, Any]:
