@@ -210,3 +210,24 @@ def test_the_log_shippers_http_server_listens_on_the_clusters_family(family, add
     shipper_args = args["sidecars"][0]["args"]
     assert shipper_args[shipper_args.index("-L") + 1] == address
     assert args["ip_family"] == family
+
+
+def test_a_component_error_in_a_stack_registers_nothing_not_even_providers(root):
+    config = {**stack_config(root, "prod"), "djangoapp:replicas": "0"}
+    with pytest.raises(pulumi.RunError, match="djangoapp:replicas") as caught:
+        run_stack(root, config)
+    assert caught.value.registrations == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_deploys_to_the_cluster_its_file_names_never_the_current_context(root, stack):
+    run = run_stack(root, stack_config(root, stack))
+    provider = run.one("providers:kubernetes")
+    assert provider.inputs["context"] == load_yaml(root, f"Pulumi.{stack}.yaml")["config"]["djangoapp:kubeContext"]
+    assert all(r.provider.startswith(provider.urn) for r in run.registrations if r.custom and r.type.startswith("kubernetes:"))
+
+
+def test_a_stack_without_a_kube_context_is_refused(root):
+    config = {k: v for k, v in stack_config(root, "dev").items() if k != "djangoapp:kubeContext"}
+    with pytest.raises(pulumi.RunError, match="djangoapp:kubeContext"):
+        run_stack(root, config)

@@ -65,3 +65,36 @@ def test_ci_keeps_setup_pythons_interpreter_under_sudo(root):
     assert sudo_steps
     for command in sudo_steps:
         assert command.startswith('sudo env "PATH=$PATH" '), command
+
+
+def test_preview_reaches_each_stacks_own_cluster_before_previewing(root):
+    steps = load(root, "preview.yml")["jobs"]["preview"]["steps"]
+    names = [s.get("uses", "") or s.get("run", "") for s in steps]
+    (kubeconfig,) = [i for i, n in enumerate(names) if "aws eks update-kubeconfig" in n]
+    (preview,) = [i for i, n in enumerate(names) if n.startswith("pulumi/actions@")]
+    assert kubeconfig < preview
+    assert '--alias "$context"' in names[kubeconfig] and "scripts/stack_cluster.py" in names[kubeconfig]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_previewed_stack_names_cluster_context_and_region(root, stack):
+    result = subprocess.run([sys.executable, str(root / "scripts" / "stack_cluster.py"), stack], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    cluster, context, region = result.stdout.split()
+    assert (cluster, context, region) == (f"shop-{stack}", f"shop-{stack}", "eu-west-3")
+
+
+def test_a_stack_without_its_cluster_is_a_clear_error(root, tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.x.yaml").write_text("config:\n  djangoapp:kubeContext: c\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "__main__.py").write_text("")
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        import stack_cluster
+    finally:
+        sys.path.pop(0)
+    from pulumi_djangoapp import runner
+
+    with pytest.raises(runner.ProgramError, match="eksClusterName"):
+        stack_cluster.cluster_of(tmp_path, "x")
