@@ -106,4 +106,13 @@ def test_consumer_project_installs_the_component_as_a_package(root):
     assert "../.." in requirements
     project = yaml.safe_load((root / "examples" / "consumer" / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python"
-    assert set(project["config"]) == {"platformStack", "webImage", "adminImage", "logShipperImage"}
+    assert set(project["config"]) == {"platformStack", "kubeContext", "storageClass", "webImage", "adminImage", "logShipperImage"}
+
+
+def test_consumer_names_its_cluster_and_its_storage_class(root):
+    run = run_consumer(root)
+    provider = run.one("providers:kubernetes")
+    assert provider.inputs["context"] == "platform-dev"
+    for statefulset in run.of_type("StatefulSet"):
+        assert statefulset.inputs["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "gp3-encrypted"
+        assert statefulset.provider.startswith(provider.urn)

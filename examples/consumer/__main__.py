@@ -2,6 +2,7 @@
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from pulumi_djangoapp import DjangoApp, DjangoAppArgs, SidecarArgs
 
@@ -13,11 +14,15 @@ cluster = {
     "aws_region": platform.require_output("region"),
 }
 aws_provider = aws.Provider("aws", region=cluster["aws_region"])
-opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
+# The cluster this stack deploys to, by name: never the machine's current kube context.
+kube = k8s.Provider("kubernetes", context=config.require("kubeContext"))
+opts = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": kube})
+# The platform team's StorageClass (EKS clusters created on 1.30+ have no default class).
+database = {"storage_class": config.require("storageClass")}
 
 web = DjangoApp(
     "web",
-    DjangoAppArgs(image=config.require("webImage"), namespace="shop-web", replicas=3, **cluster),
+    DjangoAppArgs(image=config.require("webImage"), namespace="shop-web", replicas=3, database=database, **cluster),
     opts,
 )
 admin = DjangoApp(
@@ -27,6 +32,7 @@ admin = DjangoApp(
         namespace="shop-admin",
         replicas=1,
         migrations="job",
+        database=database,
         sidecars=[
             SidecarArgs(
                 name="log-shipper",
