@@ -127,7 +127,7 @@ def _python_class(token: str) -> str:
         return {"aws": "aws.Provider", "kubernetes": "k8s.Provider"}[name]
     if package == "kubernetes":
         group, version = module.rsplit("/", 1)
-        group = {"core": "core", "apps": "apps", "batch": "batch", "policy": "policy", "networking.k8s.io": "networking"}[group]
+        group = {"core": "core", "apps": "apps", "batch": "batch", "policy": "policy", "networking.k8s.io": "networking", "storage.k8s.io": "storage"}[group]
         return f"k8s.{group}.{version}.{name}"
     if package == "aws":
         return f"aws.{module.split('/')[0]}.{name}"
