@@ -22,7 +22,7 @@ try:
     storage = storage_class_args(config.get, project)
 except ValidationError as error:
     # RunError: Pulumi prints the message alone, without a Python traceback.
-    raise pulumi.RunError(str(with_config_keys(error, project))) from None
+    raise pulumi.RunError(str(with_config_keys(error, project, config.get))) from None
 
 # Explicit providers: the region (or LocalStack endpoint) and the cluster are in the stack file,
 # never whatever kube context happens to be current on the machine running `pulumi up`.

@@ -153,6 +153,9 @@ class DjangoAppArgs(TypedDict):
     Default: ``False``."""
     aws_region: NotRequired[pulumi.Input[str]]
     """Region the fetch steps talk to. Default: the AWS provider's region."""
+    aws_region_check: NotRequired[bool]
+    """Warn when ``aws_region`` is not a region this version knows (the list ages, so it only
+    warns). Default: ``True``."""
     aws_credentials: NotRequired[str]
     """How the fetch steps (and only they) get AWS credentials: ``web-identity`` (a role trusting
     the cluster's IAM OIDC provider, with a projected token mounted into the fetch steps alone;

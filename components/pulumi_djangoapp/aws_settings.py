@@ -32,7 +32,26 @@ _OIDC_URL = re.compile(r"^(?:https://)?(?P<issuer>[a-z0-9.-]+\.[a-z]{2,}(?::[0-9
 _KMS_KEY_ARN = re.compile(
     rf"^{_PARTITION}:kms:[a-z0-9-]+:[0-9]{{12}}:key/(?:[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|mrk-[0-9a-f]{{32}})$"
 )
-_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]$")
+_REGION = re.compile(r"^[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}$")
+# Regions as of late 2026 (commercial, GovCloud, China, European Sovereign Cloud). The list ages:
+# a region missing here is only warned about, never refused (opt-out: aws_region_check False).
+KNOWN_REGIONS = frozenset(
+    """us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 ca-west-1 mx-central-1 sa-east-1
+    eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3 eu-south-1 eu-south-2 eu-north-1
+    il-central-1 me-south-1 me-central-1 af-south-1 ap-east-1 ap-east-2 ap-south-1 ap-south-2
+    ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-6
+    ap-southeast-7 ap-northeast-1 ap-northeast-2 ap-northeast-3 us-gov-east-1 us-gov-west-1
+    cn-north-1 cn-northwest-1 eusc-de-east-1""".split()
+)
+
+
+def unknown_region_warning(region: Any) -> Optional[str]:
+    if isinstance(region, str) and _REGION.match(region) and region not in KNOWN_REGIONS:
+        return (
+            f"aws_region {region!r} is not a region this version knows; if it is new, ignore this "
+            "(or set aws_region_check False), otherwise check for a typo"
+        )
+    return None
 _ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(?::(?P<port>[0-9]{1,5}))?(?:/[^\s]*)?$")
 
 # Arguments that only mean something when secrets and config live in AWS.
@@ -47,6 +66,7 @@ AWS_ONLY_ARGS = (
     "aws_cli_image",
     "aws_credentials",
     "eks_cluster_name",
+    "aws_region_check",
 )
 
 
@@ -66,6 +86,7 @@ class AwsSettings:
     force_destroy: bool
     cli_image: str
     cluster_name: Any = None  # the EKS cluster of a pod-identity association
+    region_check: bool = True
 
     @property
     def workload_identity(self) -> bool:
@@ -115,6 +136,38 @@ def oidc_issuer(problems: Problems, arn: Any, url: Any) -> Optional[str]:
     return issuer
 
 
+def kms_problem(problems: Problems, kms: Any, region: Optional[str]) -> None:
+    """A key ARN, in the app's region: S3 and Secrets Manager only use keys of their own region."""
+    match = _KMS_KEY_ARN.match(kms) if isinstance(kms, str) else None
+    if not match:
+        problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
+    elif region and kms.split(":")[3] != region:
+        problems.add("kms_key_arn", kms, f"must be a key in the app's region {region} (S3 and Secrets Manager cannot use a key of another region)")
+
+
+def region_problem(problems: Problems, region: Any) -> None:
+    if not isinstance(region, str) or not _REGION.match(region):
+        problems.add("aws_region", region, "must be an AWS region such as 'eu-west-1'")
+
+
+def cluster_name_problem(problems: Problems, name: Any) -> None:
+    if not isinstance(name, str) or not _EKS_CLUSTER_NAME.match(name):
+        problems.add("eks_cluster_name", name, "must be an EKS cluster name: 1-100 letters, digits, '-' and '_', starting with a letter or digit")
+
+
+def checked_output(subject: str, value: Any, check: Any) -> Any:
+    """``value`` (an Output from another stack) checked once known with the same rule as a plain
+    value: every resource built from the returned Output waits for the check, so nothing is
+    created from a value that would have been refused up front."""
+    def verify(known: Any) -> Any:
+        problems = Problems()
+        check(problems, known)
+        problems.raise_if_any(subject)
+        return known
+
+    return value.apply(verify)
+
+
 def checked_issuer(subject: str, arn: str, url: str) -> str:
     """``oidc_issuer`` for values that were Outputs: raises the same errors once they are known."""
     problems = Problems()
@@ -159,7 +212,7 @@ def _credentials(problems: Problems, args: Mapping[str, Any]) -> Optional[str]:
 
 
 def normalise_aws(
-    problems: Problems, args: Mapping[str, Any], backend_name: str, protect_data: bool
+    problems: Problems, args: Mapping[str, Any], backend_name: str, protect_data: bool, subject: str = "DjangoApp"
 ) -> Optional[AwsSettings]:
     """``AwsSettings`` for the AWS backend; for the Kubernetes backend, AWS-only args are errors."""
     if backend_name != AWS_SECRETS_MANAGER:
@@ -169,8 +222,8 @@ def normalise_aws(
         return None
 
     region = args.get("aws_region")
-    if region is not None and not is_output(region) and (not isinstance(region, str) or not _REGION.match(region)):
-        problems.add("aws_region", region, "must be an AWS region such as 'eu-west-1'")
+    if region is not None and not is_output(region):
+        region_problem(problems, region)
 
     arn, url = args.get("oidc_provider_arn"), args.get("oidc_provider_url")
     credentials = _credentials(problems, args)
@@ -186,18 +239,22 @@ def normalise_aws(
     if credentials == POD_IDENTITY:
         if cluster_name is None:
             problems.add("eks_cluster_name", None, "is required with aws_credentials 'pod-identity' (the association's cluster)")
-        elif not is_output(cluster_name) and (not isinstance(cluster_name, str) or not _EKS_CLUSTER_NAME.match(cluster_name)):
-            problems.add("eks_cluster_name", cluster_name, "must be an EKS cluster name: 1-100 letters, digits, '-' and '_', starting with a letter or digit")
+        elif not is_output(cluster_name):
+            cluster_name_problem(problems, cluster_name)
     elif cluster_name is not None:
         problems.add("eks_cluster_name", cluster_name, "only applies with aws_credentials 'pod-identity'")
 
     kms = args.get("kms_key_arn")
-    if kms is not None and not is_output(kms) and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
-        problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
+    if kms is not None and not is_output(kms):
+        kms_problem(problems, kms, region if isinstance(region, str) else None)
 
     endpoint = args.get("aws_endpoint_url")
-    if endpoint is not None and (not isinstance(endpoint, str) or not _ENDPOINT.match(endpoint)):
+    match = _ENDPOINT.match(endpoint) if isinstance(endpoint, str) else None
+    if endpoint is not None and not match:
         problems.add("aws_endpoint_url", endpoint, "must be an http(s) URL such as 'http://localstack:4566'")
+    elif match and match.group("port") and not 1 <= int(match.group("port")) <= 65535:
+        # The port is opened in a NetworkPolicy, whose port field the API server bounds.
+        problems.add("aws_endpoint_url", endpoint, "must name a port from 1 to 65535")
 
     window = args.get("secret_recovery_window_days", 30)
     if not is_int(window) or not (window == 0 or 7 <= window <= 30):
@@ -218,6 +275,18 @@ def normalise_aws(
         problems.add("aws_cli_image", cli_image, problem)
 
     valid_oidc = issuer is not None or (arn is not None and url is not None and (is_output(arn) or is_output(url)))
+    # Values from another stack are checked once known, with the same messages; what the
+    # component builds from them uses the checked Outputs only.
+    if valid_oidc and (is_output(arn) or is_output(url)):
+        pair = pulumi.Output.all(arn, url).apply(lambda v: (checked_issuer(subject, v[0], v[1]), v)[1])
+        arn, url = pair[0], pair[1]
+    if is_output(region):
+        region = checked_output(subject, region, region_problem)
+    if is_output(kms):
+        plain_region = region if isinstance(region, str) else None
+        kms = checked_output(subject, kms, lambda p, v: kms_problem(p, v, plain_region))
+    if is_output(cluster_name):
+        cluster_name = checked_output(subject, cluster_name, cluster_name_problem)
     return AwsSettings(
         credentials=credentials or WEB_IDENTITY,
         cluster_name=cluster_name if credentials == POD_IDENTITY else None,
@@ -230,4 +299,12 @@ def normalise_aws(
         recovery_window_days=window if is_int(window) else 30,
         force_destroy=force_destroy,
         cli_image=cli_image if isinstance(cli_image, str) else "",
+        region_check=_region_check(problems, args.get("aws_region_check", True)),
     )
+
+
+def _region_check(problems: Problems, value: Any) -> bool:
+    if not isinstance(value, bool):
+        problems.add("aws_region_check", value, "must be true or false")
+        return True
+    return value

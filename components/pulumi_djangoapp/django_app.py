@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from . import app_pod, database, manifests, workload_identity
 from .app_secrets import AppSecrets
-from .aws_settings import checked_issuer
+from .aws_settings import checked_issuer, unknown_region_warning
 from .config_bucket import ConfigBucket
 from .fetch import DATABASE_JSON_KEY, AwsRefs
 from .args import DjangoAppArgs
@@ -97,6 +97,11 @@ class DjangoApp(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, {}, opts)
         self._settings = settings
         s = settings
+
+        if s.aws and s.aws.region_check:
+            warning = unknown_region_warning(s.aws.region)
+            if warning:
+                pulumi.log.warn(f"DjangoApp {s.name!r}: {warning}", resource=self)
 
         secrets = AppSecrets(f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self))
         refs, bucket, role, access = self._aws_side(s, secrets) if s.uses_aws else (None, None, None, [])

@@ -154,8 +154,15 @@ _ATOI = re.compile(r"[+-]?[0-9]+")  # strconv.Atoi: optional sign, decimal digit
 
 
 def check_types(project: Project, config: Mapping[str, str], secret_keys: Sequence[str] = ()) -> None:
-    """Refuse what the engine refuses before the program starts (``ValidateConfigValue``)."""
+    """Refuse what the engine refuses before the program starts (``ValidateConfigValue``), and a
+    key of the project's own namespace that its config block does not declare (a typo the
+    program would otherwise silently ignore)."""
     problems = []
+    if project.declared:
+        declared = {_full_key(project, key) for key in project.declared}
+        for key in sorted(config):
+            if key.startswith(f"{project.name}:") and key not in declared:
+                problems.append(f"{key}: not declared in the config block of Pulumi.yaml")
     for key, declared in project.declared.items():
         full = _full_key(project, key)
         if not isinstance(declared, dict) or full not in config or full in secret_keys:

@@ -7,12 +7,13 @@ and every problem with the input is collected and raised together before any res
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
-from . import config_files
+from . import api_limits, config_files
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
@@ -47,20 +48,26 @@ MANAGED_ENV = (
 # These would carry a secret in plain text; the component delivers them as files instead.
 SECRET_ENV = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY")
 _SECRET_LOOKING_NAME = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY", re.IGNORECASE
+    r"PASSWORD|PASSWD|PASSPHRASE|(?:^|_)PASS(?:$|_)|(?:^|_)PWD(?:$|_)|SECRET|TOKEN|CREDENTIAL|"
+    r"PRIVATE_KEY|ACCESS_KEY|API_KEY|AUTH_KEY|SIGNING_KEY",
+    re.IGNORECASE,
 )
 _URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
+# A credential in a URL's query string (?password=..., &token=..., &sig=...).
+_SECRET_IN_QUERY = re.compile(
+    r"[?&;](?:[a-z0-9_.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|signature|sig))=[^&;\s]+",
+    re.IGNORECASE,
+)
+# Namespaces the cluster itself owns: the component must never create, label or delete them.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# The app's own mounts besides config and secrets (app_pod.py).
+APP_MOUNT_PATHS = ("/tmp", "/var/log/app")
+_DIGEST = re.compile(r"@(?P<algorithm>[^:]+):(?P<hex>.*)$")
+_DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
 
 SHARED_VOLUMES = ("config", "logs")
-PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
-_PROBE_FIELDS = PROBE_HANDLERS + (
-    "initialDelaySeconds",
-    "periodSeconds",
-    "timeoutSeconds",
-    "successThreshold",
-    "failureThreshold",
-    "terminationGracePeriodSeconds",
-)
+PROBE_HANDLERS = api_limits.PROBE_HANDLERS
+_PROBE_FIELDS = api_limits.PROBE_FIELDS
 _KUBERNETES_VERSION = re.compile(r"^v?1\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$")
 MIGRATION_MODES = ("init-container", "job", "none")
 IP_FAMILIES = ("ipv4", "ipv6")
@@ -247,9 +254,10 @@ def _mapping(problems: Problems, field: str, value: Any) -> Mapping[str, Any]:
     return _given(value)
 
 
-def _int(problems: Problems, field: str, value: Any, low: int, high: Optional[int] = None) -> int:
-    upper = f" and at most {high}" if high is not None else ""
-    if not is_int(value) or value < low or (high is not None and value > high):
+def _int(problems: Problems, field: str, value: Any, low: int, high: int = api_limits.INT32_MAX) -> int:
+    """An integer in [low, high]; ``high`` defaults to what an int32 API field can store."""
+    upper = f" and at most {high}"
+    if not is_int(value) or value < low or value > high:
         problems.add(field, value, f"must be an integer of at least {low}{upper}")
         return low
     return value
@@ -270,11 +278,24 @@ def _bool(problems: Problems, field: str, value: Any) -> bool:
 
 
 def _image(problems: Problems, field: str, value: Any) -> str:
-    problem = image_problem(value)
+    problem = image_problem(value) or _digest_problem(value)
     if problem:
         problems.add(field, value, problem)
         return ""
     return value
+
+
+def _digest_problem(image: str) -> Optional[str]:
+    """A digest the registry and the kubelet accept: sha256 (64) or sha512 (128) lower-case hex."""
+    match = _DIGEST.search(image)
+    if not match:
+        return None
+    expected = _DIGEST_LENGTHS.get(match.group("algorithm"))
+    if expected is None:
+        return f"has digest algorithm {match.group('algorithm')!r}; allowed: sha256, sha512"
+    if not re.fullmatch(rf"[0-9a-f]{{{expected}}}", match.group("hex")):
+        return f"has a {match.group('algorithm')} digest that is not {expected} lower-case hex digits"
+    return None
 
 
 def _string_list(problems: Problems, field: str, value: Any) -> Optional[tuple[str, ...]]:
@@ -325,6 +346,7 @@ def _env(
         elif name not in allowed_plaintext and (
             (_SECRET_LOOKING_NAME.search(name) and not name.endswith("_FILE"))
             or _URL_WITH_PASSWORD.search(text)
+            or _SECRET_IN_QUERY.search(text)
         ):
             problems.add(
                 where,
@@ -351,15 +373,20 @@ def _resources(
                     where, resource, "is not a resource name (cpu, memory, ephemeral-storage, ...)"
                 )
                 continue
+            # A number (cpu: 0.5, memory: 1073741824) is a valid quantity too: kept as its text.
+            text = _number_text(quantity) if isinstance(quantity, (int, float)) and not isinstance(quantity, bool) else quantity
             try:
-                amount = parse_quantity(quantity)
+                amount = parse_quantity(text)
             except QuantityError:
                 problems.add(where, quantity, "must be a Kubernetes quantity such as '250m' or '1Gi'")
                 continue
             if amount < 0:
                 problems.add(where, quantity, "must not be negative")
                 continue
-            given[section][resource] = (str(quantity), amount)
+            if section == "limits" and amount == 0:
+                problems.add(where, quantity, "must be greater than 0 (a zero limit leaves the container nothing)")
+                continue
+            given[section][resource] = (str(text), amount)
 
     for resource, (text, request) in given["requests"].items():
         limit = given["limits"].get(resource)
@@ -369,6 +396,27 @@ def _resources(
                 limit[0],
                 f"must not be below the request ({text})",
             )
+    for resource, (text, limit) in given["limits"].items():
+        default = defaults["requests"].get(resource)
+        if resource not in given["requests"] and default is not None and limit < parse_quantity(default):
+            problems.add(
+                f"{field}.limits.{resource}",
+                text,
+                f"is below the default request ({default}); set {field}.requests.{resource} too",
+            )
+    for resource in {*given["requests"], *given["limits"]}:
+        # The API server admits extended resources (vendor/name) and hugepages only as whole
+        # requests equal to their limits: they cannot be overcommitted.
+        if "/" in resource or resource.startswith("hugepages-"):
+            request, limit = given["requests"].get(resource), given["limits"].get(resource)
+            if request is None or limit is None or request[1] != limit[1]:
+                problems.add(
+                    f"{field}.limits.{resource}",
+                    limit[0] if limit else None,
+                    f"must be given and equal to the request ({request[0] if request else 'none'}): {resource} cannot be overcommitted",
+                )
+            elif "/" in resource and request[1].denominator != 1:
+                problems.add(f"{field}.requests.{resource}", request[0], "must be a whole number")
 
     requests = {r: given["requests"].get(r, (q, parse_quantity(q))) for r, q in defaults["requests"].items()}
     requests.update(given["requests"])
@@ -381,6 +429,13 @@ def _resources(
         requests=tuple(sorted((r, t) for r, (t, _) in requests.items())),
         limits=tuple(sorted((r, t) for r, (t, _) in limits.items())),
     )
+
+
+def _number_text(value: float) -> str:
+    """A YAML/JSON number as quantity text: 0.5 -> '0.5', 2.0 -> '2', 1e-05 -> '1e-05'."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return repr(value)  # inf and nan stay unparseable and are refused as quantities
 
 
 def _camel(key: str) -> str:
@@ -397,7 +452,7 @@ def _camelise(value: Any) -> Any:
     return value
 
 
-def _probe(problems: Problems, field: str, value: Any) -> Optional[Mapping[str, Any]]:
+def _probe(problems: Problems, field: str, value: Any, kind: str = "startup") -> Optional[Mapping[str, Any]]:
     if value is None:
         return None
     probe = _camelise(_mapping(problems, field, value))
@@ -408,7 +463,9 @@ def _probe(problems: Problems, field: str, value: Any) -> Optional[Mapping[str, 
     if len(handlers) != 1:
         problems.add(field, value, f"must have exactly one of {', '.join(PROBE_HANDLERS)}")
         return None
-    return probe
+    before = len(problems.items)
+    api_limits.probe_problems(problems, field, probe, kind)
+    return probe if len(problems.items) == before else None
 
 
 def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optional[SidecarSettings]:
@@ -440,6 +497,8 @@ def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optiona
         _int(problems, f"{field}.ports[{i}]", port, 1, 65535)
         if port == app_port:
             problems.add(f"{field}.ports[{i}]", port, "clashes with the app's port (one pod, one network)")
+        elif port in ports[:i]:
+            problems.add(f"{field}.ports[{i}]", port, "is listed twice")
 
     mounts = []
     for volume, path in _mapping(problems, f"{field}.volume_mounts", raw.get("volume_mounts")).items():
@@ -451,6 +510,8 @@ def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optiona
         mount = _absolute_path(problems, f"{field}.volume_mounts.{volume}", path)
         if mount == "/tmp":
             problems.add(f"{field}.volume_mounts.{volume}", path, "'/tmp' is the sidecar's own scratch volume")
+        elif mount in (m for _, m in mounts):
+            problems.add(f"{field}.volume_mounts.{volume}", path, "is the mount path of another volume of this sidecar")
         mounts.append((volume, mount))
 
     return SidecarSettings(
@@ -506,6 +567,9 @@ def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings
                 "must be a lower-case PostgreSQL identifier: letters, digits and '_', not starting "
                 "with a digit, at most 63 characters",
             )
+        elif key == "username" and value.startswith("pg_"):
+            # CREATE ROLE refuses them: "role name "pg_x" is reserved" (initdb would fail).
+            problems.add(f"database.{key}", value, "must not start with 'pg_': PostgreSQL reserves those role names")
         identifiers[key] = value
 
     return DatabaseSettings(
@@ -553,7 +617,7 @@ def _migrations(problems: Problems, args: Mapping[str, Any], name: str, namespac
         lock_key=key,
         lock_timeout_seconds=timeout,
         job_backoff_limit=_int(problems, "migration_job_backoff_limit", args.get("migration_job_backoff_limit", 2), 0, 20),
-        job_deadline_seconds=_int(problems, "migration_job_deadline_seconds", args.get("migration_job_deadline_seconds", 900), 30),
+        job_deadline_seconds=_int(problems, "migration_job_deadline_seconds", args.get("migration_job_deadline_seconds", 900), 30, api_limits.INT64_MAX),
         release=release,
         wait_timeout_seconds=_int(problems, "migrations_wait_timeout_seconds", args.get("migrations_wait_timeout_seconds", 600), 1),
     )
@@ -623,6 +687,12 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     problem = dns_label_problem(namespace)
     if problem:
         problems.add("namespace", namespace, problem)
+    elif namespace in SYSTEM_NAMESPACES and args.get("create_namespace", True) is True:
+        problems.add(
+            "namespace",
+            namespace,
+            "is a namespace the cluster owns: deploy into it with create_namespace False, or choose another name",
+        )
 
     replicas = _int(problems, "replicas", args.get("replicas", 2), 1)
     port = _int(problems, "port", args.get("port", 8000), 1, 65535)
@@ -655,8 +725,8 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     if not isinstance(health_path, str) or not re.match(r"^/[^\s]*$", health_path):
         problems.add("health_path", health_path, "must be an absolute URL path such as '/healthz'")
     probe_host = args.get("probe_host", "localhost")
-    if not isinstance(probe_host, str) or not re.match(r"^[A-Za-z0-9.-]+$", probe_host):
-        problems.add("probe_host", probe_host, "must be a host name that Django's ALLOWED_HOSTS accepts")
+    if not isinstance(probe_host, str) or not _HOST.match(probe_host):
+        problems.add("probe_host", probe_host, "must be a host name (labels of letters, digits and '-') that Django's ALLOWED_HOSTS accepts")
 
     protect_data = _bool(problems, "protect_data", args.get("protect_data", False))
     ip_family = _choice(problems, "ip_family", args.get("ip_family", "ipv4"), IP_FAMILIES)
@@ -691,11 +761,19 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         secrets_backend=secrets_backend,
         config_files=config_files.gather(problems, args.get("config_files"), args.get("config_dir")),
         protect_data=protect_data,
-        aws=normalise_aws(problems, args, secrets_backend, protect_data),
+        aws=normalise_aws(problems, args, secrets_backend, protect_data, f"DjangoApp {name!r}"),
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
         image_pull_policy=_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
     )
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
+    for key in ("config_mount_path", "secrets_mount_path"):
+        if getattr(settings, key) in APP_MOUNT_PATHS:
+            problems.add(key, getattr(settings, key), f"is a mount path of the component's own volumes ({', '.join(APP_MOUNT_PATHS)})")
+    env_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in settings.env) + sum(
+        len(k.encode()) + len(v.encode()) for c in settings.sidecars for k, v in c.env
+    )
+    if env_bytes > api_limits.MAX_ENV_BYTES:
+        problems.add("env", f"{env_bytes} bytes", f"must stay under {api_limits.MAX_ENV_BYTES} bytes in total (the pod travels in one API object); deliver large values as config files")
     problems.raise_if_any(f"DjangoApp {name!r}")
     return settings

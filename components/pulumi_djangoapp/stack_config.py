@@ -79,6 +79,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 )  # fmt: skip
 
 
+# Keys that configure the AWS backend only (awsRegion and eksClusterName also serve the
+# program's provider and the preview workflow).
+AWS_ONLY_KEYS = (
+    "oidcProviderArn", "oidcProviderUrl", "kmsKeyArn", "awsEndpointUrl", "awsCredentials",
+    "secretRecoveryWindowDays", "configBucketForceDestroy",
+)  # fmt: skip
+
+
 def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project: str) -> Any:
     where = f"{project}:{key.key}"
     if raw is None:
@@ -141,7 +149,16 @@ def args_from_config(
         name, sep, value = item.partition("=")
         if not sep:
             problems.append(Problem(f"{project}:env", item, "each entry must be 'NAME=value'"))
+        elif name in env:
+            # A list keeps both; a mapping would keep the last one silently.
+            problems.append(Problem(f"{project}:env", item, f"sets {name} a second time; each name once"))
         env[name] = value
+    if v["secretsBackend"] != AWS_SECRETS_MANAGER:
+        # The component refuses these with the kubernetes backend; a stack must not lose them quietly.
+        for key in AWS_ONLY_KEYS:
+            spec = next(k for k in CONFIG_KEYS if k.key == key)
+            if v[key] != spec.default:
+                problems.append(Problem(f"{project}:{key}", get(key), f"only applies with secretsBackend {AWS_SECRETS_MANAGER}"))
     if problems:
         raise ValidationError(f"stack config of project {project!r}", problems)
 
@@ -250,9 +267,13 @@ def aws_provider_args(get: Callable[[str], Optional[str]]) -> dict[str, Any]:
     return provider
 
 
-def with_config_keys(error: ValidationError, project: str) -> ValidationError:
-    """The same problems, each field replaced by the config key that set it."""
+def with_config_keys(
+    error: ValidationError, project: str, get: Optional[Callable[[str], Optional[str]]] = None
+) -> ValidationError:
+    """The same problems, each field replaced by the config key that set it, and (with ``get``)
+    each value of a whole key shown as the stack file spells it (``true``, ``'3'``)."""
     by_arg = {k.arg: f"{project}:{k.key}" for k in CONFIG_KEYS if k.arg}
+    raw_of = {f"{project}:{k.key}": k.key for k in CONFIG_KEYS}
 
     def key_for(field: str) -> str:
         if field in by_arg:
@@ -267,10 +288,16 @@ def with_config_keys(error: ValidationError, project: str) -> ValidationError:
         head = field.split(".")[0].split("[")[0]
         return by_arg.get(head, field)
 
-    return ValidationError(
-        f"stack config of project {project!r}",
-        [Problem(key_for(p.field), p.value, p.allowed) for p in error.problems],
-    )
+    def value_for(key: str, value: object) -> object:
+        if get is not None and key in raw_of and get(raw_of[key]) is not None:
+            return get(raw_of[key])
+        return value
+
+    mapped = []
+    for p in error.problems:
+        key = key_for(p.field)
+        mapped.append(Problem(key, value_for(key, p.value), p.allowed))
+    return ValidationError(f"stack config of project {project!r}", mapped)
 
 
 def pulumi_yaml_declarations() -> dict[str, dict]:

@@ -36,6 +36,11 @@ class Problem:
     allowed: str
 
     def __str__(self) -> str:
+        # Values as a stack file or JSON would spell them: true, not True; nothing, not None.
+        if self.value is None:
+            return f"{self.field} is empty: {self.allowed}"
+        if isinstance(self.value, bool):
+            return f"{self.field} = {'true' if self.value else 'false'}: {self.allowed}"
         return f"{self.field} = {self.value!r}: {self.allowed}"
 
 
