@@ -27,7 +27,7 @@ def test_pinned_image_references_are_accepted(image):
         ("ghcr.io/acme/shop:LATEST", "latest"),
         ("Upper/Case:1", "not a valid"),
         ("shop:1 .2", "not a valid"),
-        ("shop@sha256:short", "not a valid"),
+        ("shop@sha256:short", "64 lower-case hex"),
         (42, "non-empty"),
     ],
 )

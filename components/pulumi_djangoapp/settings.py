@@ -62,8 +62,7 @@ _SECRET_IN_QUERY = re.compile(
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # The app's own mounts besides config and secrets (app_pod.py).
 APP_MOUNT_PATHS = ("/tmp", "/var/log/app")
-_DIGEST = re.compile(r"@(?P<algorithm>[^:]+):(?P<hex>.*)$")
-_DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+
 
 SHARED_VOLUMES = ("config", "logs")
 PROBE_HANDLERS = api_limits.PROBE_HANDLERS
@@ -278,24 +277,11 @@ def _bool(problems: Problems, field: str, value: Any) -> bool:
 
 
 def _image(problems: Problems, field: str, value: Any) -> str:
-    problem = image_problem(value) or _digest_problem(value)
+    problem = image_problem(value)
     if problem:
         problems.add(field, value, problem)
         return ""
     return value
-
-
-def _digest_problem(image: str) -> Optional[str]:
-    """A digest the registry and the kubelet accept: sha256 (64) or sha512 (128) lower-case hex."""
-    match = _DIGEST.search(image)
-    if not match:
-        return None
-    expected = _DIGEST_LENGTHS.get(match.group("algorithm"))
-    if expected is None:
-        return f"has digest algorithm {match.group('algorithm')!r}; allowed: sha256, sha512"
-    if not re.fullmatch(rf"[0-9a-f]{{{expected}}}", match.group("hex")):
-        return f"has a {match.group('algorithm')} digest that is not {expected} lower-case hex digits"
-    return None
 
 
 def _string_list(problems: Problems, field: str, value: Any) -> Optional[tuple[str, ...]]:
@@ -716,10 +702,16 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         s for s in (_sidecar(problems, i, raw, port) for i, raw in enumerate(sidecars_raw)) if s
     )
     seen: set[str] = set()
+    ports_seen: dict[int, str] = {}
     for i, sidecar in enumerate(sidecars):
         if sidecar.name and sidecar.name in seen:
             problems.add(f"sidecars[{i}].name", sidecar.name, "is used by another sidecar; names must be unique")
         seen.add(sidecar.name)
+        for j, sidecar_port in enumerate(dict.fromkeys(sidecar.ports)):
+            if sidecar_port in ports_seen:
+                # Only an API warning, but the second process cannot bind: it crash-loops.
+                problems.add(f"sidecars[{i}].ports[{j}]", sidecar_port, f"is already the port of sidecar {ports_seen[sidecar_port]!r} (one pod, one network)")
+            ports_seen.setdefault(sidecar_port, sidecar.name)
 
     health_path = args.get("health_path", "/healthz")
     if not isinstance(health_path, str) or not re.match(r"^/[^\s]*$", health_path):

@@ -23,7 +23,7 @@ IMAGE_REFERENCE = re.compile(
     rf"^(?:(?P<registry>{_COMPONENT}(?:\.{_COMPONENT})*(?::[0-9]+)?)/)?"
     rf"(?P<path>{_PATH_PART}(?:/{_PATH_PART})*)"
     r"(?::(?P<tag>[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}))?$"
+    r"(?:@(?P<digest>[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-zA-Z=_-]+))?$"
 )
 
 
@@ -82,6 +82,22 @@ def image_problem(image: object) -> Optional[str]:
         return "must be pinned with a tag or a digest (an untagged image means ':latest')"
     if tag and tag.lower() == "latest" and not digest:
         return "must not use ':latest'; pin a version tag or a digest so every pod runs the same code"
+    if digest:
+        return _digest_problem(digest)
+    return None
+
+
+_DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+
+
+def _digest_problem(digest: str) -> Optional[str]:
+    """A digest registries and the kubelet accept: sha256 (64) or sha512 (128) lower-case hex."""
+    algorithm, _, encoded = digest.partition(":")
+    expected = _DIGEST_LENGTHS.get(algorithm)
+    if expected is None:
+        return f"has digest algorithm {algorithm!r}; allowed: sha256, sha512"
+    if not re.fullmatch(rf"[0-9a-f]{{{expected}}}", encoded):
+        return f"has a {algorithm} digest that is not {expected} lower-case hex digits"
     return None
 
 
