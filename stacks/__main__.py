@@ -5,6 +5,7 @@ half-created (at most the explicit providers, which hold no cloud resource).
 """
 
 import pulumi
+import pulumi.runtime.config
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
@@ -17,7 +18,9 @@ config = pulumi.Config()
 
 try:
     # Stack paths are relative to the project root; the working directory is stacks/.
-    name, args = args_from_config(config.get, project, pulumi.get_root_directory())
+    name, args = args_from_config(
+        config.get, project, pulumi.get_root_directory(), config.get_secret, pulumi.runtime.config.is_config_secret
+    )
     normalise(name, args)
     storage = storage_class_args(config.get, project)
 except ValidationError as error:

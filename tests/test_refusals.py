@@ -411,3 +411,56 @@ def test_an_unknown_region_is_warned_about_not_refused(monkeypatch):
 def test_a_known_region_or_the_opt_out_gives_no_warning(monkeypatch):
     assert warnings_for(monkeypatch, aws_region="eu-west-3") == []
     assert warnings_for(monkeypatch, aws_region="eu-west-9", aws_region_check=False) == []
+
+
+# --- secure: stack values -------------------------------------------------------------------
+
+
+def project_with_secure(root, tmp_path, key, value="v1:AAAA:BBBB"):
+    """A copy of the project whose dev stack stores ``key`` as a secure value."""
+    import shutil
+
+    import yaml
+
+    copy = tmp_path / "project"
+    copy.mkdir()
+    shutil.copy(root / "Pulumi.yaml", copy / "Pulumi.yaml")
+    shutil.copytree(root / "stacks", copy / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "config", copy / "config")
+    stack = yaml.safe_load((root / "Pulumi.dev.yaml").read_text())
+    stack["config"][f"djangoapp:{key}"] = {"secure": value}
+    (copy / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
+    return copy
+
+
+def test_a_secure_value_never_breaks_the_render_and_is_never_shown(root, tmp_path):
+    from pulumi_djangoapp import render
+
+    project = project_with_secure(root, tmp_path, "kmsKeyArn")
+    result = render.render(project / "stacks", "dev")
+    render.write(result, tmp_path / "out")
+    text = (tmp_path / "out" / "aws.json").read_text() + (tmp_path / "out" / "kubernetes.yaml").read_text()
+    assert "placeholder-for-kmsKeyArn" not in text and "v1:AAAA" not in text
+    encryption = [r for r in result.aws if r["type"].endswith("BucketServerSideEncryptionConfiguration")]
+    assert encryption and encryption[0]["inputs"]["rules"] == render.SECRET  # a secret stays a placeholder
+
+
+def test_a_decrypted_secure_value_is_checked_once_known_and_named_not_printed(root):
+    config = {**stack_config(root, "dev"), "djangoapp:kmsKeyArn": "alias/not-an-arn"}
+    with pytest.raises(Exception) as caught:
+        run_stack_with_secrets(root, config, ["djangoapp:kmsKeyArn"])
+    assert "kms_key_arn = '[secret]'" in str(caught.value) and "alias/not-an-arn" not in str(caught.value)
+
+
+def test_a_secure_value_that_would_land_in_plain_manifests_is_refused(root):
+    config = {**stack_config(root, "dev"), "djangoapp:image": "ghcr.io/example/secret:1"}
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack_with_secrets(root, config, ["djangoapp:image"])
+    assert "djangoapp:image = '[secret]'" in str(caught.value) and "ghcr.io/example/secret" not in str(caught.value)
+    assert caught.value.registrations == []
+
+
+def run_stack_with_secrets(root, config, secret_keys):
+    from harness import run_project
+
+    return run_project(root, "test", config, secret_keys=secret_keys)

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
-from .validation import Problems, image_problem, is_int
+from .validation import Problem, Problems, ValidationError, image_problem, is_int
 
 AWS_SECRETS_MANAGER = "aws-secrets-manager"
 KUBERNETES = "kubernetes"
@@ -165,7 +165,16 @@ def checked_output(subject: str, value: Any, check: Any) -> Any:
         problems.raise_if_any(subject)
         return known
 
-    return value.apply(verify)
+    async def hidden_if_secret(known: Any) -> Any:
+        try:
+            return verify(known)
+        except ValidationError as error:
+            if await value.is_secret():
+                # A secure: value is named, never printed.
+                raise ValidationError(subject, [Problem(p.field, "[secret]", p.allowed) for p in error.problems]) from None
+            raise
+
+    return value.apply(hidden_if_secret)
 
 
 def checked_issuer(subject: str, arn: str, url: str) -> str:

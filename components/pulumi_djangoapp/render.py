@@ -187,7 +187,7 @@ def render(
 
     mock = _mocks_class()(stack_references(project.root, stack, references))
     try:
-        runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=Monitor(mock), preview=preview)
+        runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=Monitor(mock), preview=preview, undecrypted=True)
     except (pulumi.RunError, ValidationError, RenderError) as error:
         raise RenderError(str(error)) from None
     except Exception as error:  # an exception inside the mocks reaches us wrapped

@@ -233,6 +233,7 @@ def run(
     secret_keys: Sequence[str] = (),
     monitor: Any = None,
     preview: bool = False,
+    undecrypted: bool = False,
 ) -> None:
     """Run the project's program once under ``mocks`` (a ``pulumi.runtime.Mocks``), optionally
     through a ``MockMonitor`` that records registrations. ``preview=True``: the first preview.
@@ -257,11 +258,35 @@ def run(
         # several programs (importlib caches a finder for "." at the first working directory).
         runpy.run_path(str(project.pwd / project.program), run_name="__main__")
 
-    with _as_the_language_host(project):
+    with _as_the_language_host(project), _secrets_unknown(secret_keys if undecrypted else ()):
         try:
             program()
         finally:
             _forget_program_modules(project)
+
+
+@contextmanager
+def _secrets_unknown(secret_keys: Sequence[str]) -> Iterator[None]:
+    """Without the stack's key nothing can decrypt a ``secure:`` value: read as a secret
+    (``get_secret``) it is an unknown secret Output, as a preview before decryption would be,
+    so checks that wait for the value never judge a placeholder."""
+    import pulumi
+
+    if not secret_keys:
+        yield
+        return
+    original = pulumi.Config.get_secret
+
+    def get_secret(self: Any, key: str, default: Any = None) -> Any:
+        if self.full_key(key) in secret_keys:
+            return pulumi.Output.secret(pulumi.output.UNKNOWN)
+        return original(self, key, default)
+
+    pulumi.Config.get_secret = get_secret  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        pulumi.Config.get_secret = original  # type: ignore[method-assign]
 
 
 def _forget_program_modules(project: Project) -> None:

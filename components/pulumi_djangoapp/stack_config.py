@@ -132,8 +132,17 @@ def _log_shipper(image: str, ip_family: str) -> dict:
     }  # fmt: skip
 
 
+# Keys whose component arguments accept Outputs: a `secure:` value may travel as a secret
+# Output, checked once decrypted. Any other key would land in plain manifests or IAM documents.
+SECRET_CAPABLE = ("awsRegion", "oidcProviderArn", "oidcProviderUrl", "kmsKeyArn", "eksClusterName")
+
+
 def args_from_config(
-    get: Callable[[str], Optional[str]], project: str, root: Union[str, os.PathLike, None] = None
+    get: Callable[[str], Optional[str]],
+    project: str,
+    root: Union[str, os.PathLike, None] = None,
+    get_secret: Optional[Callable[[str], Any]] = None,
+    is_secret: Callable[[str], bool] = lambda full_key: False,
 ) -> tuple[str, DjangoAppArgs]:
     """Read every declared key with ``get`` (raw strings, as ``pulumi.Config().get`` returns
     them) and build the component's name and args; raise ``ValidationError`` naming keys.
@@ -142,7 +151,15 @@ def args_from_config(
     (``pulumi.get_root_directory()``), never to the working directory: the engine runs a
     ``main: stacks/`` program inside ``stacks/``."""
     problems: list[Problem] = []
-    v = {k.key: _typed(k, get(k.key), problems, project) for k in CONFIG_KEYS}
+    v = {}
+    for k in CONFIG_KEYS:
+        if is_secret(f"{project}:{k.key}"):
+            if k.key in SECRET_CAPABLE and get_secret is not None:
+                # Never typed here (it may not be decrypted yet): the component checks it once known.
+                v[k.key] = get_secret(k.key)
+                continue
+            problems.append(Problem(f"{project}:{k.key}", "[secret]", "is stored as a secret (secure:) but would appear in plain text in manifests; store it as a plain value"))
+        v[k.key] = _typed(k, get(k.key), problems, project)
 
     env: dict[str, str] = {}
     for item in v["env"]:
@@ -289,6 +306,8 @@ def with_config_keys(
         return by_arg.get(head, field)
 
     def value_for(key: str, value: object) -> object:
+        if value in ("[secret]", "[hidden]"):
+            return value  # masked on purpose: never replaced by what the stack file holds
         if get is not None and key in raw_of and get(raw_of[key]) is not None:
             return get(raw_of[key])
         return value
