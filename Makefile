@@ -62,9 +62,7 @@ render: $(STAMP)
 validate: $(STAMP) $(CHECKOV)
 	@set -e; for stack in $(STACKS); do \
 		$(BIN)/python -m pulumi_djangoapp.render --stack $$stack --out out/$$stack > /dev/null; \
-		for version in $(K8S_VERSIONS); do \
-			$(BIN)/kubernetes-validate --strict --quiet -k $$version out/$$stack/kubernetes.yaml; \
-		done; \
+		$(BIN)/python scripts/validate_render.py out/$$stack/kubernetes.yaml $(K8S_VERSIONS); \
 		$(CHECKOV) --framework kubernetes --skip-download --quiet --compact -f out/$$stack/kubernetes.yaml; \
 		echo "$$stack: valid for $(K8S_VERSIONS); checkov clean"; \
 	done

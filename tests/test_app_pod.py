@@ -54,7 +54,7 @@ def test_migrate_runs_the_app_image_after_wait_for_db():
 
 def test_wait_for_db_is_bounded_and_says_why_it_fails():
     wait = spec(db_wait_timeout_seconds=30)["initContainers"][-2]
-    env = {e["name"]: e["value"] for e in wait["env"]}
+    env = {e["name"]: e.get("value") for e in wait["env"]}
     assert env["DB_WAIT_TIMEOUT"] == "30"
     assert env["DB_HOST"] == "shop-postgres.shop.svc.cluster.local"
     script = wait["command"][-1]
@@ -94,11 +94,12 @@ def test_service_account_token_is_not_mounted():
 def test_database_credentials_reach_the_app_only_as_files():
     pod = spec(env={"DJANGO_DEBUG": "false"}, secrets_backend="kubernetes")
     django = pod["containers"][0]
-    env = {e["name"]: e["value"] for e in django["env"]}
+    env = {e["name"]: e.get("value") for e in django["env"]}
     assert env["DATABASE_URL_FILE"] == "/run/secrets/app/database-url"
     assert env["SECRET_KEY_FILE"] == "/run/secrets/app/secret-key"
     assert "DATABASE_URL" not in env and "SECRET_KEY" not in env
-    assert not any("valueFrom" in e for e in django["env"])
+    # The only value from elsewhere is the pod's own IP (downward API), never a Secret.
+    assert [e for e in django["env"] if "valueFrom" in e] == [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
     secrets = next(v for v in pod["volumes"] if v["name"] == "secrets")
     assert secrets["secret"]["secretName"] == "shop-credentials"
     assert secrets["secret"]["defaultMode"] == 0o440
@@ -129,10 +130,19 @@ def test_pre_stop_uses_the_native_sleep_action_that_needs_no_binary_in_the_image
     assert spec()["containers"][0]["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}
 
 
-def test_graceful_shutdown_fits_in_the_grace_period():
-    s = normalise("shop", MINIMAL)
+ALB = {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]}
+
+
+@pytest.mark.parametrize("ingress", [None, ALB, {**ALB, "deregistration_delay_seconds": 120}])
+def test_graceful_shutdown_fits_in_the_grace_period(ingress):
+    s = normalise("shop", {**MINIMAL, **({"ingress": ingress} if ingress else {})})
+    pod = app_pod.pod_spec(s, REFS)
     graceful = int(s.command[s.command.index("--graceful-timeout") + 1])
-    assert app_pod.PRESTOP_SLEEP_SECONDS + graceful < app_pod.pod_spec(s, REFS)["terminationGracePeriodSeconds"]
+    pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert pre_stop + graceful < pod["terminationGracePeriodSeconds"]
+    if ingress:
+        # The ALB drains the pod for its deregistration delay: the pod keeps serving longer.
+        assert pre_stop > ingress.get("deregistration_delay_seconds", 30)
 
 
 def test_gunicorn_workers_are_explicit():

@@ -31,7 +31,7 @@ def test_data_volume_is_retained_when_the_statefulset_goes():
 
 def test_password_is_a_file_never_an_env_value():
     container = database.postgres_container(settings())
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres/password"
     assert "POSTGRES_PASSWORD" not in env
     volume = next(v for v in database.statefulset(settings())["spec"]["template"]["spec"]["volumes"] if v["name"] == "password")
@@ -40,7 +40,7 @@ def test_password_is_a_file_never_an_env_value():
 
 def test_pgdata_is_a_subdirectory_of_the_mount():
     container = database.postgres_container(settings())
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
     mount = next(m for m in container["volumeMounts"] if m["name"] == "data")
     assert env["PGDATA"].startswith(mount["mountPath"] + "/")
 

@@ -21,7 +21,7 @@ def test_existing_server_replaces_the_statefulset_and_its_services():
 def test_wait_and_migrate_target_the_existing_server():
     s = normalise("shop", {**MINIMAL, "database": EXTERNAL})
     wait = next(c for c in app_pod.pod_spec(s, REFS)["initContainers"] if c["name"] == "wait-for-db")
-    env = {e["name"]: e["value"] for e in wait["env"]}
+    env = {e["name"]: e.get("value") for e in wait["env"]}
     assert (env["DB_HOST"], env["DB_PORT"], env["DB_USER"], env["DB_NAME"]) == (EXTERNAL["host"], "6432", "shop_app", "shop")
 
 

@@ -22,7 +22,7 @@ def by_name(spec):
 
 
 def env_of(container):
-    return {e["name"]: e["value"] for e in container.get("env", [])}
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
 
 
 def test_fetch_steps_run_after_sidecars_and_before_wait_for_db():

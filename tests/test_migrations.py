@@ -27,7 +27,7 @@ def problems(**args):
 def test_init_container_mode_migrates_under_the_advisory_lock_by_default():
     s = settings()
     migrate = app_pod.pod_spec(s, REFS)["initContainers"][-1]
-    env = {e["name"]: e["value"] for e in migrate["env"]}
+    env = {e["name"]: e.get("value") for e in migrate["env"]}
     assert migrate["name"] == "migrate"
     assert env["MIGRATION_LOCK_KEY"] == str(default_lock_key("shop", "shop"))
     assert env["MIGRATION_LOCK_TIMEOUT"] == "600"
@@ -46,7 +46,7 @@ def test_none_mode_has_no_migration_step():
 
 def test_lock_key_and_timeout_are_configurable():
     s = settings(migration_lock_key=42, migration_lock_timeout_seconds=30)
-    env = {e["name"]: e["value"] for e in app_pod.pod_spec(s, REFS)["initContainers"][-1]["env"]}
+    env = {e["name"]: e.get("value") for e in app_pod.pod_spec(s, REFS)["initContainers"][-1]["env"]}
     assert (env["MIGRATION_LOCK_KEY"], env["MIGRATION_LOCK_TIMEOUT"]) == ("42", "30")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from . import fetch, migrations
+from . import fetch, migrations, way_in
 from .config_files import configmap_key
 from .effective_resources import ContainerResources
 from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
@@ -21,8 +21,6 @@ LOGS_MOUNT_PATH = "/var/log/app"
 TMP_MOUNT_PATH = "/tmp"
 SECRETS_VOLUME = "secrets"
 CONFIG_HASH_ANNOTATION = "djangoapp.io/config-hash"
-PRESTOP_SLEEP_SECONDS = 5
-TERMINATION_GRACE_SECONDS = 30
 # Files mounted from a Secret are owned by root and the fsGroup; group read lets the app UID read
 # them and nobody else.
 SECRET_FILE_MODE = 0o440
@@ -67,8 +65,11 @@ def app_env(s: Settings) -> list[dict]:
         ("PYTHONUNBUFFERED", "1"),
         # The root filesystem is read-only; do not try to write .pyc files.
         ("PYTHONDONTWRITEBYTECODE", "1"),
+        *way_in.django_env(s.way_in, s.probe_host, s.network_policies),
     )
-    return _env((*s.env, *managed))
+    # The pod's own address, for ALLOWED_HOSTS-free health checks and logs.
+    pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    return [*_env((*s.env, *managed)), pod_ip]
 
 
 def _app_mounts(s: Settings) -> list[dict]:
@@ -97,7 +98,7 @@ def _http_probe(s: Settings, period: int, failures: int, timeout: int) -> dict:
 def _pre_stop(s: Settings) -> dict:
     # Keep serving while the endpoint removal reaches every node. The sleep action (on by
     # default from 1.30, below the oldest supported version) needs no `sleep` binary in the image.
-    return {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}
+    return {"sleep": {"seconds": s.pre_stop_seconds}}
 
 
 def django_container(s: Settings) -> dict:
@@ -266,7 +267,7 @@ def pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         "automountServiceAccountToken": False,
         # No *_SERVICE_HOST variables for every Service in the namespace.
         "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "terminationGracePeriodSeconds": s.termination_grace_seconds,
         "securityContext": pod_security_context(s.run_as_user),
         "initContainers": init_containers(s, refs),
         "containers": app_containers(s),

@@ -10,6 +10,9 @@ from typing import Any, Dict, List, NotRequired, TypedDict
 
 import pulumi
 
+from .autoscaling import AutoscalingArgs
+from .way_in import HttpRouteArgs, IngressArgs
+
 
 
 class ResourcesArgs(TypedDict):
@@ -86,7 +89,15 @@ class DjangoAppArgs(TypedDict):
     """Create and own the namespace (with a default-deny NetworkPolicy). ``False`` deploys into an
     existing one. Default: ``True``."""
     replicas: NotRequired[int]
-    """Number of Django pods. Default: ``2``."""
+    """Number of Django pods; with ``autoscaling`` the initial count, between its bounds.
+    Default: ``2`` (with autoscaling: ``min_replicas``)."""
+    ingress: NotRequired[IngressArgs]
+    """A way in through an Ingress, an ALB by default. Exclusive with ``http_route``. Default:
+    none (reach the app with ``kubectl port-forward``)."""
+    http_route: NotRequired[HttpRouteArgs]
+    """A way in through a Gateway API HTTPRoute to a Gateway the platform owns. Default: none."""
+    autoscaling: NotRequired[AutoscalingArgs]
+    """An HPA on the django container's CPU (and memory). Default: none (fixed replicas)."""
     port: NotRequired[int]
     """Port gunicorn listens on, also the Service port. Default: ``8000``."""
     command: NotRequired[List[str]]

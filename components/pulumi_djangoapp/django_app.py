@@ -58,6 +58,10 @@ KINDS = {
     ("batch/v1", "Job"): ("batch.v1", "Job"),
     ("policy/v1", "PodDisruptionBudget"): ("policy.v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "NetworkPolicy"): ("networking.v1", "NetworkPolicy"),
+    ("networking.k8s.io/v1", "Ingress"): ("networking.v1", "Ingress"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): ("autoscaling.v2", "HorizontalPodAutoscaler"),
+    # Gateway API objects are custom resources: the SDK has no class of their own.
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("apiextensions", "CustomResource"),
 }
 
 
@@ -200,6 +204,8 @@ class DjangoApp(pulumi.ComponentResource):
             for k, v in manifest.items()
             if k not in ("apiVersion", "kind", "metadata")
         }
+        if cls.__name__ == "CustomResource":
+            fields = {"api_version": manifest["apiVersion"], "kind": manifest["kind"], **fields}
         return cls(
             f"{self._settings.name}-{role}",
             metadata=manifest["metadata"],

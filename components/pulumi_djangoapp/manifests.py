@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from . import app_pod, database, fetch, network_policies, scanner, web
+from . import app_pod, autoscaling, database, fetch, network_policies, scanner, way_in, web
 from .config_files import configmap_key
 from .fetch import AwsRefs
 from .labels import WEB, labels
@@ -87,6 +87,12 @@ def kubernetes_objects(
         ("deployment", app_pod.deployment(s, refs)),
         ("service", web.service(s)),
     ]
+    if s.way_in and s.way_in.kind == "ingress":
+        objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path)))
+    elif s.way_in:
+        objects.append(("http-route", way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port)))
+    if s.autoscaling:
+        objects.append(("hpa", autoscaling.horizontal_pod_autoscaler(s.autoscaling, s.name, s.namespace, s.name)))
     for _, obj in objects:
         if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
             scanner.annotate(obj, obj["spec"]["template"]["spec"])

@@ -7,6 +7,7 @@ Postgres may open nothing.
 
 from __future__ import annotations
 
+from . import way_in
 from .labels import DATABASE, MIGRATE, WEB, labels, selector_labels
 from .settings import Settings
 from .workload_identity import POD_IDENTITY_AGENT_IPV4, POD_IDENTITY_AGENT_IPV6, POD_IDENTITY_AGENT_PORT
@@ -55,7 +56,15 @@ def _client_egress(s: Settings) -> list[dict]:
 
 
 def web_policy(s: Settings) -> dict:
-    ports = [s.port, *(p for c in s.sidecars for p in c.ports)]
+    sidecar_ports = [p for c in s.sidecars for p in c.ports]
+    if s.way_in:
+        # The load balancer (or the Gateway's pods) is the only way to the app's port: what
+        # makes trusting its X-Forwarded-Proto safe.
+        ingress = [{"from": way_in.ingress_peers(s.way_in), "ports": [{"port": s.port, "protocol": "TCP"}]}]
+        if sidecar_ports:
+            ingress.append({"ports": [{"port": p, "protocol": "TCP"} for p in sidecar_ports]})
+    else:
+        ingress = [{"ports": [{"port": p, "protocol": "TCP"} for p in (s.port, *sidecar_ports)]}]
     return _policy(
         s,
         f"{s.name}-web",
@@ -63,7 +72,7 @@ def web_policy(s: Settings) -> dict:
         {
             "podSelector": {"matchLabels": selector_labels(s.name, WEB)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"ports": [{"port": p, "protocol": "TCP"} for p in ports]}],
+            "ingress": ingress,
             "egress": _client_egress(s),
         },
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
-from . import api_limits, config_files
+from . import api_limits, autoscaling, config_files, way_in
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
@@ -44,6 +44,7 @@ MANAGED_ENV = (
     "WEB_CONCURRENCY",
     "PYTHONUNBUFFERED",
     "PYTHONDONTWRITEBYTECODE",
+    *way_in.MANAGED_ENV,
 )
 # These would carry a secret in plain text; the component delivers them as files instead.
 SECRET_ENV = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY")
@@ -109,6 +110,8 @@ WAIT_FOR_DB_RESOURCES = {
     "limits": {"cpu": "100m", "memory": "64Mi"},
 }
 DEFAULT_POSTGRES_IMAGE = "public.ecr.aws/docker/library/postgres:17.6-bookworm"
+PRESTOP_MARGIN_SECONDS = 5
+GUNICORN_GRACEFUL_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,21 @@ class Settings:
     migrations: MigrationSettings
     image_pull_policy: str
     ip_family: str = "ipv4"
+    way_in: Optional[way_in.WayIn] = None
+    autoscaling: Optional[autoscaling.AutoscalingSettings] = None
+
+    @property
+    def pre_stop_seconds(self) -> int:
+        """Keep serving until the endpoint removal has reached every node, and behind an ALB
+        until the target group has finished draining this pod."""
+        if self.way_in and self.way_in.alb:
+            return self.way_in.deregistration_seconds + PRESTOP_MARGIN_SECONDS
+        return PRESTOP_MARGIN_SECONDS
+
+    @property
+    def termination_grace_seconds(self) -> int:
+        """preStop, then gunicorn's graceful timeout, then a margin before SIGKILL."""
+        return self.pre_stop_seconds + GUNICORN_GRACEFUL_SECONDS + PRESTOP_MARGIN_SECONDS
 
     @property
     def listen_address(self) -> str:
@@ -639,7 +657,7 @@ def default_command(port: int, workers: int, wsgi_application: str, ip_family: s
         # Heartbeat files on the in-memory /tmp: a disk-backed dir can stall workers.
         "--worker-tmp-dir", "/tmp",
         # Below terminationGracePeriodSeconds minus the preStop sleep, so requests drain.
-        "--graceful-timeout", "20",
+        "--graceful-timeout", str(GUNICORN_GRACEFUL_SECONDS),
         "--access-logfile", "-",
         wsgi_application,
     )  # fmt: skip
@@ -680,7 +698,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             "is a namespace the cluster owns: deploy into it with create_namespace False, or choose another name",
         )
 
-    replicas = _int(problems, "replicas", args.get("replicas", 2), 1)
+    scaling = autoscaling.normalise(problems, args.get("autoscaling"), args.get("replicas"))
+    # With an autoscaler, replicas is the initial count (min_replicas unless given).
+    replicas = _int(problems, "replicas", args.get("replicas", scaling.min_replicas if scaling else 2), 1)
     port = _int(problems, "port", args.get("port", 8000), 1, 65535)
     workers = _int(problems, "workers", args.get("workers", 2), 1, 64)
 
@@ -730,6 +750,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         create_namespace=_bool(problems, "create_namespace", args.get("create_namespace", True)),
         image=image,
         replicas=replicas,
+        autoscaling=scaling,
         port=port,
         command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
         ip_family=ip_family,
@@ -754,6 +775,13 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         config_files=config_files.gather(problems, args.get("config_files"), args.get("config_dir")),
         protect_data=protect_data,
         aws=normalise_aws(problems, args, secrets_backend, protect_data, f"DjangoApp {name!r}"),
+        way_in=way_in.normalise(
+            problems,
+            args,
+            args.get("aws_region"),
+            args.get("network_policies", True) is True,
+            namespace if isinstance(namespace, str) else "",
+        ),
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
         image_pull_policy=_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
     )

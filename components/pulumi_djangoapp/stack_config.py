@@ -51,6 +51,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("cpuLimit", "string", "CPU limit of the django container.", DEFAULT_APP_RESOURCES["limits"]["cpu"], "resources.limits.cpu"),
     ConfigKey("memoryLimit", "string", "Memory limit of the django container.", DEFAULT_APP_RESOURCES["limits"]["memory"], "resources.limits.memory"),
     ConfigKey("env", "array", "Non-secret environment variables, each 'NAME=value'.", [], "env"),
+    ConfigKey("wayIn", "string", "How traffic reaches the app: none, ingress (an ALB) or http-route (a Gateway API route).", "none", None),
+    ConfigKey("hosts", "array", "DNS names the app answers on (ingress and http-route).", [], "ingress.hosts"),
+    ConfigKey("ingressCidrs", "array", "Where the ALB's traffic comes from (the VPC CIDR), admitted by the NetworkPolicy.", [], "ingress.ingress_cidrs"),
+    ConfigKey("ingressScheme", "string", "internet-facing or internal.", "internet-facing", "ingress.scheme"),
+    ConfigKey("certificateArns", "array", "ACM certificates of the ALB; empty means discovered from the hosts.", [], "ingress.certificate_arns"),
+    ConfigKey("ingressGroup", "string", "ALB group to share; empty means an ALB of its own.", "", "ingress.group_name"),
+    ConfigKey("externalDns", "boolean", "Annotate the Ingress for ExternalDNS.", False, "ingress.external_dns"),
+    ConfigKey("gatewayName", "string", "Gateway of an http-route (owned by the platform).", "", "http_route.parent_refs"),
+    ConfigKey("gatewayNamespace", "string", "Namespace of that Gateway.", "", "http_route.gateway_namespace"),
+    ConfigKey("autoscalingMax", "integer", "Most Django pods; 0 means no autoscaling.", 0, "autoscaling.max_replicas"),
+    ConfigKey("autoscalingMin", "integer", "Fewest Django pods with autoscaling.", 2, "autoscaling.min_replicas"),
+    ConfigKey("autoscalingCpu", "integer", "Target CPU use of django, percent of its request.", 70, "autoscaling.cpu_utilization"),
     ConfigKey("logShipperImage", "string", "Image of a fluent-bit log-shipper sidecar; empty means none.", "", "sidecars[0].image"),
     ConfigKey("databaseImage", "string", "Pinned postgres image.", DEFAULT_POSTGRES_IMAGE, "database.image"),
     ConfigKey("databaseStorageSize", "string", "Size of the PostgreSQL data volume.", "10Gi", "database.storage_size"),
@@ -202,6 +214,15 @@ def args_from_config(
     }
     if v["namespace"]:
         args["namespace"] = v["namespace"]
+    _way_in(args, v, problems, project)
+    if v["autoscalingMax"]:
+        args["autoscaling"] = {
+            "min_replicas": v["autoscalingMin"],
+            "max_replicas": v["autoscalingMax"],
+            "cpu_utilization": v["autoscalingCpu"],
+        }
+    if problems:
+        raise ValidationError(f"stack config of project {project!r}", problems)
     if v["databaseStorageClass"]:
         args["database"]["storage_class"] = v["databaseStorageClass"]
     if v["logShipperImage"]:
@@ -233,6 +254,36 @@ def args_from_config(
         args["secret_recovery_window_days"] = v["secretRecoveryWindowDays"]
         args["config_bucket_force_destroy"] = v["configBucketForceDestroy"]
     return v["appName"], args  # type: ignore[return-value]
+
+
+WAYS_IN = ("none", "ingress", "http-route")
+_INGRESS_KEYS = ("ingressCidrs", "ingressScheme", "certificateArns", "ingressGroup", "externalDns")
+_ROUTE_KEYS = ("gatewayName", "gatewayNamespace")
+
+
+def _way_in(args: dict, v: dict, problems: list, project: str) -> None:
+    """``wayIn`` and its keys to ``ingress`` or ``http_route``; keys of the other way are errors."""
+    way = v["wayIn"]
+    if way not in WAYS_IN:
+        problems.append(Problem(f"{project}:wayIn", way, f"must be one of {', '.join(WAYS_IN)}"))
+        return
+    defaults = {k.key: k.default for k in CONFIG_KEYS}
+    unused = {"none": ("hosts", *_INGRESS_KEYS, *_ROUTE_KEYS), "ingress": _ROUTE_KEYS, "http-route": _INGRESS_KEYS}[way]
+    for key in unused:
+        if v[key] != defaults[key]:
+            problems.append(Problem(f"{project}:{key}", v[key], f"does not apply with wayIn {way}"))
+    if way == "ingress":
+        ingress: dict = {"hosts": v["hosts"], "ingress_cidrs": v["ingressCidrs"], "scheme": v["ingressScheme"], "external_dns": v["externalDns"]}
+        if v["certificateArns"]:
+            ingress["certificate_arns"] = v["certificateArns"]
+        if v["ingressGroup"]:
+            ingress["group_name"] = v["ingressGroup"]
+        args["ingress"] = ingress
+    elif way == "http-route":
+        ref = {"name": v["gatewayName"]} if v["gatewayName"] else {}
+        if v["gatewayNamespace"]:
+            ref["namespace"] = v["gatewayNamespace"]
+        args["http_route"] = {"hosts": v["hosts"], "parent_refs": [ref] if ref else []}
 
 
 def storage_class_args(get: Callable[[str], Optional[str]], project: str) -> Optional[dict]:
@@ -293,6 +344,8 @@ def with_config_keys(
     raw_of = {f"{project}:{k.key}": k.key for k in CONFIG_KEYS}
 
     def key_for(field: str) -> str:
+        if field.startswith("http_route.hosts"):
+            field = "ingress" + field[len("http_route"):]  # one hosts key serves both ways in
         if field in by_arg:
             return by_arg[field]
         # env.NAME -> the env key; sidecars[0].x -> logShipperImage; database.x.y -> nearest key.

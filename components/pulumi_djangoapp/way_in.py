@@ -1,0 +1,329 @@
+"""A way in from outside the cluster: an ALB Ingress or a Gateway API HTTPRoute, and what Django
+and the NetworkPolicy must know about it.
+
+Facts this relies on (AWS Load Balancer Controller docs, Gateway API v1): annotation values are
+strings; ``target-type: ip`` sends traffic straight to pod IPs from the ALB's addresses in the
+VPC, which a NetworkPolicy can only admit by ``ipBlock``; ALB health checks send the target IP as
+``Host`` (the app answers its health path without host validation); a pod leaves the target
+group only after the deregistration delay, so ``preStop`` must outlast it; HTTPRoute is
+``gateway.networking.k8s.io/v1`` with ``parentRefs``, ``hostnames``, ``rules``.
+"""
+
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
+
+from .labels import WEB, labels
+from .validation import Problems, is_int
+
+ALB_CLASS = "alb"
+SCHEMES = ("internet-facing", "internal")
+DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+DEFAULT_DEREGISTRATION_SECONDS = 30
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+EXTERNAL_DNS_ANNOTATION = "external-dns.alpha.kubernetes.io/hostname"
+_ALB = "alb.ingress.kubernetes.io/"
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_ACM_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$")
+_ANNOTATION_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class IngressArgs(TypedDict):
+    """An Ingress, by default for the AWS Load Balancer Controller (an ALB)."""
+
+    hosts: List[str]
+    """DNS names the app answers on (``shop.example.com``). Required."""
+    ingress_cidrs: NotRequired[List[str]]
+    """Where the load balancer's traffic comes from (the VPC CIDR): ALB traffic is not pod
+    traffic, so only an ``ipBlock`` admits it. Required while ``network_policies`` is on."""
+    scheme: NotRequired[str]
+    """``internet-facing`` or ``internal``. Default: ``internet-facing``."""
+    certificate_arns: NotRequired[List[str]]
+    """ACM certificates in the app's region. Default: none (the controller discovers them from
+    ``hosts``)."""
+    ssl_policy: NotRequired[str]
+    """The listener's TLS policy. Default: ``ELBSecurityPolicy-TLS13-1-2-2021-06``."""
+    group_name: NotRequired[str]
+    """Share one ALB with other Ingresses of this group. Every namespace in a group can change
+    the shared ALB. Default: none (an ALB of its own)."""
+    deregistration_delay_seconds: NotRequired[int]
+    """How long the ALB drains a leaving pod; the pod's preStop waits longer. Default: ``30``."""
+    external_dns: NotRequired[bool]
+    """Add the ExternalDNS hostname annotation so ``hosts`` resolve. Default: ``False``."""
+    annotations: NotRequired[Dict[str, str]]
+    """Extra annotations (may not replace the ones the component sets). Default: none."""
+    class_name: NotRequired[str]
+    """IngressClass of another controller: then no ALB annotation is set. Default: ``alb``."""
+
+
+class HttpRouteArgs(TypedDict):
+    """A Gateway API HTTPRoute to a Gateway the platform team owns (never created here)."""
+
+    hosts: List[str]
+    """DNS names of the route. Required."""
+    parent_refs: List[Dict[str, str]]
+    """Gateways to attach to: ``{"name": ..., "namespace": ..., "section_name": ...}``
+    (namespace and section name optional). Required."""
+    gateway_namespace: NotRequired[str]
+    """Namespace of the Gateway's pods, admitted by the NetworkPolicy. Default: the first parent's
+    namespace, else the app's."""
+
+
+@dataclass(frozen=True)
+class WayIn:
+    kind: str  # ingress | http_route
+    hosts: tuple[str, ...]
+    ingress_cidrs: tuple[str, ...] = ()
+    scheme: str = "internet-facing"
+    certificate_arns: tuple[str, ...] = ()
+    ssl_policy: str = DEFAULT_SSL_POLICY
+    group_name: Optional[str] = None
+    deregistration_seconds: int = DEFAULT_DEREGISTRATION_SECONDS
+    external_dns: bool = False
+    annotations: tuple[tuple[str, str], ...] = ()
+    class_name: str = ALB_CLASS
+    parent_refs: tuple[tuple[tuple[str, str], ...], ...] = ()
+    gateway_namespace: Optional[str] = None
+
+    @property
+    def alb(self) -> bool:
+        return self.kind == "ingress" and self.class_name == ALB_CLASS
+
+
+def _hosts(problems: Problems, field: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        problems.add(f"{field}.hosts", value, "is required: a non-empty list of DNS names")
+        return ()
+    for i, host in enumerate(value):
+        if not isinstance(host, str) or not _DNS_NAME.match(host):
+            problems.add(f"{field}.hosts[{i}]", host, "must be a lower-case DNS name such as 'shop.example.com'")
+        elif host in value[:i]:
+            problems.add(f"{field}.hosts[{i}]", host, "is listed twice")
+    return tuple(h for h in value if isinstance(h, str))
+
+
+def _strings(problems: Problems, field: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        problems.add(field, value, "must be a list of strings")
+        return ()
+    return tuple(value)
+
+
+def _unknown(problems: Problems, raw: Mapping[str, Any], known: type, field: str) -> None:
+    for key in raw:
+        if key not in known.__annotations__:
+            problems.add(f"{field}.{key}", raw[key], f"is not a known argument; known: {', '.join(known.__annotations__)}")
+
+
+def normalise(problems: Problems, args: Mapping[str, Any], region: Any, network_policies: bool, namespace: str) -> Optional[WayIn]:
+    ingress, route = args.get("ingress"), args.get("http_route")
+    if ingress is not None and route is not None:
+        problems.add("http_route", "(given)", "cannot be combined with ingress: one way in")
+        return None
+    if ingress is not None:
+        return _ingress(problems, ingress, region, network_policies)
+    if route is not None:
+        return _route(problems, route, namespace)
+    return None
+
+
+def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) -> Optional[WayIn]:
+    if not isinstance(raw, Mapping):
+        problems.add("ingress", raw, "must be an IngressArgs mapping")
+        return None
+    raw = {k: v for k, v in raw.items() if v is not None}
+    _unknown(problems, raw, IngressArgs, "ingress")
+    hosts = _hosts(problems, "ingress", raw.get("hosts"))
+    cidrs = _strings(problems, "ingress.ingress_cidrs", raw.get("ingress_cidrs"))
+    for i, cidr in enumerate(cidrs):
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            problems.add(f"ingress.ingress_cidrs[{i}]", cidr, "must be a CIDR block such as '10.0.0.0/16'")
+    if network_policies and not cidrs:
+        problems.add(
+            "ingress.ingress_cidrs",
+            None,
+            "is required while network_policies is on: the load balancer's traffic comes from the VPC, not from pods (for example the VPC CIDR)",
+        )
+    scheme = raw.get("scheme", "internet-facing")
+    if scheme not in SCHEMES:
+        problems.add("ingress.scheme", scheme, f"must be one of {', '.join(SCHEMES)}")
+    arns = _strings(problems, "ingress.certificate_arns", raw.get("certificate_arns"))
+    for i, arn in enumerate(arns):
+        match = _ACM_ARN.match(arn)
+        if not match:
+            problems.add(f"ingress.certificate_arns[{i}]", arn, "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id>")
+        elif isinstance(region, str) and match.group("region") != region:
+            problems.add(f"ingress.certificate_arns[{i}]", arn, f"must be in the app's region {region} (an ALB uses certificates of its own region)")
+    group = raw.get("group_name")
+    if group is not None and (not isinstance(group, str) or not _GROUP.match(group)):
+        problems.add("ingress.group_name", group, "must be up to 63 lower-case letters, digits, '-' and '.'")
+    delay = raw.get("deregistration_delay_seconds", DEFAULT_DEREGISTRATION_SECONDS)
+    if not is_int(delay) or not 0 <= delay <= 3600:
+        problems.add("ingress.deregistration_delay_seconds", delay, "must be an integer from 0 to 3600 (the ALB's range)")
+        delay = DEFAULT_DEREGISTRATION_SECONDS
+    external_dns = raw.get("external_dns", False)
+    if not isinstance(external_dns, bool):
+        problems.add("ingress.external_dns", external_dns, "must be true or false")
+    class_name = raw.get("class_name", ALB_CLASS)
+    if not isinstance(class_name, str) or not _DNS1123.match(class_name):
+        problems.add("ingress.class_name", class_name, "must be an IngressClass name")
+    annotations = raw.get("annotations") or {}
+    if not isinstance(annotations, Mapping):
+        problems.add("ingress.annotations", annotations, "must map annotation keys to strings")
+        annotations = {}
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not _ANNOTATION_KEY.match(key):
+            problems.add(f"ingress.annotations.{key}", value, "is not a valid annotation key")
+        elif not isinstance(value, str):
+            problems.add(f"ingress.annotations.{key}", value, "annotation values must be strings")
+        elif key.startswith(_ALB) and key[len(_ALB):] in _MANAGED_ALB_KEYS:
+            problems.add(f"ingress.annotations.{key}", value, "is set by the component from IngressArgs; use the matching argument")
+    return WayIn(
+        kind="ingress",
+        hosts=hosts,
+        ingress_cidrs=cidrs,
+        scheme=scheme if scheme in SCHEMES else SCHEMES[0],
+        certificate_arns=arns,
+        ssl_policy=raw.get("ssl_policy", DEFAULT_SSL_POLICY),
+        group_name=group,
+        deregistration_seconds=delay,
+        external_dns=external_dns is True,
+        annotations=tuple(sorted((k, v) for k, v in annotations.items() if isinstance(k, str))),
+        class_name=class_name if isinstance(class_name, str) else ALB_CLASS,
+    )
+
+
+def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
+    if not isinstance(raw, Mapping):
+        problems.add("http_route", raw, "must be an HttpRouteArgs mapping")
+        return None
+    raw = {k: v for k, v in raw.items() if v is not None}
+    _unknown(problems, raw, HttpRouteArgs, "http_route")
+    hosts = _hosts(problems, "http_route", raw.get("hosts"))
+    refs_raw = raw.get("parent_refs")
+    refs = []
+    if not isinstance(refs_raw, (list, tuple)) or not refs_raw:
+        problems.add("http_route.parent_refs", refs_raw, "is required: the Gateways to attach to, [{'name': ..., 'namespace': ...}]")
+        refs_raw = []
+    for i, ref in enumerate(refs_raw):
+        where = f"http_route.parent_refs[{i}]"
+        if not isinstance(ref, Mapping) or "name" not in ref:
+            problems.add(where, ref, "must be a mapping with at least 'name'")
+            continue
+        for key, value in ref.items():
+            if key not in ("name", "namespace", "section_name"):
+                problems.add(f"{where}.{key}", value, "is not a parent reference field (name, namespace, section_name)")
+            elif not isinstance(value, str) or not _DNS1123.match(value):
+                problems.add(f"{where}.{key}", value, "must be a DNS-1123 label")
+        refs.append(tuple(sorted((k, v) for k, v in ref.items() if isinstance(v, str))))
+    first_namespace = next((dict(r).get("namespace") for r in refs if dict(r).get("namespace")), None)
+    gateway_namespace = raw.get("gateway_namespace", first_namespace or namespace)
+    if not isinstance(gateway_namespace, str) or not _DNS1123.match(gateway_namespace):
+        problems.add("http_route.gateway_namespace", gateway_namespace, "must be a namespace name")
+    return WayIn(kind="http_route", hosts=hosts, parent_refs=tuple(refs), gateway_namespace=gateway_namespace)
+
+
+# Annotations the component owns (suffixes of alb.ingress.kubernetes.io/).
+_MANAGED_ALB_KEYS = (
+    "scheme", "target-type", "listen-ports", "ssl-redirect", "ssl-policy", "certificate-arn",
+    "healthcheck-path", "success-codes", "target-group-attributes", "group.name",
+)  # fmt: skip
+
+
+def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int, health_path: str) -> dict:
+    """The Ingress as applied: one rule per host, every path to the app's Service."""
+    annotations: dict[str, str] = {}
+    if w.alb:
+        annotations = {
+            _ALB + "scheme": w.scheme,
+            # Pod IPs as targets: traffic skips kube-proxy and readiness gates apply.
+            _ALB + "target-type": "ip",
+            _ALB + "listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}], separators=(",", ":")),
+            _ALB + "ssl-redirect": "443",
+            _ALB + "ssl-policy": w.ssl_policy,
+            _ALB + "healthcheck-path": health_path,
+            _ALB + "success-codes": "200",
+            _ALB + "target-group-attributes": f"deregistration_delay.timeout_seconds={w.deregistration_seconds}",
+        }
+        if w.certificate_arns:
+            annotations[_ALB + "certificate-arn"] = ",".join(w.certificate_arns)
+        if w.group_name:
+            annotations[_ALB + "group.name"] = w.group_name
+    if w.external_dns:
+        annotations[EXTERNAL_DNS_ANNOTATION] = ",".join(w.hosts)
+    annotations.update(dict(w.annotations))
+    metadata: dict = {"name": name, "namespace": namespace, "labels": labels(name, WEB)}
+    if annotations:
+        metadata["annotations"] = annotations
+    backend = {"service": {"name": service, "port": {"number": port}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata,
+        "spec": {
+            "ingressClassName": w.class_name,
+            "rules": [
+                {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+                for host in w.hosts
+            ],
+        },
+    }
+
+
+def http_route_object(w: WayIn, name: str, namespace: str, service: str, port: int) -> dict:
+    refs = []
+    for ref in w.parent_refs:
+        fields = dict(ref)
+        entry = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": fields["name"]}
+        if "namespace" in fields:
+            entry["namespace"] = fields["namespace"]
+        if "section_name" in fields:
+            entry["sectionName"] = fields["section_name"]
+        refs.append(entry)
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, WEB)},
+        "spec": {
+            "parentRefs": refs,
+            "hostnames": list(w.hosts),
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "backendRefs": [{"name": service, "port": port}],
+                }
+            ],
+        },
+    }
+
+
+def ingress_peers(w: WayIn) -> list[dict]:
+    """Who may open connections to the app's port: the ALB's addresses, or the Gateway's pods."""
+    if w.kind == "ingress":
+        return [{"ipBlock": {"cidr": cidr}} for cidr in w.ingress_cidrs]
+    return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": w.gateway_namespace}}}]
+
+
+def django_env(w: Optional[WayIn], probe_host: str, network_policies: bool) -> list[tuple[str, str]]:
+    """Component-managed Django settings: the hosts it answers, the origins CSRF trusts (with
+    scheme, Django >= 4), and whether X-Forwarded-Proto is trusted: only when the NetworkPolicy
+    makes the load balancer the only way in (otherwise any pod could claim HTTPS)."""
+    hosts = [*(w.hosts if w else ()), probe_host]
+    env = [("DJANGO_ALLOWED_HOSTS", ",".join(dict.fromkeys(hosts)))]
+    if w:
+        env.append(("DJANGO_CSRF_TRUSTED_ORIGINS", ",".join(f"https://{h}" for h in w.hosts)))
+        if network_policies:
+            env.append(("DJANGO_SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https"))
+    return env
+
+
+MANAGED_ENV = ("DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_PROXY_SSL_HEADER", "POD_IP")
