@@ -68,7 +68,7 @@ def test_schema_lists_every_output(schema):
     outputs = set(schema["resources"][pulumi_djangoapp.TYPE_TOKEN]["properties"])
     assert outputs == {
         "namespace", "deploymentName", "serviceName", "databaseServiceName", "effectivePodRequests",
-        "effectivePodLimits", "bucketName", "configPrefix", "secretArn", "roleArn",
+        "effectivePodLimits", "bucketName", "configPrefix", "secretArn", "roleArn", "urls", "ingressHostname",
     }  # fmt: skip
 
 

@@ -5,7 +5,7 @@ import functools
 import importlib
 import json
 import re
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -75,6 +75,22 @@ def _snake(field: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", field).lower()
 
 
+def _ignored_fields(s: Settings, role: str) -> Optional[list]:
+    """Fields Pulumi must not diff: the StatefulSet's immutable claim template (the live claim is
+    patched instead) and, under an HPA, the replica count the autoscaler owns."""
+    if role == "postgres":
+        return [database.IMMUTABLE_CLAIM_TEMPLATES]
+    if role == "deployment" and s.autoscaling:
+        return ["spec.replicas"]
+    return None
+
+
+def _load_balancer_hostname(status: Any) -> Optional[str]:
+    """``status.loadBalancer.ingress[].hostname`` of an Ingress (the SDK's typed output)."""
+    entries = getattr(getattr(status, "load_balancer", None), "ingress", None) or []
+    return next((e.hostname for e in entries if getattr(e, "hostname", None)), None)
+
+
 class DjangoApp(pulumi.ComponentResource):
     """A Django Deployment (gunicorn) with native sidecars, ordered init steps, an in-cluster
     PostgreSQL and generated credentials delivered as in-memory files."""
@@ -89,6 +105,8 @@ class DjangoApp(pulumi.ComponentResource):
     config_prefix: pulumi.Output[Optional[str]]
     secret_arn: pulumi.Output[Optional[str]]
     role_arn: pulumi.Output[Optional[str]]
+    urls: pulumi.Output[List[str]]
+    ingress_hostname: pulumi.Output[Optional[str]]
 
     def __init__(
         self,
@@ -138,7 +156,7 @@ class DjangoApp(pulumi.ComponentResource):
             registered[role_name] = self._apply(
                 role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name),
                 patch=role_name in manifests.PATCHES,
-                ignore=[database.IMMUTABLE_CLAIM_TEMPLATES] if role_name == "postgres" else None,
+                ignore=_ignored_fields(s, role_name),
             )
             if role_name == "deployment":
                 deployment_manifest = manifest
@@ -165,6 +183,13 @@ class DjangoApp(pulumi.ComponentResource):
             secrets.secret_arns.get(DATABASE_JSON_KEY) if s.uses_aws else None
         )
         self.role_arn = role.arn if role else pulumi.Output.from_input(None)
+        # https:// for every host of the way in; none without one (kubectl port-forward).
+        self.urls = pulumi.Output.from_input([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
+        ingress = registered.get("ingress")
+        # The load balancer's DNS name once the controller has made it (None for routes).
+        self.ingress_hostname = (
+            ingress.status.apply(_load_balancer_hostname) if ingress is not None else pulumi.Output.from_input(None)
+        )
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,
@@ -177,6 +202,8 @@ class DjangoApp(pulumi.ComponentResource):
                 "database_service_name": self.database_service_name,
                 "effective_pod_requests": self.effective_pod_requests,
                 "effective_pod_limits": self.effective_pod_limits,
+                "urls": self.urls,
+                "ingress_hostname": self.ingress_hostname,
             }
         )
 
