@@ -66,6 +66,8 @@ def app_env(s: Settings) -> list[dict]:
         # The root filesystem is read-only; do not try to write .pyc files.
         ("PYTHONDONTWRITEBYTECODE", "1"),
         *way_in.django_env(s.way_in, s.probe_host, s.network_policies),
+        # The path the app answers before host validation (load balancer health checks).
+        ("DJANGO_HEALTH_PATH", s.health_path),
     )
     # The pod's own address, for ALLOWED_HOSTS-free health checks and logs.
     pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}

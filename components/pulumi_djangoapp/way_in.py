@@ -326,4 +326,7 @@ def django_env(w: Optional[WayIn], probe_host: str, network_policies: bool) -> l
     return env
 
 
-MANAGED_ENV = ("DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_PROXY_SSL_HEADER", "POD_IP")
+MANAGED_ENV = (
+    "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_PROXY_SSL_HEADER",
+    "DJANGO_HEALTH_PATH", "POD_IP",
+)  # fmt: skip

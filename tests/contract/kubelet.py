@@ -59,12 +59,22 @@ class Kubelet:
         """Only what the pod spec declares, plus PATH: no credentials leak in from the test run."""
         env: dict[str, str] = {}
         for item in container.get("env", []):
-            env[item["name"]] = self._mapped(expand(str(item["value"]), env))
+            env[item["name"]] = self._mapped(expand(self._value(item), env))
         bin_dirs = [str(Path(sys.executable).parent), str(postgres_bin()), "/usr/local/bin", "/usr/bin", "/bin"]
         return {"PATH": os.pathsep.join(bin_dirs), "LANG": "C.UTF-8", "HOME": str(self.tmp), **env}
 
+    # The pod's address as the downward API gives it; here the processes listen on loopback.
+    pod_ip = "127.0.0.1"
+
+    def _value(self, item: dict) -> str:
+        if "valueFrom" in item:
+            field = item["valueFrom"]["fieldRef"]["fieldPath"]
+            assert field == "status.podIP", f"the stand-in knows status.podIP only, not {field}"
+            return self.pod_ip
+        return str(item["value"])
+
     def argv(self, container: dict) -> list[str]:
-        env = {e["name"]: str(e["value"]) for e in container.get("env", [])}
+        env = {e["name"]: self._value(e) for e in container.get("env", [])}
         return [expand(a, env) for a in [*container.get("command", []), *container.get("args", [])]]
 
     def run(self, container: dict, timeout: float = 120) -> subprocess.CompletedProcess:

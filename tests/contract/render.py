@@ -16,7 +16,7 @@ OIDC = {
     "oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
     "oidc_provider_url": "https://oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
 }
-CONFIG = {"app.toml": '[django]\nallowed_hosts = ["shop.example.com"]\n\n[features]\nnew_checkout = true\n'}
+CONFIG = {"app.toml": '[features]\nnew_checkout = true\n'}
 
 
 class MotoMocks(RecordingMocks):

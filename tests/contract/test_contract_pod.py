@@ -275,3 +275,21 @@ def test_none_mode_runs_no_migration_step(app, mode):
     rendered = app(migrations=mode)
     names = [c["name"] for c in rendered.pod()["initContainers"]]
     assert names == ["fetch-config", "fetch-secrets", "wait-for-db"]
+
+
+def test_health_checks_answer_any_host_while_every_other_path_validates_it(app, kubelet):
+    # An ALB health check sends the target's IP as Host; a client must use a configured host.
+    rendered = migrated(app, kubelet, ingress={"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]})
+    django = rendered.container("django")
+    server = kubelet.start(django)
+    base = f"http://127.0.0.1:{rendered.args['port']}"
+    try:
+        assert get(f"{base}/healthz", "10.1.2.3")[0] == 200
+        assert get(f"{base}/products", "10.1.2.3", timeout=5)[0] == 400
+        assert get(f"{base}/products", "shop.example.com", timeout=5)[0] == 200
+        # HTTPS as the ALB reports it: trusted because the NetworkPolicy admits only the ALB.
+        env = {e["name"]: e.get("value") for e in django["env"]}
+        assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://shop.example.com"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

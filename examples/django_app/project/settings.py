@@ -1,8 +1,9 @@
 """Settings of the example shop, read the way DjangoApp delivers them.
 
-Secrets come from files named by ``*_FILE`` variables (in-memory volumes in the pod); plain
-settings come from TOML files in ``DJANGO_CONFIG_DIR``. Nothing secret is read from a plain
-environment value.
+Secrets come from files named by ``*_FILE`` variables (in-memory volumes in the pod); the hosts,
+trusted origins and proxy header come from the component-managed ``DJANGO_*`` variables (one
+owner: the component derives them from the way in); other plain settings come from TOML files
+in ``DJANGO_CONFIG_DIR``. Nothing secret is read from a plain environment value.
 """
 
 import os
@@ -56,10 +57,18 @@ def database(url: str) -> dict:
 CONFIG = config()
 DJANGO = CONFIG.get("django", {})
 
+def env_list(name: str) -> list[str]:
+    return [item for item in os.environ.get(name, "").split(",") if item]
+
+
 SECRET_KEY = secret("SECRET_KEY") or "build-time-placeholder"
-DEBUG = bool(DJANGO.get("debug", False))
-# "localhost" is what the kubelet's probes send as Host (DjangoApp's probe_host default).
-ALLOWED_HOSTS = sorted({"localhost", *DJANGO.get("allowed_hosts", [])})
+DEBUG = os.environ.get("DJANGO_DEBUG", "false").lower() == "true"
+# Set by DjangoApp from its way in plus the probe host ("localhost" outside a pod).
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or ["localhost"]
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# Only set while the NetworkPolicy makes the load balancer the only way in.
+if os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = tuple(os.environ["DJANGO_SECURE_PROXY_SSL_HEADER"].split(",", 1))
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -68,6 +77,8 @@ INSTALLED_APPS = [
     "shop",
 ]
 MIDDLEWARE = [
+    # First: the health path answers without host validation (ALB checks send the pod IP).
+    "project.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
