@@ -134,12 +134,20 @@ def normalise(problems: Problems, args: Mapping[str, Any], region: Any, network_
     return None
 
 
-def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) -> Optional[WayIn]:
+def _given(problems: Problems, raw: Any, known: type, field: str) -> Optional[dict]:
+    """The mapping with unset (None) fields dropped and unknown keys reported; None if not one."""
     if not isinstance(raw, Mapping):
-        problems.add("ingress", raw, "must be an IngressArgs mapping")
+        problems.add(field, raw, f"must be an {known.__name__} mapping")
         return None
-    raw = {k: v for k, v in raw.items() if v is not None}
-    _unknown(problems, raw, IngressArgs, "ingress")
+    given = {k: v for k, v in raw.items() if v is not None}
+    _unknown(problems, given, known, field)
+    return given
+
+
+def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) -> Optional[WayIn]:
+    raw = _given(problems, raw, IngressArgs, "ingress")
+    if raw is None:
+        return None
     hosts = _hosts(problems, "ingress", raw.get("hosts"))
     cidrs = _strings(problems, "ingress.ingress_cidrs", raw.get("ingress_cidrs"))
     for i, cidr in enumerate(cidrs):
@@ -203,11 +211,9 @@ def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) 
 
 
 def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
-    if not isinstance(raw, Mapping):
-        problems.add("http_route", raw, "must be an HttpRouteArgs mapping")
+    raw = _given(problems, raw, HttpRouteArgs, "http_route")
+    if raw is None:
         return None
-    raw = {k: v for k, v in raw.items() if v is not None}
-    _unknown(problems, raw, HttpRouteArgs, "http_route")
     hosts = _hosts(problems, "http_route", raw.get("hosts"))
     refs_raw = raw.get("parent_refs")
     refs = []
