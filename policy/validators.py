@@ -16,6 +16,7 @@ WORKLOADS = {
     "kubernetes:apps/v1:StatefulSet",
     "kubernetes:apps/v1:DaemonSet",
     "kubernetes:batch/v1:Job",
+    "kubernetes:batch/v1:CronJob",
     "kubernetes:core/v1:Pod",
 }
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY", re.I)
@@ -40,7 +41,11 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] 
     if resource_type not in WORKLOADS:
         return None
     spec = props.get("spec") or {}
-    return spec if resource_type == "kubernetes:core/v1:Pod" else (spec.get("template") or {}).get("spec")
+    if resource_type == "kubernetes:core/v1:Pod":
+        return spec
+    if resource_type == "kubernetes:batch/v1:CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return (spec.get("template") or {}).get("spec")
 
 
 def containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

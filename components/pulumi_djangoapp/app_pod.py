@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from . import fetch, migrations, way_in
+from . import fetch, migrations, schedules, way_in
 from .config_files import configmap_key
 from .effective_resources import ContainerResources
 from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
-from .labels import WEB, labels, selector_labels
+from .labels import SCHEDULE, WEB, labels, selector_labels
 from .quantities import parse_quantity
 from .security import container, pod_security_context
 from .settings import WAIT_FOR_DB_RESOURCES, Settings, SidecarSettings
@@ -288,6 +288,44 @@ def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     spec["initContainers"] = _preparation(s, refs)
     spec["containers"] = [migrations.migrate_container(s, _app_process(s))]
     return spec
+
+
+def schedule_pod_spec(s: Settings, schedule, refs: Optional[AwsRefs] = None) -> dict:
+    """A scheduled run: the web pod's preparation, then wait for migrations (never run them;
+    unless migrations are ``none``), then the command as the one container."""
+    spec = pod_spec(s, refs)
+    spec.pop("topologySpreadConstraints", None)
+    base = _app_process(s)
+    if schedule.resources is not None:
+        base = {**base, "resources": schedule.resources.manifest()}
+    wait = [migrations.wait_for_migrations_container(s, base)] if s.migrations.mode != "none" else []
+    spec["initContainers"] = [*_preparation(s, refs), *wait]
+    spec["containers"] = [
+        container(
+            schedule.name,
+            s.image,
+            s.image_pull_policy,
+            s.run_as_user,
+            command=list(schedule.command),
+            env=base["env"],
+            resources=base["resources"],
+            volumeMounts=base["volumeMounts"],
+        )
+    ]
+    return spec
+
+
+def schedule_cron_jobs(s: Settings, refs: Optional[AwsRefs] = None) -> list[tuple[str, dict]]:
+    jobs = []
+    for schedule in s.schedules:
+        spec = schedule_pod_spec(s, schedule, refs)
+        pod_metadata = {
+            "labels": labels(s.name, SCHEDULE),
+            "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash, **fetch.credential_annotations(s, spec)},
+        }
+        name = f"{s.name}-{schedule.name}"
+        jobs.append((f"schedule-{schedule.name}", schedules.cron_job(schedule, name, s.namespace, labels(s.name, SCHEDULE), pod_metadata, spec)))
+    return jobs
 
 
 def migration_job(s: Settings, refs: Optional[AwsRefs] = None) -> Optional[dict]:

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, NotRequired, TypedDict
 import pulumi
 
 from .autoscaling import AutoscalingArgs
+from .schedules import ScheduleArgs
 from .way_in import HttpRouteArgs, IngressArgs
 
 
@@ -96,6 +97,9 @@ class DjangoAppArgs(TypedDict):
     none (reach the app with ``kubectl port-forward``)."""
     http_route: NotRequired[HttpRouteArgs]
     """A way in through a Gateway API HTTPRoute to a Gateway the platform owns. Default: none."""
+    schedules: NotRequired[List[ScheduleArgs]]
+    """Management commands on a schedule: a CronJob each with the web pod's plumbing, waiting
+    for migrations, never running them. Default: none."""
     autoscaling: NotRequired[AutoscalingArgs]
     """An HPA on the django container's CPU (and memory). Default: none (fixed replicas)."""
     port: NotRequired[int]

@@ -56,6 +56,7 @@ KINDS = {
     ("apps/v1", "Deployment"): ("apps.v1", "Deployment"),
     ("apps/v1", "StatefulSet"): ("apps.v1", "StatefulSet"),
     ("batch/v1", "Job"): ("batch.v1", "Job"),
+    ("batch/v1", "CronJob"): ("batch.v1", "CronJob"),
     ("policy/v1", "PodDisruptionBudget"): ("policy.v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "NetworkPolicy"): ("networking.v1", "NetworkPolicy"),
     ("networking.k8s.io/v1", "Ingress"): ("networking.v1", "Ingress"),
@@ -137,9 +138,9 @@ class DjangoApp(pulumi.ComponentResource):
         deployment_manifest: dict = {}
         for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs):
             depends_on = [registered["namespace"]] if "namespace" in registered else []
-            if role_name in manifests.USES_CREDENTIALS and "credentials" in registered:
+            if (role_name in manifests.USES_CREDENTIALS or role_name.startswith("schedule-")) and "credentials" in registered:
                 depends_on.append(registered["credentials"])
-            if role_name in ("deployment", "migration-job") and bucket is not None:
+            if manifests.runs_the_app(role_name) and bucket is not None:
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
                 depends_on += [bucket, *access]

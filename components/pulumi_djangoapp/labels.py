@@ -5,8 +5,9 @@ from __future__ import annotations
 WEB = "web"
 DATABASE = "database"
 MIGRATE = "migrate"
+SCHEDULE = "schedule"
 
-_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django"}
+_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django"}
 
 
 def selector_labels(instance: str, component: str) -> dict[str, str]:

@@ -16,6 +16,9 @@ from .settings import Settings
 
 # Objects that mount the credentials Secret; they must not start before it exists.
 USES_CREDENTIALS = ("deployment", "postgres", "migration-job")
+# Roles whose pods run the app's code and first need its files and permissions.
+def runs_the_app(role: str) -> bool:
+    return role in ("deployment", "migration-job") or role.startswith("schedule-")
 # Objects registered as server-side apply patches of something the cluster created.
 PATCHES = ("postgres-data",)
 # What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
@@ -87,6 +90,7 @@ def kubernetes_objects(
         ("deployment", app_pod.deployment(s, refs)),
         ("service", web.service(s)),
     ]
+    objects += app_pod.schedule_cron_jobs(s, refs)
     if s.way_in and s.way_in.kind == "ingress":
         objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path)))
     elif s.way_in:
@@ -96,6 +100,8 @@ def kubernetes_objects(
     for _, obj in objects:
         if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
             scanner.annotate(obj, obj["spec"]["template"]["spec"])
+        elif obj["kind"] == "CronJob":
+            scanner.annotate(obj, obj["spec"]["jobTemplate"]["spec"]["template"]["spec"])
     pdb = web.pod_disruption_budget(s)
     if pdb:
         objects.append(("pdb", pdb))

@@ -8,7 +8,7 @@ Postgres may open nothing.
 from __future__ import annotations
 
 from . import way_in
-from .labels import DATABASE, MIGRATE, WEB, labels, selector_labels
+from .labels import DATABASE, MIGRATE, SCHEDULE, WEB, labels, selector_labels
 from .settings import Settings
 from .workload_identity import POD_IDENTITY_AGENT_IPV4, POD_IDENTITY_AGENT_IPV6, POD_IDENTITY_AGENT_PORT
 
@@ -92,8 +92,24 @@ def migrate_policy(s: Settings) -> dict:
     )
 
 
+def schedule_policy(s: Settings) -> dict:
+    """Scheduled runs listen on nothing and connect like the app does."""
+    return _policy(
+        s,
+        f"{s.name}-schedules",
+        SCHEDULE,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, SCHEDULE)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": _client_egress(s),
+        },
+    )
+
+
 def database_policy(s: Settings) -> dict:
     clients = [WEB, MIGRATE] if s.migrations.mode == "job" else [WEB]
+    if s.schedules:
+        clients.append(SCHEDULE)
     return _policy(
         s,
         f"{s.name}-postgres",
@@ -120,6 +136,8 @@ def network_policies(s: Settings) -> list[dict]:
     policies.append(web_policy(s))
     if s.migrations.mode == "job":
         policies.append(migrate_policy(s))
+    if s.schedules:
+        policies.append(schedule_policy(s))
     if not s.database.external:
         policies.append(database_policy(s))
     return policies

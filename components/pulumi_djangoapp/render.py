@@ -30,7 +30,7 @@ UNKNOWN = "[unknown]"  # what the first preview cannot know yet (pulumi shows "o
 # Apply order: what others reference first.
 _KIND_ORDER = [
     "Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "StatefulSet", "Job",
-    "Deployment", "PodDisruptionBudget", "NetworkPolicy",
+    "Deployment", "CronJob", "PodDisruptionBudget", "NetworkPolicy",
 ]  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
-from . import api_limits, autoscaling, config_files, way_in
+from . import api_limits, autoscaling, config_files, schedules, way_in
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
@@ -204,6 +204,7 @@ class Settings:
     image_pull_policy: str
     ip_family: str = "ipv4"
     way_in: Optional[way_in.WayIn] = None
+    schedules: tuple[schedules.ScheduleSettings, ...] = ()
     autoscaling: Optional[autoscaling.AutoscalingSettings] = None
 
     @property
@@ -751,6 +752,13 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         image=image,
         replicas=replicas,
         autoscaling=scaling,
+        schedules=schedules.normalise(
+            problems,
+            args.get("schedules"),
+            name if isinstance(name, str) else "",
+            lambda field, value: _resources(problems, field, value, DEFAULT_APP_RESOURCES),
+            {*BUILTIN_CONTAINERS, *(c.name for c in sidecars)},
+        ),
         port=port,
         command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
         ip_family=ip_family,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -60,6 +61,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("externalDns", "boolean", "Annotate the Ingress for ExternalDNS.", False, "ingress.external_dns"),
     ConfigKey("gatewayName", "string", "Gateway of an http-route (owned by the platform).", "", "http_route.parent_refs"),
     ConfigKey("gatewayNamespace", "string", "Namespace of that Gateway.", "", "http_route.gateway_namespace"),
+    ConfigKey("schedules", "array", "Scheduled management commands, each 'name|cron|command words[|time zone]'.", [], "schedules"),
     ConfigKey("autoscalingMax", "integer", "Most Django pods; 0 means no autoscaling.", 0, "autoscaling.max_replicas"),
     ConfigKey("autoscalingMin", "integer", "Fewest Django pods with autoscaling.", 2, "autoscaling.min_replicas"),
     ConfigKey("autoscalingCpu", "integer", "Target CPU use of django, percent of its request.", 70, "autoscaling.cpu_utilization"),
@@ -215,6 +217,8 @@ def args_from_config(
     if v["namespace"]:
         args["namespace"] = v["namespace"]
     _way_in(args, v, problems, project)
+    if v["schedules"]:
+        args["schedules"] = _schedules(v["schedules"], problems, project)
     if v["autoscalingMax"]:
         args["autoscaling"] = {
             "min_replicas": v["autoscalingMin"],
@@ -254,6 +258,22 @@ def args_from_config(
         args["secret_recovery_window_days"] = v["secretRecoveryWindowDays"]
         args["config_bucket_force_destroy"] = v["configBucketForceDestroy"]
     return v["appName"], args  # type: ignore[return-value]
+
+
+def _schedules(entries: list, problems: list, project: str) -> list[dict]:
+    """``name|cron|command words[|time zone]`` (Pulumi's project config holds lists of strings
+    only): ``clearsessions|0 3 * * *|python manage.py clearsessions|Europe/Paris``."""
+    result = []
+    for entry in entries:
+        parts = [p.strip() for p in entry.split("|")]
+        if len(parts) not in (3, 4) or not all(parts):
+            problems.append(Problem(f"{project}:schedules", entry, "each entry must be 'name|cron|command words' or 'name|cron|command words|time zone'"))
+            continue
+        schedule = {"name": parts[0], "schedule": parts[1], "command": shlex.split(parts[2])}
+        if len(parts) == 4:
+            schedule["time_zone"] = parts[3]
+        result.append(schedule)
+    return result
 
 
 WAYS_IN = ("none", "ingress", "http-route")

@@ -73,6 +73,8 @@ if os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER"):
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    # Sessions, and with them `manage.py clearsessions` (a scheduled command in staging/prod).
+    "django.contrib.sessions",
     "django.contrib.staticfiles",
     "shop",
 ]
