@@ -130,3 +130,12 @@ def test_policy_pack_declares_every_check(root):
     assert "RESOURCE_CHECKS" in text and "every_bucket_is_guarded" in text
     assert "runtime" in (root / "policy" / "PulumiPolicy.yaml").read_text()
     json.dumps(list(validators.RESOURCE_CHECKS))
+
+
+def test_an_unrestricted_cron_job_container_is_caught(root):
+    cron = copy.deepcopy(run_stack(root, stack_config(root, "staging")).one("batch/v1:CronJob").inputs)
+    assert violations(validators.containers_restricted, "kubernetes:batch/v1:CronJob", cron) == []
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"]["allowPrivilegeEscalation"] = True
+    (message,) = violations(validators.containers_restricted, "kubernetes:batch/v1:CronJob", cron)
+    assert "clearsessions" in message and "allowPrivilegeEscalation" in message

@@ -61,6 +61,11 @@ class Rendered:
     def job_pod(self) -> dict:
         return self.run.one(":Job").inputs["spec"]["template"]["spec"]
 
+    def schedule_pod(self, name: str) -> dict:
+        """The pod each run of the CronJob ``<app>-<name>`` starts."""
+        cron = next(r for r in self.run.of_type(":CronJob") if r.inputs["metadata"]["name"] == f"shop-{name}")
+        return cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
     def container(self, name: str, pod: dict | None = None) -> dict:
         spec = pod or self.pod()
         (found,) = [c for c in [*spec["initContainers"], *spec["containers"]] if c["name"] == name]

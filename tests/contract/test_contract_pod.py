@@ -293,3 +293,24 @@ def test_health_checks_answer_any_host_while_every_other_path_validates_it(app, 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+CLEARSESSIONS = {"name": "clearsessions", "schedule": "0 3 * * *", "command": ["python", "manage.py", "clearsessions"]}
+
+
+def test_a_scheduled_command_waits_for_migrations_then_runs_to_exit_0(app, kubelet, postgres):
+    rendered = app(schedules=[CLEARSESSIONS], migrations_wait_timeout_seconds=2, migrations="job")
+    pod = rendered.schedule_pod("clearsessions")
+    for name in ("fetch-config", "fetch-secrets", "wait-for-db"):
+        assert kubelet.run(rendered.container(name, pod)).returncode == 0, name
+    # Started before migrations: the run waits, and gives up after its bound, without migrating.
+    early = kubelet.run(rendered.container("wait-for-migrations", pod))
+    assert early.returncode != 0
+    assert applied_migrations_or_none(postgres, rendered.args["database"]["database_name"]) is None
+    # After the release's migrate (the Job's), the same steps pass and the command succeeds.
+    assert kubelet.run(rendered.container("migrate", rendered.job_pod())).returncode == 0
+    assert kubelet.run(rendered.container("wait-for-migrations", pod)).returncode == 0
+    command = kubelet.run(rendered.container("clearsessions", pod))
+    assert command.returncode == 0, command.stderr
+    with postgres.admin(rendered.args["database"]["database_name"]) as conn:
+        assert conn.execute("SELECT count(*) FROM django_session").fetchone() == (0,)
