@@ -86,11 +86,13 @@ def _unwrap(value):
 
 def child(kind: str, argument: str) -> None:
     """kind: ``stack`` (stacks/ with Pulumi.<argument>.yaml), ``record`` (the same, recording
-    every registration), ``apps`` (``argument`` DjangoApps), ``raw`` (a project folder)."""
+    every registration), ``apps`` (``argument`` DjangoApps), ``record-apps`` (the same,
+    recording), ``raw`` (a project folder, through the runner), ``raw-apps`` (a generated
+    program file run in-process exactly like ``apps``)."""
     started = time.perf_counter()
     import pulumi
 
-    record: list | None = [] if kind == "record" else None
+    record: list | None = [] if kind.startswith("record") else None
     mocks = _mocks()(record)
     if kind in ("stack", "record", "raw"):
         # A whole project's program, run as the engine runs it (pulumi_djangoapp.runner): the
@@ -105,17 +107,22 @@ def child(kind: str, argument: str) -> None:
 
         @pulumi.runtime.test
         def program():
-            if kind == "apps":
+            if kind in ("apps", "record-apps"):
                 from pulumi_djangoapp import DjangoApp
 
                 for i in range(int(argument)):
                     DjangoApp(f"app{i}", app_args(i))
+            elif kind == "raw-apps":
+                import runpy
+
+                runpy.run_path(argument, run_name="__main__")
 
         program()
     elapsed = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if record is not None:
-        (BUILD / "recorded.json").write_text(json.dumps(record, default=str))
+        target = "recorded.json" if kind == "record" else f"recorded-apps-{argument}.json"
+        (BUILD / target).write_text(json.dumps(record, default=str))
     print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb}))
 
 
@@ -146,7 +153,7 @@ def _snake(key: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", key).lower()
 
 
-def write_raw_program(recorded: list[dict]) -> Path:
+def write_raw_program(recorded: list[dict], folder: str = "raw") -> Path:
     """One literal constructor call per custom resource the component registered: the same
     types, names and inputs, no logic, no components."""
     lines = [
@@ -162,7 +169,7 @@ def write_raw_program(recorded: list[dict]) -> Path:
         inputs = {k: v for k, v in resource_["inputs"].items() if k not in ("apiVersion", "kind")}
         kwargs = ", ".join(f"{_snake(k)}={v!r}" for k, v in inputs.items())
         lines.append(f"{_python_class(resource_['type'])}({resource_['name']!r}, {kwargs})")
-    project = BUILD / "raw"
+    project = BUILD / folder
     project.mkdir(parents=True, exist_ok=True)
     (project / "Pulumi.yaml").write_text("name: djangoapp\nruntime: python\n")
     (project / "__main__.py").write_text("\n".join(lines) + "\n")
@@ -213,6 +220,15 @@ def main() -> None:
 
     component, floor = measure_ab(("stack", STACK), ("raw", str(raw)), runs=max(RUNS, 7))
     scaling = {n: measure("apps", str(n), runs=3 if n >= 50 else RUNS) for n in (1, 10, 50, 100)}
+    # N apps against the same N apps written by hand (generated from a recording), alternated.
+    by_hand = {}
+    for n in (10, 100):
+        subprocess.run([sys.executable, __file__, "child", "record-apps", str(n)], cwd=ROOT, check=True, capture_output=True)
+        recorded = json.loads((BUILD / f"recorded-apps-{n}.json").read_text())
+        program = write_raw_program(recorded, f"raw-apps-{n}") / "__main__.py"
+        custom = sum(1 for r in recorded if not r["type"].startswith(("djangoapp:", "pulumi:pulumi:")))
+        apps, hand = measure_ab(("apps", str(n)), ("raw-apps", str(program)), runs=3 if n >= 100 else RUNS)
+        by_hand[n] = {"apps": apps, "hand": hand, "ratio": apps["seconds"] / hand["seconds"], "resources": custom}
     suite = unit_suite_seconds()
 
     ratio = component["seconds"] / floor["seconds"]
@@ -227,6 +243,15 @@ def main() -> None:
             for n in (1, 10, 50, 100)
         ),
         ("marginal cost per app (10/50/100)", " / ".join(f"{p * 1000:.0f} ms" for p in per_app), "", "flat = linear"),
+        *(
+            row
+            for n, b in by_hand.items()
+            for row in (
+                (f"{n} DjangoApps vs the same by hand (A/B)", f"{b['apps']['seconds']:.2f} s / {b['hand']['seconds']:.2f} s", f"{b['apps']['rss_mb']:.0f} / {b['hand']['rss_mb']:.0f} MB", ""),
+                (f"ratio at {n} apps", f"{b['ratio']:.2f}", "", f"<= {TARGETS['ratio']}"),
+                (f"time per registered resource at {n} apps", f"{b['apps']['seconds'] / b['resources'] * 1000:.1f} ms / {b['hand']['seconds'] / b['resources'] * 1000:.1f} ms", "", ""),
+            )
+        ),
         ("unit suite (pytest -n 2, no contract tests)", f"{suite:.1f} s", "", f"<= {TARGETS['unit_suite_seconds']:.0f} s"),
     ]  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
@@ -236,7 +261,7 @@ def main() -> None:
     print(f"|{'-' * (width + 2)}|------|----------|--------|")
     for name, seconds, rss, target in rows:
         print(f"| {name.ljust(width)} | {seconds} | {rss} | {target} |")
-    (BUILD / "results.json").write_text(json.dumps({"component": component, "floor": floor, "ratio": ratio, "scaling": scaling, "unit_suite_seconds": suite}, indent=2))
+    (BUILD / "results.json").write_text(json.dumps({"component": component, "floor": floor, "ratio": ratio, "scaling": scaling, "by_hand": by_hand, "unit_suite_seconds": suite}, indent=2))
 
 
 if __name__ == "__main__":
