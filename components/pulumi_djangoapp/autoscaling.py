@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, NotRequired, Optional, TypedDict
 
 from .labels import WEB, labels
-from .validation import Problems, is_int
+from .validation import Problems, is_int, unknown_keys
 
 
 class AutoscalingArgs(TypedDict):
@@ -43,9 +43,7 @@ def normalise(problems: Problems, raw: Any, replicas_given: Any) -> Optional[Aut
         problems.add("autoscaling", raw, "must be an AutoscalingArgs mapping")
         return None
     raw = {k: v for k, v in raw.items() if v is not None}
-    for key in raw:
-        if key not in AutoscalingArgs.__annotations__:
-            problems.add(f"autoscaling.{key}", raw[key], f"is not a known argument; known: {', '.join(AutoscalingArgs.__annotations__)}")
+    unknown_keys(problems, raw, AutoscalingArgs, "autoscaling.")
     low = raw.get("min_replicas", 2)
     high = raw.get("max_replicas")
     ok = True

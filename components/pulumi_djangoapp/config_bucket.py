@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from . import config_files
 from .aws_settings import _KMS_KEY_ARN, is_output
-from .validation import Problems, is_int
+from .validation import Problems, is_int, unknown_keys
 
 TYPE_TOKEN = "djangoapp:index:ConfigBucket"
 
@@ -53,10 +53,7 @@ class BucketSettings:
 
 def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
     problems = Problems()
-    known = set(ConfigBucketArgs.__annotations__)
-    for key in args:
-        if key not in known:
-            problems.add(key, args[key], f"is not a known argument; known: {', '.join(sorted(known))}")
+    unknown_keys(problems, args, ConfigBucketArgs)
     prefix = args.get("prefix", "")
     if not isinstance(prefix, str) or (prefix and config_files.relative_name_problem(prefix)):
         problems.add("prefix", prefix, "must be a relative key prefix such as 'shop/web'")

@@ -78,32 +78,28 @@ def web_policy(s: Settings) -> dict:
     )
 
 
-def migrate_policy(s: Settings) -> dict:
-    """Migration Job pods listen on nothing and connect like the app does."""
+def _client_only(s: Settings, suffix: str, component: str) -> dict:
+    """Pods that listen on nothing and connect like the app does."""
     return _policy(
         s,
-        f"{s.name}-migrate",
-        MIGRATE,
+        f"{s.name}-{suffix}",
+        component,
         {
-            "podSelector": {"matchLabels": selector_labels(s.name, MIGRATE)},
+            "podSelector": {"matchLabels": selector_labels(s.name, component)},
             "policyTypes": ["Ingress", "Egress"],
             "egress": _client_egress(s),
         },
     )
+
+
+def migrate_policy(s: Settings) -> dict:
+    """Migration Job pods."""
+    return _client_only(s, "migrate", MIGRATE)
 
 
 def schedule_policy(s: Settings) -> dict:
-    """Scheduled runs listen on nothing and connect like the app does."""
-    return _policy(
-        s,
-        f"{s.name}-schedules",
-        SCHEDULE,
-        {
-            "podSelector": {"matchLabels": selector_labels(s.name, SCHEDULE)},
-            "policyTypes": ["Ingress", "Egress"],
-            "egress": _client_egress(s),
-        },
-    )
+    """Scheduled runs."""
+    return _client_only(s, "schedules", SCHEDULE)
 
 
 def database_policy(s: Settings) -> dict:

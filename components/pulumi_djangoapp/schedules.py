@@ -14,7 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
 
-from .validation import DNS1123_LABEL, Problems, is_int
+from .validation import DNS1123_LABEL, Problems, is_int, unknown_keys
 
 # Job names get an 11-character suffix from the CronJob controller: 63 - 11.
 MAX_CRONJOB_NAME = 52
@@ -137,9 +137,7 @@ def normalise(problems: Problems, raw: Any, app_name: str, resources: Any, taken
             problems.add(field, item, "must be a mapping with name, schedule and command")
             continue
         item = {k: v for k, v in item.items() if v is not None}
-        for key in item:
-            if key not in ScheduleArgs.__annotations__:
-                problems.add(f"{field}.{key}", item[key], f"is not a known argument; known: {', '.join(ScheduleArgs.__annotations__)}")
+        unknown_keys(problems, item, ScheduleArgs, f"{field}.")
         name = item.get("name")
         if not isinstance(name, str) or not DNS1123_LABEL.match(name):
             problems.add(f"{field}.name", name, "must be a DNS-1123 label")

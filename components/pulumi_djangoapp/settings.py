@@ -23,6 +23,7 @@ from .validation import (
     dns_label_problem,
     image_problem,
     is_int,
+    unknown_keys,
 )
 
 # Names of the containers the component itself puts into the pod; sidecars may not reuse them.
@@ -249,13 +250,6 @@ def _keys(typed_dict: type) -> set[str]:
     return set(typed_dict.__annotations__)
 
 
-def _unknown_keys(problems: Problems, raw: Mapping[str, Any], typed_dict: type, prefix: str) -> None:
-    allowed = sorted(_keys(typed_dict))
-    for key in raw:
-        if key not in allowed:
-            problems.add(
-                f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}"
-            )
 
 
 def _given(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -368,7 +362,7 @@ def _resources(
 ) -> Resources:
     """User requests/limits over the defaults; a default limit never ends below a user request."""
     raw = _mapping(problems, field, value)
-    _unknown_keys(problems, raw, ResourcesArgs, f"{field}.")
+    unknown_keys(problems, raw, ResourcesArgs, f"{field}.")
     given: dict[str, dict[str, tuple[str, Fraction]]] = {"requests": {}, "limits": {}}
     for section in ("requests", "limits"):
         for resource, quantity in _mapping(problems, f"{field}.{section}", raw.get(section)).items():
@@ -479,7 +473,7 @@ def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optiona
         problems.add(field, raw, "must be a mapping with at least name and image")
         return None
     raw = _given(raw)
-    _unknown_keys(problems, raw, SidecarArgs, f"{field}.")
+    unknown_keys(problems, raw, SidecarArgs, f"{field}.")
     name = raw.get("name")
     problem = dns_label_problem(name, MAX_SIDECAR_NAME_LENGTH)
     if problem:
@@ -534,7 +528,7 @@ def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optiona
 
 def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings:
     raw = _mapping(problems, "database", raw_value)
-    _unknown_keys(problems, raw, PostgresArgs, "database.")
+    unknown_keys(problems, raw, PostgresArgs, "database.")
     image = _image(problems, "database.image", raw.get("image", DEFAULT_POSTGRES_IMAGE))
 
     storage = raw.get("storage_size", "10Gi")
@@ -672,7 +666,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         problems.add("args", args, "must be a DjangoAppArgs mapping")
         problems.raise_if_any(f"DjangoApp {name!r}")
     args = _given(args)
-    _unknown_keys(problems, args, DjangoAppArgs, "")
+    unknown_keys(problems, args, DjangoAppArgs, "")
 
     if dns_label_problem(name, MAX_NAME_LENGTH) or not name[:1].isalpha():
         problems.add(

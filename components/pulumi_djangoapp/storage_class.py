@@ -14,7 +14,7 @@ from typing import Any, Mapping, NotRequired, Optional, TypedDict
 
 import pulumi
 
-from .validation import Problems
+from .validation import Problems, unknown_keys
 
 # The EBS CSI driver as an add-on, and the one built into EKS Auto Mode.
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "ebs.csi.eks.amazonaws.com")
@@ -54,9 +54,7 @@ class StorageClassSettings:
 def normalise(args: Mapping[str, Any], field: str = "storage_class") -> StorageClassSettings:
     problems = Problems()
     raw = {k: v for k, v in args.items() if v is not None}
-    for key in raw:
-        if key not in StorageClassArgs.__annotations__:
-            problems.add(f"{field}.{key}", raw[key], f"is not a known argument; known: {', '.join(StorageClassArgs.__annotations__)}")
+    unknown_keys(problems, raw, StorageClassArgs, f"{field}.")
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         problems.add(f"{field}.name", name, "is required: a StorageClass name (DNS-1123 subdomain)")

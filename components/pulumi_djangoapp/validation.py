@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -110,6 +110,14 @@ def dns_label_problem(value: object, max_length: int = 63) -> Optional[str]:
     if not isinstance(value, str) or not DNS1123_LABEL.match(value) or len(value) > max_length:
         return allowed
     return None
+
+
+def unknown_keys(problems: "Problems", raw: "Mapping[str, object]", typed_dict: type, prefix: str = "") -> None:
+    """Report every key of ``raw`` that ``typed_dict`` does not declare (a typo is never ignored)."""
+    allowed = sorted(typed_dict.__annotations__)
+    for key in raw:
+        if key not in allowed:
+            problems.add(f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}")
 
 
 def is_int(value: object) -> bool:

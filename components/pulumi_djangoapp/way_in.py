@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
 
 from .labels import WEB, labels
-from .validation import Problems, is_int
+from .validation import Problems, is_int, unknown_keys
 
 ALB_CLASS = "alb"
 SCHEMES = ("internet-facing", "internal")
@@ -116,10 +116,6 @@ def _strings(problems: Problems, field: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _unknown(problems: Problems, raw: Mapping[str, Any], known: type, field: str) -> None:
-    for key in raw:
-        if key not in known.__annotations__:
-            problems.add(f"{field}.{key}", raw[key], f"is not a known argument; known: {', '.join(known.__annotations__)}")
 
 
 def normalise(problems: Problems, args: Mapping[str, Any], region: Any, network_policies: bool, namespace: str) -> Optional[WayIn]:
@@ -140,7 +136,7 @@ def _given(problems: Problems, raw: Any, known: type, field: str) -> Optional[di
         problems.add(field, raw, f"must be an {known.__name__} mapping")
         return None
     given = {k: v for k, v in raw.items() if v is not None}
-    _unknown(problems, given, known, field)
+    unknown_keys(problems, given, known, f"{field}.")
     return given
 
 
