@@ -246,10 +246,6 @@ class Settings:
         return f"{self.name}-postgres.{self.namespace}.svc.cluster.local"
 
 
-def _keys(typed_dict: type) -> set[str]:
-    return set(typed_dict.__annotations__)
-
-
 
 
 def _given(raw: Mapping[str, Any]) -> dict[str, Any]:
