@@ -464,3 +464,11 @@ def run_stack_with_secrets(root, config, secret_keys):
     from harness import run_project
 
     return run_project(root, "test", config, secret_keys=secret_keys)
+
+
+def test_a_secret_aws_key_in_a_kubernetes_backend_stack_is_named_never_printed(root):
+    base = {k: v for k, v in stack_config(root, "dev").items() if not k.startswith(("djangoapp:oidc", "djangoapp:secretRecovery", "djangoapp:configBucket"))}
+    config = {**base, "djangoapp:secretsBackend": "kubernetes", "djangoapp:kmsKeyArn": KMS_WEST3}
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack_with_secrets(root, config, ["djangoapp:kmsKeyArn"])
+    assert "djangoapp:kmsKeyArn = '[secret]'" in str(caught.value) and KMS_WEST3 not in str(caught.value)

@@ -189,7 +189,8 @@ def args_from_config(
         for key in AWS_ONLY_KEYS:
             spec = next(k for k in CONFIG_KEYS if k.key == key)
             if v[key] != spec.default:
-                problems.append(Problem(f"{project}:{key}", get(key), f"only applies with secretsBackend {AWS_SECRETS_MANAGER}"))
+                shown = "[secret]" if is_secret(f"{project}:{key}") else get(key)
+                problems.append(Problem(f"{project}:{key}", shown, f"only applies with secretsBackend {AWS_SECRETS_MANAGER}"))
     if problems:
         raise ValidationError(f"stack config of project {project!r}", problems)
 
