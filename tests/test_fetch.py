@@ -55,7 +55,9 @@ def test_fetch_secrets_writes_each_secret_to_its_own_0400_file_in_memory():
     container = by_name(spec)["fetch-secrets"]
     env = env_of(container)
     assert env["SECRETS_DIR"] == "/run/secrets/app"
-    assert {env[v] for v in fetch.SECRET_ENV.values()} == set(REFS.secret_ids.values())
+    assert {env[fetch.SECRET_ENV[f]] for f in fetch.SECRET_FILES} == set(REFS.secret_ids.values())
+    # The broker's file is fetched only when the app has a broker.
+    assert "BROKER_URL_SECRET_ID" not in env
     script = container["command"][-1]
     assert "chmod 0400" in script and "mv -f" in script
     for file_name in fetch.SECRET_FILES:

@@ -68,7 +68,8 @@ def test_schema_lists_every_output(schema):
     outputs = set(schema["resources"][pulumi_djangoapp.TYPE_TOKEN]["properties"])
     assert outputs == {
         "namespace", "deploymentName", "serviceName", "databaseServiceName", "effectivePodRequests",
-        "effectivePodLimits", "bucketName", "configPrefix", "secretArn", "roleArn", "urls", "ingressHostname",
+        "effectivePodLimits", "effectiveResources", "bucketName", "configPrefix", "secretArn", "roleArn", "urls",
+            "ingressHostname", "brokerHost",
     }  # fmt: skip
 
 

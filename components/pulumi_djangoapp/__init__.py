@@ -3,11 +3,22 @@
 __version__ = "0.2.0"
 
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
+from .autoscaling import AutoscalingArgs
+from .broker import BrokerArgs
+from .processes import ProcessArgs
+from .schedules import ScheduleArgs
+from .way_in import HttpRouteArgs, IngressArgs
 from .config_bucket import ConfigBucket, ConfigBucketArgs
 from .django_app import TYPE_TOKEN, DjangoApp
 from .validation import Problem, ValidationError
 
 __all__ = [
+    "AutoscalingArgs",
+    "BrokerArgs",
+    "HttpRouteArgs",
+    "IngressArgs",
+    "ProcessArgs",
+    "ScheduleArgs",
     "ConfigBucket",
     "ConfigBucketArgs",
     "DjangoApp",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from . import fetch, migrations, schedules, way_in
+from . import fetch, migrations, processes, schedules, way_in
 from .config_files import configmap_key
 from .effective_resources import ContainerResources
 from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
@@ -60,6 +60,7 @@ def app_env(s: Settings) -> list[dict]:
         ("DATABASE_URL_FILE", f"{s.secrets_mount_path}/{DATABASE_URL_KEY}"),
         ("DATABASE_CREDENTIALS_FILE", f"{s.secrets_mount_path}/{DATABASE_JSON_KEY}"),
         ("SECRET_KEY_FILE", f"{s.secrets_mount_path}/{SECRET_KEY_KEY}"),
+        *((("BROKER_URL_FILE", f"{s.secrets_mount_path}/{fetch.BROKER_URL_KEY}"),) if s.broker else ()),
         ("DJANGO_LOG_DIR", LOGS_MOUNT_PATH),
         ("WEB_CONCURRENCY", str(s.workers)),
         ("PYTHONUNBUFFERED", "1"),
@@ -232,7 +233,7 @@ def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dic
             "secret": {
                 "secretName": credentials_secret_name(s),
                 "defaultMode": SECRET_FILE_MODE,
-                "items": [{"key": k, "path": k} for k in fetch.SECRET_FILES],
+                "items": [{"key": k, "path": k} for k in fetch.secret_files(s)],
             },
         },
     ]
@@ -290,29 +291,57 @@ def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     return spec
 
 
-def schedule_pod_spec(s: Settings, schedule, refs: Optional[AwsRefs] = None) -> dict:
-    """A scheduled run: the web pod's preparation, then wait for migrations (never run them;
-    unless migrations are ``none``), then the command as the one container."""
+def _command_pod_spec(s: Settings, name: str, command, resources, refs: Optional[AwsRefs], wait: bool, **fields) -> dict:
+    """A pod whose one container runs ``command`` from the app image after the web pod's
+    preparation and (when ``wait``) a bounded wait for migrations: it never runs them."""
     spec = pod_spec(s, refs)
     spec.pop("topologySpreadConstraints", None)
     base = _app_process(s)
-    if schedule.resources is not None:
-        base = {**base, "resources": schedule.resources.manifest()}
-    wait = [migrations.wait_for_migrations_container(s, base)] if s.migrations.mode != "none" else []
-    spec["initContainers"] = [*_preparation(s, refs), *wait]
+    if resources is not None:
+        base = {**base, "resources": resources.manifest()}
+    gate = [migrations.wait_for_migrations_container(s, base)] if wait else []
+    spec["initContainers"] = [*_preparation(s, refs), *gate]
     spec["containers"] = [
         container(
-            schedule.name,
+            name,
             s.image,
             s.image_pull_policy,
             s.run_as_user,
-            command=list(schedule.command),
+            command=list(command),
             env=base["env"],
             resources=base["resources"],
             volumeMounts=base["volumeMounts"],
+            **fields,
         )
     ]
     return spec
+
+
+def schedule_pod_spec(s: Settings, schedule, refs: Optional[AwsRefs] = None) -> dict:
+    """A scheduled run: waits for migrations unless they are ``none``."""
+    return _command_pod_spec(s, schedule.name, schedule.command, schedule.resources, refs, s.migrations.mode != "none")
+
+
+def process_pod_spec(s: Settings, process, refs: Optional[AwsRefs] = None) -> dict:
+    """A background process: waits for migrations in every mode (with ``none`` someone else runs
+    them, and a worker must not start on a schema it does not know)."""
+    spec = _command_pod_spec(s, process.name, process.command, process.resources, refs, True, **processes.probes(process))
+    spec["terminationGracePeriodSeconds"] = process.termination_grace_seconds
+    if process.replicas >= 2 or process.autoscaling:
+        spec["topologySpreadConstraints"] = processes.spread(s.name, process)
+    return spec
+
+
+def process_deployments(s: Settings, refs: Optional[AwsRefs] = None) -> list[tuple[str, dict]]:
+    result = []
+    for process in s.processes:
+        spec = process_pod_spec(s, process, refs)
+        pod_metadata = {
+            "labels": processes.process_labels(s.name, process),
+            "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash, **fetch.credential_annotations(s, spec)},
+        }
+        result.append((f"process-{process.name}", processes.deployment(process, s.name, s.namespace, pod_metadata, spec)))
+    return result
 
 
 def schedule_cron_jobs(s: Settings, refs: Optional[AwsRefs] = None) -> list[tuple[str, dict]]:

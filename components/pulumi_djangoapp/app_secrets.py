@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from . import database, fetch
+from . import broker, database, fetch
 from .settings import Settings
 
 TYPE_TOKEN = "djangoapp:index:AppSecrets"
@@ -30,6 +30,9 @@ class AppSecrets(pulumi.ComponentResource):
     secret_key: pulumi.Output[str]
     database_url: pulumi.Output[str]
     database_json: pulumi.Output[str]
+    # With a broker: the URL the app reads, and the in-cluster server's ACL file.
+    broker_url: Optional[pulumi.Output[str]]
+    broker_acl: Optional[pulumi.Output[str]]
     # File name -> secret ARN; empty with the Kubernetes backend.
     secret_arns: dict[str, pulumi.Output[str]]
 
@@ -57,6 +60,14 @@ class AppSecrets(pulumi.ComponentResource):
         document["database_url"] = self.database_url
         self.database_json = pulumi.Output.secret(pulumi.Output.json_dumps(document))
 
+        self.broker_url = self.broker_acl = None
+        if s.broker:
+            b = s.broker
+            # Alphanumeric like the database's: it goes into a URL and an ACL line unescaped.
+            broker_password = random.RandomPassword(f"{name}-broker-password", length=32, special=False, opts=keep)
+            self.broker_url = pulumi.Output.secret(broker_password.result.apply(lambda p: broker.url(b, s.name, s.namespace, p)))
+            self.broker_acl = pulumi.Output.secret(broker_password.result.apply(broker.acl_file))
+
         self.secret_arns = {}
         if s.uses_aws:
             assert s.aws is not None
@@ -64,6 +75,7 @@ class AppSecrets(pulumi.ComponentResource):
                 fetch.DATABASE_JSON_KEY: self.database_json,
                 fetch.DATABASE_URL_KEY: self.database_url,
                 fetch.SECRET_KEY_KEY: self.secret_key,
+                **({fetch.BROKER_URL_KEY: self.broker_url} if self.broker_url is not None else {}),
             }
             for file_name, value in values.items():
                 role = file_name.replace(".", "-")

@@ -11,6 +11,8 @@ from typing import Any, Dict, List, NotRequired, TypedDict
 import pulumi
 
 from .autoscaling import AutoscalingArgs
+from .broker import BrokerArgs
+from .processes import ProcessArgs
 from .schedules import ScheduleArgs
 from .way_in import HttpRouteArgs, IngressArgs
 
@@ -102,6 +104,12 @@ class DjangoAppArgs(TypedDict):
     for migrations, never running them. Default: none."""
     autoscaling: NotRequired[AutoscalingArgs]
     """An HPA on the django container's CPU (and memory). Default: none (fixed replicas)."""
+    processes: NotRequired[List[ProcessArgs]]
+    """Long-running processes from the app image (Celery worker, beat): a Deployment each with
+    the web pod's plumbing, waiting for migrations, never running them. Default: none."""
+    broker: NotRequired[BrokerArgs]
+    """A task broker: an in-cluster Valkey or an external ``redis://``/``rediss://`` server; the
+    app reads its URL from ``BROKER_URL_FILE``. Default: none."""
     port: NotRequired[int]
     """Port gunicorn listens on, also the Service port. Default: ``8000``."""
     command: NotRequired[List[str]]

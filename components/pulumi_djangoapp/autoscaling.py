@@ -36,36 +36,38 @@ class AutoscalingSettings:
     memory_utilization: Optional[int]
 
 
-def normalise(problems: Problems, raw: Any, replicas_given: Any) -> Optional[AutoscalingSettings]:
+def normalise(
+    problems: Problems, raw: Any, replicas_given: Any, field: str = "autoscaling", replicas_field: str = "replicas"
+) -> Optional[AutoscalingSettings]:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        problems.add("autoscaling", raw, "must be an AutoscalingArgs mapping")
+        problems.add(field, raw, "must be an AutoscalingArgs mapping")
         return None
     raw = {k: v for k, v in raw.items() if v is not None}
-    unknown_keys(problems, raw, AutoscalingArgs, "autoscaling.")
+    unknown_keys(problems, raw, AutoscalingArgs, f"{field}.")
     low = raw.get("min_replicas", 2)
     high = raw.get("max_replicas")
     ok = True
     if not is_int(low) or not 1 <= low <= 2**31 - 1:
-        problems.add("autoscaling.min_replicas", low, "must be an integer of at least 1")
+        problems.add(f"{field}.min_replicas", low, "must be an integer of at least 1")
         ok = False
     if high is None:
-        problems.add("autoscaling.max_replicas", None, "is required: the most pods the autoscaler may run")
+        problems.add(f"{field}.max_replicas", None, "is required: the most pods the autoscaler may run")
         ok = False
     elif not is_int(high) or not 1 <= high <= 2**31 - 1:
-        problems.add("autoscaling.max_replicas", high, "must be an integer of at least 1")
+        problems.add(f"{field}.max_replicas", high, "must be an integer of at least 1")
         ok = False
     elif ok and high < low:
-        problems.add("autoscaling.max_replicas", high, f"must not be below min_replicas ({low})")
+        problems.add(f"{field}.max_replicas", high, f"must not be below min_replicas ({low})")
         ok = False
     if ok and is_int(replicas_given) and not low <= replicas_given <= high:
-        problems.add("replicas", replicas_given, f"is the initial count with autoscaling: it must lie between min_replicas ({low}) and max_replicas ({high})")
+        problems.add(replicas_field, replicas_given, f"is the initial count with autoscaling: it must lie between min_replicas ({low}) and max_replicas ({high})")
     targets = {}
     for key, default in (("cpu_utilization", 70), ("memory_utilization", None)):
         value = raw.get(key, default)
         if value is not None and (not is_int(value) or not 1 <= value <= 1000):
-            problems.add(f"autoscaling.{key}", value, "must be a percentage from 1 to 1000 of the container's request")
+            problems.add(f"{field}.{key}", value, "must be a percentage from 1 to 1000 of the container's request")
             value = default
         targets[key] = value
     if not ok:
@@ -73,11 +75,13 @@ def normalise(problems: Problems, raw: Any, replicas_given: Any) -> Optional[Aut
     return AutoscalingSettings(low, high, targets["cpu_utilization"], targets["memory_utilization"])
 
 
-def horizontal_pod_autoscaler(a: AutoscalingSettings, name: str, namespace: str, deployment: str) -> dict:
+def horizontal_pod_autoscaler(
+    a: AutoscalingSettings, name: str, namespace: str, deployment: str, container: str = "django", instance: Optional[str] = None, component: str = WEB
+) -> dict:
     metrics = [
         {
             "type": "ContainerResource",
-            "containerResource": {"name": resource, "container": "django", "target": {"type": "Utilization", "averageUtilization": value}},
+            "containerResource": {"name": resource, "container": container, "target": {"type": "Utilization", "averageUtilization": value}},
         }
         for resource, value in (("cpu", a.cpu_utilization), ("memory", a.memory_utilization))
         if value is not None
@@ -85,7 +89,7 @@ def horizontal_pod_autoscaler(a: AutoscalingSettings, name: str, namespace: str,
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, WEB)},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(instance or name, component)},
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
             "minReplicas": a.min_replicas,

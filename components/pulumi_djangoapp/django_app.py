@@ -5,12 +5,13 @@ import functools
 import importlib
 import json
 import re
+import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from . import app_pod, database, manifests, workload_identity
+from . import app_pod, broker, database, manifests, workload_identity
 from .app_secrets import AppSecrets
 from .aws_settings import checked_issuer, unknown_region_warning
 from .config_bucket import ConfigBucket
@@ -26,6 +27,21 @@ TYPE_TOKEN = "djangoapp:index:DjangoApp"
 AWAIT_MARGIN_SECONDS = 300
 # The app container's startup probe allows this long (60 failures, every 2 s).
 STARTUP_SECONDS = 120
+# A process's startup probe allows this long (60 failures, every 5 s).
+PROCESS_STARTUP_SECONDS = 300
+# Pod templates whose effective resources are outputs, by the pod kind they are reported as.
+_POD_KINDS = {"deployment": "web", "migration-job": "migrate", "postgres": "postgres", "broker": "broker"}
+
+
+def _pod_template(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = manifest["spec"]
+    return spec["jobTemplate"]["spec"]["template"]["spec"] if manifest["kind"] == "CronJob" else spec["template"]["spec"]
+
+
+def _pod_kind(role: str) -> Optional[str]:
+    if role.startswith(("schedule-", "process-")):
+        return role
+    return _POD_KINDS.get(role)
 
 
 def await_timeouts(s: Settings, role: str) -> Optional[pulumi.CustomTimeouts]:
@@ -39,6 +55,8 @@ def await_timeouts(s: Settings, role: str) -> Optional[pulumi.CustomTimeouts]:
             "job": s.migrations.wait_timeout_seconds,
         }.get(s.migrations.mode, 0)
         seconds = s.db_wait_timeout_seconds + migration + STARTUP_SECONDS
+    elif role.startswith("process-"):
+        seconds = s.db_wait_timeout_seconds + s.migrations.wait_timeout_seconds + PROCESS_STARTUP_SECONDS
     else:
         return None
     minutes = -(-(seconds + AWAIT_MARGIN_SECONDS) // 60)
@@ -79,11 +97,19 @@ def _snake(field: str) -> str:
 def _ignored_fields(s: Settings, role: str) -> Optional[list]:
     """Fields Pulumi must not diff: the StatefulSet's immutable claim template (the live claim is
     patched instead) and, under an HPA, the replica count the autoscaler owns."""
-    if role == "postgres":
+    if role in manifests.HOLDS_DATA:
         return [database.IMMUTABLE_CLAIM_TEMPLATES]
     if role == "deployment" and s.autoscaling:
         return ["spec.replicas"]
+    if role.startswith("process-") and any(p.autoscaling for p in s.processes if role == f"process-{p.name}"):
+        return ["spec.replicas"]
     return None
+
+
+def _broker_host(s: Settings) -> Optional[str]:
+    if s.broker is None:
+        return None
+    return broker.host(s.name, s.namespace) if s.broker.in_cluster else urllib.parse.urlsplit(s.broker.url).hostname
 
 
 def _load_balancer_hostname(status: Any) -> Optional[str]:
@@ -102,6 +128,8 @@ class DjangoApp(pulumi.ComponentResource):
     database_service_name: pulumi.Output[str]
     effective_pod_requests: pulumi.Output[Dict[str, str]]
     effective_pod_limits: pulumi.Output[Dict[str, str]]
+    effective_resources: pulumi.Output[Dict[str, Dict[str, Dict[str, str]]]]
+    broker_host: pulumi.Output[Optional[str]]
     bucket_name: pulumi.Output[Optional[str]]
     config_prefix: pulumi.Output[Optional[str]]
     secret_arn: pulumi.Output[Optional[str]]
@@ -134,23 +162,26 @@ class DjangoApp(pulumi.ComponentResource):
             "database_json": secrets.database_json,
             "secret_key": secrets.secret_key,
         }
+        if s.broker:
+            secret_values["broker_url"] = secrets.broker_url
+            secret_values["broker_acl"] = secrets.broker_acl
         registered: dict[str, Any] = {}
-        deployment_manifest: dict = {}
+        pod_resources: dict[str, dict[str, dict[str, str]]] = {}
         for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs):
             depends_on = [registered["namespace"]] if "namespace" in registered else []
-            if (role_name in manifests.USES_CREDENTIALS or role_name.startswith("schedule-")) and "credentials" in registered:
+            if manifests.uses_credentials(role_name) and "credentials" in registered:
                 depends_on.append(registered["credentials"])
             if manifests.runs_the_app(role_name) and bucket is not None:
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
                 depends_on += [bucket, *access]
-            if role_name == "postgres-data":
+            if role_name in manifests.PATCHES:
                 # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
-                depends_on.append(registered["postgres"])
-            if role_name == "deployment" and "migration-job" in registered:
+                depends_on.append(registered[role_name.removesuffix("-data")])
+            if (role_name == "deployment" or role_name.startswith("process-")) and "migration-job" in registered:
                 # Pulumi waits for the Job to complete before it rolls out the new pods.
                 depends_on.append(registered["migration-job"])
-            keep = role_name == "postgres" and s.protect_data
+            keep = role_name in manifests.HOLDS_DATA and s.protect_data
             # A Job's template is immutable: a change the name hash could not see (an AWS value
             # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
             replace = role_name == "migration-job"
@@ -159,14 +190,12 @@ class DjangoApp(pulumi.ComponentResource):
                 patch=role_name in manifests.PATCHES,
                 ignore=_ignored_fields(s, role_name),
             )
-            if role_name == "deployment":
-                deployment_manifest = manifest
+            kind = _pod_kind(role_name)
+            if kind:
+                requests, limits = effective_pod_resources(app_pod.container_resources(_pod_template(manifest)))
+                pod_resources[kind] = {"requests": format_resources(requests), "limits": format_resources(limits)}
         deployment, service = registered["deployment"], registered["service"]
         db_service = registered.get("postgres-service")
-
-        requests, limits = effective_pod_resources(
-            app_pod.container_resources(deployment_manifest["spec"]["template"]["spec"])
-        )
         self.namespace = pulumi.Output.from_input(s.namespace)
         self.deployment_name = deployment.metadata.apply(lambda m: m.name)
         self.service_name = service.metadata.apply(lambda m: m.name)
@@ -176,8 +205,12 @@ class DjangoApp(pulumi.ComponentResource):
             if db_service
             else pulumi.Output.from_input(s.database_host)
         )
-        self.effective_pod_requests = pulumi.Output.from_input(format_resources(requests))
-        self.effective_pod_limits = pulumi.Output.from_input(format_resources(limits))
+        self.effective_pod_requests = pulumi.Output.from_input(pod_resources["web"]["requests"])
+        self.effective_pod_limits = pulumi.Output.from_input(pod_resources["web"]["limits"])
+        # Every pod kind (web, migrate, each schedule and process, postgres, broker).
+        self.effective_resources = pulumi.Output.from_input(pod_resources)
+        # Where the app's broker is (host only: the URL with its password is a secret file).
+        self.broker_host = pulumi.Output.from_input(_broker_host(s))
         self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)
         self.config_prefix = pulumi.Output.from_input(s.config_prefix if bucket else None)
         self.secret_arn = pulumi.Output.from_input(
@@ -203,6 +236,8 @@ class DjangoApp(pulumi.ComponentResource):
                 "database_service_name": self.database_service_name,
                 "effective_pod_requests": self.effective_pod_requests,
                 "effective_pod_limits": self.effective_pod_limits,
+                "effective_resources": self.effective_resources,
+                "broker_host": self.broker_host,
                 "urls": self.urls,
                 "ingress_hostname": self.ingress_hostname,
             }

@@ -31,12 +31,20 @@ FETCH_RESOURCES = {
 DATABASE_JSON_KEY = "database.json"
 DATABASE_URL_KEY = "database-url"
 SECRET_KEY_KEY = "secret-key"
+# Only with a broker.
+BROKER_URL_KEY = "broker-url"
 SECRET_FILES = (DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY)
 SECRET_ENV = {
     DATABASE_JSON_KEY: "DATABASE_SECRET_ID",
     DATABASE_URL_KEY: "DATABASE_URL_SECRET_ID",
     SECRET_KEY_KEY: "SECRET_KEY_SECRET_ID",
+    BROKER_URL_KEY: "BROKER_URL_SECRET_ID",
 }
+
+
+def secret_files(s: Settings) -> tuple[str, ...]:
+    """The secret files this app's pods read."""
+    return (*SECRET_FILES, BROKER_URL_KEY) if s.broker else SECRET_FILES
 
 # Each secret goes to a temporary file with mode 0400 and is then renamed into place, so a
 # restarted step (init containers are retried) replaces files whole and never leaves half of one.
@@ -54,7 +62,12 @@ fetch() {
 fetch "$DATABASE_SECRET_ID" database.json
 fetch "$DATABASE_URL_SECRET_ID" database-url
 fetch "$SECRET_KEY_SECRET_ID" secret-key
-echo "fetch-secrets: wrote database.json, database-url, secret-key to $SECRETS_DIR"
+written="database.json, database-url, secret-key"
+if [ -n "${BROKER_URL_SECRET_ID:-}" ]; then
+  fetch "$BROKER_URL_SECRET_ID" broker-url
+  written="$written, broker-url"
+fi
+echo "fetch-secrets: wrote $written to $SECRETS_DIR"
 """
 
 
@@ -139,7 +152,7 @@ def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
         command=["sh", "-c", FETCH_SECRETS_SCRIPT],
         env=[
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
-            *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in SECRET_FILES),
+            *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in secret_files(s)),
             *aws_env(s, refs),
         ],
         volumeMounts=_mounts(s, {"name": "secrets", "mountPath": s.secrets_mount_path}),

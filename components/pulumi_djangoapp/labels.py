@@ -6,8 +6,10 @@ WEB = "web"
 DATABASE = "database"
 MIGRATE = "migrate"
 SCHEDULE = "schedule"
+PROCESS = "process"
+BROKER = "broker"
 
-_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django"}
+_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django", PROCESS: "django", BROKER: "valkey"}
 
 
 def selector_labels(instance: str, component: str) -> dict[str, str]:
@@ -29,3 +31,11 @@ def labels(instance: str, component: str) -> dict[str, str]:
 
 def metadata(name: str, namespace: str, instance: str, component: str) -> dict:
     return {"name": name, "namespace": namespace, "labels": labels(instance, component)}
+
+
+PROCESS_LABEL = "djangoapp.io/process"
+
+
+def process_selector_labels(instance: str, process: str) -> dict[str, str]:
+    """One process's pods: the shared process labels plus its name."""
+    return {**selector_labels(instance, PROCESS), PROCESS_LABEL: process}

@@ -8,26 +8,39 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from . import app_pod, autoscaling, database, fetch, network_policies, scanner, way_in, web
+from . import app_pod, autoscaling, broker, database, fetch, network_policies, processes, scanner, way_in, web
 from .config_files import configmap_key
 from .fetch import AwsRefs
 from .labels import WEB, labels
 from .settings import Settings
 
-# Objects that mount the credentials Secret; they must not start before it exists.
-USES_CREDENTIALS = ("deployment", "postgres", "migration-job")
 # Roles whose pods run the app's code and first need its files and permissions.
 def runs_the_app(role: str) -> bool:
-    return role in ("deployment", "migration-job") or role.startswith("schedule-")
+    return role in ("deployment", "migration-job") or role.startswith(("schedule-", "process-"))
+
+
+def uses_credentials(role: str) -> bool:
+    """Objects that mount the credentials Secret; they must not start before it exists."""
+    return role in ("postgres", "broker") or runs_the_app(role)
+
+
 # Objects registered as server-side apply patches of something the cluster created.
-PATCHES = ("postgres-data",)
+PATCHES = ("postgres-data", "broker-data")
+# Objects that hold data: kept (protect, retain on delete) when protect_data is on.
+HOLDS_DATA = ("postgres", "broker")
 # What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
 SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
+# ... and with a broker.
+BROKER_SECRET_VALUES = ("broker_url", "broker_acl")
 
 
 def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
     """Postgres' password; with the Kubernetes backend also every file the app reads."""
     data: dict[str, Any] = {database.PASSWORD_KEY: values["password"]}
+    if s.broker and s.broker.in_cluster:
+        data[broker.ACL_KEY] = values["broker_acl"]
+    if s.broker and not s.uses_aws:
+        data[fetch.BROKER_URL_KEY] = values["broker_url"]
     if not s.uses_aws:
         db = s.database
         data |= {
@@ -69,8 +82,8 @@ def kubernetes_objects(
     objects: list[tuple[str, dict]] = []
     if s.create_namespace:
         objects.append(("namespace", web.namespace(s)))
-    # With Secrets Manager and an existing server nothing in the cluster needs a Secret.
-    if not (s.uses_aws and s.database.external):
+    # With Secrets Manager and no server in the cluster nothing there needs a Secret.
+    if not (s.uses_aws and s.database.external and not (s.broker and s.broker.in_cluster)):
         objects.append(("credentials", credentials_secret(s, secret_values)))
     if not s.uses_aws:
         objects.append(("config", config_map(s)))
@@ -83,6 +96,14 @@ def kubernetes_objects(
             ("postgres-headless-service", database.headless_service(s)),
             ("postgres-data", database.data_claim_patch(s)),
         ]
+    if s.broker and s.broker.in_cluster:
+        b, pull = s.broker, s.image_pull_policy
+        objects += [
+            ("broker-service-account", broker.service_account(s.name, s.namespace)),
+            ("broker", broker.statefulset(b, s.name, s.namespace, app_pod.credentials_secret_name(s), pull, app_pod.SECRET_FILE_MODE)),
+            ("broker-service", broker.service(s.name, s.namespace)),
+            ("broker-data", broker.data_claim_patch(b, s.name, s.namespace, database.PATCH_FORCE_ANNOTATION)),
+        ]
     job = app_pod.migration_job(s, refs)
     if job:
         objects.append(("migration-job", job))
@@ -91,12 +112,17 @@ def kubernetes_objects(
         ("service", web.service(s)),
     ]
     objects += app_pod.schedule_cron_jobs(s, refs)
+    objects += app_pod.process_deployments(s, refs)
     if s.way_in and s.way_in.kind == "ingress":
         objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path)))
     elif s.way_in:
         objects.append(("http-route", way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port)))
     if s.autoscaling:
         objects.append(("hpa", autoscaling.horizontal_pod_autoscaler(s.autoscaling, s.name, s.namespace, s.name)))
+    for process in s.processes:
+        hpa = processes.horizontal_pod_autoscaler(s.name, s.namespace, process)
+        if hpa:
+            objects.append((f"hpa-{process.name}", hpa))
     for _, obj in objects:
         if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
             scanner.annotate(obj, obj["spec"]["template"]["spec"])
@@ -105,6 +131,10 @@ def kubernetes_objects(
     pdb = web.pod_disruption_budget(s)
     if pdb:
         objects.append(("pdb", pdb))
+    for process in s.processes:
+        pdb = processes.pod_disruption_budget(s.name, s.namespace, process)
+        if pdb:
+            objects.append((f"pdb-{process.name}", pdb))
     for policy in network_policies.network_policies(s):
         objects.append(("netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-"), policy))
     return objects

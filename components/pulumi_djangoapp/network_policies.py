@@ -7,8 +7,8 @@ Postgres may open nothing.
 
 from __future__ import annotations
 
-from . import way_in
-from .labels import DATABASE, MIGRATE, SCHEDULE, WEB, labels, selector_labels
+from . import broker, way_in
+from .labels import BROKER, DATABASE, MIGRATE, PROCESS, SCHEDULE, WEB, labels, selector_labels
 from .settings import Settings
 from .workload_identity import POD_IDENTITY_AGENT_IPV4, POD_IDENTITY_AGENT_IPV6, POD_IDENTITY_AGENT_PORT
 
@@ -43,6 +43,11 @@ def _client_egress(s: Settings) -> list[dict]:
     if not s.database.external:
         database["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}]
     rules = [{"ports": _DNS_PORTS}, database, {"ports": https}]
+    if s.broker:
+        queue: dict = {"ports": [{"port": broker.port(s.broker), "protocol": "TCP"}]}
+        if s.broker.in_cluster:
+            queue["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, BROKER)}}]
+        rules.append(queue)
     if s.aws and s.aws.pod_identity:
         # The fetch steps' credentials come from the node's EKS Pod Identity agent (plain HTTP
         # on a link-local address); web-identity needs only STS on 443.
@@ -102,10 +107,42 @@ def schedule_policy(s: Settings) -> dict:
     return _client_only(s, "schedules", SCHEDULE)
 
 
+def process_policy(s: Settings) -> dict:
+    """Background processes: they listen on nothing."""
+    return _client_only(s, "processes", PROCESS)
+
+
+def _app_clients(s: Settings) -> list[str]:
+    """Components whose pods run the app's code: each may use the database and the broker."""
+    return [
+        WEB,
+        *([MIGRATE] if s.migrations.mode == "job" else []),
+        *([SCHEDULE] if s.schedules else []),
+        *([PROCESS] if s.processes else []),
+    ]
+
+
+def broker_policy(s: Settings) -> dict:
+    return _policy(
+        s,
+        f"{s.name}-broker",
+        BROKER,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, BROKER)},
+            # Egress listed with no rules: the broker opens no connections at all.
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in _app_clients(s)],
+                    "ports": [{"port": broker.PORT, "protocol": "TCP"}],
+                }
+            ],
+        },
+    )
+
+
 def database_policy(s: Settings) -> dict:
-    clients = [WEB, MIGRATE] if s.migrations.mode == "job" else [WEB]
-    if s.schedules:
-        clients.append(SCHEDULE)
+    clients = _app_clients(s)
     return _policy(
         s,
         f"{s.name}-postgres",
@@ -134,6 +171,10 @@ def network_policies(s: Settings) -> list[dict]:
         policies.append(migrate_policy(s))
     if s.schedules:
         policies.append(schedule_policy(s))
+    if s.processes:
+        policies.append(process_policy(s))
     if not s.database.external:
         policies.append(database_policy(s))
+    if s.broker and s.broker.in_cluster:
+        policies.append(broker_policy(s))
     return policies

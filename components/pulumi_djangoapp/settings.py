@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
-from . import api_limits, autoscaling, config_files, schedules, way_in
+from . import api_limits, autoscaling, broker, config_files, processes, schedules, way_in
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
@@ -35,6 +35,7 @@ BUILTIN_CONTAINERS = (
 # Variables the component sets itself; a user value would silently contradict them.
 MANAGED_ENV = (
     "DATABASE_URL_FILE",
+    "BROKER_URL_FILE",
     "MIGRATION_LOCK_KEY",
     "MIGRATION_LOCK_TIMEOUT",
     "MIGRATIONS_WAIT_TIMEOUT",
@@ -48,7 +49,7 @@ MANAGED_ENV = (
     *way_in.MANAGED_ENV,
 )
 # These would carry a secret in plain text; the component delivers them as files instead.
-SECRET_ENV = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY")
+SECRET_ENV = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL")
 _SECRET_LOOKING_NAME = re.compile(
     r"PASSWORD|PASSWD|PASSPHRASE|(?:^|_)PASS(?:$|_)|(?:^|_)PWD(?:$|_)|SECRET|TOKEN|CREDENTIAL|"
     r"PRIVATE_KEY|ACCESS_KEY|API_KEY|AUTH_KEY|SIGNING_KEY",
@@ -207,6 +208,8 @@ class Settings:
     way_in: Optional[way_in.WayIn] = None
     schedules: tuple[schedules.ScheduleSettings, ...] = ()
     autoscaling: Optional[autoscaling.AutoscalingSettings] = None
+    processes: tuple[processes.ProcessSettings, ...] = ()
+    broker: Optional[broker.BrokerSettings] = None
 
     @property
     def pre_stop_seconds(self) -> int:
@@ -654,6 +657,13 @@ def default_command(port: int, workers: int, wsgi_application: str, ip_family: s
     )  # fmt: skip
 
 
+def _names(items: Any) -> set[str]:
+    """The names in a list of mappings, whatever else is wrong with it (checked elsewhere)."""
+    if not isinstance(items, (list, tuple)):
+        return set()
+    return {i["name"] for i in items if isinstance(i, Mapping) and isinstance(i.get("name"), str)}
+
+
 def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     """Validate ``args`` for a component called ``name``; raise ``ValidationError`` listing every
     problem, or return the frozen settings."""
@@ -748,6 +758,19 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             name if isinstance(name, str) else "",
             lambda field, value: _resources(problems, field, value, DEFAULT_APP_RESOURCES),
             {*BUILTIN_CONTAINERS, *(c.name for c in sidecars)},
+        ),
+        processes=processes.normalise(
+            problems,
+            args.get("processes"),
+            name if isinstance(name, str) else "",
+            lambda field, value: _resources(problems, field, value, DEFAULT_APP_RESOURCES),
+            {*BUILTIN_CONTAINERS, *(c.name for c in sidecars), *_names(args.get("schedules"))},
+        ),
+        broker=broker.normalise(
+            problems,
+            args.get("broker"),
+            lambda field, value, defaults: _resources(problems, field, value, defaults),
+            lambda field, value: _image(problems, field, value),
         ),
         port=port,
         command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
