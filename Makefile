@@ -16,15 +16,15 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres render validate bench clean
+.PHONY: test unit contract install postgres redis render validate bench clean
 
-test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres
+test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/contract
 
-contract: $(STAMP) postgres
+contract: $(STAMP) postgres redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/contract
 
 install: $(STAMP)
@@ -44,6 +44,16 @@ $(CHECKOV):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
+
+# The contract tests run the broker's rendered flags with Debian's redis-server 7.0 (Valkey is
+# not packaged for bookworm; both speak the same protocol and take the same flags).
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server: $$(redis-server --version | cut -d' ' -f3)"; \
+	else \
+		echo "redis-server missing: installing Debian's redis-server"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	fi
 
 # The contract tests start a real server; Debian's package brings initdb, pg_ctl and pg_isready.
 postgres:

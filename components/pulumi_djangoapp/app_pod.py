@@ -291,7 +291,7 @@ def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     return spec
 
 
-def _command_pod_spec(s: Settings, name: str, command, resources, refs: Optional[AwsRefs], wait: bool, **fields) -> dict:
+def _command_pod_spec(s: Settings, name: str, command, resources, refs: Optional[AwsRefs], wait: bool, env=(), **fields) -> dict:
     """A pod whose one container runs ``command`` from the app image after the web pod's
     preparation and (when ``wait``) a bounded wait for migrations: it never runs them."""
     spec = pod_spec(s, refs)
@@ -308,7 +308,7 @@ def _command_pod_spec(s: Settings, name: str, command, resources, refs: Optional
             s.image_pull_policy,
             s.run_as_user,
             command=list(command),
-            env=base["env"],
+            env=[*base["env"], *_env(env)],
             resources=base["resources"],
             volumeMounts=base["volumeMounts"],
             **fields,
@@ -325,7 +325,9 @@ def schedule_pod_spec(s: Settings, schedule, refs: Optional[AwsRefs] = None) -> 
 def process_pod_spec(s: Settings, process, refs: Optional[AwsRefs] = None) -> dict:
     """A background process: waits for migrations in every mode (with ``none`` someone else runs
     them, and a worker must not start on a schema it does not know)."""
-    spec = _command_pod_spec(s, process.name, process.command, process.resources, refs, True, **processes.probes(process))
+    spec = _command_pod_spec(
+        s, process.name, process.command, process.resources, refs, True, processes.env(process), **processes.probes(process)
+    )
     spec["terminationGracePeriodSeconds"] = process.termination_grace_seconds
     if process.replicas >= 2 or process.autoscaling:
         spec["topologySpreadConstraints"] = processes.spread(s.name, process)

@@ -230,4 +230,4 @@ class DjangoAppArgs(TypedDict):
     """Extra release label mixed into the Job name (re-run migrations for the same image).
     Default: none."""
     migrations_wait_timeout_seconds: NotRequired[int]
-    """How long ``wait-for-migrations`` waits in ``job`` mode. Default: ``600``."""
+    """How long ``wait-for-migrations`` waits (``job`` mode, processes, schedules). Default: ``600``."""

@@ -198,6 +198,11 @@ def probes(p: ProcessSettings) -> dict:
     }
 
 
+def env(p: ProcessSettings) -> tuple[tuple[str, str], ...]:
+    """Where the process writes the files its probes read."""
+    return (("HEARTBEAT_FILE", p.heartbeat_file), ("READY_FILE", p.ready_file))
+
+
 def deployment_name(app: str, p: ProcessSettings) -> str:
     return f"{app}-{p.name}"
 

@@ -36,6 +36,8 @@ BUILTIN_CONTAINERS = (
 MANAGED_ENV = (
     "DATABASE_URL_FILE",
     "BROKER_URL_FILE",
+    "HEARTBEAT_FILE",
+    "READY_FILE",
     "MIGRATION_LOCK_KEY",
     "MIGRATION_LOCK_TIMEOUT",
     "MIGRATIONS_WAIT_TIMEOUT",
@@ -605,11 +607,15 @@ def _migrations(problems: Problems, args: Mapping[str, Any], name: str, namespac
     if release is not None and (not isinstance(release, str) or not re.match(r"^[a-z0-9]([-a-z0-9.]{0,30}[a-z0-9])?$", release)):
         problems.add("migration_release", release, "must be up to 32 lower-case letters, digits, '.' and '-'")
         release = None
-    job_only = ("migration_job_backoff_limit", "migration_job_deadline_seconds", "migration_release", "migrations_wait_timeout_seconds")
+    job_only = ("migration_job_backoff_limit", "migration_job_deadline_seconds", "migration_release")
     if mode != "job":
         for key_name in job_only:
             if key_name in args:
                 problems.add(key_name, args[key_name], "only applies with migrations 'job'")
+        # Processes (and schedules, unless migrations are none) wait in every mode.
+        waits = args.get("processes") or (args.get("schedules") and mode != "none")
+        if "migrations_wait_timeout_seconds" in args and not waits:
+            problems.add("migrations_wait_timeout_seconds", args["migrations_wait_timeout_seconds"], "only applies with migrations 'job', processes or schedules (what waits for migrations)")
     return MigrationSettings(
         mode=mode,
         lock_key=key,

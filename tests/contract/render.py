@@ -56,7 +56,7 @@ class Rendered:
     password: str
 
     def pod(self) -> dict:
-        return self.run.one("Deployment").inputs["spec"]["template"]["spec"]
+        return self.run.one("Deployment", "shop-deployment").inputs["spec"]["template"]["spec"]
 
     def job_pod(self) -> dict:
         return self.run.one(":Job").inputs["spec"]["template"]["spec"]
@@ -65,6 +65,19 @@ class Rendered:
         """The pod each run of the CronJob ``<app>-<name>`` starts."""
         cron = next(r for r in self.run.of_type(":CronJob") if r.inputs["metadata"]["name"] == f"shop-{name}")
         return cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+    def process_pod(self, name: str) -> dict:
+        """The pod of the process Deployment ``<app>-<name>``."""
+        deployment = next(r for r in self.run.of_type(":Deployment") if r.inputs["metadata"]["name"] == f"shop-{name}")
+        return deployment.inputs["spec"]["template"]["spec"]
+
+    def broker_command(self) -> list[str]:
+        (server,) = self.run.one(":StatefulSet").inputs["spec"]["template"]["spec"]["containers"]
+        return server["command"]
+
+    def broker_acl(self) -> str:
+        """The ACL file as the credentials Secret delivers it to the broker pod."""
+        return unwrap_secrets(self.run.one("core/v1:Secret").inputs["stringData"])["broker-users.acl"]
 
     def container(self, name: str, pod: dict | None = None) -> dict:
         spec = pod or self.pod()

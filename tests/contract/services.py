@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import boto3
@@ -102,3 +103,50 @@ class Moto:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+
+def redis_server() -> str:
+    """Debian's redis-server 7.0 (`make test` installs it): the Redis protocol the in-cluster
+    Valkey speaks; the contract tests run the rendered server flags with it."""
+    found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("redis-server is not installed: `make test` installs Debian's redis-server")
+    return found
+
+
+class Broker:
+    """The rendered broker container's command, run with redis-server in place of valkey-server,
+    its data directory and ACL file mapped to a temporary directory and its port to a free one
+    (the Service's job in the cluster)."""
+
+    def __init__(self, command: list[str], acl: str, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        acl_path = root / "users.acl"
+        acl_path.write_text(acl)
+        mapped = {"--aclfile": str(acl_path), "--dir": str(root / "data"), "--port": str(self.port)}
+        assert command[0] == "valkey-server", command
+        self.argv = [redis_server()]
+        for flag, value in zip(command[1::2], command[2::2]):
+            self.argv += [flag, mapped.get(flag, value)]
+        self.argv += ["--bind", "127.0.0.1", "--daemonize", "no"]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Broker":
+        self.process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {self.process.stdout.read()}")
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not listen within 20 s")
+
+    def stop(self) -> int:
+        """SIGTERM, as the kubelet sends it: the server writes its append-only file and exits."""
+        assert self.process is not None
+        self.process.terminate()
+        return self.process.wait(timeout=30)

@@ -93,6 +93,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 FEATURES = CONFIG.get("features", {})
 
+# Celery: the broker URL is a secret file (BROKER_URL_FILE), present when the app has a broker.
+CELERY_BROKER_URL = secret("BROKER_URL") if os.environ.get("BROKER_URL_FILE") else "memory://"
+# A task is acknowledged once it has run: a worker killed mid-task (OOM, SIGKILL after the grace
+# period) leaves it to be delivered again. One message at a time per process for the same reason.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Beat: its schedule file on the in-memory /tmp (the root is read-only), the heartbeat scheduler,
+# and a tick at least every 30 s so the heartbeat never looks stale.
+CELERY_BEAT_SCHEDULE_FILENAME = "/tmp/celerybeat-schedule"
+CELERY_BEAT_SCHEDULER = "project.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+CELERY_BEAT_SCHEDULE = {
+    "tick": {"task": "shop.tasks.tick", "schedule": float(os.environ.get("SHOP_TICK_SECONDS", "60"))},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,3 +8,10 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TaskRun(models.Model):
+    """One finished background task."""
+
+    name = models.CharField(max_length=200)
+    finished_at = models.DateTimeField(auto_now_add=True)
