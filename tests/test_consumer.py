@@ -43,7 +43,8 @@ def test_two_apps_in_one_program_do_not_collide(root):
     assert len(roles) == 2 and len(subjects) == 2
     assert len(run.of_type("s3/bucket:Bucket")) == 2
     prefixes = {r.inputs["namePrefix"] for r in run.of_type("secretsmanager/secret:Secret")}
-    assert len(prefixes) == 6
+    # Three files each, and web's broker URL.
+    assert len(prefixes) == 7
 
 
 def test_consumer_runs_as_its_first_preview_with_cloud_values_unknown(root):
@@ -88,7 +89,7 @@ def test_consumer_renders_offline_with_its_stack_reference_file(root, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     docs = [d for d in yaml.safe_load_all((tmp_path / "kubernetes.yaml").read_text()) if d]
-    assert {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"} == {"web", "admin"}
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"} == {"web", "admin", "web-worker"}
     assert "DjangoApp admin" in result.stdout and "DjangoApp web" in result.stdout
 
 

@@ -64,7 +64,7 @@ def test_each_stack_runs_as_the_engine_runs_it_in_up_and_first_preview(root, sta
     assert outputs["deployment_name"] == "shop"
     assert outputs["namespace"] == f"shop-{stack}"
     assert set(outputs["effective_pod_requests"]) == {"cpu", "memory"}
-    fetch = run.one("Deployment").raw_inputs["spec"]["template"]["spec"]["initContainers"]
+    fetch = run.one("Deployment", "shop-deployment").raw_inputs["spec"]["template"]["spec"]["initContainers"]
     env = {e["name"]: e.get("value") for c in fetch if c["name"] == "fetch-config" for e in c["env"]}
     # The bucket's name is the cloud's to choose: unknown until it exists.
     assert isinstance(env["CONFIG_BUCKET"], Unknown) == preview
@@ -78,7 +78,7 @@ def test_a_missing_config_dir_is_named_as_written_in_the_stack_file(root):
 
 def test_dev_runs_one_small_replica_with_a_log_shipper(root):
     run = run_stack(root, stack_config(root, "dev"))
-    spec = run.one("Deployment").inputs["spec"]
+    spec = run.one("Deployment", "shop-deployment").inputs["spec"]
     assert spec["replicas"] == 1
     init = spec["template"]["spec"]["initContainers"]
     assert init[0]["name"] == "log-shipper" and init[0]["restartPolicy"] == "Always"
@@ -87,12 +87,24 @@ def test_dev_runs_one_small_replica_with_a_log_shipper(root):
 
 def test_prod_runs_three_replicas_with_a_larger_volume(root):
     run = run_stack(root, stack_config(root, "prod"))
-    assert run.one("Deployment").inputs["spec"]["replicas"] == 3
-    claim = run.one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
-    dev_claim = run_stack(root, stack_config(root, "dev")).one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert run.one("Deployment", "shop-deployment").inputs["spec"]["replicas"] == 3
+    claim = run.one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    dev_claim = run_stack(root, stack_config(root, "dev")).one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
     assert claim["resources"]["requests"]["storage"] == "100Gi"
     assert dev_claim["resources"]["requests"]["storage"] == "2Gi"
-    assert len(run.of_type("PodDisruptionBudget")) == 1
+    # The web pods' and the two workers'.
+    assert sorted(r.name for r in run.of_type("PodDisruptionBudget")) == ["shop-pdb", "shop-pdb-worker"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_run_a_worker_and_one_beat_with_an_in_cluster_broker(root, stack):
+    run = run_stack(root, stack_config(root, stack))
+    worker = run.one("Deployment", "shop-process-worker").inputs["spec"]
+    beat = run.one("Deployment", "shop-process-beat").inputs["spec"]
+    assert worker["replicas"] == 2 and worker["template"]["spec"]["containers"][0]["command"][:4] == ["celery", "-A", "project", "worker"]
+    assert beat["replicas"] == 1 and beat["strategy"] == {"type": "Recreate"}
+    broker = run.one("StatefulSet", "shop-broker").inputs["spec"]
+    assert broker["volumeClaimTemplates"][0]["spec"]["storageClassName"] == f"shop-{stack}-gp3"
 
 
 def test_missing_image_is_named_as_a_config_key():
@@ -138,7 +150,7 @@ def test_local_stack_targets_localstack_through_an_explicit_provider(root):
     bucket = run.one("s3/bucket:Bucket")
     assert bucket.provider.startswith(provider.urn)
     assert run.one("providers:kubernetes").inputs["context"] == "kind-djangoapp"
-    fetch = run.one("Deployment").inputs["spec"]["template"]["spec"]["initContainers"][1]
+    fetch = run.one("Deployment", "shop-deployment").inputs["spec"]["template"]["spec"]["initContainers"][1]
     env = {e["name"]: e["value"] for e in fetch["env"]}
     assert env["AWS_ENDPOINT_URL"] == "http://localstack.localstack.svc.cluster.local:4566"
 
@@ -153,7 +165,7 @@ def test_stack_config_dir_is_read_from_the_project_root_while_the_program_runs_i
 def test_prod_protects_its_data_and_dev_does_not(root):
     prod = run_stack(root, stack_config(root, "prod"))
     dev = run_stack(root, stack_config(root, "dev"))
-    assert prod.one("s3/bucket:Bucket").protect and prod.one("StatefulSet").protect
+    assert prod.one("s3/bucket:Bucket").protect and prod.one("StatefulSet", "shop-postgres").protect
     assert not dev.one("s3/bucket:Bucket").protect
     assert dev.one("s3/bucket:Bucket").inputs["forceDestroy"] is True
 
@@ -231,3 +243,29 @@ def test_a_stack_without_a_kube_context_is_refused(root):
     config = {k: v for k, v in stack_config(root, "dev").items() if k != "djangoapp:kubeContext"}
     with pytest.raises(pulumi.RunError, match="djangoapp:kubeContext"):
         run_stack(root, config)
+
+
+def test_stack_processes_and_broker_become_process_and_broker_args():
+    config = {
+        "image": "a/b:1", "kubeContext": "c", "broker": "in-cluster", "databaseStorageClass": "gp3",
+        "processes": json.dumps(["worker|celery -A project worker --loglevel 'INFO'|3", "beat|celery -A project beat|singleton", "mailer|python manage.py send_mail_loop"]),
+    }  # fmt: skip
+    _, args = args_from_config(config.get, PROJECT)
+    assert args["processes"] == [
+        {"name": "worker", "command": ["celery", "-A", "project", "worker", "--loglevel", "INFO"], "replicas": 3},
+        {"name": "beat", "command": ["celery", "-A", "project", "beat"], "singleton": True},
+        {"name": "mailer", "command": ["python", "manage.py", "send_mail_loop"], "replicas": 1},
+    ]
+    assert args["broker"] == {"storage_class": "gp3"}
+
+
+def test_an_external_broker_url_in_stack_config_is_an_external_broker():
+    _, args = args_from_config({"image": "a/b:1", "kubeContext": "c", "broker": "rediss://cache.example.com:6379/0"}.get, PROJECT)
+    assert args["broker"] == {"url": "rediss://cache.example.com:6379/0"}
+
+
+@pytest.mark.parametrize("entry", ["worker", "worker|celery worker|two", "worker||2", "worker|celery worker|2|extra"])
+def test_a_stack_process_entry_cannot_be_malformed(entry):
+    with pytest.raises(ValidationError) as error:
+        args_from_config({"image": "a/b:1", "kubeContext": "c", "processes": json.dumps([entry])}.get, PROJECT)
+    assert [(p.field, p.value) for p in error.value.problems] == [("djangoapp:processes", entry)]

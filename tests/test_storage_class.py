@@ -63,7 +63,7 @@ def test_every_shipped_stack_names_its_database_storage_class(root, stack):
 def test_eks_stacks_create_their_class_before_the_app(root, stack):
     run = run_stack(root, stack_config(root, stack))
     sc = run.one("StorageClass")
-    claim = run.one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    claim = run.one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
     assert claim["storageClassName"] == sc.inputs["metadata"]["name"] == f"shop-{stack}-gp3"
     assert sc.inputs["provisioner"] == "ebs.csi.aws.com"
     assert sc.urn in run.one("DjangoApp").dependencies

@@ -62,6 +62,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("gatewayName", "string", "Gateway of an http-route (owned by the platform).", "", "http_route.parent_refs"),
     ConfigKey("gatewayNamespace", "string", "Namespace of that Gateway.", "", "http_route.gateway_namespace"),
     ConfigKey("schedules", "array", "Scheduled management commands, each 'name|cron|command words[|time zone]'.", [], "schedules"),
+    ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton'.", [], "processes"),
+    ConfigKey("broker", "string", "Task broker: none, in-cluster (Valkey, on databaseStorageClass) or an external redis:// or rediss:// URL without password.", "none", "broker"),
+    ConfigKey("brokerImage", "string", "Pinned image of the in-cluster broker (a Docker Hub mirror such as an ECR pull-through cache); empty means docker.io/valkey/valkey.", "", "broker.image"),
     ConfigKey("autoscalingMax", "integer", "Most Django pods; 0 means no autoscaling.", 0, "autoscaling.max_replicas"),
     ConfigKey("autoscalingMin", "integer", "Fewest Django pods with autoscaling.", 2, "autoscaling.min_replicas"),
     ConfigKey("autoscalingCpu", "integer", "Target CPU use of django, percent of its request.", 70, "autoscaling.cpu_utilization"),
@@ -220,6 +223,12 @@ def args_from_config(
     _way_in(args, v, problems, project)
     if v["schedules"]:
         args["schedules"] = _schedules(v["schedules"], problems, project)
+    if v["processes"]:
+        args["processes"] = _processes(v["processes"], problems, project)
+    if v["broker"] != "none":
+        args["broker"] = {} if v["broker"] == "in-cluster" else {"url": v["broker"]}
+        if v["brokerImage"]:
+            args["broker"]["image"] = v["brokerImage"]
     if v["autoscalingMax"]:
         args["autoscaling"] = {
             "min_replicas": v["autoscalingMin"],
@@ -230,6 +239,8 @@ def args_from_config(
         raise ValidationError(f"stack config of project {project!r}", problems)
     if v["databaseStorageClass"]:
         args["database"]["storage_class"] = v["databaseStorageClass"]
+        if v["broker"] == "in-cluster":
+            args["broker"]["storage_class"] = v["databaseStorageClass"]
     if v["logShipperImage"]:
         args["sidecars"] = [_log_shipper(v["logShipperImage"], v["ipFamily"])]
     args["secrets_backend"] = v["secretsBackend"]
@@ -274,6 +285,25 @@ def _schedules(entries: list, problems: list, project: str) -> list[dict]:
         if len(parts) == 4:
             schedule["time_zone"] = parts[3]
         result.append(schedule)
+    return result
+
+
+def _processes(entries: list, problems: list, project: str) -> list[dict]:
+    """``name|command words[|replicas|singleton]``: ``worker|celery -A project worker|2``,
+    ``beat|celery -A project beat|singleton``."""
+    result = []
+    for entry in entries:
+        parts = [p.strip() for p in entry.split("|")]
+        count = parts[2] if len(parts) == 3 else "1"
+        if len(parts) not in (2, 3) or not all(parts) or not (count == "singleton" or count.isdigit()):
+            problems.append(Problem(f"{project}:processes", entry, "each entry must be 'name|command words', 'name|command words|replicas' or 'name|command words|singleton'"))
+            continue
+        process: dict = {"name": parts[0], "command": shlex.split(parts[1])}
+        if count == "singleton":
+            process["singleton"] = True
+        else:
+            process["replicas"] = int(count)
+        result.append(process)
     return result
 
 

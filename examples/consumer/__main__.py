@@ -4,7 +4,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from pulumi_djangoapp import DjangoApp, DjangoAppArgs, SidecarArgs
+from pulumi_djangoapp import BrokerArgs, DjangoApp, DjangoAppArgs, ProcessArgs, SidecarArgs
 
 config = pulumi.Config()
 platform = pulumi.StackReference("platform", stack_name=config.require("platformStack"))
@@ -22,7 +22,16 @@ database = {"storage_class": config.require("storageClass")}
 
 web = DjangoApp(
     "web",
-    DjangoAppArgs(image=config.require("webImage"), namespace="shop-web", replicas=3, database=database, **cluster),
+    DjangoAppArgs(
+        image=config.require("webImage"),
+        namespace="shop-web",
+        replicas=3,
+        database=database,
+        # One Celery worker beside gunicorn, queueing on an in-cluster Valkey.
+        processes=[ProcessArgs(name="worker", command=["celery", "-A", "project", "worker", "--loglevel", "INFO"])],
+        broker=BrokerArgs(storage_class=config.require("storageClass")),
+        **cluster,
+    ),
     opts,
 )
 admin = DjangoApp(
