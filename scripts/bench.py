@@ -24,14 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 # The stack measured against its hand-written twin: staging has the way in, the autoscaler,
-# a log shipper and the AWS side with workload identity.
+# a log shipper, a schedule, a worker and beat with their broker, and the AWS side with
+# workload identity.
 STACK = "staging"
 TARGETS = {"ratio": 1.10, "100_apps_seconds": 15.0, "100_apps_rss_mb": 600.0, "unit_suite_seconds": 60.0}
 
 
 def app_args(index: int) -> dict:
-    """A production-like app: AWS backend with workload identity, config, a sidecar, an ALB way in
-    and an autoscaler."""
+    """A production-like app: AWS backend with workload identity, config, a sidecar, an ALB way in,
+    an autoscaler, a Celery worker and an in-cluster broker."""
     return {
         "image": "ghcr.io/example/django-shop:0.1.0",
         "namespace": f"app-{index}",
@@ -44,6 +45,8 @@ def app_args(index: int) -> dict:
         # The second wave switched on: a way in and an autoscaler.
         "ingress": {"hosts": [f"app-{index}.example.com"], "ingress_cidrs": ["10.0.0.0/16"]},
         "autoscaling": {"min_replicas": 2, "max_replicas": 6},
+        "processes": [{"name": "worker", "command": ["celery", "-A", "project", "worker"]}],
+        "broker": {},
     }
 
 

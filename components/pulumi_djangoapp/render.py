@@ -240,6 +240,8 @@ def summary(result: Rendered) -> str:
             lines.append(f"  containers: {', '.join(c['name'] for c in pod['containers'])}")
     for name, outputs in sorted(result.outputs.items()):
         lines.append(f"DjangoApp {name}: effective pod requests {outputs.get('effective_pod_requests')}, limits {outputs.get('effective_pod_limits')}")
+        for kind, amounts in sorted((outputs.get("effective_resources") or {}).items()):
+            lines.append(f"  {kind}: requests {amounts['requests']}, limits {amounts['limits']}")
     return "\n".join(lines)
 
 
