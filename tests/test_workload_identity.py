@@ -159,3 +159,21 @@ def test_web_identity_first_start_waits_for_the_role_policy_too():
     run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "migrations": "job"}).role_arn)
     policy = run.one("iam/rolePolicy:RolePolicy").urn
     assert policy in run.one("Deployment").dependencies and policy in run.one("batch/v1:Job").dependencies
+
+
+def test_first_start_waits_for_every_config_file_not_for_the_whole_bucket_component():
+    files = {"app.toml": "a = 1\n", "extra/b.toml": "b = 2\n"}
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "config_files": files, "processes": [{"name": "worker", "command": ["celery", "worker"]}]}).role_arn)
+    objects = {r.urn for r in run.of_type("s3/bucketObjectv2:BucketObjectv2")}
+    assert len(objects) == 2
+    for name in ("shop-deployment", "shop-process-worker"):
+        deps = set(run.one("apps/v1:Deployment", name).dependencies)
+        assert objects <= deps, name
+        # Each file waits for encryption and versioning itself; the lifecycle rule and the
+        # TLS-only policy do not gate a read.
+        assert run.one("s3/bucketPolicy:BucketPolicy").urn not in deps
+
+
+def test_an_app_without_config_files_waits_for_its_bucket():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).role_arn)
+    assert run.one("s3/bucket:Bucket").urn in run.one("apps/v1:Deployment", "shop-deployment").dependencies

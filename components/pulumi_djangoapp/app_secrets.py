@@ -7,6 +7,8 @@ secret; the in-cluster Postgres takes its password from the same generated value
 
 from __future__ import annotations
 
+import json
+
 from typing import Optional
 
 import pulumi
@@ -56,9 +58,12 @@ class AppSecrets(pulumi.ComponentResource):
         self.database_url = pulumi.Output.secret(
             password.result.apply(lambda p: database.database_url(s, p))
         )
-        document = database.database_document(s, password.result)
-        document["database_url"] = self.database_url
-        self.database_json = pulumi.Output.secret(pulumi.Output.json_dumps(document))
+        # Built from the resolved password and dumped once (Output.json_dumps unwraps key by key).
+        self.database_json = pulumi.Output.secret(
+            password.result.apply(
+                lambda p: json.dumps({**database.database_document(s, p), "database_url": database.database_url(s, p)})
+            )
+        )
 
         self.broker_url = self.broker_acl = None
         if s.broker:

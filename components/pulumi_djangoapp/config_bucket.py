@@ -4,6 +4,7 @@ Usable alone (``ConfigBucket("cfg", {"config_files": {...}})``) or as a child of
 Every control is its own child resource so that a reviewer (and a test) can see it.
 """
 
+import json
 
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, NotRequired, Optional, TypedDict
@@ -171,13 +172,18 @@ class ConfigBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(tls_only_policy(bucket.arn)),
+            # Built from the resolved ARN and dumped once (Output.json_dumps unwraps key by key).
+            policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
             # A policy is refused while the public access block is still being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access_block]),
         )
         uploads = pulumi.ResourceOptions(parent=self, depends_on=[encryption, versioning])
+        # What a reader needs before its first read: every file (each after encryption and
+        # versioning), or the bucket when there are none. Depending on these few resources rather
+        # than on the whole component spares every dependent the expansion to all children.
+        self.readable: list[pulumi.Resource] = [bucket] if not b.files else []
         for file_name, content in b.files:
-            aws.s3.BucketObjectv2(
+            self.readable.append(aws.s3.BucketObjectv2(
                 # Named by file, so adding one file does not replace the others.
                 f"{name}-file-{file_name}",
                 bucket=bucket.id,
@@ -185,7 +191,7 @@ class ConfigBucket(pulumi.ComponentResource):
                 content=content,
                 content_type=_content_type(file_name),
                 opts=uploads,
-            )
+            ))
 
         self.bucket_name = bucket.id
         self.bucket_arn = bucket.arn

@@ -106,6 +106,13 @@ def _ignored_fields(s: Settings, role: str) -> Optional[list]:
     return None
 
 
+def _plain(value: Any) -> pulumi.Output:
+    """An Output of a value that holds no Outputs. ``Output.from_input`` would unwrap a dict or
+    list level by level, one Output per key and item (about 500 objects per app for the
+    effective resources): here the value is carried whole."""
+    return pulumi.Output.from_input(None).apply(lambda _: value)
+
+
 def _broker_host(s: Settings) -> Optional[str]:
     if s.broker is None:
         return None
@@ -174,7 +181,7 @@ class DjangoApp(pulumi.ComponentResource):
             if manifests.runs_the_app(role_name) and bucket is not None:
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
-                depends_on += [bucket, *access]
+                depends_on += [*bucket.readable, *access]
             if role_name in manifests.PATCHES:
                 # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
                 depends_on.append(registered[role_name.removesuffix("-data")])
@@ -205,10 +212,10 @@ class DjangoApp(pulumi.ComponentResource):
             if db_service
             else pulumi.Output.from_input(s.database_host)
         )
-        self.effective_pod_requests = pulumi.Output.from_input(pod_resources["web"]["requests"])
-        self.effective_pod_limits = pulumi.Output.from_input(pod_resources["web"]["limits"])
+        self.effective_pod_requests = _plain(pod_resources["web"]["requests"])
+        self.effective_pod_limits = _plain(pod_resources["web"]["limits"])
         # Every pod kind (web, migrate, each schedule and process, postgres, broker).
-        self.effective_resources = pulumi.Output.from_input(pod_resources)
+        self.effective_resources = _plain(pod_resources)
         # Where the app's broker is (host only: the URL with its password is a secret file).
         self.broker_host = pulumi.Output.from_input(_broker_host(s))
         self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)
@@ -218,7 +225,7 @@ class DjangoApp(pulumi.ComponentResource):
         )
         self.role_arn = role.arn if role else pulumi.Output.from_input(None)
         # https:// for every host of the way in; none without one (kubectl port-forward).
-        self.urls = pulumi.Output.from_input([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
+        self.urls = _plain([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
         ingress = registered.get("ingress")
         # The load balancer's DNS name once the controller has made it (None for routes).
         self.ingress_hostname = (
@@ -307,9 +314,11 @@ class DjangoApp(pulumi.ComponentResource):
         if a.workload_identity:
             # One path for plain strings and Outputs (a platform stack's StackReference): the
             # issuer is checked again here, once known, with the same message as up front.
-            trust: Any = pulumi.Output.json_dumps(
-                pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
-                    lambda v: workload_identity.trust_policy(
+            # Documents are built from resolved values and dumped once: Output.json_dumps would
+            # unwrap them key by key, one Output each.
+            trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
+                lambda v: json.dumps(
+                    workload_identity.trust_policy(
                         v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, s.name
                     )
                 )
@@ -330,14 +339,8 @@ class DjangoApp(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{s.name}-fetch-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps(
-                workload_identity.access_policy(
-                    partition,
-                    bucket.bucket_name,
-                    s.config_prefix,
-                    secrets.secret_arns.values(),
-                    a.kms_key_arn,
-                )
+            policy=pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn, *secrets.secret_arns.values()).apply(
+                lambda v: json.dumps(workload_identity.access_policy(v[0], v[1], s.config_prefix, v[3:], v[2]))
             ),
             opts=child,
         )

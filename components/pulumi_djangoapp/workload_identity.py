@@ -81,8 +81,8 @@ def access_policy(
 ) -> dict:
     """Read this app's prefix and its own secrets; nothing else.
 
-    ``bucket_name`` and the ARNs may be Outputs: the document goes through
-    ``Output.json_dumps``.
+    With plain strings the document is plain; ``bucket_name`` and the ARNs may also be Outputs
+    (the document then needs ``Output.json_dumps``).
     """
     bucket_arn = _concat("arn:", partition, ":s3:::", bucket_name)
     statements: list[dict] = [
