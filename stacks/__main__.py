@@ -4,6 +4,8 @@ Every argument is checked before anything is registered, so a bad stack file lea
 half-created (at most the explicit providers, which hold no cloud resource).
 """
 
+import gc
+
 import pulumi
 import pulumi.runtime.config
 import pulumi_aws as aws
@@ -12,6 +14,14 @@ import pulumi_kubernetes as k8s
 from pulumi_djangoapp import DjangoApp, ValidationError, storage_class
 from pulumi_djangoapp.settings import normalise
 from pulumi_djangoapp.stack_config import args_from_config, aws_provider_args, storage_class_args, with_config_keys
+
+# A Pulumi program is a short batch process whose objects mostly live until it ends: after the
+# imports, freeze what exists (the SDKs' modules) out of the collector's sight and collect the
+# youngest generation less often. Measured on the staging stack (make bench, README "Speed"):
+# 1.78 s -> 1.49 s, peak RSS +0.6 MB. The component itself never touches the collector.
+gc.collect()
+gc.freeze()
+gc.set_threshold(50_000, 20, 20)
 
 project = pulumi.get_project()
 config = pulumi.Config()
