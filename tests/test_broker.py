@@ -156,3 +156,12 @@ def test_a_password_in_a_broker_url_is_never_printed_in_the_error():
 def test_a_broker_cannot_set_a_secret_url_through_env():
     problems = refused(env={"CELERY_BROKER_URL": "redis://cache:6379/0"})
     assert "env.CELERY_BROKER_URL" in problems or any("CELERY_BROKER_URL" in f for f in problems)
+
+
+def test_the_broker_claim_grows_in_place_after_its_statefulset():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "broker": {"storage_size": "4Gi", "storage_class": "gp3"}}).broker_host)
+    claim = run.one("PersistentVolumeClaimPatch", "shop-broker-data")
+    assert claim.inputs["metadata"]["name"] == "data-shop-broker-0"
+    assert claim.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    assert claim.inputs["spec"] == {"resources": {"requests": {"storage": "4Gi"}}, "storageClassName": "gp3"}
+    assert run.one("apps/v1:StatefulSet", "shop-broker").urn in claim.dependencies

@@ -269,3 +269,16 @@ def test_a_stack_process_entry_cannot_be_malformed(entry):
     with pytest.raises(ValidationError) as error:
         args_from_config({"image": "a/b:1", "kubeContext": "c", "processes": json.dumps([entry])}.get, PROJECT)
     assert [(p.field, p.value) for p in error.value.problems] == [("djangoapp:processes", entry)]
+
+
+def test_a_password_in_the_stack_broker_url_is_refused_without_being_printed(root):
+    config = {"image": "a/b:1", "kubeContext": "c", "secretsBackend": "kubernetes", "broker": "rediss://:hunter2@cache.example.com:6379/0"}
+    _, args = args_from_config(config.get, PROJECT)
+    from pulumi_djangoapp.settings import normalise
+    from pulumi_djangoapp.stack_config import with_config_keys
+
+    with pytest.raises(ValidationError) as error:
+        normalise("shop", args)
+    message = str(with_config_keys(error.value, PROJECT, config.get))
+    assert "djangoapp:broker" in message and "must not carry a password" in message
+    assert "hunter2" not in message
