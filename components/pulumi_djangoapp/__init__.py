@@ -4,6 +4,7 @@ __version__ = "0.2.0"
 
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .autoscaling import AutoscalingArgs
+from .backups import BackupArgs
 from .broker import BrokerArgs
 from .processes import ProcessArgs
 from .schedules import ScheduleArgs
@@ -14,6 +15,7 @@ from .validation import Problem, ValidationError
 
 __all__ = [
     "AutoscalingArgs",
+    "BackupArgs",
     "BrokerArgs",
     "HttpRouteArgs",
     "IngressArgs",

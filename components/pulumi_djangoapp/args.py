@@ -11,6 +11,7 @@ from typing import Any, Dict, List, NotRequired, TypedDict
 import pulumi
 
 from .autoscaling import AutoscalingArgs
+from .backups import BackupArgs
 from .broker import BrokerArgs
 from .processes import ProcessArgs
 from .schedules import ScheduleArgs
@@ -107,6 +108,9 @@ class DjangoAppArgs(TypedDict):
     processes: NotRequired[List[ProcessArgs]]
     """Long-running processes from the app image (Celery worker, beat): a Deployment each with
     the web pod's plumbing, waiting for migrations, never running them. Default: none."""
+    backups: NotRequired[BackupArgs]
+    """Scheduled ``pg_dump`` of the in-cluster database to an S3 bucket of its own, with a
+    restore Job (README "Backups and restore"). Default: none."""
     broker: NotRequired[BrokerArgs]
     """A task broker: an in-cluster Valkey or an external ``redis://``/``rediss://`` server; the
     app reads its URL from ``BROKER_URL_FILE``. Default: none."""

@@ -37,6 +37,8 @@ class ConfigBucketArgs(TypedDict):
     """Days an overwritten or deleted version is kept. Default: ``30``."""
     protect: NotRequired[bool]
     """``protect`` and ``retain_on_delete`` on the bucket. Default: ``False``."""
+    expiration: NotRequired[Dict[str, int]]
+    """Days after which objects under a key prefix expire (``""``: every object). Default: none."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class BucketSettings:
     force_destroy: bool
     noncurrent_version_days: int
     protect: bool
+    expiration: tuple[tuple[str, int], ...] = ()
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
@@ -72,8 +75,12 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
     if force_destroy is True and protect is True:
         problems.add("force_destroy", force_destroy, "cannot be combined with protect")
     files = config_files.gather(problems, args.get("config_files"), args.get("config_dir"))
+    expiration = args.get("expiration") or {}
+    if not isinstance(expiration, Mapping) or not all(isinstance(k, str) and is_int(v) and v >= 1 for k, v in expiration.items()):
+        problems.add("expiration", expiration, "must map key prefixes to a number of days of at least 1")
+        expiration = {}
     problems.raise_if_any(subject)
-    return BucketSettings(prefix, files, kms, force_destroy, days, protect)
+    return BucketSettings(prefix, files, kms, force_destroy, days, protect, tuple(sorted(expiration.items())))
 
 
 def _objects_of(bucket_arn: Any) -> Any:
@@ -165,7 +172,16 @@ class ConfigBucket(pulumi.ComponentResource):
                     "filter": {},
                     "noncurrent_version_expiration": {"noncurrent_days": b.noncurrent_version_days},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
+                },
+                *(
+                    {
+                        "id": f"expire-{key_prefix.strip('/').replace('/', '-') or 'all'}",
+                        "status": "Enabled",
+                        "filter": {"prefix": key_prefix} if key_prefix else {},
+                        "expiration": {"days": days},
+                    }
+                    for key_prefix, days in b.expiration
+                ),
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from . import app_pod, broker, database, manifests, workload_identity
+from . import app_pod, backup_pod, backups, broker, database, manifests, workload_identity
 from .app_secrets import AppSecrets
 from .aws_settings import checked_issuer, unknown_region_warning
 from .config_bucket import ConfigBucket
@@ -137,6 +137,8 @@ class DjangoApp(pulumi.ComponentResource):
     effective_pod_limits: pulumi.Output[Dict[str, str]]
     effective_resources: pulumi.Output[Dict[str, Dict[str, Dict[str, str]]]]
     broker_host: pulumi.Output[Optional[str]]
+    backup_bucket_name: pulumi.Output[Optional[str]]
+    backup_prefix: pulumi.Output[Optional[str]]
     bucket_name: pulumi.Output[Optional[str]]
     config_prefix: pulumi.Output[Optional[str]]
     secret_arn: pulumi.Output[Optional[str]]
@@ -169,12 +171,15 @@ class DjangoApp(pulumi.ComponentResource):
             "database_json": secrets.database_json,
             "secret_key": secrets.secret_key,
         }
+        backup_refs, backup_bucket, backup_access = (
+            self._backup_side(s, refs) if s.backups and refs is not None else (None, None, [])
+        )
         if s.broker:
             secret_values["broker_url"] = secrets.broker_url
             secret_values["broker_acl"] = secrets.broker_acl
         registered: dict[str, Any] = {}
         pod_resources: dict[str, dict[str, dict[str, str]]] = {}
-        for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs):
+        for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs, backup_refs):
             depends_on = [registered["namespace"]] if "namespace" in registered else []
             if manifests.uses_credentials(role_name) and "credentials" in registered:
                 depends_on.append(registered["credentials"])
@@ -182,6 +187,8 @@ class DjangoApp(pulumi.ComponentResource):
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
                 depends_on += [*bucket.readable, *access]
+            if manifests.reads_backups(role_name) and backup_bucket is not None:
+                depends_on += [*backup_bucket.readable, *backup_access]
             if role_name in manifests.PATCHES:
                 # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
                 depends_on.append(registered[role_name.removesuffix("-data")])
@@ -224,6 +231,8 @@ class DjangoApp(pulumi.ComponentResource):
             secrets.secret_arns.get(DATABASE_JSON_KEY) if s.uses_aws else None
         )
         self.role_arn = role.arn if role else pulumi.Output.from_input(None)
+        self.backup_bucket_name = backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
+        self.backup_prefix = pulumi.Output.from_input(backups.prefix(s.namespace, s.name) if backup_bucket else None)
         # https:// for every host of the way in; none without one (kubectl port-forward).
         self.urls = _plain([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
         ingress = registered.get("ingress")
@@ -245,6 +254,8 @@ class DjangoApp(pulumi.ComponentResource):
                 "effective_pod_limits": self.effective_pod_limits,
                 "effective_resources": self.effective_resources,
                 "broker_host": self.broker_host,
+                "backup_bucket_name": self.backup_bucket_name,
+                "backup_prefix": self.backup_prefix,
                 "urls": self.urls,
                 "ingress_hostname": self.ingress_hostname,
             }
@@ -291,6 +302,62 @@ class DjangoApp(pulumi.ComponentResource):
                 ignore_changes=ignore,
             ),
         )
+
+    def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource]]":
+        """A bucket of its own (the config bucket's hardening, versions kept a day, archives
+        expiring after retention_days, abandoned uploads after one), and a role only the upload
+        and download steps of the ``<app>-backup`` ServiceAccount can assume."""
+        assert s.aws is not None and s.backups is not None
+        a, prefix = s.aws, backups.prefix(s.namespace, s.name)
+        bucket = ConfigBucket(
+            f"{s.name}-backups",
+            {
+                "prefix": prefix,
+                "force_destroy": a.force_destroy,
+                "protect": s.protect_data,
+                "noncurrent_version_days": 1,
+                "expiration": {f"{prefix}/": s.backups.retention_days, f"{prefix}/{backups.INCOMING}/": backups.INCOMING_DAYS},
+                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn is not None else {}),
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        account = backups.name(s.name)
+        if a.workload_identity:
+            trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
+                lambda v: json.dumps(
+                    workload_identity.trust_policy(v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, account)
+                )
+            )
+        else:
+            trust = json.dumps(workload_identity.pod_identity_trust_policy())
+        role = aws.iam.Role(
+            f"{s.name}-backup-role",
+            description=f"Backups of DjangoApp {s.name} in {s.namespace}: write and read its archives",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{s.name}-backup-policy",
+            role=role.id,
+            policy=pulumi.Output.all(role.arn, bucket.bucket_name, a.kms_key_arn).apply(
+                lambda v: json.dumps(backup_pod.access_policy(workload_identity.partition_of(v[0]), v[1], prefix, v[2]))
+            ),
+            opts=child,
+        )
+        access: list[pulumi.Resource] = [role, policy]
+        if a.pod_identity:
+            access.append(
+                aws.eks.PodIdentityAssociation(
+                    f"{s.name}-backup-pod-identity",
+                    cluster_name=a.cluster_name,
+                    namespace=s.namespace,
+                    service_account=account,
+                    role_arn=role.arn,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                )
+            )
+        return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access
 
     def _aws_side(
         self, s: Settings, secrets: AppSecrets

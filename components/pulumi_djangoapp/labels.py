@@ -8,8 +8,9 @@ MIGRATE = "migrate"
 SCHEDULE = "schedule"
 PROCESS = "process"
 BROKER = "broker"
+BACKUP = "backup"
 
-_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django", PROCESS: "django", BROKER: "valkey"}
+_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django", PROCESS: "django", BROKER: "valkey", BACKUP: "postgresql"}
 
 
 def selector_labels(instance: str, component: str) -> dict[str, str]:

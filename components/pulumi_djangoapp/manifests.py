@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from . import app_pod, autoscaling, broker, database, fetch, network_policies, processes, scanner, way_in, web
+from . import app_pod, autoscaling, backup_pod, broker, database, fetch, network_policies, processes, scanner, way_in, web
 from .config_files import configmap_key
 from .fetch import AwsRefs
 from .labels import WEB, labels
@@ -19,9 +19,13 @@ def runs_the_app(role: str) -> bool:
     return role in ("deployment", "migration-job") or role.startswith(("schedule-", "process-"))
 
 
+def reads_backups(role: str) -> bool:
+    return role == "backup"
+
+
 def uses_credentials(role: str) -> bool:
     """Objects that mount the credentials Secret; they must not start before it exists."""
-    return role in ("postgres", "broker") or runs_the_app(role)
+    return role in ("postgres", "broker", "backup") or runs_the_app(role)
 
 
 # Objects registered as server-side apply patches of something the cluster created.
@@ -76,7 +80,7 @@ def config_map(s: Settings) -> dict:
 
 
 def kubernetes_objects(
-    s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None
+    s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None, backup_refs: Optional[AwsRefs] = None
 ) -> list[tuple[str, dict]]:
     """``(role, object)`` pairs; the namespace (when owned) comes first."""
     objects: list[tuple[str, dict]] = []
@@ -113,6 +117,10 @@ def kubernetes_objects(
     ]
     objects += app_pod.schedule_cron_jobs(s, refs)
     objects += app_pod.process_deployments(s, refs)
+    if s.backups:
+        if backup_refs is None:
+            raise ValueError("backups need the backup bucket and role (AwsRefs)")
+        objects += [("backup-service-account", backup_pod.service_account(s)), ("backup", backup_pod.cron_job(s, backup_refs))]
     if s.way_in and s.way_in.kind == "ingress":
         objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path)))
     elif s.way_in:

@@ -8,7 +8,7 @@ Postgres may open nothing.
 from __future__ import annotations
 
 from . import broker, way_in
-from .labels import BROKER, DATABASE, MIGRATE, PROCESS, SCHEDULE, WEB, labels, selector_labels
+from .labels import BACKUP, BROKER, DATABASE, MIGRATE, PROCESS, SCHEDULE, WEB, labels, selector_labels
 from .settings import Settings
 from .workload_identity import POD_IDENTITY_AGENT_IPV4, POD_IDENTITY_AGENT_IPV6, POD_IDENTITY_AGENT_PORT
 
@@ -141,8 +141,13 @@ def broker_policy(s: Settings) -> dict:
     )
 
 
+def backup_policy(s: Settings) -> dict:
+    """Backup and restore pods: the database, DNS and S3 (HTTPS)."""
+    return _client_only(s, "backup", BACKUP)
+
+
 def database_policy(s: Settings) -> dict:
-    clients = _app_clients(s)
+    clients = [*_app_clients(s), *([BACKUP] if s.backups else [])]
     return _policy(
         s,
         f"{s.name}-postgres",
@@ -173,6 +178,8 @@ def network_policies(s: Settings) -> list[dict]:
         policies.append(schedule_policy(s))
     if s.processes:
         policies.append(process_policy(s))
+    if s.backups:
+        policies.append(backup_policy(s))
     if not s.database.external:
         policies.append(database_policy(s))
     if s.broker and s.broker.in_cluster:

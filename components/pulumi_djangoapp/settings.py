@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
-from . import api_limits, autoscaling, broker, config_files, processes, schedules, way_in
+from . import api_limits, autoscaling, backups, broker, config_files, processes, schedules, way_in
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
@@ -212,6 +212,7 @@ class Settings:
     autoscaling: Optional[autoscaling.AutoscalingSettings] = None
     processes: tuple[processes.ProcessSettings, ...] = ()
     broker: Optional[broker.BrokerSettings] = None
+    backups: Optional[backups.BackupSettings] = None
 
     @property
     def pre_stop_seconds(self) -> int:
@@ -777,6 +778,12 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             args.get("broker"),
             lambda field, value, defaults: _resources(problems, field, value, defaults),
             lambda field, value: _image(problems, field, value),
+        ),
+        backups=backups.normalise(
+            problems,
+            args.get("backups"),
+            isinstance(args.get("database"), Mapping) and args["database"].get("host") is not None,
+            secrets_backend == AWS_SECRETS_MANAGER,
         ),
         port=port,
         command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
