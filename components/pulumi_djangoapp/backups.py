@@ -62,8 +62,9 @@ echo "upload: $final"
 DOWNLOAD_SCRIPT = """\
 set -eu
 if [ -z "${BACKUP_KEY:-}" ]; then
-  BACKUP_KEY=$(aws s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "$BACKUP_PREFIX/" \\
-    --query "sort_by(Contents[?!contains(Key, '/incoming/')], &Key)[-1].Key" --output text)
+  # The newest archive by its time-stamped name; never one still under incoming/.
+  newest='sort_by((Contents || `[]`)[?!contains(Key, `"/incoming/"`)], &Key)[-1].Key'
+  BACKUP_KEY=$(aws s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "$BACKUP_PREFIX/" --query "$newest" --output text)
 fi
 case "$BACKUP_KEY" in
   "$BACKUP_PREFIX"/*.dump) ;;
