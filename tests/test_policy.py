@@ -133,7 +133,7 @@ def test_policy_pack_declares_every_check(root):
 
 
 def test_an_unrestricted_cron_job_container_is_caught(root):
-    cron = copy.deepcopy(run_stack(root, stack_config(root, "staging")).one("batch/v1:CronJob").inputs)
+    cron = copy.deepcopy(run_stack(root, stack_config(root, "staging")).one("batch/v1:CronJob", "shop-schedule-clearsessions").inputs)
     assert violations(validators.containers_restricted, "kubernetes:batch/v1:CronJob", cron) == []
     container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     container["securityContext"]["allowPrivilegeEscalation"] = True

@@ -173,7 +173,7 @@ def test_prod_protects_its_data_and_dev_does_not(root):
 def test_every_stack_has_a_fetch_role_scoped_to_its_namespace(root):
     for stack in STACKS:
         run = run_stack(root, stack_config(root, stack))
-        trust = json.loads(run.one("iam/role:Role").inputs["assumeRolePolicy"])
+        trust = json.loads(run.one("iam/role:Role", "shop-fetch-role").inputs["assumeRolePolicy"])
         conditions = trust["Statement"][0]["Condition"]["StringEquals"]
         assert f"system:serviceaccount:shop-{stack}:shop" in conditions.values()
 
@@ -282,3 +282,13 @@ def test_a_password_in_the_stack_broker_url_is_refused_without_being_printed(roo
     message = str(with_config_keys(error.value, PROJECT, config.get))
     assert "djangoapp:broker" in message and "must not carry a password" in message
     assert "hunter2" not in message
+
+
+def test_staging_backs_up_its_database_nightly_to_a_bucket_of_its_own(root):
+    run = run_stack(root, stack_config(root, "staging"))
+    job = run.one("batch/v1:CronJob", "shop-backup").inputs["spec"]
+    assert job["schedule"] == "0 1 * * *"
+    rules = run.one("BucketLifecycleConfiguration", "shop-backups-lifecycle").inputs["rules"]
+    assert {"prefix": "shop-staging/shop/postgres/"} in [r["filter"] for r in rules]
+    trust = json.loads(run.one("iam/role:Role", "shop-backup-role").inputs["assumeRolePolicy"])
+    assert "system:serviceaccount:shop-staging:shop-backup" in json.dumps(trust)

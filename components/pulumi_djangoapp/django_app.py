@@ -139,6 +139,7 @@ class DjangoApp(pulumi.ComponentResource):
     broker_host: pulumi.Output[Optional[str]]
     backup_bucket_name: pulumi.Output[Optional[str]]
     backup_prefix: pulumi.Output[Optional[str]]
+    backup_role_arn: pulumi.Output[Optional[str]]
     bucket_name: pulumi.Output[Optional[str]]
     config_prefix: pulumi.Output[Optional[str]]
     secret_arn: pulumi.Output[Optional[str]]
@@ -233,6 +234,7 @@ class DjangoApp(pulumi.ComponentResource):
         self.role_arn = role.arn if role else pulumi.Output.from_input(None)
         self.backup_bucket_name = backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
         self.backup_prefix = pulumi.Output.from_input(backups.prefix(s.namespace, s.name) if backup_bucket else None)
+        self.backup_role_arn = backup_refs.role_arn if backup_refs else pulumi.Output.from_input(None)
         # https:// for every host of the way in; none without one (kubectl port-forward).
         self.urls = _plain([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
         ingress = registered.get("ingress")
@@ -256,6 +258,7 @@ class DjangoApp(pulumi.ComponentResource):
                 "broker_host": self.broker_host,
                 "backup_bucket_name": self.backup_bucket_name,
                 "backup_prefix": self.backup_prefix,
+                "backup_role_arn": self.backup_role_arn,
                 "urls": self.urls,
                 "ingress_hostname": self.ingress_hostname,
             }

@@ -65,6 +65,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton'.", [], "processes"),
     ConfigKey("broker", "string", "Task broker: none, in-cluster (Valkey, on databaseStorageClass) or an external redis:// or rediss:// URL without password.", "none", "broker"),
     ConfigKey("brokerImage", "string", "Pinned image of the in-cluster broker (a Docker Hub mirror such as an ECR pull-through cache); empty means docker.io/valkey/valkey.", "", "broker.image"),
+    ConfigKey("backupSchedule", "string", "Cron expression of the nightly pg_dump of the in-cluster database to S3; empty means no backups.", "", "backups.schedule"),
+    ConfigKey("backupRetentionDays", "integer", "Days a backup is kept.", 14, "backups.retention_days"),
     ConfigKey("autoscalingMax", "integer", "Most Django pods; 0 means no autoscaling.", 0, "autoscaling.max_replicas"),
     ConfigKey("autoscalingMin", "integer", "Fewest Django pods with autoscaling.", 2, "autoscaling.min_replicas"),
     ConfigKey("autoscalingCpu", "integer", "Target CPU use of django, percent of its request.", 70, "autoscaling.cpu_utilization"),
@@ -229,6 +231,8 @@ def args_from_config(
         args["broker"] = {} if v["broker"] == "in-cluster" else {"url": v["broker"]}
         if v["brokerImage"]:
             args["broker"]["image"] = v["brokerImage"]
+    if v["backupSchedule"]:
+        args["backups"] = {"schedule": v["backupSchedule"], "retention_days": v["backupRetentionDays"]}
     if v["autoscalingMax"]:
         args["autoscaling"] = {
             "min_replicas": v["autoscalingMin"],

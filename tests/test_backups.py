@@ -1,0 +1,129 @@
+"""Backups: the CronJob's two steps, the credentials only in the S3 step, the bucket and role."""
+
+import json
+
+import kubernetes_validate
+import pytest
+
+from pulumi_djangoapp import DjangoApp, backup_pod, backups
+from pulumi_djangoapp.settings import normalise
+from pulumi_djangoapp.validation import ValidationError
+from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY, REFS
+from harness import run_program
+
+BACKUP_REFS = REFS.__class__(bucket="shop-backups-bucket-1", region="eu-west-3", secret_ids={}, role_arn="arn:aws:iam::123456789012:role/shop-backup-role-1")
+
+
+def cron(base=MINIMAL, **args):
+    return backup_pod.cron_job(normalise("shop", {**base, "backups": {}, **args}), BACKUP_REFS)
+
+
+def pod(obj):
+    return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def refused(base=MINIMAL, **args):
+    with pytest.raises(ValidationError) as error:
+        normalise("shop", {**base, **args})
+    return {p.field: p for p in error.value.problems}
+
+
+def test_a_backup_is_a_nightly_cron_job_that_dumps_then_uploads():
+    job = cron()
+    assert job["metadata"]["name"] == "shop-backup"
+    assert (job["spec"]["schedule"], job["spec"]["concurrencyPolicy"]) == ("0 2 * * *", "Forbid")
+    spec = pod(job)
+    (dump,), (upload,) = spec["initContainers"], spec["containers"]
+    assert dump["image"].startswith("public.ecr.aws/docker/library/postgres:17"), "pg_dump's major is the server's"
+    assert "pg_dump --format=custom" in dump["command"][-1] and "pg_restore --list" in dump["command"][-1]
+    assert upload["image"].startswith("public.ecr.aws/aws-cli/aws-cli:")
+    assert "/incoming/" in upload["command"][-1] and "aws s3 mv" in upload["command"][-1]
+    assert spec["serviceAccountName"] == "shop-backup" and spec["restartPolicy"] == "Never"
+
+
+def test_the_dump_volume_is_disk_sized_by_the_database_and_requested():
+    spec = pod(cron(database={"storage_size": "20Gi"}))
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "dump"]
+    assert volume["emptyDir"] == {"sizeLimit": "20Gi"}, "never medium: Memory"
+    (dump,) = spec["initContainers"]
+    assert dump["resources"]["requests"]["ephemeral-storage"] == "20Gi"
+
+
+def test_only_the_upload_step_holds_cloud_credentials_and_only_the_dump_the_password():
+    spec = pod(cron())
+    (dump,), (upload,) = spec["initContainers"], spec["containers"]
+    dump_env = {e["name"] for e in dump["env"]}
+    upload_env = {e["name"]: e.get("value") for e in upload["env"]}
+    assert not any(n.startswith("AWS_") for n in dump_env)
+    assert upload_env["AWS_ROLE_ARN"] == BACKUP_REFS.role_arn and upload_env["AWS_ROLE_SESSION_NAME"] == "shop-backup"
+    assert "password" not in {m["name"] for m in upload["volumeMounts"]}
+    assert "aws-token" not in {m["name"] for m in dump["volumeMounts"]}
+
+
+def test_with_pod_identity_the_webhook_skips_the_database_steps():
+    job = backup_pod.cron_job(normalise("shop", {**POD_IDENTITY, "backups": {}}), BACKUP_REFS)
+    annotations = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["eks.amazonaws.com/skip-containers"] == "dump,restore"
+
+
+def test_the_restore_job_downloads_then_restores_once_with_create_and_clean():
+    job = backup_pod.restore_job(normalise("shop", {**MINIMAL, "backups": {}}), BACKUP_REFS, key="shop/shop/postgres/x.dump")
+    assert job["spec"]["backoffLimit"] == 0
+    spec = job["spec"]["template"]["spec"]
+    (download,), (restore,) = spec["initContainers"], spec["containers"]
+    assert {"name": "BACKUP_KEY", "value": "shop/shop/postgres/x.dump"} in download["env"]
+    script = restore["command"][-1]
+    assert "--clean --if-exists --create --exit-on-error" in script and "--dbname postgres" in script
+
+
+@pytest.mark.parametrize("version", ["1.32.0", "1.37.0"])
+def test_backup_and_restore_objects_pass_the_strict_schemas(version):
+    s = normalise("shop", {**MINIMAL, "backups": {}})
+    for obj in (backup_pod.cron_job(s, BACKUP_REFS), backup_pod.restore_job(s, BACKUP_REFS), backup_pod.service_account(s)):
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_the_component_registers_a_backup_bucket_role_and_cron_job_after_them():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "backups": {"retention_days": 7}, "protect_data": True}).backup_bucket_name)
+    bucket = run.one("s3/bucket:Bucket", "shop-backups-bucket")
+    assert bucket.protect and bucket.retain_on_delete
+    job = run.one("batch/v1:CronJob")
+    assert {bucket.urn, run.one("iam/rolePolicy:RolePolicy", "shop-backup-policy").urn} <= set(job.dependencies)
+    rules = run.one("BucketLifecycleConfiguration", "shop-backups-lifecycle").inputs["rules"]
+    expiry = {r["filter"].get("prefix"): r["expiration"]["days"] for r in rules if "expiration" in r}
+    assert expiry == {"shop/shop/postgres/": 7, "shop/shop/postgres/incoming/": 1}
+    trust = json.loads(run.one("iam/role:Role", "shop-backup-role").inputs["assumeRolePolicy"])
+    subject = next(iter(trust["Statement"][0]["Condition"]["StringEquals"].items()))
+    assert subject[1] == "system:serviceaccount:shop:shop-backup"
+    policy = json.loads(run.one("iam/rolePolicy:RolePolicy", "shop-backup-policy").inputs["policy"])
+    (objects,) = [s for s in policy["Statement"] if s["Sid"] == "OwnBackups"]
+    assert objects["Resource"].endswith("/shop/shop/postgres/*")
+    assert not any("secretsmanager" in json.dumps(s) for s in policy["Statement"])
+
+
+def test_backup_pods_reach_the_database_and_the_database_admits_them():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "backups": {}}).namespace)
+    policies = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in run.of_type("NetworkPolicy")}
+    backup = policies["shop-backup"]
+    assert backup["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "backup" and "ingress" not in backup
+    admitted = [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in policies["shop-postgres"]["ingress"][0]["from"]]
+    assert "backup" in admitted
+
+
+@pytest.mark.parametrize(
+    "base, value, field",
+    [
+        (MINIMAL, {"schedule": "every night"}, "backups.schedule"),
+        (MINIMAL, {"retention_days": 0}, "backups.retention_days"),
+        (MINIMAL, {"time_zone": "Mars/Olympus"}, "backups.time_zone"),
+        (MINIMAL, {"keep": 3}, "backups.keep"),
+        (KUBERNETES_ONLY, {}, "backups"),
+    ],
+)
+def test_backups_cannot_be_what_would_not_run(base, value, field):
+    assert field in refused(base, backups=value)
+
+
+def test_an_existing_server_cannot_get_component_backups():
+    problems = refused(backups={}, database={"host": "db.example.com"})
+    assert "keeps backups of its own" in problems["backups"].allowed
