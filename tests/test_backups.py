@@ -127,3 +127,43 @@ def test_backups_cannot_be_what_would_not_run(base, value, field):
 def test_an_existing_server_cannot_get_component_backups():
     problems = refused(backups={}, database={"host": "db.example.com"})
     assert "keeps backups of its own" in problems["backups"].allowed
+
+
+def _restore(root, tmp_path, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.restore", *args, "--out", str(tmp_path / "restore-job.yaml")],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+ROLE = "arn:aws:iam::222222222222:role/shop-backup-role-1"
+
+
+def test_the_restore_command_writes_a_valid_job_and_a_runbook_that_stops_every_writer_first(root, tmp_path):
+    import yaml
+
+    result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "shop-backups-1", "--role-arn", ROLE)
+    assert result.returncode == 0, result.stderr
+    job = yaml.safe_load((tmp_path / "restore-job.yaml").read_text())
+    kubernetes_validate.validate(job, "1.32.0", strict=True)
+    download = job["spec"]["template"]["spec"]["initContainers"][0]
+    env = {e["name"]: e["value"] for e in download["env"]}
+    assert (env["BACKUP_BUCKET"], env["AWS_ROLE_ARN"], env["BACKUP_PREFIX"]) == ("shop-backups-1", ROLE, "shop-staging/shop/postgres")
+    text = result.stdout
+    steps = [text.index(marker) for marker in ("scale deployment shop-worker --replicas=0", "suspend\":true", "wait --for=delete", "kubectl apply -f", "suspend\":false")]
+    assert steps == sorted(steps), "writers stop, CronJobs pause, then the restore, then everything back"
+    for writer in ("shop ", "shop-worker ", "shop-beat "):
+        assert f"scale deployment {writer}--replicas=0" in text
+    for cron_job in ("shop-clearsessions", "shop-backup"):
+        assert f"patch cronjob {cron_job} -p" in text
+
+
+def test_the_restore_command_cannot_restore_a_stack_without_backups_or_a_foreign_key(root, tmp_path):
+    result = _restore(root, tmp_path, "--stack", "dev", "--bucket", "b", "--role-arn", ROLE)
+    assert result.returncode == 2 and "has no backups" in result.stderr
+    result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "b", "--role-arn", ROLE, "--key", "other-app/postgres/x.dump")
+    assert result.returncode == 2 and "not under this app's prefix" in result.stderr
+    assert not (tmp_path / "restore-job.yaml").exists()
