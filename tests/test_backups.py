@@ -167,3 +167,12 @@ def test_the_restore_command_cannot_restore_a_stack_without_backups_or_a_foreign
     result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "b", "--role-arn", ROLE, "--key", "other-app/postgres/x.dump")
     assert result.returncode == 2 and "not under this app's prefix" in result.stderr
     assert not (tmp_path / "restore-job.yaml").exists()
+
+
+def test_with_pod_identity_the_backup_service_account_gets_its_own_association_first():
+    run = run_program(lambda: DjangoApp("shop", {**POD_IDENTITY, "backups": {}}).backup_role_arn)
+    association = run.one("eks/podIdentityAssociation:PodIdentityAssociation", "shop-backup-pod-identity")
+    assert association.inputs["serviceAccount"] == "shop-backup"
+    assert association.urn in run.one("batch/v1:CronJob", "shop-backup").dependencies
+    trust = json.loads(run.one("iam/role:Role", "shop-backup-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
