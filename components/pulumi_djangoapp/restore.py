@@ -35,7 +35,7 @@ def runbook(s: Settings, job_file: str, key: Optional[str]) -> str:
     ns, app = s.namespace, s.name
     deployments = [app, *(f"{app}-{p.name}" for p in s.processes)]
     cron_jobs = [c for c, _ in _cron_jobs(s)]
-    writers = "app.kubernetes.io/instance={app},app.kubernetes.io/component in (web,process,schedule,migrate)".format(app=app)
+    writers = "app.kubernetes.io/instance={app},app.kubernetes.io/component in (web,process,schedule,migrate,backup)".format(app=app)
     source = key or f"the newest archive under {backups.prefix(ns, app)}/"
     lines = [
         f"Restore of DjangoApp {app} (namespace {ns}) from {source}.",
@@ -46,7 +46,7 @@ def runbook(s: Settings, job_file: str, key: Optional[str]) -> str:
         *(f"   kubectl -n {ns} scale deployment {d} --replicas=0" for d in deployments),
         "2. Suspend the CronJobs (no scheduled run or backup during the restore):",
         *(f"   kubectl -n {ns} patch cronjob {c} -p '{{\"spec\":{{\"suspend\":true}}}}'" for c in cron_jobs),
-        "3. Wait until no pod of the app is left (the database must have no connections):",
+        "3. Wait until no pod of the app is left, a running backup included (the database must have no connections):",
         f"   kubectl -n {ns} wait --for=delete pod -l '{writers}' --timeout=10m",
         "4. Restore (drops and re-creates the database from the archive; any error stops it):",
         f"   kubectl apply -f {job_file}",
