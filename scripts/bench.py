@@ -33,7 +33,7 @@ TARGETS = {"ratio": 1.10, "100_apps_rss_mb": 600.0, "unit_suite_seconds": 60.0}
 
 def app_args(index: int) -> dict:
     """A production-like app: AWS backend with workload identity, config, a sidecar, an ALB way in,
-    an autoscaler, a Celery worker and an in-cluster broker."""
+    an autoscaler, a Celery worker, an in-cluster broker and nightly backups."""
     return {
         "image": "ghcr.io/example/django-shop:0.1.0",
         "namespace": f"app-{index}",
@@ -48,6 +48,7 @@ def app_args(index: int) -> dict:
         "autoscaling": {"min_replicas": 2, "max_replicas": 6},
         "processes": [{"name": "worker", "command": ["celery", "-A", "project", "worker"]}],
         "broker": {},
+        "backups": {},
     }
 
 
