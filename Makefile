@@ -16,12 +16,12 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres redis render validate bench clean
+.PHONY: test unit contract install postgres redis graphviz pictures render validate bench clean
 
-test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis
+test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-unit: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP)
+unit: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) graphviz
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/contract
 
 contract: $(STAMP) postgres redis
@@ -55,6 +55,15 @@ redis:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	fi
 
+# The render draws its pictures with Graphviz's `dot` (the .dot files are written without it).
+graphviz:
+	@if command -v dot >/dev/null 2>&1; then \
+		echo "graphviz: $$(dot -V 2>&1)"; \
+	else \
+		echo "dot missing: installing Debian's graphviz"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	fi
+
 # The contract tests start a real server; Debian's package brings initdb, pg_ctl and pg_isready.
 postgres:
 	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
@@ -65,8 +74,15 @@ postgres:
 	fi
 
 # What `pulumi up -s $(STACK)` would create, without a cluster, an AWS account or the CLI.
-render: $(STAMP)
+render: $(STAMP) graphviz
 	$(BIN)/python -m pulumi_djangoapp.render --stack $(STACK) --out out/$(STACK)
+
+# The README's pictures: prod's resource graph and pod start order.
+pictures: $(STAMP) graphviz
+	$(BIN)/python -m pulumi_djangoapp.render --stack prod --out out/prod > /dev/null
+	mkdir -p docs
+	cp out/prod/graph.dot docs/prod-graph.dot; cp out/prod/pods.dot docs/prod-pods.dot
+	cp out/prod/graph.svg docs/prod-graph.svg; cp out/prod/pods.svg docs/prod-pods.svg
 
 # Every stack rendered, then checked by the real schemas and scanned: what the PR pipeline runs.
 validate: $(STAMP) $(CHECKOV)

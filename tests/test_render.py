@@ -49,8 +49,8 @@ def test_render_writes_every_object_namespace_first(rendered, stack):
 def test_render_is_deterministic(root, tmp_path):
     for attempt in ("a", "b"):
         render.write(render.render(root / "stacks", "prod"), tmp_path / attempt)
-    for name in ("kubernetes.yaml", "aws.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for name in ("kubernetes.yaml", "aws.json", "aws.yaml", "resources.yaml", "outputs.json", "graph.dot", "pods.dot"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -64,7 +64,7 @@ def test_rendered_objects_pass_strict_schema_validation(rendered, stack, version
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_generated_secret_leaks_into_any_rendered_file_or_output(rendered, stack):
     result, out = rendered[stack]
-    text = (out / "kubernetes.yaml").read_text() + (out / "aws.json").read_text() + json.dumps(result.outputs)
+    text = "".join(f.read_text() for f in sorted(out.iterdir()) if f.suffix in (".yaml", ".json", ".dot", ".svg")) + json.dumps(result.outputs)
     assert ".result>" not in text  # RandomPassword results are rendered as <computed:NAME.result>
     assert "postgres://" not in text  # a database URL carries the password
     secret = next(d for d in documents(out) if d["kind"] == "Secret")
@@ -226,3 +226,77 @@ def test_cli_honours_aws_region_from_a_consumer_stack_file(root, tmp_path):
     deployment = next(d for d in documents(tmp_path / "out") if d["kind"] == "Deployment")
     fetch = deployment["spec"]["template"]["spec"]["initContainers"][0]
     assert {"name": "AWS_REGION", "value": "eu-north-1"} in fetch["env"]
+
+
+def _resource(out, name):
+    return next(r for r in yaml.safe_load((out / "resources.yaml").read_text()) if r["name"] == name)
+
+
+def test_the_render_shows_what_pulumi_will_do_with_each_resource(rendered):
+    _, out = rendered["prod"]
+    postgres = _resource(out, "shop-postgres")["options"]
+    assert postgres["protect"] and postgres["retainOnDelete"]
+    assert postgres["ignoreChanges"] == ["spec.volumeClaimTemplates"]
+    assert postgres["provider"] == "kubernetes"
+    deployment = _resource(out, "shop-deployment")
+    assert deployment["parent"] == "shop" and deployment["options"]["customTimeouts"]["create"].endswith("m")
+    assert {"shop-namespace", "shop-credentials", "shop-fetch-policy"} <= set(deployment["options"]["dependencies"])
+    assert _resource(out, "shop-hpa")["options"].get("protect") is None, "defaults are left out"
+
+
+def test_a_migration_job_is_shown_replaced_on_change_and_deleted_first(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: jobs\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from pulumi_djangoapp import DjangoApp\n"
+        "DjangoApp('shop', {'image': 'ghcr.io/acme/shop:1.0.0', 'secrets_backend': 'kubernetes', 'migrations': 'job'})\n"
+    )
+    result = render.render(None, "dev", start=tmp_path)
+    (job,) = [r for r in result.resources if r["name"] == "shop-migration-job"]
+    assert job["options"]["replaceOnChanges"] == ["spec"] and job["options"]["deleteBeforeReplace"] is True
+
+
+def test_scripts_are_literal_blocks_and_the_yaml_reads_back_identically(rendered):
+    result, out = rendered["staging"]
+    text = (out / "kubernetes.yaml").read_text()
+    assert "- |\n" in text and "fetch \"$DATABASE_SECRET_ID\" database.json" in text
+    assert [d for d in yaml.safe_load_all(text) if d] == result.kubernetes
+
+
+def test_json_documents_read_as_objects_in_aws_yaml_and_stay_strings_in_aws_json(rendered):
+    _, out = rendered["staging"]
+    readable = {r["name"]: r for r in yaml.safe_load((out / "aws.yaml").read_text())}
+    policy = readable["shop-fetch-policy"]["inputs"]["policy"]["json"]
+    assert policy["Version"] == "2012-10-17" and policy["Statement"][0]["Sid"] == "ListOwnPrefix"
+    raw = {r["name"]: r for r in json.loads((out / "aws.json").read_text())}
+    assert isinstance(raw["shop-fetch-policy"]["inputs"]["policy"], str)
+
+
+def test_outputs_json_holds_every_output_with_secrets_masked(rendered):
+    result, out = rendered["staging"]
+    outputs = json.loads((out / "outputs.json").read_text())["shop"]
+    assert set(outputs["effective_resources"]) >= {"web", "process-worker", "process-beat", "broker", "postgres"}
+    assert outputs["namespace"] == "shop-staging" and outputs["backup_prefix"] == "shop-staging/shop/postgres"
+
+
+def test_pictures_show_components_dependencies_and_each_pods_start_order(rendered):
+    _, out = rendered["staging"]
+    graph = (out / "graph.dot").read_text()
+    for component in ("DjangoApp shop", "ConfigBucket shop-config", "AppSecrets shop-secrets", "ConfigBucket shop-backups"):
+        assert f'label="{component}"' in graph
+    assert '"shop-deployment" -> "shop-credentials";' in graph
+    pods = (out / "pods.dot").read_text()
+    worker = pods[pods.index('cluster_Deployment shop-worker'):]
+    order = [worker.index(f"{i}. {name}") for i, name in enumerate(["log-shipper (sidecar)", "fetch-config", "fetch-secrets", "wait-for-db", "wait-for-migrations", "worker (app)"], 1)]
+    assert order == sorted(order)
+    assert "req cpu=" in worker
+    if render.pictures_svg():
+        assert (out / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        assert (out / "pods.svg").stat().st_size > 0
+
+
+def test_the_readmes_pictures_are_those_of_the_current_prod_render(rendered, root):
+    _, out = rendered["prod"]
+    for name in ("graph", "pods"):
+        committed = (root / "docs" / f"prod-{name}.dot").read_text()
+        assert committed == (out / f"{name}.dot").read_text(), f"docs/prod-{name}.dot is stale: run `make pictures`"
+        assert (root / "docs" / f"prod-{name}.svg").is_file()

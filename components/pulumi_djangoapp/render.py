@@ -44,6 +44,36 @@ class Rendered:
     aws: list[dict]
     outputs: dict[str, dict] = field(default_factory=dict)
     types: Counter = field(default_factory=Counter)
+    # Every registered resource (components included): name, type, parent and the options that
+    # decide what Pulumi does with it (protect, dependsOn, replaceOnChanges, ...).
+    resources: list[dict] = field(default_factory=list)
+
+
+def _name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def resource_options(request: Any, response_urn: str) -> dict:
+    """What a reviewer needs beside the inputs: the options Pulumi acts on, defaults left out."""
+    timeouts = {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)}
+    options = {
+        "protect": request.protect or None,
+        "retainOnDelete": request.retainOnDelete or None,
+        # dependsOn and the resources whose outputs feed an input: what Pulumi waits for.
+        "dependencies": sorted(_name_of(u) for u in request.dependencies) or None,
+        "replaceOnChanges": list(request.replaceOnChanges) or None,
+        "ignoreChanges": list(request.ignoreChanges) or None,
+        "deleteBeforeReplace": request.deleteBeforeReplace or None,
+        "customTimeouts": timeouts or None,
+        "provider": request.provider.split("::")[-2] if request.provider else None,
+    }
+    return {
+        "name": request.name,
+        "type": request.type,
+        "parent": _name_of(request.parent) if request.parent else None,
+        "custom": request.custom,
+        "options": {k: v for k, v in options.items() if v is not None},
+    }
 
 
 def computed(name: str, attribute: str) -> str:
@@ -173,12 +203,14 @@ def render(
 
     registered: list[tuple[str, str, dict]] = []
     outputs: dict[str, dict] = {}
+    resources: list[dict] = []
 
     class Monitor(mocks.MockMonitor):
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
                 registered.append((request.type, request.name, rpc.deserialize_properties(request.object, keep_unknowns=True)))
+                resources.append(resource_options(request, response.urn))
             return response
 
         def RegisterResourceOutputs(self, request):
@@ -200,7 +232,8 @@ def render(
             raise RenderError(str(cause)) from None
         raise
 
-    result = Rendered(kubernetes=[], aws=[])
+    # Registration order depends on when Outputs resolve: sorted, so two renders compare.
+    result = Rendered(kubernetes=[], aws=[], resources=sorted(resources, key=lambda r: (r["name"], r["type"])))
     for type_, name, inputs in registered:
         result.types[type_] += 1
         clean = _redact(inputs)
@@ -218,11 +251,49 @@ def render(
     return result
 
 
+class _ReadableDumper(yaml.SafeDumper):
+    """Multi-line strings (the fetch, migrate and backup scripts) as literal blocks."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        # A literal block cannot hold trailing spaces on a line: those keep the quoted style.
+        if not any(line != line.rstrip() for line in value.splitlines()):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_ReadableDumper.add_representer(str, _string)
+
+
+def _documents(value: Any) -> Any:
+    """JSON documents held in strings (IAM and bucket policies) as the objects they are."""
+    if isinstance(value, dict):
+        return {k: _documents(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_documents(v) for v in value]
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(parsed, (dict, list)):
+            return {"json": parsed}
+    return value
+
+
 def write(result: Rendered, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "kubernetes.yaml").open("w") as handle:
-        yaml.safe_dump_all(result.kubernetes, handle, sort_keys=False, width=100)
+        yaml.dump_all(result.kubernetes, handle, Dumper=_ReadableDumper, sort_keys=False, width=100)
+    # aws.json keeps each input as sent (a policy is a JSON string); aws.yaml is for reading.
     (out / "aws.json").write_text(json.dumps(result.aws, indent=2, sort_keys=False) + "\n")
+    (out / "aws.yaml").write_text(yaml.dump(_documents(result.aws), Dumper=_ReadableDumper, sort_keys=False, width=100))
+    (out / "resources.yaml").write_text(yaml.dump(result.resources, Dumper=_ReadableDumper, sort_keys=False, width=100))
+    (out / "outputs.json").write_text(json.dumps(result.outputs, indent=2, sort_keys=True) + "\n")
+    from . import pictures
+
+    pictures.write(result, out)
 
 
 def summary(result: Rendered) -> str:
@@ -245,6 +316,12 @@ def summary(result: Rendered) -> str:
     return "\n".join(lines)
 
 
+def pictures_svg() -> bool:
+    from . import pictures
+
+    return pictures.dot_binary() is not None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
@@ -262,6 +339,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     write(result, options.out)
     print(summary(result))
     print(f"Wrote {options.out / 'kubernetes.yaml'} ({len(result.kubernetes)} objects) and {options.out / 'aws.json'} ({len(result.aws)} resources)")
+    print(f"Wrote {options.out / 'resources.yaml'} (options of {len(result.resources)} resources), aws.yaml, outputs.json and the pictures (graph.dot, pods.dot{', SVG' if pictures_svg() else ''})")
     return 0
 
 
