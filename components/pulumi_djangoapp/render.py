@@ -234,11 +234,16 @@ def render(
 
     # Registration order depends on when Outputs resolve: sorted, so two renders compare.
     result = Rendered(kubernetes=[], aws=[], resources=sorted(resources, key=lambda r: (r["name"], r["type"])))
+    by_name = {r["name"]: r for r in result.resources}
     for type_, name, inputs in registered:
         result.types[type_] += 1
         clean = _redact(inputs)
         if type_.startswith("kubernetes:") and not type_.startswith("pulumi:providers"):
-            result.kubernetes.append(_manifest(clean))
+            manifest = _manifest(clean)
+            result.kubernetes.append(manifest)
+            meta = manifest.get("metadata", {})
+            # Which object of kubernetes.yaml this resource is (the diff follows Pulumi's names).
+            by_name[name]["object"] = f"{manifest.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"
         elif type_.startswith(("aws:", "random:")):
             result.aws.append({"type": type_, "name": name, "inputs": _sorted(clean)})
     result.kubernetes.sort(key=_sort_key)
@@ -330,6 +335,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--program", type=Path, help="program folder or file (default: the main of ./Pulumi.yaml)")
     parser.add_argument("--preview", action="store_true", help="as the first preview: ids and cloud-computed values unknown")
     parser.add_argument("--stack-references", type=Path, help="YAML of other stacks' outputs (default: stack-references.<stack>.yaml)")
+    parser.add_argument("--diff", type=Path, metavar="OLD_DIR", help="print what changes against an earlier render's --out folder")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="with --diff: also write the diff as Markdown (for a pull request)")
     options = parser.parse_args(argv)
     try:
         result = render(options.program, options.stack, options.set, options.stack_references, preview=options.preview)
@@ -339,6 +346,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     write(result, options.out)
     print(summary(result))
     print(f"Wrote {options.out / 'kubernetes.yaml'} ({len(result.kubernetes)} objects) and {options.out / 'aws.json'} ({len(result.aws)} resources)")
+    if options.diff is not None:
+        from . import diff
+
+        if not (options.diff / "resources.yaml").is_file():
+            print(f"render: --diff {options.diff}: not a render folder (no resources.yaml)", file=sys.stderr)
+            return 2
+        changes = diff.diff(options.diff, options.out)
+        print(diff.text(changes))
+        if options.markdown is not None:
+            options.markdown.write_text(diff.markdown(changes))
     print(f"Wrote {options.out / 'resources.yaml'} (options of {len(result.resources)} resources), aws.yaml, outputs.json and the pictures (graph.dot, pods.dot{', SVG' if pictures_svg() else ''})")
     return 0
 

@@ -1,0 +1,107 @@
+"""The review diff on known before/after pairs: what changes, what is replaced, what holds data."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pulumi_djangoapp import diff, render
+
+
+def _render(root, tmp_path, label, *overrides, program=None, start=None):
+    out = tmp_path / label
+    result = render.render(program, "prod" if program is None and start is None else "dev", list(overrides), start=start or root)
+    render.write(result, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def prod(root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("prod-before")
+    render.write(render.render(None, "prod", start=root), out)
+    return out
+
+
+def by_name(changes):
+    return {c.name: c for c in changes}
+
+
+def test_an_image_bump_changes_the_pods_in_place(root, tmp_path, prod):
+    after = _render(root, tmp_path, "after", "djangoapp:image=ghcr.io/example/django-shop:0.2.0")
+    changes = by_name(diff.diff(prod, after))
+    web = changes["shop-deployment"]
+    assert web.action == "changed" and not web.replaced_by
+    assert ("spec.template.spec.containers[django].image", "ghcr.io/example/django-shop:0.1.0", "ghcr.io/example/django-shop:0.2.0") in web.fields
+    assert {"shop-process-worker", "shop-process-beat", "shop-schedule-clearsessions"} <= set(changes)
+    assert not any(c.replaced_by for c in changes.values())
+    assert "shop-postgres" not in changes
+
+
+def test_a_bigger_database_volume_patches_the_claim_and_the_template_change_is_ignored(root, tmp_path, prod):
+    after = _render(root, tmp_path, "after", "djangoapp:databaseStorageSize=200Gi")
+    changes = by_name(diff.diff(prod, after))
+    statefulset = changes["shop-postgres"]
+    assert statefulset.ignored == ["spec.volumeClaimTemplates"] and not statefulset.replaced_by and not statefulset.loud
+    claim = changes["shop-postgres-data"]
+    assert claim.fields == [("spec.resources.requests.storage", "100Gi", "200Gi")] and not claim.replaced_by
+
+
+def test_a_new_release_replaces_the_migration_job(tmp_path):
+    project = tmp_path / "jobs"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: jobs\nruntime: python\nconfig:\n  tag:\n    type: string\n    default: '1.0.0'\n")
+    (project / "__main__.py").write_text(
+        "import pulumi\nfrom pulumi_djangoapp import DjangoApp\n"
+        "tag = pulumi.Config().get('tag')\n"
+        "DjangoApp('shop', {'image': f'ghcr.io/acme/shop:{tag}', 'secrets_backend': 'kubernetes', 'migrations': 'job'})\n"
+    )
+    for label, tag in (("before", "1.0.0"), ("after", "1.1.0")):
+        render.write(render.render(None, "dev", [f"jobs:tag={tag}"], start=project), tmp_path / label)
+    job = by_name(diff.diff(tmp_path / "before", tmp_path / "after"))["shop-migration-job"]
+    assert "metadata.name" in job.replaced_by and not job.loud
+
+
+def test_a_changed_selector_is_a_replacement(tmp_path, prod):
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for f in prod.iterdir():
+        (changed / f.name).write_bytes(f.read_bytes())
+    docs = [d for d in yaml.safe_load_all((prod / "kubernetes.yaml").read_text()) if d]
+    for d in docs:
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "shop":
+            d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] = "frontend"
+    (changed / "kubernetes.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    web = by_name(diff.diff(prod, changed))["shop-deployment"]
+    assert web.replaced_by == ["spec.selector.matchLabels.app.kubernetes.io/component"]
+    assert "REPLACE (estimate)" in diff.text([web])
+
+
+def test_removing_what_holds_data_is_said_loudly_in_text_and_markdown(root, tmp_path, prod):
+    after = _render(root, tmp_path, "after", "djangoapp:broker=none")
+    changes = diff.diff(prod, after)
+    loud = {c.name for c in changes if c.loud}
+    assert {"shop-broker", "shop-broker-data", "shop-secrets-broker-password", "shop-secrets-broker-url"} <= loud
+    assert "shop-broker-service" not in loud, "a Service holds no data"
+    assert "!! HOLDS DATA: removed !!" in diff.text(changes)
+    md = diff.markdown(changes)
+    assert "[!CAUTION]" in md and "**shop-broker** (StatefulSet) holds data and would be removed" in md
+    assert md.count("| ➖ |") == sum(1 for c in changes if c.action == "removed")
+
+
+def test_the_same_render_twice_has_no_changes(tmp_path, prod):
+    assert diff.diff(prod, prod) == []
+    assert diff.text([]) == "No changes." and "No changes" in diff.markdown([])
+
+
+def test_the_cli_prints_the_diff_and_writes_markdown(root, tmp_path, prod):
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "prod", "--out", str(tmp_path / "new"),
+         "--set", "djangoapp:replicas=4", "--diff", str(prod), "--markdown", str(tmp_path / "diff.md")],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "~ shop-deployment (Deployment)" in result.stdout and "spec.replicas: 3 -> 4" in result.stdout
+    assert "`shop-deployment`" in (tmp_path / "diff.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "prod", "--out", str(tmp_path / "x"), "--diff", str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "not a render folder" in bad.stderr
