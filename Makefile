@@ -74,8 +74,9 @@ postgres:
 	fi
 
 # What `pulumi up -s $(STACK)` would create, without a cluster, an AWS account or the CLI.
+# DIFF=<an earlier render folder>: also print what changed and write out/$(STACK)/diff.md.
 render: $(STAMP) graphviz
-	$(BIN)/python -m pulumi_djangoapp.render --stack $(STACK) --out out/$(STACK)
+	$(BIN)/python -m pulumi_djangoapp.render --stack $(STACK) --out out/$(STACK) $(if $(DIFF),--diff $(DIFF) --markdown out/$(STACK)/diff.md)
 
 # The README's pictures: prod's resource graph and pod start order.
 pictures: $(STAMP) graphviz

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-WORKFLOWS = ("ci.yml", "preview.yml")
+WORKFLOWS = ("ci.yml", "preview.yml", "preview-comment.yml")
 
 
 def load(root, name):
@@ -98,3 +98,25 @@ def test_a_stack_without_its_cluster_is_a_clear_error(root, tmp_path):
 
     with pytest.raises(runner.ProgramError, match="eksClusterName"):
         stack_cluster.cluster_of(tmp_path, "x")
+
+
+def test_the_render_job_diffs_against_the_base_rendered_with_its_own_code(root):
+    render_job = load(root, "preview.yml")["jobs"]["render"]
+    checkouts = [s for s in render_job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert any(s.get("with", {}).get("ref") == "${{ github.event.pull_request.base.sha }}" and s["with"]["path"] == "base" for s in checkouts)
+    runs = " ".join(s.get("run", "") for s in render_job["steps"])
+    assert "make -C base render" in runs, "the base's own Makefile, venv and package"
+    assert "DIFF=base/out/" in runs and "GITHUB_STEP_SUMMARY" in runs
+    assert render_job["permissions"] == {"contents": "read"}
+
+
+def test_fork_pull_requests_get_their_comment_without_their_code_running_with_write_rights(root):
+    comment = load(root, "preview-comment.yml")
+    on = comment[True] if True in comment else comment["on"]
+    assert on == {"workflow_run": {"workflows": ["preview"], "types": ["completed"]}}
+    assert comment["permissions"]["pull-requests"] == "write" and comment["permissions"]["contents"] == "read"
+    steps = comment["jobs"]["comment"]["steps"]
+    assert not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps), "never checks out PR code"
+    assert not any("make" in s.get("run", "") or "python" in s.get("run", "") for s in steps)
+    script = " ".join(s.get("run", "") for s in steps)
+    assert "--search \"$HEAD_SHA\"" in script, "the PR number comes from the head commit, not the artifact"
