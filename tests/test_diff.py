@@ -105,3 +105,47 @@ def test_the_cli_prints_the_diff_and_writes_markdown(root, tmp_path, prod):
     assert "`shop-deployment`" in (tmp_path / "diff.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "prod", "--out", str(tmp_path / "x"), "--diff", str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "not a render folder" in bad.stderr
+
+
+def test_base_renders_the_ref_with_its_own_make_in_its_own_worktree_then_diffs(root, tmp_path, prod, monkeypatch, capsys):
+    """The orchestration of --base (the real `make` of a base commit builds a venv: exercised by
+    the pull-request workflow, not here): which commit, where, with whose Makefile."""
+    import shutil
+
+    calls = []
+    real_run = subprocess.run
+
+    def fake_run(argv, **kwargs):
+        calls.append(list(argv))
+        if argv[0] == "make":
+            tree = Path(argv[2])
+            shutil.copytree(prod, tree / "out" / "prod")
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        if argv[:3] == ["git", "worktree", "add"]:
+            Path(argv[4]).mkdir(parents=True)
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        return real_run(argv, **kwargs)
+
+    from pathlib import Path
+
+    monkeypatch.setattr(render.subprocess, "run", fake_run)
+    monkeypatch.chdir(root)
+    sha = real_run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    tree = root / "build" / f"base-{sha[:12]}"
+    shutil.rmtree(tree, ignore_errors=True)
+    try:
+        code = render.main(["--stack", "prod", "--out", str(tmp_path / "new"), "--set", "djangoapp:replicas=5", "--base", "HEAD"])
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    assert code == 0
+    assert ["git", "worktree", "add", "--detach", str(tree), sha] in calls
+    assert ["make", "-C", str(tree), "render", "STACK=prod"] in calls
+    assert "spec.replicas: 3 -> 5" in capsys.readouterr().out
+
+
+def test_base_with_an_unknown_ref_is_a_one_line_error(root, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "prod", "--out", str(tmp_path), "--base", "no-such-ref-xyz"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith("render: --base no-such-ref-xyz: git rev-parse")

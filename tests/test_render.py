@@ -300,3 +300,13 @@ def test_the_readmes_pictures_are_those_of_the_current_prod_render(rendered, roo
         committed = (root / "docs" / f"prod-{name}.dot").read_text()
         assert committed == (out / f"{name}.dot").read_text(), f"docs/prod-{name}.dot is stale: run `make pictures`"
         assert (root / "docs" / f"prod-{name}.svg").is_file()
+
+
+def test_cli_warnings_are_prefixed_like_the_pulumi_cli_shows_them(root, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(tmp_path), "--set", "djangoapp:awsRegion=eu-nowhere-9"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "eu-nowhere-9" in line]
+    assert lines and all(line.startswith("warning: DjangoApp 'shop': aws_region 'eu-nowhere-9'") for line in lines)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -327,7 +329,45 @@ def pictures_svg() -> bool:
     return pictures.dot_binary() is not None
 
 
+def render_base(ref: str, stack: str, cwd: Optional[Path] = None) -> Path:
+    """Render ``ref`` with the code of ``ref``: a detached git worktree in ``build/base-<sha>``,
+    rendered by its own ``make render`` (so its own venv, package and stacks). Returns its output
+    folder for ``--diff``."""
+    cwd = cwd or Path.cwd()
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RenderError(f"--base {ref}: git {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout.strip()
+
+    top = Path(git("rev-parse", "--show-toplevel"))
+    sha = git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    tree = top / "build" / f"base-{sha[:12]}"
+    if not tree.is_dir():
+        git("worktree", "add", "--detach", str(tree), sha)
+    made = subprocess.run(["make", "-C", str(tree), "render", f"STACK={stack}"], capture_output=True, text=True)
+    if made.returncode != 0:
+        raise RenderError(f"--base {ref}: its own `make render STACK={stack}` failed:\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
+    out = tree / "out" / stack
+    if not (out / "resources.yaml").is_file():
+        raise RenderError(f"--base {ref}: that commit's render predates the review diff (no resources.yaml)")
+    return out
+
+
+class _Prefixed(logging.Formatter):
+    """``warning: <message>``, as the Pulumi CLI shows its warning channel."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # The program's pulumi.log.warn reaches the mock engine, which logs it: shown prefixed.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Prefixed())
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
     parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", required=True, type=Path, help="directory for kubernetes.yaml and aws.json")
@@ -336,7 +376,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--preview", action="store_true", help="as the first preview: ids and cloud-computed values unknown")
     parser.add_argument("--stack-references", type=Path, help="YAML of other stacks' outputs (default: stack-references.<stack>.yaml)")
     parser.add_argument("--diff", type=Path, metavar="OLD_DIR", help="print what changes against an earlier render's --out folder")
-    parser.add_argument("--markdown", type=Path, metavar="FILE", help="with --diff: also write the diff as Markdown (for a pull request)")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="with --diff or --base: also write the diff as Markdown (for a pull request)")
+    parser.add_argument("--base", metavar="GIT_REF", help="diff against GIT_REF rendered with its own code: a git worktree under build/ and its own venv (its Makefile)")
     options = parser.parse_args(argv)
     try:
         result = render(options.program, options.stack, options.set, options.stack_references, preview=options.preview)
@@ -346,6 +387,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     write(result, options.out)
     print(summary(result))
     print(f"Wrote {options.out / 'kubernetes.yaml'} ({len(result.kubernetes)} objects) and {options.out / 'aws.json'} ({len(result.aws)} resources)")
+    if options.base is not None:
+        try:
+            options.diff = render_base(options.base, options.stack)
+        except RenderError as error:
+            print(f"render: {error}", file=sys.stderr)
+            return 2
     if options.diff is not None:
         from . import diff
 
