@@ -307,13 +307,14 @@ def summary(result: Rendered) -> str:
     lines = ["Resources by type:"]
     lines += [f"  {count:3d}  {type_}" for type_, count in sorted(result.types.items())]
     for obj in result.kubernetes:
-        if obj.get("kind") == "Deployment":
-            pod = obj["spec"]["template"]["spec"]
+        if obj.get("kind") in ("Deployment", "StatefulSet", "Job", "CronJob"):
+            spec = obj["spec"]
+            pod = (spec["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else spec)["template"]["spec"]
             steps = [
                 f"{c['name']} (sidecar)" if c.get("restartPolicy") == "Always" else c["name"]
                 for c in pod.get("initContainers", [])
             ]
-            lines.append(f"Pod of Deployment {obj['metadata']['name']}:")
+            lines.append(f"Pod of {obj['kind']} {obj['metadata']['name']}:")
             lines.append(f"  init order: {' -> '.join(steps) or '(none)'}")
             lines.append(f"  containers: {', '.join(c['name'] for c in pod['containers'])}")
     for name, outputs in sorted(result.outputs.items()):
