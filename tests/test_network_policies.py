@@ -1,7 +1,7 @@
 from pulumi_djangoapp import network_policies
 from pulumi_djangoapp.labels import selector_labels
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL
+from conftest import MINIMAL, REFS
 
 
 def policies(**args):
@@ -56,3 +56,25 @@ def test_pod_identity_pods_can_reach_the_node_agent_on_both_address_families():
 
 def test_web_identity_pods_cannot_reach_port_80_anywhere():
     assert (80, "TCP") not in egress_ports(policies()["shop-web"])
+
+
+def test_every_client_policy_lets_dns_out_over_udp_and_tcp_on_53():
+    s = normalise("shop", {
+        **MINIMAL, "migrations": "job", "backups": {},
+        "schedules": [{"name": "report", "schedule": "@daily", "command": ["python", "manage.py", "report"]}],
+        "processes": [{"name": "worker", "command": ["celery", "worker"]}],
+    })  # fmt: skip
+    policies = {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(s)}
+    for name in ("shop-web", "shop-migrate", "shop-schedules", "shop-processes", "shop-backup"):
+        dns = [r for r in policies[name]["egress"] if "to" not in r and any(p["port"] == 53 for p in r["ports"])]
+        assert dns == [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}], name
+
+
+def test_the_migrate_policy_selects_the_jobs_pods_and_restricts_both_directions():
+    from pulumi_djangoapp import app_pod
+
+    s = normalise("shop", {**MINIMAL, "migrations": "job"})
+    (policy,) = [p["spec"] for p in network_policies.network_policies(s) if p["metadata"]["name"] == "shop-migrate"]
+    job_labels = app_pod.migration_job(s, REFS)["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= job_labels.items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in policy

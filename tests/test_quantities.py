@@ -49,3 +49,17 @@ def test_formatting_round_trips_through_parsing():
     for text in ["350m", "320Mi", "2", "1500M", "64Ki"]:
         resource = "cpu" if text.endswith("m") or text.isdigit() else "memory"
         assert parse_quantity(format_quantity(parse_quantity(text), resource)) == parse_quantity(text)
+
+
+@pytest.mark.parametrize(
+    "amount, expected",
+    [
+        (Fraction(1, 10**6), "1u"),  # finer than milli, exact in micro
+        (Fraction(5, 10**9), "5n"),
+        (Fraction(1, 3 * 10**9), "1n"),  # finer than nano: rounded up, never down to nothing
+        (Fraction(2, 3), "666666667n"),  # a third of a core's double, rounded up at the last digit
+    ],
+)
+def test_fractions_below_a_milli_unit_keep_their_suffix_or_round_up(amount, expected):
+    assert format_quantity(amount, "cpu") == expected
+    assert parse_quantity(expected) >= amount

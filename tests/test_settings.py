@@ -199,3 +199,97 @@ def test_gunicorn_binds_every_address_of_the_clusters_family(family, bind):
 @pytest.mark.parametrize("family", ["IPv6", "dual", ""])
 def test_an_unknown_ip_family_is_refused(family):
     assert "ipv4, ipv6" in problems({**MINIMAL, "ip_family": family})["ip_family"].allowed
+
+
+def _refused_fields(**args):
+    with pytest.raises(ValidationError) as error:
+        normalise("shop", {**MINIMAL, **args})
+    return {p.field for p in error.value.problems}
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        # Each value starts with a valid one: only a pattern anchored at its end refuses it.
+        ({"namespace": "shop-"}, "namespace"),
+        ({"probe_host": "shop-.example.com"}, "probe_host"),
+        ({"probe_host": "example.com-"}, "probe_host"),
+        ({"database": {"database_name": "shop-x"}}, "database.database_name"),
+        ({"database": {"username": "shop x"}}, "database.username"),
+        ({"resources": {"requests": {"cpu?": "1"}}}, "resources.requests.cpu?"),
+        ({"sidecars": [{"name": "log-", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}]}, "sidecars[0].name"),
+        ({"processes": [{"name": "worker-", "command": ["celery"]}]}, "processes[0].name"),
+    ],
+)
+def test_a_value_valid_only_as_a_prefix_cannot_pass(args, field):
+    assert field in _refused_fields(**args)
+
+
+def test_a_name_valid_only_as_a_prefix_cannot_name_the_app():
+    with pytest.raises(ValidationError) as error:
+        normalise("shop-", {**MINIMAL, "namespace": "apps"})
+    assert [p.field for p in error.value.problems] == ["name"]
+
+
+def test_the_name_limit_admits_40_characters_and_refuses_41():
+    normalise("a" * 40, {**MINIMAL, "namespace": "apps"})
+    with pytest.raises(ValidationError):
+        normalise("a" * 41, {**MINIMAL, "namespace": "apps"})
+
+
+def test_the_oldest_supported_kubernetes_is_1_32_and_1_31_cannot_pass():
+    assert normalise("shop", {**MINIMAL, "kubernetes_version": "1.32"}).kubernetes_minor == 32
+    assert "kubernetes_version" in _refused_fields(kubernetes_version="1.31")
+
+
+def _rendered_pods():
+    """Every pod the component renders for an app with all its steps (job mode, AWS, a sidecar)."""
+    import dataclasses
+
+    from pulumi_djangoapp import app_pod
+    from conftest import REFS
+
+    s = normalise("shop", {
+        **MINIMAL, "migrations": "job",
+        "sidecars": [{"name": "log-shipper", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}],
+        "processes": [{"name": "worker", "command": ["celery", "worker"]}], "broker": {},
+    })  # fmt: skip
+    refs = dataclasses.replace(REFS, secret_ids={**REFS.secret_ids, "broker-url": "arn:broker"})
+    return [app_pod.pod_spec(s, refs), app_pod.migration_pod_spec(s, refs), app_pod.process_pod_spec(s, s.processes[0], refs)]
+
+
+def test_no_variable_the_component_sets_can_be_set_by_the_user():
+    app_containers = [c for pod in _rendered_pods() for c in [*pod["initContainers"], *pod["containers"]] if c["image"] == MINIMAL["image"]]
+    component_set = {e["name"] for c in app_containers for e in c["env"]}
+    assert len(component_set) >= 15
+    for name in sorted(component_set):
+        assert f"env.{name}" in _refused_fields(env={name: "x"}), name
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"])
+def test_a_secret_the_component_delivers_as_a_file_cannot_be_set_in_env(name):
+    assert f"env.{name}" in _refused_fields(env={name: "value"})
+
+
+def test_no_container_name_of_the_component_can_name_a_sidecar():
+    own = {c["name"] for pod in _rendered_pods() for c in [*pod["initContainers"], *pod["containers"]]} - {"log-shipper", "worker"}
+    assert {"django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "wait-for-migrations"} <= own
+    for name in sorted(own):
+        fields = _refused_fields(sidecars=[{"name": name, "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}])
+        assert "sidecars[0].name" in fields, name
+
+
+def test_a_native_sidecar_keeps_its_startup_probe_command_and_the_pull_policy():
+    from pulumi_djangoapp import app_pod
+
+    s = normalise("shop", {**MINIMAL, "image_pull_policy": "IfNotPresent", "sidecars": [{
+        "name": "proxy", "image": "ghcr.io/acme/proxy:1.0.0", "command": ["/proxy"], "args": ["--port", "9000"],
+        "ports": [9000], "startup_probe": {"tcp_socket": {"port": 9000}, "period_seconds": 1, "failure_threshold": 30},
+    }]})  # fmt: skip
+    from conftest import REFS
+
+    (proxy,) = [c for c in app_pod.pod_spec(s, REFS)["initContainers"] if c["name"] == "proxy"]
+    assert proxy["restartPolicy"] == "Always" and proxy["imagePullPolicy"] == "IfNotPresent"
+    assert (proxy["command"], proxy["args"]) == (["/proxy"], ["--port", "9000"])
+    # Later init steps wait for this probe: the kubelet only starts them once it passes.
+    assert proxy["startupProbe"] == {"tcpSocket": {"port": 9000}, "periodSeconds": 1, "failureThreshold": 30}

@@ -177,3 +177,11 @@ def test_first_start_waits_for_every_config_file_not_for_the_whole_bucket_compon
 def test_an_app_without_config_files_waits_for_its_bucket():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).role_arn)
     assert run.one("s3/bucket:Bucket").urn in run.one("apps/v1:Deployment", "shop-deployment").dependencies
+
+
+def test_both_trust_policies_are_allow_statements_in_the_only_policy_language_iam_accepts():
+    web = workload_identity.trust_policy("arn:aws:iam::1:oidc-provider/x", "x", "shop", "shop")
+    pod = workload_identity.pod_identity_trust_policy()
+    for policy in (web, pod):
+        assert policy["Version"] == "2012-10-17"
+        assert [s["Effect"] for s in policy["Statement"]] == ["Allow"]
