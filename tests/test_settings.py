@@ -253,6 +253,7 @@ def _rendered_pods():
         **MINIMAL, "migrations": "job",
         "sidecars": [{"name": "log-shipper", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}],
         "processes": [{"name": "worker", "command": ["celery", "worker"]}], "broker": {},
+        "ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]},
     })  # fmt: skip
     refs = dataclasses.replace(REFS, secret_ids={**REFS.secret_ids, "broker-url": "arn:broker"})
     return [app_pod.pod_spec(s, refs), app_pod.migration_pod_spec(s, refs), app_pod.process_pod_spec(s, s.processes[0], refs)]
