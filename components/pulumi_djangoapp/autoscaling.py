@@ -9,10 +9,10 @@ HPA the Deployment's ``replicas`` is only the initial count: the component regis
 
 
 from dataclasses import dataclass
-from typing import Any, Mapping, NotRequired, Optional, TypedDict
+from typing import Any, NotRequired, Optional, TypedDict
 
 from .labels import WEB, labels
-from .validation import Problems, is_int, unknown_keys
+from .validation import Problems, given_args, is_int
 
 
 class AutoscalingArgs(TypedDict):
@@ -39,13 +39,9 @@ class AutoscalingSettings:
 def normalise(
     problems: Problems, raw: Any, replicas_given: Any, field: str = "autoscaling", replicas_field: str = "replicas"
 ) -> Optional[AutoscalingSettings]:
+    raw = given_args(problems, raw, AutoscalingArgs, field)
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
-        problems.add(field, raw, "must be an AutoscalingArgs mapping")
-        return None
-    raw = {k: v for k, v in raw.items() if v is not None}
-    unknown_keys(problems, raw, AutoscalingArgs, f"{field}.")
     low = raw.get("min_replicas", 2)
     high = raw.get("max_replicas")
     ok = True

@@ -14,12 +14,11 @@ Restore (``restore_job``): a Job that downloads one archive and runs
 after every writer is scaled to zero (README "Backups and restore").
 """
 
-import zoneinfo
 from dataclasses import dataclass
-from typing import Any, Mapping, NotRequired, Optional, TypedDict
+from typing import Any, NotRequired, Optional, TypedDict
 
 from . import schedules
-from .validation import Problems, is_int, unknown_keys
+from .validation import Problems, given_args, is_int
 
 DEFAULT_SCHEDULE = "0 2 * * *"
 DEFAULT_RETENTION_DAYS = 14
@@ -106,13 +105,9 @@ class BackupSettings:
 
 
 def normalise(problems: Problems, raw: Any, database_external: bool, uses_aws: bool) -> Optional[BackupSettings]:
+    raw = given_args(problems, raw, BackupArgs, "backups")
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
-        problems.add("backups", raw, "must be a BackupArgs mapping")
-        return None
-    raw = {k: v for k, v in raw.items() if v is not None}
-    unknown_keys(problems, raw, BackupArgs, "backups.")
     if database_external:
         problems.add("backups", dict(raw), "only applies to the in-cluster database: an existing server (or RDS) keeps backups of its own")
     if not uses_aws:
@@ -122,10 +117,9 @@ def normalise(problems: Problems, raw: Any, database_external: bool, uses_aws: b
     if problem:
         problems.add("backups.schedule", schedule, problem)
     zone = raw.get("time_zone", schedules.DEFAULT_TIME_ZONE)
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        problems.add("backups.time_zone", zone, "must be an IANA time zone such as 'Europe/Paris'")
+    problem = schedules.time_zone_problem(zone)
+    if problem:
+        problems.add("backups.time_zone", zone, problem)
     days = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
     if not is_int(days) or not 1 <= days <= 3650:
         problems.add("backups.retention_days", days, "must be a number of days from 1 to 3650")

@@ -20,9 +20,9 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, NotRequired, Optional, TypedDict
 
 from .labels import BROKER, labels, selector_labels
-from .quantities import QuantityError, parse_quantity
+from .quantities import parse_quantity
 from .security import container, pod_security_context
-from .validation import Problems, unknown_keys
+from .validation import Problems, given_args, storage_problems
 
 PROVIDERS = ("in-cluster", "external")
 # https://valkey.io/download/releases/v8-1-11/ (2026-10-26); the image's user is 999, but the
@@ -113,13 +113,9 @@ def normalise(
     resources: Callable[[str, Any, Mapping], Any],
     image: Callable[[str, Any], str],
 ) -> Optional[BrokerSettings]:
+    raw = given_args(problems, raw, BrokerArgs, "broker")
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
-        problems.add("broker", raw, "must be a BrokerArgs mapping")
-        return None
-    raw = {k: v for k, v in raw.items() if v is not None}
-    unknown_keys(problems, raw, BrokerArgs, "broker.")
     provider = raw.get("provider", "external" if "url" in raw else "in-cluster")
     if provider not in PROVIDERS:
         problems.add("broker.provider", provider, f"must be one of {', '.join(PROVIDERS)}")
@@ -134,16 +130,8 @@ def normalise(
                 problems.add(f"broker.{key}", raw[key], "only applies to the in-cluster server")
     elif url is not None:
         problems.add("broker.url", _redacted(url), "only applies with provider external")
-    size = raw.get("storage_size", DEFAULT_STORAGE_SIZE)
-    try:
-        amount = parse_quantity(size)
-        if amount <= 0 or amount.denominator != 1:
-            raise QuantityError(size)
-    except QuantityError:
-        problems.add("broker.storage_size", size, "must be a positive whole-byte quantity such as '1Gi'")
-    storage_class = raw.get("storage_class")
-    if storage_class is not None and (not isinstance(storage_class, str) or not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", storage_class)):
-        problems.add("broker.storage_class", storage_class, "must be a StorageClass name (DNS-1123 subdomain)")
+    size, storage_class = raw.get("storage_size", DEFAULT_STORAGE_SIZE), raw.get("storage_class")
+    storage_problems(problems, "broker", size, storage_class, "1Gi")
     persistence = raw.get("persistence", True)
     if not isinstance(persistence, bool):
         problems.add("broker.persistence", persistence, "must be true or false")

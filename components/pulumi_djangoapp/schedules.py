@@ -9,7 +9,6 @@ history limits, ``ttlSecondsAfterFinished``, ``backoffLimit``, ``activeDeadlineS
 ``podFailurePolicy`` that does not count node drains against the retries.
 """
 
-import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
@@ -111,7 +110,7 @@ def _part_problem(part: str, low: int, high: int, names: Mapping[str, int]) -> O
     return None
 
 
-def _time_zone_problem(zone: Any) -> Optional[str]:
+def time_zone_problem(zone: Any) -> Optional[str]:
     if not isinstance(zone, str) or not zone:
         return "must be an IANA time zone such as 'Europe/Paris'"
     try:
@@ -154,7 +153,7 @@ def normalise(problems: Problems, raw: Any, app_name: str, resources: Any, taken
             problems.add(f"{field}.command", command, "is required: an exec-form list of strings")
             command = ()
         zone = item.get("time_zone", DEFAULT_TIME_ZONE)
-        problem = _time_zone_problem(zone)
+        problem = time_zone_problem(zone)
         if problem:
             problems.add(f"{field}.time_zone", zone, problem)
         deadline = item.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)

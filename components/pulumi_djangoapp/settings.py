@@ -23,6 +23,7 @@ from .validation import (
     dns_label_problem,
     image_problem,
     is_int,
+    storage_problems,
     unknown_keys,
 )
 
@@ -533,19 +534,8 @@ def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings
     unknown_keys(problems, raw, PostgresArgs, "database.")
     image = _image(problems, "database.image", raw.get("image", DEFAULT_POSTGRES_IMAGE))
 
-    storage = raw.get("storage_size", "10Gi")
-    try:
-        size = parse_quantity(storage)
-        if size <= 0 or size.denominator != 1:
-            raise QuantityError(storage)
-    except QuantityError:
-        problems.add("database.storage_size", storage, "must be a positive whole-byte quantity such as '10Gi'")
-
-    storage_class = raw.get("storage_class")
-    if storage_class is not None and (
-        not isinstance(storage_class, str) or not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", storage_class)
-    ):
-        problems.add("database.storage_class", storage_class, "must be a StorageClass name (DNS-1123 subdomain)")
+    storage, storage_class = raw.get("storage_size", "10Gi"), raw.get("storage_class")
+    storage_problems(problems, "database", storage, storage_class, "10Gi")
 
     host = raw.get("host")
     if host is not None:

@@ -120,5 +120,36 @@ def unknown_keys(problems: "Problems", raw: "Mapping[str, object]", typed_dict: 
             problems.add(f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}")
 
 
+def given_args(problems: "Problems", raw: object, typed_dict: type, field: str) -> "Optional[dict]":
+    """An optional args mapping as given: None when absent (or not a mapping, reported), else
+    its keys without ``None`` values (None means unset), unknown keys reported."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        name = typed_dict.__name__
+        problems.add(field, raw, f"must be {'an' if name[0] in 'AEIOU' else 'a'} {name} mapping")
+        return None
+    given = {k: v for k, v in raw.items() if v is not None}
+    unknown_keys(problems, given, typed_dict, f"{field}.")
+    return given
+
+
+_STORAGE_CLASS = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def storage_problems(problems: "Problems", field: str, size: object, storage_class: object, example: str) -> None:
+    """A claim's size (a positive whole number of bytes) and its StorageClass name."""
+    from .quantities import QuantityError, parse_quantity
+
+    try:
+        amount = parse_quantity(size)
+        if amount <= 0 or amount.denominator != 1:
+            raise QuantityError(size)
+    except QuantityError:
+        problems.add(f"{field}.storage_size", size, f"must be a positive whole-byte quantity such as '{example}'")
+    if storage_class is not None and (not isinstance(storage_class, str) or not _STORAGE_CLASS.match(storage_class)):
+        problems.add(f"{field}.storage_class", storage_class, "must be a StorageClass name (DNS-1123 subdomain)")
+
+
 def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
