@@ -6,7 +6,7 @@ import importlib
 import json
 import re
 import urllib.parse
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -306,6 +306,54 @@ class DjangoApp(pulumi.ComponentResource):
             ),
         )
 
+    def _role_of(
+        self,
+        s: Settings,
+        account: str,
+        purpose: str,
+        description: str,
+        policy_of: Callable[[Any], Any],
+        association: Optional[str] = None,
+    ) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
+        """The role only ``account``'s credential steps can assume, its policy (``policy_of(partition)``)
+        and, with pod-identity, the association: everything their first start needs."""
+        assert s.aws is not None
+        a = s.aws
+        child = pulumi.ResourceOptions(parent=self)
+        if a.workload_identity:
+            # One path for plain strings and Outputs (a platform stack's StackReference): the
+            # issuer is checked again here, once known, with the same message as up front.
+            # Documents are built from resolved values and dumped once: Output.json_dumps would
+            # unwrap them key by key, one Output each.
+            trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
+                lambda v: json.dumps(
+                    workload_identity.trust_policy(v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, account)
+                )
+            )
+            partition = workload_identity.partition_of(a.oidc_provider_arn)
+        else:
+            trust = json.dumps(workload_identity.pod_identity_trust_policy())
+            partition = None
+        role = aws.iam.Role(f"{s.name}-{purpose}-role", description=description, assume_role_policy=trust, opts=child)
+        if partition is None:
+            # The role's own ARN names the partition (aws, aws-cn, aws-us-gov).
+            partition = role.arn.apply(workload_identity.partition_of)
+        policy = aws.iam.RolePolicy(f"{s.name}-{purpose}-policy", role=role.id, policy=policy_of(partition), opts=child)
+        access: list[pulumi.Resource] = [role, policy]
+        if a.pod_identity:
+            # Read by the webhook when a pod is created: it must exist before the first pod.
+            access.append(
+                aws.eks.PodIdentityAssociation(
+                    association or f"{s.name}-{purpose}-pod-identity",
+                    cluster_name=a.cluster_name,
+                    namespace=s.namespace,
+                    service_account=account,
+                    role_arn=role.arn,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                )
+            )
+        return role, access
+
     def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource]]":
         """A bucket of its own (the config bucket's hardening, versions kept a day, archives
         expiring after retention_days, abandoned uploads after one), and a role only the upload
@@ -324,42 +372,15 @@ class DjangoApp(pulumi.ComponentResource):
             },
             pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self)
-        account = backups.name(s.name)
-        if a.workload_identity:
-            trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
-                lambda v: json.dumps(
-                    workload_identity.trust_policy(v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, account)
-                )
-            )
-        else:
-            trust = json.dumps(workload_identity.pod_identity_trust_policy())
-        role = aws.iam.Role(
-            f"{s.name}-backup-role",
-            description=f"Backups of DjangoApp {s.name} in {s.namespace}: write and read its archives",
-            assume_role_policy=trust,
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{s.name}-backup-policy",
-            role=role.id,
-            policy=pulumi.Output.all(role.arn, bucket.bucket_name, a.kms_key_arn).apply(
-                lambda v: json.dumps(backup_pod.access_policy(workload_identity.partition_of(v[0]), v[1], prefix, v[2]))
+        role, access = self._role_of(
+            s,
+            backups.name(s.name),
+            "backup",
+            f"Backups of DjangoApp {s.name} in {s.namespace}: write and read its archives",
+            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
+                lambda v: json.dumps(backup_pod.access_policy(v[0], v[1], prefix, v[2]))
             ),
-            opts=child,
         )
-        access: list[pulumi.Resource] = [role, policy]
-        if a.pod_identity:
-            access.append(
-                aws.eks.PodIdentityAssociation(
-                    f"{s.name}-backup-pod-identity",
-                    cluster_name=a.cluster_name,
-                    namespace=s.namespace,
-                    service_account=account,
-                    role_arn=role.arn,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-                )
-            )
         return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access
 
     def _aws_side(
@@ -380,53 +401,16 @@ class DjangoApp(pulumi.ComponentResource):
             },
             pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self)
-        if a.workload_identity:
-            # One path for plain strings and Outputs (a platform stack's StackReference): the
-            # issuer is checked again here, once known, with the same message as up front.
-            # Documents are built from resolved values and dumped once: Output.json_dumps would
-            # unwrap them key by key, one Output each.
-            trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
-                lambda v: json.dumps(
-                    workload_identity.trust_policy(
-                        v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, s.name
-                    )
-                )
-            )
-            partition = workload_identity.partition_of(a.oidc_provider_arn)
-        else:
-            trust = json.dumps(workload_identity.pod_identity_trust_policy())
-            partition = None
-        role = aws.iam.Role(
-            f"{s.name}-fetch-role",
-            description=f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
-            assume_role_policy=trust,
-            opts=child,
-        )
-        if partition is None:
-            # The role's own ARN names the partition (aws, aws-cn, aws-us-gov).
-            partition = role.arn.apply(workload_identity.partition_of)
-        policy = aws.iam.RolePolicy(
-            f"{s.name}-fetch-policy",
-            role=role.id,
-            policy=pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn, *secrets.secret_arns.values()).apply(
+        role, access = self._role_of(
+            s,
+            s.name,
+            "fetch",
+            f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
+            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn, *secrets.secret_arns.values()).apply(
                 lambda v: json.dumps(workload_identity.access_policy(v[0], v[1], s.config_prefix, v[3:], v[2]))
             ),
-            opts=child,
+            association=f"{s.name}-pod-identity",
         )
-        access: list[pulumi.Resource] = [role, policy]
-        if a.pod_identity:
-            # Read by the webhook when a pod is created: it must exist before the first pod.
-            access.append(
-                aws.eks.PodIdentityAssociation(
-                    f"{s.name}-pod-identity",
-                    cluster_name=a.cluster_name,
-                    namespace=s.namespace,
-                    service_account=s.name,
-                    role_arn=role.arn,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-                )
-            )
         region = a.region if a.region is not None else aws.get_region_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).region

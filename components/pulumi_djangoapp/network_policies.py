@@ -122,23 +122,28 @@ def _app_clients(s: Settings) -> list[str]:
     ]
 
 
-def broker_policy(s: Settings) -> dict:
+def _server_only(s: Settings, suffix: str, component: str, port: int, clients: list[str]) -> dict:
+    """A server of this app: reached by ``clients`` on ``port``; egress listed with no rules, so
+    it opens no connections at all."""
     return _policy(
         s,
-        f"{s.name}-broker",
-        BROKER,
+        f"{s.name}-{suffix}",
+        component,
         {
-            "podSelector": {"matchLabels": selector_labels(s.name, BROKER)},
-            # Egress listed with no rules: the broker opens no connections at all.
+            "podSelector": {"matchLabels": selector_labels(s.name, component)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {
-                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in _app_clients(s)],
-                    "ports": [{"port": broker.PORT, "protocol": "TCP"}],
+                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in clients],
+                    "ports": [{"port": port, "protocol": "TCP"}],
                 }
             ],
         },
     )
+
+
+def broker_policy(s: Settings) -> dict:
+    return _server_only(s, "broker", BROKER, broker.PORT, _app_clients(s))
 
 
 def backup_policy(s: Settings) -> dict:
@@ -147,23 +152,7 @@ def backup_policy(s: Settings) -> dict:
 
 
 def database_policy(s: Settings) -> dict:
-    clients = [*_app_clients(s), *([BACKUP] if s.backups else [])]
-    return _policy(
-        s,
-        f"{s.name}-postgres",
-        DATABASE,
-        {
-            "podSelector": {"matchLabels": selector_labels(s.name, DATABASE)},
-            # Egress listed with no rules: the database opens no connections at all.
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [
-                {
-                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in clients],
-                    "ports": [{"port": s.database.port, "protocol": "TCP"}],
-                }
-            ],
-        },
-    )
+    return _server_only(s, "postgres", DATABASE, s.database.port, [*_app_clients(s), *([BACKUP] if s.backups else [])])
 
 
 def network_policies(s: Settings) -> list[dict]:
