@@ -52,6 +52,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:secretsmanager/secret:Secret":
             state["arn"] = f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:{args.name}-AbCdEf"
             return state["arn"], state
+        if args.typ == "random:index/randomId:RandomId":
+            state["hex"] = "a1b2c3d4"
+        if args.typ == "aws:rds/instance:Instance":
+            state["address"] = f"{args.name}.c9akciq32.{MOCK_REGION}.rds.amazonaws.com"
+            state["masterUserSecrets"] = [
+                {
+                    "secretArn": f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:rds!db-{args.name}-XyZ12",
+                    "kmsKeyId": args.inputs.get("masterUserSecretKmsKeyId", "alias/aws/secretsmanager"),
+                    "secretStatus": "active",
+                }
+            ]
         if args.typ == "aws:iam/role:Role":
             state["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT}:role/{args.name}-9f8e7d"
             return f"{args.name}-9f8e7d", state
@@ -66,7 +77,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.calls.append((args.token, dict(args.args)))
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": MOCK_REGION, "name": MOCK_REGION, "id": MOCK_REGION}, []
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return subnet(args.args["id"]), []
         return {}, []
+
+
+# The VPC every mocked subnet is in, but for ids ending in "ff" (another VPC).
+MOCK_VPC = "vpc-0a1b2c3d4e5f60718"
+OTHER_VPC = "vpc-00000000000000002"
+
+
+def subnet(subnet_id: str) -> dict:
+    """A subnet as ``ec2:DescribeSubnets`` describes it: its CIDR follows from its id's last
+    two hex digits (subnet-...0b: 10.0.11.0/24)."""
+    number = int(subnet_id[-2:], 16)
+    return {"id": subnet_id, "cidrBlock": f"10.0.{number}.0/24", "vpcId": OTHER_VPC if subnet_id.endswith("ff") else MOCK_VPC}
 
 
 def fake_password(name: str) -> str:

@@ -23,7 +23,7 @@ def outputs_of(app: DjangoApp) -> dict:
 
 
 KUBERNETES_KINDS = [
-    "DjangoApp", "AppSecrets", "RandomPassword", "RandomPassword", "Namespace", "ServiceAccount",
+    "DjangoApp", "AppSecrets", "RandomPassword", "RandomPassword", "RandomId", "Namespace", "ServiceAccount",
     "ServiceAccount", "Secret", "StatefulSet", "PersistentVolumeClaimPatch", "Service", "Service", "Service",
     "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
 ]  # fmt: skip

@@ -70,6 +70,7 @@ def test_schema_lists_every_output(schema):
         "namespace", "deploymentName", "serviceName", "databaseServiceName", "effectivePodRequests",
         "effectivePodLimits", "effectiveResources", "bucketName", "configPrefix", "secretArn", "roleArn", "urls",
             "ingressHostname", "brokerHost", "backupBucketName", "backupPrefix", "backupRoleArn",
+        "databaseEndpoint", "databasePort", "databaseMasterSecretArn",
     }  # fmt: skip
 
 

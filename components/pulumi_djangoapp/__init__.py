@@ -7,6 +7,7 @@ from .autoscaling import AutoscalingArgs
 from .backups import BackupArgs
 from .broker import BrokerArgs
 from .processes import ProcessArgs
+from .rds import RdsArgs
 from .schedules import ScheduleArgs
 from .way_in import HttpRouteArgs, IngressArgs
 from .config_bucket import ConfigBucket, ConfigBucketArgs
@@ -20,6 +21,7 @@ __all__ = [
     "HttpRouteArgs",
     "IngressArgs",
     "ProcessArgs",
+    "RdsArgs",
     "ScheduleArgs",
     "ConfigBucket",
     "ConfigBucketArgs",

@@ -123,8 +123,13 @@ def django_container(s: Settings) -> dict:
     )
 
 
-def wait_for_db_container(s: Settings) -> dict:
+def wait_for_db_container(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     db = s.database
+    host = s.database_host
+    if db.provider == "rds":
+        if refs is None or refs.database_host is None:
+            raise ValueError("an RDS database needs its address (AwsRefs.database_host)")
+        host = refs.database_host
     return container(
         "wait-for-db",
         db.image,
@@ -133,7 +138,7 @@ def wait_for_db_container(s: Settings) -> dict:
         command=["sh", "-c", WAIT_FOR_DB_SCRIPT],
         env=_env(
             (
-                ("DB_HOST", s.database_host),
+                ("DB_HOST", host),
                 ("DB_PORT", str(db.port)),
                 ("DB_USER", db.username),
                 ("DB_NAME", db.database_name),
@@ -202,7 +207,7 @@ def _preparation(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
     fetches = (
         [fetch.fetch_config_container(s, refs), fetch.fetch_secrets_container(s, refs)] if refs else []
     )
-    return [*sidecars, *fetches, wait_for_db_container(s)]
+    return [*sidecars, *fetches, wait_for_db_container(s, refs)]
 
 
 def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:

@@ -38,7 +38,13 @@ class AppSecrets(pulumi.ComponentResource):
     # File name -> secret ARN; empty with the Kubernetes backend.
     secret_arns: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        opts: Optional[pulumi.ResourceOptions] = None,
+        database_host: Optional[pulumi.Output[str]] = None,
+    ):
         super().__init__(TYPE_TOKEN, name, {}, opts)
         s = settings
         keep = pulumi.ResourceOptions(
@@ -55,13 +61,16 @@ class AppSecrets(pulumi.ComponentResource):
         )
         self.password = pulumi.Output.secret(password.result)
         self.secret_key = pulumi.Output.secret(secret_key.result)
-        self.database_url = pulumi.Output.secret(
-            password.result.apply(lambda p: database.database_url(s, p))
-        )
-        # Built from the resolved password and dumped once (Output.json_dumps unwraps key by key).
+        # An RDS address is only known once the instance exists; other hosts are settings.
+        host = pulumi.Output.from_input(database_host)
+        credentials = pulumi.Output.all(password.result, host)
+        self.database_url = pulumi.Output.secret(credentials.apply(lambda v: database.database_url(s, v[0], v[1])))
+        # Built from the resolved values and dumped once (Output.json_dumps unwraps key by key).
         self.database_json = pulumi.Output.secret(
-            password.result.apply(
-                lambda p: json.dumps({**database.database_document(s, p), "database_url": database.database_url(s, p)})
+            credentials.apply(
+                lambda v: json.dumps(
+                    {**database.database_document(s, v[0], v[1]), "database_url": database.database_url(s, v[0], v[1])}
+                )
             )
         )
 

@@ -14,6 +14,7 @@ from .autoscaling import AutoscalingArgs
 from .backups import BackupArgs
 from .broker import BrokerArgs
 from .processes import ProcessArgs
+from .rds import RdsArgs
 from .schedules import ScheduleArgs
 from .way_in import HttpRouteArgs, IngressArgs
 
@@ -56,12 +57,20 @@ class SidecarArgs(TypedDict):
 
 
 class PostgresArgs(TypedDict):
-    """The PostgreSQL server: in the cluster (default), or an existing one named by ``host``."""
+    """The PostgreSQL server: in the cluster (default), on RDS, or an existing one."""
 
+    provider: NotRequired[str]
+    """``in-cluster`` (a StatefulSet), ``rds`` (an RDS instance the component creates, see
+    ``rds``) or ``external`` (an existing server named by ``host``). Changing it on a live stack
+    is refused (README "Databases per environment"). Default: ``external`` when ``host`` is
+    given, else ``in-cluster``."""
     host: NotRequired[str]
-    """An existing server (RDS, Cloud SQL, ...): no StatefulSet is created and the wait and
+    """An existing server (provider ``external``): no StatefulSet is created and the wait and
     migrate steps target it. Its role must use the generated password kept in the secret store.
-    Default: none (an in-cluster server)."""
+    Default: none."""
+    rds: NotRequired[RdsArgs]
+    """The RDS instance (provider ``rds``; required there): subnets, client security groups,
+    version, size, backups. Default: none."""
     port: NotRequired[int]
     """Port of the server. Default: ``5432``."""
     image: NotRequired[str]

@@ -7,7 +7,7 @@ filesystem needs writable ``/var/run/postgresql`` and ``/tmp``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .app_pod import SECRET_FILE_MODE, credentials_secret_name
 from .labels import DATABASE, labels, selector_labels
@@ -203,20 +203,34 @@ def service_account(s: Settings) -> dict:
     }
 
 
-def database_document(s: Settings, password: Any) -> dict:
-    """RDS-style credentials document (the shape AWS rotation functions expect), plus the URL."""
+def _tls(s: Settings) -> dict[str, str]:
+    """RDS: verify the server against the CA bundle fetch-secrets downloads (verify-full checks
+    the certificate's chain and that it names the host; require would check neither)."""
+    if s.database.provider != "rds":
+        return {}
+    from .rds import CA_FILE
+
+    return {"sslmode": "verify-full", "sslrootcert": f"{s.secrets_mount_path}/{CA_FILE}"}
+
+
+def database_document(s: Settings, password: Any, host: Optional[str] = None) -> dict:
+    """RDS-style credentials document (the shape AWS rotation functions expect), plus TLS."""
     db = s.database
     return {
         "engine": "postgres",
-        "host": s.database_host,
+        "host": host or s.database_host,
         "port": db.port,
         "dbname": db.database_name,
         "username": db.username,
         "password": password,
+        **_tls(s),
     }
 
 
-def database_url(s: Settings, password: str) -> str:
-    """The URL the app reads from its secret file (the password is alphanumeric: no escaping)."""
+def database_url(s: Settings, password: str, host: Optional[str] = None) -> str:
+    """The URL the app reads from its secret file (the password is alphanumeric: no escaping;
+    the CA path is the component's own mount path, plain URL characters)."""
     db = s.database
-    return f"postgres://{db.username}:{password}@{s.database_host}:{db.port}/{db.database_name}"
+    tls = _tls(s)
+    query = ("?" + "&".join(f"{k}={v}" for k, v in tls.items())) if tls else ""
+    return f"postgres://{db.username}:{password}@{host or s.database_host}:{db.port}/{db.database_name}{query}"

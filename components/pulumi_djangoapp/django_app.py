@@ -1,6 +1,7 @@
 """``DjangoApp``: registers the Kubernetes objects that the pure builders describe."""
 
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -11,10 +12,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from . import app_pod, backup_pod, backups, broker, database, manifests, workload_identity
+import pulumi_random as random
+
+from . import app_pod, backup_pod, backups, broker, database, manifests, rds, workload_identity
 from .app_secrets import AppSecrets
 from .aws_settings import checked_issuer, unknown_region_warning
 from .config_bucket import ConfigBucket
+from .rds_database import RdsDatabase
 from .fetch import DATABASE_JSON_KEY, AwsRefs
 from .args import DjangoAppArgs
 from .effective_resources import effective_pod_resources, format_resources
@@ -30,7 +34,7 @@ STARTUP_SECONDS = 120
 # A process's startup probe allows this long (60 failures, every 5 s).
 PROCESS_STARTUP_SECONDS = 300
 # Pod templates whose effective resources are outputs, by the pod kind they are reported as.
-_POD_KINDS = {"deployment": "web", "migration-job": "migrate", "postgres": "postgres", "broker": "broker"}
+_POD_KINDS = {"deployment": "web", "migration-job": "migrate", "db-role": "db-role", "postgres": "postgres", "broker": "broker"}
 
 
 def _pod_template(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -49,6 +53,8 @@ def await_timeouts(s: Settings, role: str) -> Optional[pulumi.CustomTimeouts]:
     so Pulumi never gives up on a rollout the cluster would still complete."""
     if role == "migration-job":
         seconds = s.migrations.job_deadline_seconds
+    elif role == "db-role":
+        seconds = rds.ROLE_JOB_DEADLINE_SECONDS
     elif role == "deployment":
         migration = {
             "init-container": s.migrations.lock_timeout_seconds,
@@ -133,6 +139,9 @@ class DjangoApp(pulumi.ComponentResource):
     deployment_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
     database_service_name: pulumi.Output[str]
+    database_endpoint: pulumi.Output[Optional[str]]
+    database_port: pulumi.Output[Optional[int]]
+    database_master_secret_arn: pulumi.Output[Optional[str]]
     effective_pod_requests: pulumi.Output[Dict[str, str]]
     effective_pod_limits: pulumi.Output[Dict[str, str]]
     effective_resources: pulumi.Output[Dict[str, Dict[str, Dict[str, str]]]]
@@ -164,8 +173,29 @@ class DjangoApp(pulumi.ComponentResource):
             if warning:
                 pulumi.log.warn(f"DjangoApp {s.name!r}: {warning}", resource=self)
 
-        secrets = AppSecrets(f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self))
-        refs, bucket, role, access = self._aws_side(s, secrets) if s.uses_aws else (None, None, None, [])
+        # Holds which kind of server keeps the data. Changing the provider on a live stack would
+        # delete one server's data and start empty on another: with protect_data this marker is
+        # protected, so `pulumi preview` refuses the replacement its changed keeper needs
+        # (README "Databases per environment" has the migration runbook).
+        marker = random.RandomId(
+            f"{s.name}-database-provider",
+            byte_length=4,
+            keepers={"provider": s.database.provider},
+            opts=pulumi.ResourceOptions(parent=self, protect=s.protect_data),
+        )
+        rds_db = (
+            RdsDatabase(f"{s.name}-database", s, marker.hex, pulumi.ResourceOptions(parent=self))
+            if s.database.provider == "rds"
+            else None
+        )
+        secrets = AppSecrets(
+            f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self), database_host=rds_db.address if rds_db else None
+        )
+        refs, bucket, role, access = self._aws_side(s, secrets, rds_db) if s.uses_aws else (None, None, None, [])
+        db_admin_access: list = []
+        if rds_db is not None and refs is not None:
+            admin_role, db_admin_access = self._db_admin_side(s, secrets, rds_db)
+            refs = dataclasses.replace(refs, db_admin_role_arn=admin_role.arn)
         secret_values = {
             "password": secrets.password,
             "database_url": secrets.database_url,
@@ -193,13 +223,19 @@ class DjangoApp(pulumi.ComponentResource):
             if role_name in manifests.PATCHES:
                 # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
                 depends_on.append(registered[role_name.removesuffix("-data")])
+            if role_name == "db-role":
+                # The instance, the master secret, the app's secret and the admin role first.
+                depends_on += [rds_db, secrets, *db_admin_access]
+            elif manifests.runs_the_app(role_name) and "db-role" in registered:
+                # The app's role and database exist before anything connects or migrates.
+                depends_on.append(registered["db-role"])
             if (role_name == "deployment" or role_name.startswith("process-")) and "migration-job" in registered:
                 # Pulumi waits for the Job to complete before it rolls out the new pods.
                 depends_on.append(registered["migration-job"])
             keep = role_name in manifests.HOLDS_DATA and s.protect_data
             # A Job's template is immutable: a change the name hash could not see (an AWS value
             # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
-            replace = role_name == "migration-job"
+            replace = role_name in ("migration-job", "db-role")
             registered[role_name] = self._apply(
                 role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name),
                 patch=role_name in manifests.PATCHES,
@@ -214,12 +250,16 @@ class DjangoApp(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(s.namespace)
         self.deployment_name = deployment.metadata.apply(lambda m: m.name)
         self.service_name = service.metadata.apply(lambda m: m.name)
-        # With an existing server there is no Service: the output is its host name.
+        # With an existing server there is no Service: the output is its host name (RDS: address).
         self.database_service_name = (
             db_service.metadata.apply(lambda m: m.name)
             if db_service
-            else pulumi.Output.from_input(s.database_host)
+            else (rds_db.address if rds_db else pulumi.Output.from_input(s.database_host))
         )
+        # RDS only: where it is and the master secret RDS manages (an ARN, not the password).
+        self.database_endpoint = rds_db.address if rds_db else pulumi.Output.from_input(None)
+        self.database_port = rds_db.port if rds_db else pulumi.Output.from_input(None)
+        self.database_master_secret_arn = rds_db.master_secret_arn if rds_db else pulumi.Output.from_input(None)
         self.effective_pod_requests = _plain(pod_resources["web"]["requests"])
         self.effective_pod_limits = _plain(pod_resources["web"]["limits"])
         # Every pod kind (web, migrate, each schedule and process, postgres, broker).
@@ -252,6 +292,9 @@ class DjangoApp(pulumi.ComponentResource):
                 "deployment_name": self.deployment_name,
                 "service_name": self.service_name,
                 "database_service_name": self.database_service_name,
+                "database_endpoint": self.database_endpoint,
+                "database_port": self.database_port,
+                "database_master_secret_arn": self.database_master_secret_arn,
                 "effective_pod_requests": self.effective_pod_requests,
                 "effective_pod_limits": self.effective_pod_limits,
                 "effective_resources": self.effective_resources,
@@ -383,8 +426,23 @@ class DjangoApp(pulumi.ComponentResource):
         )
         return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access
 
+    def _db_admin_side(self, s: Settings, secrets: AppSecrets, rds_db: RdsDatabase) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
+        """The role only the role Job's fetch step can assume: the master secret and the app's
+        database secret (and the app's KMS key when set), nothing else."""
+        a = s.aws
+        assert a is not None
+        return self._role_of(
+            s,
+            rds.admin_account(s.name),
+            "db-admin",
+            f"Role Job of DjangoApp {s.name} in {s.namespace}: read the RDS master secret and the app's database secret",
+            lambda partition: pulumi.Output.all(rds_db.master_secret_arn, secrets.secret_arns[DATABASE_JSON_KEY], a.kms_key_arn).apply(
+                lambda v: json.dumps(rds.access_policy(v[0], v[1], v[2]))
+            ),
+        )
+
     def _aws_side(
-        self, s: Settings, secrets: AppSecrets
+        self, s: Settings, secrets: AppSecrets, rds_db: Optional[RdsDatabase] = None
     ) -> "tuple[AwsRefs, ConfigBucket, aws.iam.Role, list[pulumi.Resource]]":
         """Config bucket, the role only the fetch steps may assume, and everything their first
         start needs (role, policy, and with pod-identity the association)."""
@@ -420,4 +478,13 @@ class DjangoApp(pulumi.ComponentResource):
             secret_ids=secrets.secret_arns,
             role_arn=role.arn,
         )
+        if rds_db is not None:
+            assert s.database.rds is not None
+            refs = dataclasses.replace(
+                refs,
+                database_host=rds_db.address,
+                database_cidrs=rds_db.cidrs,
+                ca_bundle_url=rds.ca_bundle_url(s.database.rds, region),
+                master_secret_arn=rds_db.master_secret_arn,
+            )
         return refs, bucket, role, access

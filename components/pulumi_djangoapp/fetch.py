@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from .aws_settings import TOKEN_AUDIENCE
+from .rds import DOWNLOAD_CA
 from .security import container
 from .settings import Settings
 from .workload_identity import SKIP_CONTAINERS_ANNOTATION
@@ -51,6 +52,7 @@ def secret_files(s: Settings) -> tuple[str, ...]:
 FETCH_SECRETS_SCRIPT = """\
 set -eu
 umask 077
+""" + DOWNLOAD_CA + """\
 fetch() {
   value=$(aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text)
   tmp="$SECRETS_DIR/.$2.tmp"
@@ -67,6 +69,11 @@ if [ -n "${BROKER_URL_SECRET_ID:-}" ]; then
   fetch "$BROKER_URL_SECRET_ID" broker-url
   written="$written, broker-url"
 fi
+if [ -n "${CA_BUNDLE_URL:-}" ]; then
+  # The database's CA: the app's URL verifies the server with it (sslmode=verify-full).
+  download_ca "$CA_BUNDLE_URL" "$SECRETS_DIR/rds-ca.pem"
+  written="$written, rds-ca.pem"
+fi
 echo "fetch-secrets: wrote $written to $SECRETS_DIR"
 """
 
@@ -79,6 +86,13 @@ class AwsRefs:
     region: Any
     secret_ids: Mapping[str, Any]
     role_arn: Optional[Any] = None
+    # With an RDS database: its address, its subnets' CIDRs (a list), the CA bundle's URL and
+    # the master secret (read only by the role Job).
+    database_host: Any = None
+    database_cidrs: Any = None
+    ca_bundle_url: Any = None
+    master_secret_arn: Any = None
+    db_admin_role_arn: Any = None
 
 
 def placeholder_refs(refs: AwsRefs) -> AwsRefs:
@@ -88,6 +102,11 @@ def placeholder_refs(refs: AwsRefs) -> AwsRefs:
         region="region",
         secret_ids={f: f for f in refs.secret_ids},
         role_arn="role" if refs.role_arn is not None else None,
+        database_host="database-host" if refs.database_host is not None else None,
+        database_cidrs=["database-cidr"] if refs.database_cidrs is not None else None,
+        ca_bundle_url="ca-bundle-url" if refs.ca_bundle_url is not None else None,
+        master_secret_arn="master-secret" if refs.master_secret_arn is not None else None,
+        db_admin_role_arn="db-admin-role" if refs.db_admin_role_arn is not None else None,
     )
 
 
@@ -153,6 +172,7 @@ def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
         env=[
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
             *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in secret_files(s)),
+            *([{"name": "CA_BUNDLE_URL", "value": refs.ca_bundle_url}] if refs.ca_bundle_url is not None else []),
             *aws_env(s, refs),
         ],
         volumeMounts=_mounts(s, {"name": "secrets", "mountPath": s.secrets_mount_path}),

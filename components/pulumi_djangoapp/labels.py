@@ -9,8 +9,9 @@ SCHEDULE = "schedule"
 PROCESS = "process"
 BROKER = "broker"
 BACKUP = "backup"
+DB_ADMIN = "db-admin"
 
-_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django", PROCESS: "django", BROKER: "valkey", BACKUP: "postgresql"}
+_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django", PROCESS: "django", BROKER: "valkey", BACKUP: "postgresql", DB_ADMIN: "postgresql"}
 
 
 def selector_labels(instance: str, component: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from . import app_pod, autoscaling, backup_pod, broker, database, fetch, network_policies, processes, scanner, way_in, web
+from . import app_pod, autoscaling, backup_pod, broker, database, fetch, network_policies, processes, rds_job, scanner, way_in, web
 from .config_files import configmap_key
 from .fetch import AwsRefs
 from .labels import WEB, labels
@@ -108,6 +108,10 @@ def kubernetes_objects(
             ("broker-service", broker.service(s.name, s.namespace)),
             ("broker-data", broker.data_claim_patch(b, s.name, s.namespace, database.PATCH_FORCE_ANNOTATION)),
         ]
+    if s.database.provider == "rds":
+        if refs is None or refs.master_secret_arn is None or refs.db_admin_role_arn is None:
+            raise ValueError("an RDS database needs its master secret and address (AwsRefs)")
+        objects += [("db-admin-service-account", rds_job.service_account(s)), ("db-role", rds_job.role_job(s, refs))]
     job = app_pod.migration_job(s, refs)
     if job:
         objects.append(("migration-job", job))
@@ -143,6 +147,6 @@ def kubernetes_objects(
         pdb = processes.pod_disruption_budget(s.name, s.namespace, process)
         if pdb:
             objects.append((f"pdb-{process.name}", pdb))
-    for policy in network_policies.network_policies(s):
+    for policy in network_policies.network_policies(s, refs):
         objects.append(("netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-"), policy))
     return objects

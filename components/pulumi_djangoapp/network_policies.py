@@ -7,8 +7,11 @@ Postgres may open nothing.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from . import broker, way_in
-from .labels import BACKUP, BROKER, DATABASE, MIGRATE, PROCESS, SCHEDULE, WEB, labels, selector_labels
+from .fetch import AwsRefs
+from .labels import BACKUP, BROKER, DATABASE, DB_ADMIN, MIGRATE, PROCESS, SCHEDULE, WEB, labels, selector_labels
 from .settings import Settings
 from .workload_identity import POD_IDENTITY_AGENT_IPV4, POD_IDENTITY_AGENT_IPV6, POD_IDENTITY_AGENT_PORT
 
@@ -33,7 +36,17 @@ def default_deny(s: Settings) -> dict:
     )
 
 
-def _client_egress(s: Settings) -> list[dict]:
+def _database_peers(s: Settings, refs: Optional[AwsRefs]) -> Any:
+    """RDS: its subnets' CIDRs, not its address, which moves to the standby on failover."""
+    if refs is None or refs.database_cidrs is None:
+        raise ValueError("an RDS database needs its subnets' CIDRs (AwsRefs.database_cidrs)")
+    cidrs = refs.database_cidrs
+    if isinstance(cidrs, (list, tuple)):
+        return [{"ipBlock": {"cidr": c}} for c in cidrs]
+    return cidrs.apply(lambda values: [{"ipBlock": {"cidr": c}} for c in values])
+
+
+def _client_egress(s: Settings, refs: Optional[AwsRefs] = None, with_broker: bool = True) -> list[dict]:
     """Where the app's processes may connect: DNS, their database, HTTPS (and a local endpoint)."""
     https = [{"port": 443, "protocol": "TCP"}]
     if s.aws and s.aws.endpoint_port and s.aws.endpoint_port != 443:
@@ -42,8 +55,10 @@ def _client_egress(s: Settings) -> list[dict]:
     database = {"ports": [{"port": s.database.port, "protocol": "TCP"}]}
     if not s.database.external:
         database["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}]
+    elif s.database.provider == "rds":
+        database["to"] = _database_peers(s, refs)
     rules = [{"ports": _DNS_PORTS}, database, {"ports": https}]
-    if s.broker:
+    if s.broker and with_broker:
         queue: dict = {"ports": [{"port": broker.port(s.broker), "protocol": "TCP"}]}
         if s.broker.in_cluster:
             queue["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, BROKER)}}]
@@ -60,7 +75,7 @@ def _client_egress(s: Settings) -> list[dict]:
     return rules
 
 
-def web_policy(s: Settings) -> dict:
+def web_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     sidecar_ports = [p for c in s.sidecars for p in c.ports]
     if s.way_in:
         # The load balancer (or the Gateway's pods) is the only way to the app's port: what
@@ -78,12 +93,12 @@ def web_policy(s: Settings) -> dict:
             "podSelector": {"matchLabels": selector_labels(s.name, WEB)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": ingress,
-            "egress": _client_egress(s),
+            "egress": _client_egress(s, refs),
         },
     )
 
 
-def _client_only(s: Settings, suffix: str, component: str) -> dict:
+def _client_only(s: Settings, suffix: str, component: str, refs: Optional[AwsRefs] = None, with_broker: bool = True) -> dict:
     """Pods that listen on nothing and connect like the app does."""
     return _policy(
         s,
@@ -92,24 +107,24 @@ def _client_only(s: Settings, suffix: str, component: str) -> dict:
         {
             "podSelector": {"matchLabels": selector_labels(s.name, component)},
             "policyTypes": ["Ingress", "Egress"],
-            "egress": _client_egress(s),
+            "egress": _client_egress(s, refs, with_broker),
         },
     )
 
 
-def migrate_policy(s: Settings) -> dict:
+def migrate_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Migration Job pods."""
-    return _client_only(s, "migrate", MIGRATE)
+    return _client_only(s, "migrate", MIGRATE, refs)
 
 
-def schedule_policy(s: Settings) -> dict:
+def schedule_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Scheduled runs."""
-    return _client_only(s, "schedules", SCHEDULE)
+    return _client_only(s, "schedules", SCHEDULE, refs)
 
 
-def process_policy(s: Settings) -> dict:
+def process_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Background processes: they listen on nothing."""
-    return _client_only(s, "processes", PROCESS)
+    return _client_only(s, "processes", PROCESS, refs)
 
 
 def _app_clients(s: Settings) -> list[str]:
@@ -146,29 +161,36 @@ def broker_policy(s: Settings) -> dict:
     return _server_only(s, "broker", BROKER, broker.PORT, _app_clients(s))
 
 
-def backup_policy(s: Settings) -> dict:
+def backup_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Backup and restore pods: the database, DNS and S3 (HTTPS)."""
-    return _client_only(s, "backup", BACKUP)
+    return _client_only(s, "backup", BACKUP, refs)
+
+
+def db_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """The RDS role Job: DNS, the database, HTTPS (Secrets Manager, the CA bundle); no broker."""
+    return _client_only(s, "db-admin", DB_ADMIN, refs, with_broker=False)
 
 
 def database_policy(s: Settings) -> dict:
     return _server_only(s, "postgres", DATABASE, s.database.port, [*_app_clients(s), *([BACKUP] if s.backups else [])])
 
 
-def network_policies(s: Settings) -> list[dict]:
+def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
     if not s.network_policies:
         return []
     # Default deny only where we own the namespace: in a shared one it would cut off other apps.
     policies = [default_deny(s)] if s.create_namespace else []
-    policies.append(web_policy(s))
+    policies.append(web_policy(s, refs))
+    if s.database.provider == "rds":
+        policies.append(db_admin_policy(s, refs))
     if s.migrations.mode == "job":
-        policies.append(migrate_policy(s))
+        policies.append(migrate_policy(s, refs))
     if s.schedules:
-        policies.append(schedule_policy(s))
+        policies.append(schedule_policy(s, refs))
     if s.processes:
-        policies.append(process_policy(s))
+        policies.append(process_policy(s, refs))
     if s.backups:
-        policies.append(backup_policy(s))
+        policies.append(backup_policy(s, refs))
     if not s.database.external:
         policies.append(database_policy(s))
     if s.broker and s.broker.in_cluster:

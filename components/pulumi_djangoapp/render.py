@@ -107,8 +107,13 @@ def _mocks_class():
                 return args.name, {"name": args.inputs["name"], "outputs": outputs, "secretOutputNames": []}
             if args.typ == "random:index/randomPassword:RandomPassword":
                 state["result"] = computed(args.name, "result")
+            elif args.typ == "random:index/randomId:RandomId":
+                state["hex"] = computed(args.name, "hex")
             elif args.typ.startswith("aws:"):
                 state.setdefault("arn", computed(args.name, "arn"))
+                if args.typ == "aws:rds/instance:Instance":
+                    state["address"] = computed(args.name, "address")
+                    state["masterUserSecrets"] = [{"secretArn": computed(args.name, "master_user_secrets[0].secret_arn")}]
                 if args.typ == "aws:s3/bucket:Bucket":
                     state.setdefault("bucket", computed(args.name, "bucket"))
                     return state["bucket"], state
@@ -125,6 +130,10 @@ def _mocks_class():
                     region = pulumi.runtime.get_config("aws:region")
                 region = region or computed("aws", "region")
                 return {"region": region, "name": region, "id": region}, []
+            if args.token == "aws:ec2/getSubnet:getSubnet":
+                # Looked up in the account: placeholders, one VPC for all.
+                subnet = args.args["id"]
+                return {"id": subnet, "cidrBlock": computed(subnet, "cidr_block"), "vpcId": computed("subnets", "vpc_id")}, []
             return {}, []
 
     return RenderMocks

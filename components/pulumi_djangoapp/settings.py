@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Optional
 
-from . import api_limits, autoscaling, backups, broker, config_files, processes, schedules, way_in
+from . import api_limits, autoscaling, backups, broker, config_files, processes, rds, schedules, way_in
 from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
 from .aws_settings import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .quantities import QuantityError, parse_quantity
@@ -158,12 +158,15 @@ class DatabaseSettings:
     database_name: str
     username: str
     port: int = 5432
-    # An existing server; None means the component runs PostgreSQL in the cluster.
+    # An existing server; None means the component runs PostgreSQL in the cluster or on RDS.
     host: Optional[str] = None
+    provider: str = "in-cluster"
+    rds: Optional[rds.RdsSettings] = None
 
     @property
     def external(self) -> bool:
-        return self.host is not None
+        """No server in the cluster: an existing one, or RDS."""
+        return self.provider != "in-cluster"
 
 
 @dataclass(frozen=True)
@@ -529,7 +532,7 @@ def _sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optiona
     )
 
 
-def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings:
+def _database(problems: Problems, raw_value: Any, name: str, protect_data: bool) -> DatabaseSettings:
     raw = _mapping(problems, "database", raw_value)
     unknown_keys(problems, raw, PostgresArgs, "database.")
     image = _image(problems, "database.image", raw.get("image", DEFAULT_POSTGRES_IMAGE))
@@ -538,13 +541,24 @@ def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings
     storage_problems(problems, "database", storage, storage_class, "10Gi")
 
     host = raw.get("host")
+    provider = raw.get("provider", "external" if host is not None else "in-cluster")
+    if provider not in rds.PROVIDERS:
+        problems.add("database.provider", provider, f"must be one of {', '.join(rds.PROVIDERS)}")
+        provider = "external" if host is not None else "in-cluster"
+    if provider == "external" and host is None:
+        problems.add("database.host", host, "is required with provider 'external': the existing server's host name")
     if host is not None:
-        if not isinstance(host, str) or not _HOST.match(host):
+        if provider != "external":
+            problems.add("database.host", host, f"only applies to provider 'external' (provider is {provider!r})")
+        elif not isinstance(host, str) or not _HOST.match(host):
             problems.add("database.host", host, "must be a host name or IP address")
-            host = None
+        host = None if provider != "external" or not isinstance(host, str) or not _HOST.match(host) else host
+    if provider != "in-cluster":
         for key in ("storage_size", "storage_class", "resources"):
             if key in raw:
-                problems.add(f"database.{key}", raw[key], "only applies to the in-cluster server (no host)")
+                problems.add(f"database.{key}", raw[key], f"only applies to the in-cluster server (provider is {provider!r})")
+    if "rds" in raw and provider != "rds":
+        problems.add("database.rds", raw["rds"], f"only applies to provider 'rds' (provider is {provider!r})")
     port = _int(problems, "database.port", raw.get("port", 5432), 1, 65535)
 
     default_identifier = name.replace("-", "_")
@@ -572,6 +586,8 @@ def _database(problems: Problems, raw_value: Any, name: str) -> DatabaseSettings
         username=identifiers["username"],
         port=port,
         host=host,
+        provider=provider,
+        rds=rds.normalise(problems, raw.get("rds"), protect_data, (identifiers["username"],)) if provider == "rds" else None,
     )
 
 
@@ -772,7 +788,8 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         backups=backups.normalise(
             problems,
             args.get("backups"),
-            isinstance(args.get("database"), Mapping) and args["database"].get("host") is not None,
+            isinstance(args.get("database"), Mapping)
+            and (args["database"].get("host") is not None or args["database"].get("provider", "in-cluster") != "in-cluster"),
             secrets_backend == AWS_SECRETS_MANAGER,
         ),
         port=port,
@@ -782,7 +799,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         env=_env(problems, "env", args.get("env"), frozenset(allowed_plaintext)),
         resources=_resources(problems, "resources", args.get("resources"), DEFAULT_APP_RESOURCES),
         sidecars=sidecars,
-        database=_database(problems, args.get("database"), name if isinstance(name, str) else ""),
+        database=_database(problems, args.get("database"), name if isinstance(name, str) else "", protect_data is True),
         kubernetes_minor=_kubernetes_minor(problems, args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)),
         health_path=health_path,
         probe_host=probe_host,
@@ -809,6 +826,8 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
         image_pull_policy=_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
     )
+    if settings.database.provider == "rds" and not settings.uses_aws:
+        problems.add("database.provider", "rds", "needs the aws-secrets-manager backend: RDS keeps the master password in Secrets Manager")
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
     for key in ("config_mount_path", "secrets_mount_path"):

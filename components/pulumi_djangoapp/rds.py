@@ -1,0 +1,419 @@
+"""A PostgreSQL server on Amazon RDS: its args, settings, checks and pure builders.
+
+``database.provider: rds`` creates (``rds_database.RdsDatabase``) a subnet group, a security
+group admitting 5432 only from the given client security groups, a parameter group pinning
+``rds.force_ssl``, and an encrypted, private, Multi-AZ-capable instance whose master password RDS
+manages in Secrets Manager (``manage_master_user_password``: the component never sees it).
+
+The app does not connect as the master user. A Job (``<app>-db-role``) runs before the
+migrations: ``fetch-credentials`` (AWS CLI image; the only container with the ``<app>-db-admin``
+role, which may read the master secret and the app's database secret and nothing else) writes
+the master credentials, the app's generated password and the RDS CA bundle to an in-memory
+volume; ``create-role`` (the PostgreSQL image; no cloud credentials) creates or updates the app's
+role and database over TLS with ``verify-full``. The SQL is idempotent and written for the RDS
+master, which is not a superuser: it has CREATEROLE and CREATEDB, and from PostgreSQL 16 a
+CREATEROLE user holds only ADMIN OPTION on the roles it creates (no SET), so it grants itself
+the app role before creating a database owned by it.
+
+Every app pod's ``fetch-secrets`` step also downloads the CA bundle next to the secret files,
+and the app's URL says ``sslmode=verify-full&sslrootcert=<that file>``: ``sslmode=require`` would
+not check who answers.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any, List, NotRequired, Optional, Sequence, TypedDict
+
+import pulumi
+
+from .validation import Problems, given_args, is_int
+
+PROVIDERS = ("in-cluster", "rds", "external")
+DEFAULT_ENGINE_VERSION = "17"
+# rds.force_ssl is already 1 from PostgreSQL 15; older majors would need a reboot to enforce it.
+OLDEST_MAJOR = 15
+DEFAULT_INSTANCE_CLASS = "db.t4g.medium"
+DEFAULT_ALLOCATED_GB = 20
+DEFAULT_MAX_ALLOCATED_GB = 100
+# The RDS API bounds for gp3 PostgreSQL storage.
+MIN_ALLOCATED_GB = 20
+MAX_ALLOCATED_GB = 65536
+DEFAULT_RETENTION_DAYS = 7
+MIN_RETENTION_DAYS = 7
+MAX_RETENTION_DAYS = 35
+DEFAULT_LOG_EXPORTS = ("postgresql", "upgrade")
+LOG_EXPORTS = ("postgresql", "upgrade", "iam-db-auth-error")
+DEFAULT_MASTER_USERNAME = "dbadmin"
+# AWS's regional trust store; the global bundle holds every region's CAs.
+CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+CA_FILE = "rds-ca.pem"
+PORT = 5432
+
+_SUBNET = re.compile(r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+_ENGINE_VERSION = re.compile(r"^(?P<major>[1-9][0-9])(?:\.[0-9]+)?$")
+_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class RdsArgs(TypedDict):
+    """The RDS instance of ``database.provider: rds``."""
+
+    subnet_ids: pulumi.Input[List[str]]
+    """Private subnets of at least two availability zones for the DB subnet group (a list, or an
+    Output of one from a platform stack). Required. Pods reach the database on these subnets'
+    CIDRs (looked up), not on its address: that moves on failover."""
+    client_security_group_ids: pulumi.Input[List[str]]
+    """Security groups allowed to connect on the database port (for EKS: the cluster security
+    group its nodes and pods use). Required."""
+    engine_version: NotRequired[str]
+    """PostgreSQL major (``"17"``) or major.minor; the parameter group family follows the major.
+    Default: ``"17"``."""
+    instance_class: NotRequired[str]
+    """Default: ``db.t4g.medium``."""
+    allocated_storage_gb: NotRequired[int]
+    """gp3 storage at creation. Default: ``20``."""
+    max_allocated_storage_gb: NotRequired[int]
+    """Storage autoscaling ceiling (``>= allocated_storage_gb``). Default: ``100``."""
+    multi_az: NotRequired[bool]
+    """A standby in another zone. Default: ``protect_data``'s value."""
+    backup_retention_days: NotRequired[int]
+    """Days of automated backups and point-in-time recovery, 7 to 35. Default: ``7``."""
+    performance_insights: NotRequired[bool]
+    """Performance Insights (with the app's KMS key when set). Default: ``False``."""
+    log_exports: NotRequired[List[str]]
+    """Logs exported to CloudWatch. Default: ``["postgresql", "upgrade"]``."""
+    master_username: NotRequired[str]
+    """The master user (RDS keeps its password in Secrets Manager). Default: ``dbadmin``."""
+    ca_bundle_url: NotRequired[str]
+    """HTTPS URL of the CA bundle the pods verify the server with. Default: AWS's regional bundle,
+    ``https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem``."""
+    apply_immediately: NotRequired[bool]
+    """Apply modifications now instead of in the maintenance window. Default: ``False``."""
+
+
+@dataclass(frozen=True)
+class RdsSettings:
+    subnet_ids: Any
+    client_security_group_ids: pulumi.Input[List[str]]
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    performance_insights: bool
+    log_exports: tuple[str, ...]
+    master_username: str
+    ca_bundle_url: Optional[str]
+    apply_immediately: bool
+
+    @property
+    def major(self) -> int:
+        match = _ENGINE_VERSION.match(self.engine_version)
+        return int(match.group("major")) if match else int(DEFAULT_ENGINE_VERSION)
+
+    @property
+    def family(self) -> str:
+        """The parameter group family: a major upgrade needs a group of the new family."""
+        return f"postgres{self.major}"
+
+
+def ids_problem(value: Any, pattern: "re.Pattern[str]", minimum: int, example: str) -> Optional[str]:
+    """Why ``value`` is not a list of at least ``minimum`` distinct ids, or None."""
+    allowed = f"must be a list of at least {minimum} distinct ids such as {example!r}"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return allowed
+    if len(value) < minimum or len(set(map(str, value))) != len(value):
+        return allowed
+    if any(not _is_output(v) and (not isinstance(v, str) or not pattern.match(v)) for v in value):
+        return allowed
+    return None
+
+
+def _is_output(value: Any) -> bool:
+    return isinstance(value, pulumi.Output)
+
+
+def checked_subnet_ids(value: Any) -> list:
+    """The subnet ids once an Output is known, with the same rule as up front."""
+    problem = ids_problem(value, _SUBNET, 2, "subnet-0a1b2c3d")
+    if problem:
+        raise ValueError(f"database.rds.subnet_ids = {value!r}: {problem}")
+    return list(value)
+
+
+def checked_security_group_ids(value: Any) -> list:
+    problem = ids_problem(value, _SECURITY_GROUP, 1, "sg-0a1b2c3d")
+    if problem:
+        raise ValueError(f"database.rds.client_security_group_ids = {value!r}: {problem}")
+    return list(value)
+
+
+def _ids(problems: Problems, field: str, value: Any, pattern: "re.Pattern[str]", minimum: int, example: str) -> Any:
+    if value is None:
+        problems.add(field, value, f"is required with provider 'rds': a list of at least {minimum} ids such as {example!r}")
+        return ()
+    if _is_output(value):
+        return value
+    problem = ids_problem(value, pattern, minimum, example)
+    if problem:
+        problems.add(field, value, problem)
+        return ()
+    return tuple(value)
+
+
+def _bool(problems: Problems, field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        problems.add(field, value, "must be true or false")
+        return False
+    return value
+
+
+def normalise(problems: Problems, raw: Any, protect_data: bool, usernames: "tuple[str, ...]") -> Optional[RdsSettings]:
+    """``database.rds`` (required with provider ``rds``); ``usernames`` are the app's roles,
+    which the master user must not be."""
+    given = given_args(problems, raw if raw is not None else {}, RdsArgs, "database.rds")
+    if given is None:
+        return None
+    subnets = _ids(problems, "database.rds.subnet_ids", given.get("subnet_ids"), _SUBNET, 2, "subnet-0a1b2c3d")
+    groups = _ids(
+        problems, "database.rds.client_security_group_ids", given.get("client_security_group_ids"), _SECURITY_GROUP, 1, "sg-0a1b2c3d"
+    )
+    version = given.get("engine_version", DEFAULT_ENGINE_VERSION)
+    match = _ENGINE_VERSION.match(version) if isinstance(version, str) else None
+    if not match or int(match.group("major")) < OLDEST_MAJOR:
+        problems.add(
+            "database.rds.engine_version",
+            version,
+            f"must be a PostgreSQL major ({OLDEST_MAJOR} or newer) or major.minor such as '17' or '17.6'",
+        )
+        version = DEFAULT_ENGINE_VERSION
+    instance_class = given.get("instance_class", DEFAULT_INSTANCE_CLASS)
+    if not isinstance(instance_class, str) or not _INSTANCE_CLASS.match(instance_class):
+        problems.add("database.rds.instance_class", instance_class, "must be an RDS instance class such as 'db.t4g.medium'")
+        instance_class = DEFAULT_INSTANCE_CLASS
+    allocated = given.get("allocated_storage_gb", DEFAULT_ALLOCATED_GB)
+    if not is_int(allocated) or not MIN_ALLOCATED_GB <= allocated <= MAX_ALLOCATED_GB:
+        problems.add("database.rds.allocated_storage_gb", allocated, f"must be a whole number of GiB from {MIN_ALLOCATED_GB} to {MAX_ALLOCATED_GB}")
+        allocated = DEFAULT_ALLOCATED_GB
+    ceiling = given.get("max_allocated_storage_gb", max(DEFAULT_MAX_ALLOCATED_GB, allocated))
+    if not is_int(ceiling) or not allocated <= ceiling <= MAX_ALLOCATED_GB:
+        problems.add(
+            "database.rds.max_allocated_storage_gb",
+            ceiling,
+            f"must be a whole number of GiB from allocated_storage_gb ({allocated}) to {MAX_ALLOCATED_GB}",
+        )
+        ceiling = allocated
+    retention = given.get("backup_retention_days", DEFAULT_RETENTION_DAYS)
+    if not is_int(retention) or not MIN_RETENTION_DAYS <= retention <= MAX_RETENTION_DAYS:
+        problems.add(
+            "database.rds.backup_retention_days",
+            retention,
+            f"must be a number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} (automated backups are always kept)",
+        )
+        retention = DEFAULT_RETENTION_DAYS
+    exports = given.get("log_exports", DEFAULT_LOG_EXPORTS)
+    if isinstance(exports, (str, bytes)) or not isinstance(exports, Sequence) or any(e not in LOG_EXPORTS for e in exports):
+        problems.add("database.rds.log_exports", exports, f"must be a list of: {', '.join(LOG_EXPORTS)}")
+        exports = DEFAULT_LOG_EXPORTS
+    master = given.get("master_username", DEFAULT_MASTER_USERNAME)
+    if not isinstance(master, str) or not _IDENTIFIER.match(master) or master.startswith(("pg_", "rds")):
+        problems.add(
+            "database.rds.master_username",
+            master,
+            "must be a lower-case PostgreSQL identifier (letters, digits, '_'; at most 63) not starting with 'pg_' or 'rds'",
+        )
+        master = DEFAULT_MASTER_USERNAME
+    elif master in usernames:
+        problems.add("database.rds.master_username", master, "must differ from database.username: the app connects as its own role")
+    url = given.get("ca_bundle_url")
+    if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^\s/]+/\S*$", url)):
+        problems.add("database.rds.ca_bundle_url", url, "must be an https:// URL of a PEM bundle")
+        url = None
+    return RdsSettings(
+        subnet_ids=subnets,
+        client_security_group_ids=groups,
+        engine_version=version,
+        instance_class=instance_class,
+        allocated_storage_gb=allocated,
+        max_allocated_storage_gb=ceiling,
+        multi_az=_bool(problems, "database.rds.multi_az", given.get("multi_az", protect_data)),
+        backup_retention_days=retention,
+        performance_insights=_bool(problems, "database.rds.performance_insights", given.get("performance_insights", False)),
+        log_exports=tuple(exports),
+        master_username=master,
+        ca_bundle_url=url,
+        apply_immediately=_bool(problems, "database.rds.apply_immediately", given.get("apply_immediately", False)),
+    )
+
+
+def ca_bundle_url(r: RdsSettings, region: Any) -> Any:
+    if r.ca_bundle_url is not None:
+        return r.ca_bundle_url
+    if isinstance(region, str):
+        return CA_BUNDLE_URL.format(region=region)
+    return region.apply(lambda value: CA_BUNDLE_URL.format(region=value))
+
+
+def parameters() -> list[dict]:
+    """Pinned even where it is the default: TLS must not depend on a default that once was 0."""
+    return [
+        {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+        # Connections and DDL are logged; statements are not (ALTER ROLE carries a password).
+        {"name": "log_connections", "value": "1", "apply_method": "immediate"},
+        {"name": "log_statement", "value": "none", "apply_method": "immediate"},
+    ]
+
+
+def snapshot_identifier(app: str, suffix: str) -> str:
+    """A final snapshot name RDS accepts (a letter first, no '--', no trailing '-'), unique per
+    instance through ``suffix``."""
+    base = re.sub("-+", "-", f"{app}-final-{suffix}").strip("-")
+    return base if base[0].isalpha() else f"db-{base}"
+
+
+def instance_args(
+    r: RdsSettings,
+    protect_data: bool,
+    port: int,
+    kms_key_arn: Optional[Any],
+    final_snapshot: Any,
+) -> dict:
+    """The ``aws.rds.Instance`` arguments that do not name other resources."""
+    args: dict = {
+        "engine": "postgres",
+        "engine_version": r.engine_version,
+        "instance_class": r.instance_class,
+        "port": port,
+        "storage_type": "gp3",
+        "allocated_storage": r.allocated_storage_gb,
+        "max_allocated_storage": r.max_allocated_storage_gb,
+        "storage_encrypted": True,
+        "multi_az": r.multi_az,
+        "publicly_accessible": False,
+        "username": r.master_username,
+        "manage_master_user_password": True,
+        "backup_retention_period": r.backup_retention_days,
+        "copy_tags_to_snapshot": True,
+        "enabled_cloudwatch_logs_exports": list(r.log_exports),
+        "performance_insights_enabled": r.performance_insights,
+        "auto_minor_version_upgrade": True,
+        # A major upgrade is a deliberate change of engine_version (README): never implicit.
+        "allow_major_version_upgrade": False,
+        "apply_immediately": r.apply_immediately,
+        "deletion_protection": protect_data,
+        # Automated backups outlive the instance whenever data is protected.
+        "delete_automated_backups": not protect_data,
+        "skip_final_snapshot": not protect_data,
+    }
+    if protect_data:
+        args["final_snapshot_identifier"] = final_snapshot
+    if kms_key_arn is not None:
+        args["kms_key_id"] = kms_key_arn
+        args["master_user_secret_kms_key_id"] = kms_key_arn
+        if r.performance_insights:
+            args["performance_insights_kms_key_id"] = kms_key_arn
+    return args
+
+
+# --- The role Job --------------------------------------------------------------------------
+
+WORK_DIR = "/work"
+CREDENTIAL_CONTAINERS = ("fetch-credentials",)
+ROLE_JOB_DEADLINE_SECONDS = 600
+
+# Shared by fetch-credentials and every app pod's fetch-secrets: the bundle must be a PEM file
+# before it replaces the previous one.
+DOWNLOAD_CA = """\
+download_ca() {
+  curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 --retry 3 --output "$2.partial" "$1"
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$2.partial" || { echo "not a PEM bundle: $1" >&2; exit 1; }
+  chmod 0444 "$2.partial"
+  mv -f "$2.partial" "$2"
+}
+"""
+
+FETCH_CREDENTIALS_SCRIPT = (
+    """\
+set -eu
+umask 077
+"""
+    + DOWNLOAD_CA
+    + """\
+master=$(aws secretsmanager get-secret-value --secret-id "$MASTER_SECRET_ID" --query SecretString --output text)
+app=$(aws secretsmanager get-secret-value --secret-id "$DATABASE_SECRET_ID" --query SecretString --output text)
+# -e: a missing key fails the step instead of writing "null".
+printf '%s' "$master" | jq -ej .username > "$WORK_DIR/master-user"
+printf '%s' "$master" | jq -ej .password > "$WORK_DIR/master-password"
+printf '%s' "$app" | jq -ej .password > "$WORK_DIR/app-password"
+download_ca "$CA_BUNDLE_URL" "$WORK_DIR/rds-ca.pem"
+echo "fetch-credentials: master and app credentials and the CA bundle in $WORK_DIR"
+"""
+)
+
+# psql variables: app_user, app_db; the password is read from its file by psql itself, so it
+# is never on a command line. Every statement may run again with the same result.
+ROLE_SQL = r"""\set ON_ERROR_STOP on
+\set app_password `cat "$WORK_DIR/app-password"`
+SELECT format('CREATE ROLE %I LOGIN', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
+ALTER ROLE :"app_user" WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'app_password';
+\unset app_password
+-- PostgreSQL 16+: the creator holds ADMIN OPTION only; owning a database needs SET ROLE.
+-- (15 reports an existing membership as a notice; 16+ adds this grant beside the implicit one.)
+GRANT :"app_user" TO CURRENT_USER;
+SELECT format('CREATE DATABASE %I OWNER %I', :'app_db', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app_db') \gexec
+ALTER DATABASE :"app_db" OWNER TO :"app_user";
+REVOKE ALL ON DATABASE :"app_db" FROM PUBLIC;
+"""
+
+CREATE_ROLE_SCRIPT = (
+    """\
+set -eu
+export PGUSER="$(cat "$WORK_DIR/master-user")"
+export PGPASSWORD="$(cat "$WORK_DIR/master-password")"
+export PGSSLMODE=verify-full PGSSLROOTCERT="$WORK_DIR/rds-ca.pem" PGDATABASE=postgres
+psql --no-psqlrc --quiet --set app_user="$APP_USER" --set app_db="$APP_DB" --file - <<'SQL'
+"""
+    + ROLE_SQL
+    + """\
+SQL
+echo "create-role: role $APP_USER owns database $APP_DB on $PGHOST"
+"""
+)
+
+
+def admin_account(app: str) -> str:
+    return f"{app}-db-admin"
+
+
+def role_job_name(app: str) -> str:
+    return f"{app}-db-role"
+
+
+def access_policy(master_secret_arn: str, database_secret_arn: str, kms_key_arn: Optional[str]) -> dict:
+    """Read the master secret and the app's database secret; nothing else."""
+    statements: list[dict] = [
+        {
+            "Sid": "ReadDatabaseCredentials",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [master_secret_arn, database_secret_arn],
+        }
+    ]
+    if kms_key_arn:
+        statements.append({"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def role_job_env(app_user: str, app_db: str, host: Any, port: int) -> list[dict]:
+    return [
+        {"name": "APP_USER", "value": app_user},
+        {"name": "APP_DB", "value": app_db},
+        {"name": "PGHOST", "value": host},
+        {"name": "PGPORT", "value": str(port)},
+        {"name": "WORK_DIR", "value": WORK_DIR},
+    ]
+
