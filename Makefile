@@ -16,15 +16,15 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres redis graphviz pictures render validate bench clean
+.PHONY: test unit contract install postgres redis graphviz tools pictures render validate bench clean
 
-test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz
+test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) graphviz
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/contract
 
-contract: $(STAMP) postgres redis
+contract: $(STAMP) postgres redis tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/contract
 
 install: $(STAMP)
@@ -62,6 +62,17 @@ graphviz:
 	else \
 		echo "dot missing: installing Debian's graphviz"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	fi
+
+# The RDS role Job's fetch step reads the master secret with jq and the CA bundle with curl,
+# as the aws-cli image (2.27.57+, Amazon Linux 2023) does.
+tools:
+	@missing=""; for tool in jq curl; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "missing:$$missing: installing them from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "jq: $$(jq --version), curl: $$(curl --version | head -n 1 | cut -d' ' -f2)"; \
 	fi
 
 # The contract tests start a real server; Debian's package brings initdb, pg_ctl and pg_isready.

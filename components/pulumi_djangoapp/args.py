@@ -220,7 +220,7 @@ class DjangoAppArgs(TypedDict):
     """Let ``pulumi destroy`` delete a non-empty config bucket (dev stacks; not with
     ``protect_data``). Default: ``False``."""
     aws_cli_image: NotRequired[str]
-    """Pinned image of the fetch steps. Default: ``public.ecr.aws/aws-cli/aws-cli:2.22.35`` (the
+    """Pinned image of the fetch steps. Default: ``public.ecr.aws/aws-cli/aws-cli:2.31.0`` (the
     Docker Hub image ``amazon/aws-cli``, from AWS's public registry: no anonymous pull limit)."""
     image_pull_policy: NotRequired[str]
     """Pull policy of every container. ``Always`` re-checks the registry (and its credentials) at

@@ -16,8 +16,9 @@ BACKENDS = (AWS_SECRETS_MANAGER, KUBERNETES)
 
 # Pinned: the fetch steps' behaviour must not change under a redeploy. The same image as
 # amazon/aws-cli on Docker Hub, from AWS's public registry: no anonymous pull limit for nodes
-# behind one NAT address.
-DEFAULT_AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35"
+# behind one NAT address. 2.27.57 and later are Amazon Linux 2023 with jq and curl (aws/aws-cli
+# docker/Dockerfile, commits 54b1fc31c and e0dba6bc2): the RDS role Job's fetch step uses both.
+DEFAULT_AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.31.0"
 TOKEN_AUDIENCE = "sts.amazonaws.com"
 
 # How the fetch steps get AWS credentials: always an explicit choice.

@@ -35,11 +35,25 @@ def postgres_bin() -> Path:
     return Path(candidates[-1]).parent
 
 
-class Postgres:
-    """A throwaway server. PostgreSQL refuses to run as root, so as root it runs as `postgres`."""
+def pgserver_bin() -> Path:
+    """PostgreSQL 16 from the pgserver wheel (PyPI): newer than Debian bookworm's 15, built
+    without OpenSSL. Used where 16's rules matter (CREATEROLE), not for TLS."""
+    import importlib.util
 
-    def __init__(self) -> None:
-        self.bin = postgres_bin()
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pgserver is not installed: requirements-dev.txt installs it")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+class Postgres:
+    """A throwaway server. PostgreSQL refuses to run as root, so as root it runs as `postgres`.
+    With ``tls`` (a directory holding server.crt and server.key) it accepts TLS connections
+    only, as RDS does with ``rds.force_ssl``."""
+
+    def __init__(self, bin_dir: "Path | None" = None, tls: "Path | None" = None) -> None:
+        self.bin = bin_dir or postgres_bin()
+        self.tls = tls
         self.root = Path(tempfile.mkdtemp(prefix="djangoapp-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -56,6 +70,18 @@ class Postgres:
             "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
         )  # fmt: skip
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        if self.tls is not None:
+            for name in ("server.crt", "server.key"):
+                shutil.copy(self.tls / name, self.data / name)
+                os.chmod(self.data / name, 0o600)
+                if self.as_user:
+                    shutil.chown(self.data / name, "postgres", "postgres")
+            (self.data / "pg_hba.conf").write_text(
+                "local all all trust\n"
+                "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+                "hostnossl all all 0.0.0.0/0 reject\n"
+            )
+            options += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(self.root / "log"), "start")
         return self
 

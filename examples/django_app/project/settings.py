@@ -9,7 +9,7 @@ in ``DJANGO_CONFIG_DIR``. Nothing secret is read from a plain environment value.
 import os
 import tomllib
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,6 +51,8 @@ def database(url: str) -> dict:
         "PORT": str(parts.port or 5432),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
+        # libpq parameters from the query: sslmode=verify-full and sslrootcert (RDS).
+        "OPTIONS": dict(parse_qsl(parts.query)),
     }
 
 
