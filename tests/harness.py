@@ -52,6 +52,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:secretsmanager/secret:Secret":
             state["arn"] = f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:{args.name}-AbCdEf"
             return state["arn"], state
+        if args.typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+            # The provider names them (auto-naming): the name the instance refers to.
+            state.setdefault("name", f"{args.name}-7d6c5b")
         if args.typ == "random:index/randomId:RandomId":
             state["hex"] = "a1b2c3d4"
         if args.typ == "aws:rds/instance:Instance":

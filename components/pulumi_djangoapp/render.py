@@ -111,6 +111,8 @@ def _mocks_class():
                 state["hex"] = computed(args.name, "hex")
             elif args.typ.startswith("aws:"):
                 state.setdefault("arn", computed(args.name, "arn"))
+                if args.typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+                    state.setdefault("name", computed(args.name, "name"))
                 if args.typ == "aws:rds/instance:Instance":
                     state["address"] = computed(args.name, "address")
                     state["masterUserSecrets"] = [{"secretArn": computed(args.name, "master_user_secrets[0].secret_arn")}]
