@@ -177,6 +177,43 @@ def every_bucket_is_guarded(args, report: Report) -> None:
                 report(f"bucket {bucket.name!r} has no {label}", bucket.urn)
 
 
+RDS_INSTANCE = "aws:rds/instance:Instance"
+# Days of automated backups a production database keeps at least (the API's default is 0 or 1).
+RDS_MIN_RETENTION_DAYS = 7
+
+
+def rds_encrypted(args, report: Report) -> None:
+    if args.resource_type == RDS_INSTANCE and args.props.get("storageEncrypted") is not True:
+        report("RDS instance storage must be encrypted (storageEncrypted: true)")
+
+
+def rds_not_public(args, report: Report) -> None:
+    if args.resource_type == RDS_INSTANCE and args.props.get("publiclyAccessible") is not False:
+        report("RDS instance must not be publicly accessible (publiclyAccessible: false)")
+
+
+def rds_backups_kept(args, report: Report) -> None:
+    if args.resource_type != RDS_INSTANCE:
+        return
+    days = args.props.get("backupRetentionPeriod")
+    if not isinstance(days, (int, float)) or days < RDS_MIN_RETENTION_DAYS:
+        report(f"RDS instance must keep automated backups for at least {RDS_MIN_RETENTION_DAYS} days (backupRetentionPeriod is {days!r})")
+
+
+def rds_protected_when_protected(args, report: Report) -> None:
+    """A protected instance (Pulumi's protect) must also be protected on AWS's side, keep its
+    automated backups and leave a final snapshot: `protect` alone guards only this stack."""
+    if args.resource_type != RDS_INSTANCE or not getattr(args.opts, "protect", False):
+        return
+    props = args.props
+    if props.get("deletionProtection") is not True:
+        report("protected RDS instance must set deletionProtection: true")
+    if props.get("skipFinalSnapshot") is True or not props.get("finalSnapshotIdentifier"):
+        report("protected RDS instance must leave a final snapshot (finalSnapshotIdentifier, skipFinalSnapshot false)")
+    if props.get("deleteAutomatedBackups") is not False:
+        report("protected RDS instance must keep its automated backups after deletion (deleteAutomatedBackups: false)")
+
+
 RESOURCE_CHECKS = {
     "no-secret-in-plain-env": ("No secret in a plain environment value", no_secret_in_plain_env),
     "containers-restricted": ("Every container meets Pod Security 'restricted' with a read-only root", containers_restricted),
@@ -184,4 +221,8 @@ RESOURCE_CHECKS = {
     "app-no-cloud-credentials": ("The app container holds no cloud credentials", app_has_no_cloud_credentials),
     "s3-public-access-blocked": ("S3 public access is blocked on all four flags", s3_public_access_blocked),
     "s3-encryption-on": ("S3 default encryption is on", s3_encryption_on),
+    "rds-encrypted": ("RDS storage is encrypted", rds_encrypted),
+    "rds-not-public": ("RDS instances are not publicly accessible", rds_not_public),
+    "rds-backups-kept": ("RDS keeps at least 7 days of automated backups", rds_backups_kept),
+    "rds-protected-when-protected": ("A protected RDS instance has deletion protection, a final snapshot and kept backups", rds_protected_when_protected),
 }

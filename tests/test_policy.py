@@ -139,3 +139,92 @@ def test_an_unrestricted_cron_job_container_is_caught(root):
     container["securityContext"]["allowPrivilegeEscalation"] = True
     (message,) = violations(validators.containers_restricted, "kubernetes:batch/v1:CronJob", cron)
     assert "clearsessions" in message and "allowPrivilegeEscalation" in message
+
+
+# --- RDS ----------------------------------------------------------------------------------
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+
+
+@pytest.fixture(scope="module")
+def rds_instance():
+    """The instance DjangoApp registers for a protected RDS app: what the rules must accept."""
+    from harness import run_program
+    from conftest import MINIMAL
+    from pulumi_djangoapp import DjangoApp
+
+    database = {"provider": "rds", "rds": {"subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0c1d2e3f"]}}
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "protect_data": True, "database": database}).namespace)
+    instance = run.one("rds/instance:Instance")
+    assert instance.protect
+    return instance.inputs
+
+
+def rds_violations(props, protect):
+    found = []
+    args = ResourceValidationArgs(RDS_INSTANCE, props, "urn:pulumi:s::p::aws:rds/instance:Instance::db", "db",
+                                  PolicyResourceOptions(protect, [], None, [], None, []), None)  # fmt: skip
+    for name in ("rds-encrypted", "rds-not-public", "rds-backups-kept", "rds-protected-when-protected"):
+        validators.RESOURCE_CHECKS[name][1](args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def test_the_components_protected_rds_instance_passes_every_rds_rule(rds_instance):
+    assert rds_violations(rds_instance, protect=True) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"storageEncrypted": False}, "must be encrypted"),
+        ({"publiclyAccessible": True}, "must not be publicly accessible"),
+        ({"backupRetentionPeriod": 0}, "at least 7 days"),
+        ({"backupRetentionPeriod": 6}, "at least 7 days"),
+        ({"deletionProtection": False}, "deletionProtection: true"),
+        ({"skipFinalSnapshot": True}, "final snapshot"),
+        ({"deleteAutomatedBackups": True}, "deleteAutomatedBackups: false"),
+    ],
+)
+def test_an_rds_instance_breaking_a_rule_is_caught(rds_instance, change, message):
+    (found,) = rds_violations({**rds_instance, **change}, protect=True)
+    assert message in found
+
+
+def test_an_unprotected_instance_may_skip_deletion_protection_but_not_encryption(rds_instance):
+    relaxed = {**rds_instance, "deletionProtection": False, "skipFinalSnapshot": True, "deleteAutomatedBackups": True}
+    assert rds_violations(relaxed, protect=False) == []
+    assert rds_violations({**relaxed, "storageEncrypted": False}, protect=False) == ["RDS instance storage must be encrypted (storageEncrypted: true)"]
+
+
+def test_the_policy_pack_reports_rds_violations_over_its_analyzer_service(root, rds_instance):
+    """The pack as `pulumi preview --policy-pack` runs it: its program serves the Analyzer gRPC
+    service on the port it prints; each resource arrives as an AnalyzeRequest."""
+    import subprocess
+
+    import grpc
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    pack = subprocess.Popen([sys.executable, "__main__.py"], cwd=root / "policy", stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(pack.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+
+            def analyze(props, protect):
+                properties = struct_pb2.Struct()
+                properties.update(props)
+                request = analyzer_pb2.AnalyzeRequest(
+                    type=RDS_INSTANCE, properties=properties, urn="urn:pulumi:prod::shop::aws:rds/instance:Instance::db",
+                    name="db", options=analyzer_pb2.AnalyzerResourceOptions(protect=protect),
+                )  # fmt: skip
+                return {(d.policyName, d.enforcementLevel) for d in stub.Analyze(request, timeout=30).diagnostics}
+
+            assert analyze(rds_instance, protect=True) == set()
+            broken = {**rds_instance, "publiclyAccessible": True, "deletionProtection": False}
+            mandatory = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
+            assert analyze(broken, protect=True) == {("rds-not-public", mandatory), ("rds-protected-when-protected", mandatory)}
+            assert analyze(broken, protect=False) == {("rds-not-public", mandatory)}
+    finally:
+        pack.kill()
+        pack.wait()
