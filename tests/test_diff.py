@@ -38,13 +38,38 @@ def test_an_image_bump_changes_the_pods_in_place(root, tmp_path, prod):
     assert "shop-postgres" not in changes
 
 
-def test_a_bigger_database_volume_patches_the_claim_and_the_template_change_is_ignored(root, tmp_path, prod):
-    after = _render(root, tmp_path, "after", "djangoapp:databaseStorageSize=200Gi")
-    changes = by_name(diff.diff(prod, after))
+def test_a_bigger_database_volume_patches_the_claim_and_the_template_change_is_ignored(root, tmp_path):
+    # staging keeps PostgreSQL in the cluster (prod is on RDS).
+    before, after = tmp_path / "before", tmp_path / "after"
+    render.write(render.render(None, "staging", start=root), before)
+    render.write(render.render(None, "staging", ["djangoapp:databaseStorageSize=200Gi"], start=root), after)
+    changes = by_name(diff.diff(before, after))
     statefulset = changes["shop-postgres"]
     assert statefulset.ignored == ["spec.volumeClaimTemplates"] and not statefulset.replaced_by and not statefulset.loud
     claim = changes["shop-postgres-data"]
-    assert claim.fields == [("spec.resources.requests.storage", "100Gi", "200Gi")] and not claim.replaced_by
+    assert claim.fields == [("spec.resources.requests.storage", "10Gi", "200Gi")] and not claim.replaced_by
+
+
+def test_moving_prod_off_rds_is_said_loudly_as_data_that_would_be_removed_or_replaced(root, tmp_path, prod):
+    after = tmp_path / "in-cluster"
+    overrides = ["djangoapp:databaseProvider=in-cluster", "djangoapp:databaseSubnetIds=[]", "djangoapp:databaseClientSecurityGroupIds=[]",
+                 "djangoapp:databaseInstanceClass=db.t4g.medium", "djangoapp:databaseAllocatedStorageGb=20",
+                 "djangoapp:databaseMaxAllocatedStorageGb=100", "djangoapp:databaseBackupRetentionDays=7"]  # fmt: skip
+    render.write(render.render(None, "prod", overrides, start=root), after)
+    changes = by_name(diff.diff(prod, after))
+    assert changes["shop-database-instance"].action == "removed" and changes["shop-database-instance"].loud
+    marker = changes["shop-database-provider"]
+    assert marker.replaced_by and marker.loud, "the protected marker's replacement is what preview refuses"
+    assert changes["shop-postgres"].action == "added"
+
+
+def test_a_major_upgrade_replaces_the_parameter_group_and_changes_the_instance_in_place(root, tmp_path, prod):
+    after = tmp_path / "pg18"
+    render.write(render.render(None, "prod", ["djangoapp:databaseEngineVersion=18"], start=root), after)
+    changes = by_name(diff.diff(prod, after))
+    assert "family" in changes["shop-database-params"].replaced_by
+    instance = changes["shop-database-instance"]
+    assert ("engineVersion", "17", "18") in instance.fields and not instance.replaced_by
 
 
 def test_a_new_release_replaces_the_migration_job(tmp_path):

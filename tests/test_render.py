@@ -233,11 +233,14 @@ def _resource(out, name):
 
 
 def test_the_render_shows_what_pulumi_will_do_with_each_resource(rendered):
-    _, out = rendered["prod"]
-    postgres = _resource(out, "shop-postgres")["options"]
-    assert postgres["protect"] and postgres["retainOnDelete"]
+    postgres = _resource(rendered["staging"][1], "shop-postgres")["options"]
     assert postgres["ignoreChanges"] == ["spec.volumeClaimTemplates"]
     assert postgres["provider"] == "kubernetes"
+    _, out = rendered["prod"]
+    instance = _resource(out, "shop-database-instance")["options"]
+    assert instance["protect"] and instance["retainOnDelete"] and instance["provider"] == "aws"
+    assert _resource(out, "shop-database-provider")["options"]["protect"]
+    assert "shop-database-instance" in _resource(out, "shop-db-role")["options"]["dependencies"]
     deployment = _resource(out, "shop-deployment")
     assert deployment["parent"] == "shop" and deployment["options"]["customTimeouts"]["create"].endswith("m")
     assert {"shop-namespace", "shop-credentials", "shop-fetch-policy"} <= set(deployment["options"]["dependencies"])

@@ -85,12 +85,18 @@ def test_dev_runs_one_small_replica_with_a_log_shipper(root):
     assert run.of_type("PodDisruptionBudget") == []
 
 
-def test_prod_runs_three_replicas_with_a_larger_volume(root):
+def test_prod_runs_three_replicas_on_rds_and_dev_a_small_in_cluster_volume(root):
     run = run_stack(root, stack_config(root, "prod"))
     assert run.one("Deployment", "shop-deployment").inputs["spec"]["replicas"] == 3
-    claim = run.one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    instance = run.one("rds/instance:Instance").inputs
+    assert (instance["instanceClass"], instance["allocatedStorage"], instance["maxAllocatedStorage"]) == ("db.r7g.large", 100, 500)
+    assert instance["backupRetentionPeriod"] == 14 and instance["multiAz"] is True
+    assert run.one("rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == [
+        "subnet-0a3f5c7e9b1d2f401", "subnet-0a3f5c7e9b1d2f402", "subnet-0a3f5c7e9b1d2f403",
+    ]  # fmt: skip
+    assert run.one("ec2/securityGroup:SecurityGroup").inputs["ingress"][0]["securityGroups"] == ["sg-0c4e6a8b0d2f4a601"]
+    assert not [r for r in run.of_type("StatefulSet") if r.name == "shop-postgres"]
     dev_claim = run_stack(root, stack_config(root, "dev")).one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
-    assert claim["resources"]["requests"]["storage"] == "100Gi"
     assert dev_claim["resources"]["requests"]["storage"] == "2Gi"
     # The web pods' and the two workers'.
     assert sorted(r.name for r in run.of_type("PodDisruptionBudget")) == ["shop-pdb", "shop-pdb-worker"]
@@ -165,7 +171,8 @@ def test_stack_config_dir_is_read_from_the_project_root_while_the_program_runs_i
 def test_prod_protects_its_data_and_dev_does_not(root):
     prod = run_stack(root, stack_config(root, "prod"))
     dev = run_stack(root, stack_config(root, "dev"))
-    assert prod.one("s3/bucket:Bucket").protect and prod.one("StatefulSet", "shop-postgres").protect
+    assert prod.one("s3/bucket:Bucket").protect and prod.one("rds/instance:Instance").protect
+    assert prod.one("rds/instance:Instance").inputs["deletionProtection"] is True
     assert not dev.one("s3/bucket:Bucket").protect
     assert dev.one("s3/bucket:Bucket").inputs["forceDestroy"] is True
 
@@ -176,6 +183,17 @@ def test_every_stack_has_a_fetch_role_scoped_to_its_namespace(root):
         trust = json.loads(run.one("iam/role:Role", "shop-fetch-role").inputs["assumeRolePolicy"])
         conditions = trust["Statement"][0]["Condition"]["StringEquals"]
         assert f"system:serviceaccount:shop-{stack}:shop" in conditions.values()
+
+
+def test_rds_keys_cannot_be_set_for_an_in_cluster_database_nor_volume_keys_for_rds():
+    with pytest.raises(ValidationError) as caught:
+        args_from_config({"image": "a/b:1", "kubeContext": "c", "databaseInstanceClass": "db.r7g.large"}.get, PROJECT)
+    (problem,) = caught.value.problems
+    assert problem.field == "djangoapp:databaseInstanceClass" and "databaseProvider rds (it is in-cluster)" in str(problem)
+    with pytest.raises(ValidationError) as caught:
+        args_from_config({"image": "a/b:1", "kubeContext": "c", "databaseProvider": "rds", "databaseStorageSize": "50Gi"}.get, PROJECT)
+    (problem,) = caught.value.problems
+    assert problem.field == "djangoapp:databaseStorageSize" and problem.value == "50Gi"
 
 
 def test_boolean_config_must_be_true_or_false():

@@ -63,7 +63,9 @@ def test_every_shipped_stack_names_its_database_storage_class(root, stack):
 def test_eks_stacks_create_their_class_before_the_app(root, stack):
     run = run_stack(root, stack_config(root, stack))
     sc = run.one("StorageClass")
-    claim = run.one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    # The in-cluster database's volume, or on prod (RDS) the broker's.
+    holder = "shop-broker" if stack == "prod" else "shop-postgres"
+    claim = run.one("StatefulSet", holder).inputs["spec"]["volumeClaimTemplates"][0]["spec"]
     assert claim["storageClassName"] == sc.inputs["metadata"]["name"] == f"shop-{stack}-gp3"
     assert sc.inputs["provisioner"] == "ebs.csi.aws.com"
     assert sc.urn in run.one("DjangoApp").dependencies

@@ -12,11 +12,15 @@ Replacement table (why each entry forces a new resource):
   a bound claim's ``spec.storageClassName`` (``pkg/apis/core/validation``).
 - AWS and random (the providers' ForceNew arguments): an S3 bucket's ``bucket``/``bucketPrefix``;
   a Secrets Manager secret's ``name``/``namePrefix``; an IAM role's ``name``/``namePrefix``/
-  ``path``; a Pod Identity association's cluster, namespace and service account; every input of a
-  ``random`` resource.
+  ``path``; a Pod Identity association's cluster, namespace and service account; an RDS
+  instance's identifier, engine, master username, database name, KMS key, encryption, zone,
+  character set and time zone; a DB subnet group's or parameter group's name (and the group's
+  family: a major upgrade makes a new group); a security group's name, VPC and description; every
+  input of a ``random`` resource.
 Fields a resource ignores (``ignoreChanges``) change nothing. Resources that hold data (the
 database and broker StatefulSets and their claims, buckets, secrets, generated passwords) are
-flagged when they would be replaced or removed.
+flagged when they would be replaced or removed, and so is the database-provider marker: its
+replacement means the data would have to move to another server.
 """
 
 from __future__ import annotations
@@ -41,10 +45,19 @@ IMMUTABLE: dict[str, tuple[str, ...]] = {
     "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
     "aws:iam/role:Role": ("name", "namePrefix", "path"),
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("clusterName", "namespace", "serviceAccount"),
+    "aws:rds/instance:Instance": (
+        "identifier", "identifierPrefix", "engine", "username", "dbName", "kmsKeyId", "storageEncrypted",
+        "availabilityZone", "characterSetName", "timezone",
+    ),
+    "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
+    "aws:rds/parameterGroup:ParameterGroup": ("name", "namePrefix", "family", "description"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
 }
 HOLDS_DATA = (
     "StatefulSet", "PersistentVolumeClaimPatch", "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret",
     "random:index/randomPassword:RandomPassword", "aws:rds/instance:Instance",
+    # Which kind of server holds the data: replacing it means moving the data (a provider change).
+    "random:index/randomId:RandomId",
 )  # fmt: skip
 
 

@@ -82,6 +82,11 @@ def computed(name: str, attribute: str) -> str:
     return f"<computed:{name}.{attribute}>"
 
 
+def looked_up(name: str, attribute: str) -> str:
+    """A value ``pulumi preview`` already knows (a data-source lookup in the account)."""
+    return f"<looked up at preview:{name}.{attribute}>"
+
+
 def _mocks_class():
     import pulumi
 
@@ -133,9 +138,9 @@ def _mocks_class():
                 region = region or computed("aws", "region")
                 return {"region": region, "name": region, "id": region}, []
             if args.token == "aws:ec2/getSubnet:getSubnet":
-                # Looked up in the account: placeholders, one VPC for all.
+                # A real preview reads these from the account; the render says where they come from.
                 subnet = args.args["id"]
-                return {"id": subnet, "cidrBlock": computed(subnet, "cidr_block"), "vpcId": computed("subnets", "vpc_id")}, []
+                return {"id": subnet, "cidrBlock": looked_up(subnet, "cidr_block"), "vpcId": looked_up("subnets", "vpc_id")}, []
             return {}, []
 
     return RenderMocks

@@ -71,6 +71,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("autoscalingMin", "integer", "Fewest Django pods with autoscaling.", 2, "autoscaling.min_replicas"),
     ConfigKey("autoscalingCpu", "integer", "Target CPU use of django, percent of its request.", 70, "autoscaling.cpu_utilization"),
     ConfigKey("logShipperImage", "string", "Image of a fluent-bit log-shipper sidecar; empty means none.", "", "sidecars[0].image"),
+    ConfigKey("databaseProvider", "string", "Where PostgreSQL runs: in-cluster (a StatefulSet) or rds (an instance this stack creates). Never change it on a live stack (README: Databases per environment).", "in-cluster", "database.provider"),
+    ConfigKey("databaseSubnetIds", "array", "rds: private subnets of two or more zones (their VPC is the database's; pods reach it on their CIDRs).", [], "database.rds.subnet_ids"),
+    ConfigKey("databaseClientSecurityGroupIds", "array", "rds: security groups allowed to connect (the EKS cluster security group).", [], "database.rds.client_security_group_ids"),
+    ConfigKey("databaseEngineVersion", "string", "rds: PostgreSQL major or major.minor.", "17", "database.rds.engine_version"),
+    ConfigKey("databaseInstanceClass", "string", "rds: instance class.", "db.t4g.medium", "database.rds.instance_class"),
+    ConfigKey("databaseAllocatedStorageGb", "integer", "rds: gp3 storage at creation, GiB.", 20, "database.rds.allocated_storage_gb"),
+    ConfigKey("databaseMaxAllocatedStorageGb", "integer", "rds: storage autoscaling ceiling, GiB.", 100, "database.rds.max_allocated_storage_gb"),
+    ConfigKey("databaseBackupRetentionDays", "integer", "rds: days of automated backups (7-35).", 7, "database.rds.backup_retention_days"),
     ConfigKey("databaseImage", "string", "Pinned postgres image.", DEFAULT_POSTGRES_IMAGE, "database.image"),
     ConfigKey("databaseStorageSize", "string", "Size of the PostgreSQL data volume.", "10Gi", "database.storage_size"),
     ConfigKey("databaseStorageClass", "string", "StorageClass of the data volume (EKS clusters created on 1.30+ have no default class); empty means the cluster default.", "", "database.storage_class"),
@@ -97,6 +105,15 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("kubeContext", "string", "kubeconfig context of the stack's cluster (never the current context).", None, None),
 )  # fmt: skip
 
+
+# Keys of the in-cluster server only, and of an RDS instance only.
+IN_CLUSTER_KEYS = (
+    "databaseStorageSize", "databaseCpuRequest", "databaseMemoryRequest", "databaseCpuLimit", "databaseMemoryLimit",
+)  # fmt: skip
+RDS_KEYS = (
+    "databaseSubnetIds", "databaseClientSecurityGroupIds", "databaseEngineVersion", "databaseInstanceClass",
+    "databaseAllocatedStorageGb", "databaseMaxAllocatedStorageGb", "databaseBackupRetentionDays",
+)  # fmt: skip
 
 # Keys that configure the AWS backend only (awsRegion and eksClusterName also serve the
 # program's provider and the preview workflow).
@@ -196,6 +213,12 @@ def args_from_config(
             if v[key] != spec.default:
                 shown = "[secret]" if is_secret(f"{project}:{key}") else get(key)
                 problems.append(Problem(f"{project}:{key}", shown, f"only applies with secretsBackend {AWS_SECRETS_MANAGER}"))
+    provider = v["databaseProvider"]
+    for key in IN_CLUSTER_KEYS if provider != "in-cluster" else RDS_KEYS if provider != "rds" else ():
+        spec = next(k for k in CONFIG_KEYS if k.key == key)
+        if v[key] != spec.default:
+            needed = "in-cluster" if key in IN_CLUSTER_KEYS else "rds"
+            problems.append(Problem(f"{project}:{key}", get(key), f"only applies with databaseProvider {needed} (it is {provider})"))
     if problems:
         raise ValidationError(f"stack config of project {project!r}", problems)
 
@@ -220,6 +243,18 @@ def args_from_config(
             },
         },
     }
+    if provider != "in-cluster":
+        args["database"] = {"image": v["databaseImage"], "provider": provider}
+    if provider == "rds":
+        args["database"]["rds"] = {
+            "subnet_ids": v["databaseSubnetIds"],
+            "client_security_group_ids": v["databaseClientSecurityGroupIds"],
+            "engine_version": v["databaseEngineVersion"],
+            "instance_class": v["databaseInstanceClass"],
+            "allocated_storage_gb": v["databaseAllocatedStorageGb"],
+            "max_allocated_storage_gb": v["databaseMaxAllocatedStorageGb"],
+            "backup_retention_days": v["databaseBackupRetentionDays"],
+        }
     if v["namespace"]:
         args["namespace"] = v["namespace"]
     _way_in(args, v, problems, project)
@@ -242,7 +277,8 @@ def args_from_config(
     if problems:
         raise ValidationError(f"stack config of project {project!r}", problems)
     if v["databaseStorageClass"]:
-        args["database"]["storage_class"] = v["databaseStorageClass"]
+        if provider == "in-cluster":
+            args["database"]["storage_class"] = v["databaseStorageClass"]
         if v["broker"] == "in-cluster":
             args["broker"]["storage_class"] = v["databaseStorageClass"]
     if v["logShipperImage"]:
