@@ -15,6 +15,8 @@ PLATFORM = {
         "oidcProviderArn": "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-3.amazonaws.com/id/PLATFORMDEV",
         "oidcProviderUrl": "https://oidc.eks.eu-west-3.amazonaws.com/id/PLATFORMDEV",
         "region": "eu-west-3",
+        "databaseSubnetIds": ["subnet-0d1e2f3a4b5c6d701", "subnet-0d1e2f3a4b5c6d702"],
+        "clusterSecurityGroupId": "sg-0e1f2a3b4c5d6e701",
     }
 }
 
@@ -40,7 +42,8 @@ def test_two_apps_in_one_program_do_not_collide(root):
     assert len(objects) == len(set(objects))
     roles = run.of_type("iam/role:Role")
     subjects = {json.dumps(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"], sort_keys=True) for r in roles}
-    assert len(roles) == 2 and len(subjects) == 2
+    # Each app's fetch role, and web's RDS admin role (the role Job).
+    assert len(roles) == 3 and len(subjects) == 3
     assert len(run.of_type("s3/bucket:Bucket")) == 2
     prefixes = {r.inputs["namePrefix"] for r in run.of_type("secretsmanager/secret:Secret")}
     # Three files each, and web's broker URL.
@@ -71,7 +74,8 @@ def test_admin_has_a_sidecar_and_a_migration_job_and_web_has_neither(root):
     admin = run.one("Deployment", "admin-deployment").inputs["spec"]["template"]["spec"]
     web = run.one("Deployment", "web-deployment").inputs["spec"]["template"]["spec"]
     assert admin["initContainers"][0]["name"] == "log-shipper"
-    assert [j.name for j in run.of_type("batch/v1:Job")] == ["admin-migration-job"]
+    # web's only Job creates its RDS role; it migrates in its pods.
+    assert sorted(j.name for j in run.of_type("batch/v1:Job")) == ["admin-migration-job", "web-db-role"]
     assert "log-shipper" not in [c["name"] for c in web["initContainers"]]
 
 
@@ -117,3 +121,12 @@ def test_consumer_names_its_cluster_and_its_storage_class(root):
     for statefulset in run.of_type("StatefulSet"):
         assert statefulset.inputs["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "gp3-encrypted"
         assert statefulset.provider.startswith(provider.urn)
+
+
+def test_the_web_apps_rds_database_takes_its_network_from_the_platform_stack(root):
+    run = run_consumer(root)
+    assert run.one("rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == PLATFORM["acme/platform/dev"]["databaseSubnetIds"]
+    (rule,) = run.one("ec2/securityGroup:SecurityGroup").inputs["ingress"]
+    assert rule["securityGroups"] == ["sg-0e1f2a3b4c5d6e701"]
+    # The admin app keeps its in-cluster database.
+    assert [r.name for r in run.of_type(":StatefulSet") if r.name.endswith("-postgres")] == ["admin-postgres"]

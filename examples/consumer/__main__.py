@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from pulumi_djangoapp import BrokerArgs, DjangoApp, DjangoAppArgs, ProcessArgs, SidecarArgs
+from pulumi_djangoapp import BrokerArgs, DjangoApp, DjangoAppArgs, PostgresArgs, ProcessArgs, RdsArgs, SidecarArgs
 
 # Opt-in for a program that registers many apps: after the imports, hide the SDKs' modules from
 # the collector and collect less often (README "Speed": measured, not assumed).
@@ -34,7 +34,15 @@ web = DjangoApp(
         image=config.require("webImage"),
         namespace="shop-web",
         replicas=3,
-        database=database,
+        # PostgreSQL on RDS in the platform's private database subnets, reachable from the
+        # cluster security group only: both come from the platform stack.
+        database=PostgresArgs(
+            provider="rds",
+            rds=RdsArgs(
+                subnet_ids=platform.require_output("databaseSubnetIds"),
+                client_security_group_ids=platform.require_output("clusterSecurityGroupId").apply(lambda group: [group]),
+            ),
+        ),
         # One Celery worker beside gunicorn, queueing on an in-cluster Valkey.
         processes=[ProcessArgs(name="worker", command=["celery", "-A", "project", "worker", "--loglevel", "INFO"])],
         broker=BrokerArgs(storage_class=config.require("storageClass")),
@@ -67,3 +75,5 @@ for label, app in (("web", web), ("admin", admin)):
     pulumi.export(f"{label}_namespace", app.namespace)
     pulumi.export(f"{label}_service", app.service_name)
     pulumi.export(f"{label}_role_arn", app.role_arn)
+pulumi.export("web_database_endpoint", web.database_endpoint)
+pulumi.export("web_database_master_secret_arn", web.database_master_secret_arn)
