@@ -80,6 +80,12 @@ def test_sizes_versions_and_retention_are_arguments():
     assert (i["backupRetentionPeriod"], i["multiAz"], i["enabledCloudwatchLogsExports"]) == (35, True, ["postgresql"])
 
 
+def test_a_major_upgrade_can_be_allowed_for_the_change_that_makes_it():
+    assert app().one("rds/instance:Instance").inputs["allowMajorVersionUpgrade"] is False
+    upgrade = app(database=with_rds(engine_version="18", allow_major_version_upgrade=True)).one("rds/instance:Instance").inputs
+    assert (upgrade["engineVersion"], upgrade["allowMajorVersionUpgrade"]) == ("18", True)
+
+
 def test_the_parameter_group_follows_the_major_version_and_pins_tls():
     run = app(database=with_rds(engine_version="16.4"))
     group = run.one("rds/parameterGroup:ParameterGroup")

@@ -90,6 +90,9 @@ class RdsArgs(TypedDict):
     ``https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem``."""
     apply_immediately: NotRequired[bool]
     """Apply modifications now instead of in the maintenance window. Default: ``False``."""
+    allow_major_version_upgrade: NotRequired[bool]
+    """Let a new major ``engine_version`` upgrade the instance (set it for that change only).
+    Default: ``False``."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class RdsSettings:
     master_username: str
     ca_bundle_url: Optional[str]
     apply_immediately: bool
+    allow_major_version_upgrade: bool = False
 
     @property
     def major(self) -> int:
@@ -245,6 +249,9 @@ def normalise(problems: Problems, raw: Any, protect_data: bool, usernames: "tupl
         master_username=master,
         ca_bundle_url=url,
         apply_immediately=_bool(problems, "database.rds.apply_immediately", given.get("apply_immediately", False)),
+        allow_major_version_upgrade=_bool(
+            problems, "database.rds.allow_major_version_upgrade", given.get("allow_major_version_upgrade", False)
+        ),
     )
 
 
@@ -299,8 +306,8 @@ def instance_args(
         "enabled_cloudwatch_logs_exports": list(r.log_exports),
         "performance_insights_enabled": r.performance_insights,
         "auto_minor_version_upgrade": True,
-        # A major upgrade is a deliberate change of engine_version (README): never implicit.
-        "allow_major_version_upgrade": False,
+        # A major upgrade is a deliberate change (README): allowed only while it is made.
+        "allow_major_version_upgrade": r.allow_major_version_upgrade,
         "apply_immediately": r.apply_immediately,
         "deletion_protection": protect_data,
         # Automated backups outlive the instance whenever data is protected.
