@@ -16,7 +16,7 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres redis graphviz tools pictures render validate bench clean
+.PHONY: test unit contract install postgres redis graphviz tools mutation pictures render validate bench clean
 
 test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -83,6 +83,13 @@ postgres:
 		echo "PostgreSQL missing: installing Debian's postgresql"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
+
+# Would the tests notice? mutmut 3 on the security- and correctness-carrying modules plus a pass
+# over their module-level constants; per-module report in build/mutation/report.json. Not part
+# of `make test` (README "Mutation testing").
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
+	$(BIN)/python scripts/mutation.py
 
 # What `pulumi up -s $(STACK)` would create, without a cluster, an AWS account or the CLI.
 # DIFF=<an earlier render folder>: also print what changed and write out/$(STACK)/diff.md.

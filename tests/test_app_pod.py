@@ -1,4 +1,5 @@
 import json
+from fractions import Fraction
 
 import pytest
 
@@ -185,3 +186,213 @@ def test_effective_resources_of_the_built_pod_count_the_sidecar_in_init_and_run(
 
 def test_pod_spec_is_plain_json():
     json.dumps(spec(sidecars=[LOG_SHIPPER]))
+
+
+# --- The web pod, whole: written from the design, so that any change to it is seen ----------
+
+from pulumi_djangoapp.labels import labels, selector_labels  # noqa: E402
+from pulumi_djangoapp.security import container_security_context, pod_security_context  # noqa: E402
+
+WEB_LABELS = labels("shop", "web")
+WEB_SELECTOR = {"matchLabels": selector_labels("shop", "web")}
+RESTRICTED = container_security_context(10001)
+
+
+def _probe(period, failures, timeout):
+    return {
+        "httpGet": {"path": "/healthz", "port": "http", "httpHeaders": [{"name": "Host", "value": "localhost"}]},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": timeout,
+    }
+
+
+def test_the_web_deployment_rolls_one_ready_pod_at_a_time_and_spreads_over_nodes_and_zones():
+    s = normalise("shop", MINIMAL)
+    d = app_pod.deployment(s, REFS)
+    assert (d["apiVersion"], d["kind"]) == ("apps/v1", "Deployment")
+    assert d["metadata"] == {"name": "shop", "namespace": "shop", "labels": WEB_LABELS}
+    assert {k: v for k, v in d["spec"].items() if k != "template"} == {
+        "replicas": 2,
+        "revisionHistoryLimit": 5,
+        "selector": WEB_SELECTOR,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+    }
+    template = d["spec"]["template"]
+    # Web identity: no pod-identity skip list; the config hash rolls the pods on new content.
+    assert template["metadata"] == {"labels": WEB_LABELS, "annotations": {"djangoapp.io/config-hash": s.config_hash}}
+    pod = template["spec"]
+    spread = [
+        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": WEB_SELECTOR}
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+    ]
+    assert {k: v for k, v in pod.items() if k not in ("initContainers", "containers", "volumes")} == {
+        "serviceAccountName": "shop",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        # preStop 5 s + gunicorn's graceful 20 s + 5 s.
+        "terminationGracePeriodSeconds": 30,
+        "securityContext": pod_security_context(10001),
+        "topologySpreadConstraints": spread,
+    }
+    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
+    assert [c["name"] for c in pod["containers"]] == ["django"]
+
+
+def test_one_replica_is_not_spread():
+    assert "topologySpreadConstraints" not in app_pod.pod_spec(normalise("shop", {**MINIMAL, "replicas": 1}), REFS)
+
+
+def test_the_django_container_serves_gunicorn_with_file_secrets_probes_and_a_pre_stop_pause():
+    s = normalise("shop", {**MINIMAL, "env": {"FEATURE": "on"}})
+    (django,) = app_pod.pod_spec(s, REFS)["containers"]
+    assert django == {
+        "name": "django",
+        "image": "ghcr.io/acme/shop:1.4.2",
+        "imagePullPolicy": "Always",
+        "command": list(s.command),
+        "ports": [{"name": "http", "containerPort": 8000, "protocol": "TCP"}],
+        "env": [
+            {"name": "FEATURE", "value": "on"},
+            {"name": "DJANGO_CONFIG_DIR", "value": "/app/config"},
+            {"name": "DATABASE_URL_FILE", "value": "/run/secrets/app/database-url"},
+            {"name": "DATABASE_CREDENTIALS_FILE", "value": "/run/secrets/app/database.json"},
+            {"name": "SECRET_KEY_FILE", "value": "/run/secrets/app/secret-key"},
+            {"name": "DJANGO_LOG_DIR", "value": "/var/log/app"},
+            {"name": "WEB_CONCURRENCY", "value": "2"},
+            {"name": "PYTHONUNBUFFERED", "value": "1"},
+            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+            {"name": "DJANGO_ALLOWED_HOSTS", "value": "localhost"},
+            {"name": "DJANGO_HEALTH_PATH", "value": "/healthz"},
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        ],
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/app/config", "readOnly": True},
+            {"name": "secrets", "mountPath": "/run/secrets/app", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "logs", "mountPath": "/var/log/app"},
+        ],
+        "startupProbe": _probe(2, 60, 2),
+        "readinessProbe": _probe(10, 3, 2),
+        "livenessProbe": _probe(20, 3, 3),
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+        "securityContext": RESTRICTED,
+    }
+
+
+def test_with_a_broker_the_app_is_told_where_its_url_file_is():
+    env = {e["name"]: e.get("value") for e in app_pod.app_env(normalise("shop", {**MINIMAL, "broker": {}}))}
+    assert env["BROKER_URL_FILE"] == "/run/secrets/app/broker-url"
+    assert "BROKER_URL_FILE" not in {e["name"] for e in app_pod.app_env(normalise("shop", MINIMAL))}
+
+
+def test_wait_for_db_polls_the_database_with_pg_isready_small_and_bounded():
+    s = normalise("shop", {**MINIMAL, "db_wait_timeout_seconds": 90})
+    wait = next(c for c in app_pod.pod_spec(s, REFS)["initContainers"] if c["name"] == "wait-for-db")
+    assert wait == {
+        "name": "wait-for-db",
+        "image": "public.ecr.aws/docker/library/postgres:17.6-bookworm",
+        "imagePullPolicy": "Always",
+        "command": ["sh", "-c", app_pod.WAIT_FOR_DB_SCRIPT],
+        "env": [
+            {"name": "DB_HOST", "value": "shop-postgres.shop.svc.cluster.local"},
+            {"name": "DB_PORT", "value": "5432"},
+            {"name": "DB_USER", "value": "shop"},
+            {"name": "DB_NAME", "value": "shop"},
+            {"name": "DB_WAIT_TIMEOUT", "value": "90"},
+        ],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "securityContext": RESTRICTED,
+    }
+    assert "pg_isready" in app_pod.WAIT_FOR_DB_SCRIPT and "DB_WAIT_TIMEOUT" in app_pod.WAIT_FOR_DB_SCRIPT
+
+
+def test_an_rds_wait_step_cannot_be_built_without_the_instance_address():
+    s = normalise("shop", {**MINIMAL, "database": {"provider": "rds", "rds": {
+        "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0a1b2c3d"]}}})  # fmt: skip
+    with pytest.raises(ValueError, match="address"):
+        app_pod.wait_for_db_container(s, REFS)
+
+
+def test_aws_backend_volumes_keep_secrets_in_memory_and_size_every_scratch_space():
+    vols = app_pod.volumes(normalise("shop", MINIMAL), REFS)
+    by_name = {v["name"]: v for v in vols}
+    assert [v["name"] for v in vols] == ["config", "secrets", "aws-home", "aws-token", "tmp", "logs"]
+    assert by_name["config"] == {"name": "config", "emptyDir": {"sizeLimit": "32Mi"}}
+    assert by_name["secrets"] == {"name": "secrets", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}
+    assert by_name["tmp"] == {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}
+    assert by_name["logs"] == {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}}
+
+
+def test_kubernetes_backend_volumes_project_the_config_map_and_the_secret_files_read_only():
+    s = normalise("shop", {**KUBERNETES_ONLY, "config_files": {"app.toml": "a = 1\n", "nested/b.toml": "b = 2\n"}, "broker": {}})
+    vols = app_pod.volumes(s)
+    assert [v["name"] for v in vols] == ["config", "secrets", "tmp", "logs"]
+    config, secrets = vols[0], vols[1]
+    assert config["configMap"]["name"] == "shop-config" and config["configMap"]["defaultMode"] == 0o444
+    assert [i["path"] for i in config["configMap"]["items"]] == ["app.toml", "nested/b.toml"]
+    assert len({i["key"] for i in config["configMap"]["items"]}) == 2
+    assert secrets == {
+        "name": "secrets",
+        "secret": {
+            "secretName": "shop-credentials",
+            "defaultMode": 0o440,
+            "items": [{"key": k, "path": k} for k in ("database.json", "database-url", "secret-key", "broker-url")],
+        },
+    }
+    assert "items" not in app_pod.volumes(normalise("shop", KUBERNETES_ONLY))[0]["configMap"]
+
+
+def test_an_aws_app_pod_cannot_be_built_without_its_aws_references():
+    with pytest.raises(ValueError, match="AwsRefs"):
+        app_pod.pod_spec(normalise("shop", MINIMAL))
+
+
+def test_a_sidecar_is_native_restricted_and_mounts_shared_volumes_read_only_with_its_own_tmp():
+    s = normalise("shop", {**MINIMAL, "sidecars": [{
+        "name": "log-shipper", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4", "command": ["fluent-bit"],
+        "args": ["-i", "tail"], "env": {"LEVEL": "info"}, "ports": [2020],
+        "startup_probe": {"tcpSocket": {"port": 2020}, "periodSeconds": 1, "failureThreshold": 30},
+        "volume_mounts": {"logs": "/var/log/app"},
+    }]})  # fmt: skip
+    pod = app_pod.pod_spec(s, REFS)
+    assert pod["initContainers"][0] == {
+        "name": "log-shipper",
+        "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4",
+        "imagePullPolicy": "Always",
+        "restartPolicy": "Always",
+        "command": ["fluent-bit"],
+        "args": ["-i", "tail"],
+        "env": [{"name": "LEVEL", "value": "info"}],
+        "ports": [{"containerPort": 2020, "protocol": "TCP"}],
+        "startupProbe": {"tcpSocket": {"port": 2020}, "periodSeconds": 1, "failureThreshold": 30},
+        "volumeMounts": [
+            {"name": "logs", "mountPath": "/var/log/app", "readOnly": True},
+            {"name": "tmp-log-shipper", "mountPath": "/tmp"},
+        ],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        "securityContext": RESTRICTED,
+    }
+    assert pod["volumes"][-1] == {"name": "tmp-log-shipper", "emptyDir": {"medium": "Memory", "sizeLimit": "32Mi"}}
+    bare = app_pod.sidecar_container(s, normalise("shop", {**MINIMAL, "sidecars": [{"name": "x", "image": "a/b:1"}]}).sidecars[0])
+    assert not {"command", "args", "env", "ports", "startupProbe"} & set(bare)
+
+
+def test_the_migration_step_follows_the_mode():
+    for mode, names in (("init-container", ["migrate"]), ("job", ["wait-for-migrations"]), ("none", [])):
+        assert [c["name"] for c in app_pod.migration_step(normalise("shop", {**MINIMAL, "migrations": mode}))] == names, mode
+
+
+def test_container_resources_reads_roles_and_quantities_in_pod_order():
+    spec = {
+        "initContainers": [
+            {"name": "sidecar", "restartPolicy": "Always", "resources": {"requests": {"cpu": "50m"}}},
+            {"name": "step", "resources": {"limits": {"memory": "1Gi"}}},
+        ],
+        "containers": [{"name": "app"}],
+    }
+    found = app_pod.container_resources(spec)
+    assert [(c.name, c.role) for c in found] == [("sidecar", "sidecar"), ("step", "init"), ("app", "app")]
+    assert found[0].requests == {"cpu": Fraction(1, 20)} and found[0].limits == {}
+    assert found[1].limits == {"memory": 2**30} and found[2].requests == {} and found[2].limits == {}

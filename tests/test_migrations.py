@@ -155,3 +155,93 @@ def test_pulumi_waits_for_a_rollout_longer_than_its_pods_may_wait_for_the_databa
     run = run_program(lambda: DjangoApp("shop", args).namespace)
     create, _ = run.one("Deployment").timeouts
     assert minutes(create) * 60 > 1800 + 600 + 120  # + the startup probe's 120 s
+
+
+# --- The steps and the Job, whole ------------------------------------------------------------
+
+from pulumi_djangoapp.labels import labels  # noqa: E402
+from pulumi_djangoapp.security import container_security_context  # noqa: E402
+from conftest import POD_IDENTITY  # noqa: E402
+
+
+def _django_env(s):
+    return app_pod.app_env(s)
+
+
+def _mounts():
+    return [
+        {"name": "config", "mountPath": "/app/config", "readOnly": True},
+        {"name": "secrets", "mountPath": "/run/secrets/app", "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "logs", "mountPath": "/var/log/app"},
+    ]
+
+
+APP_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+
+
+def test_the_migrate_step_runs_the_locked_script_in_a_quiet_django_shell_with_the_apps_env_and_mounts():
+    s = settings(migration_lock_key=42, migration_lock_timeout_seconds=300)
+    migrate = app_pod.pod_spec(s, REFS)["initContainers"][-1]
+    assert migrate == {
+        "name": "migrate",
+        "image": "ghcr.io/acme/shop:1.4.2",
+        "imagePullPolicy": "Always",
+        "command": ["python", "manage.py", "shell", "-v", "0", "-c", migrations.LOCKED_MIGRATE],
+        "env": [
+            *_django_env(s),
+            {"name": "MIGRATION_LOCK_KEY", "value": "42"},
+            {"name": "MIGRATION_LOCK_TIMEOUT", "value": "300"},
+        ],
+        "resources": APP_RESOURCES,
+        "volumeMounts": _mounts(),
+        "securityContext": container_security_context(10001),
+    }
+
+
+def test_the_job_mode_gate_waits_a_bounded_time_with_migrate_check_in_the_app_image():
+    s = settings(migrations="job", migrations_wait_timeout_seconds=240)
+    gate = app_pod.pod_spec(s, REFS)["initContainers"][-1]
+    assert gate == {
+        "name": "wait-for-migrations",
+        "image": "ghcr.io/acme/shop:1.4.2",
+        "imagePullPolicy": "Always",
+        "command": ["sh", "-c", migrations.WAIT_FOR_MIGRATIONS],
+        "env": [*_django_env(s), {"name": "MIGRATIONS_WAIT_TIMEOUT", "value": "240"}],
+        "resources": APP_RESOURCES,
+        "volumeMounts": _mounts(),
+        "securityContext": container_security_context(10001),
+    }
+    assert "migrate --check" in migrations.WAIT_FOR_MIGRATIONS and "MIGRATIONS_WAIT_TIMEOUT" in migrations.WAIT_FOR_MIGRATIONS
+
+
+def test_the_migration_job_is_labelled_annotated_and_never_restarts_its_pod():
+    s = normalise("shop", {**POD_IDENTITY, "migrations": "job"})
+    job = app_pod.migration_job(s, REFS)
+    migrate_labels = labels("shop", "migrate")
+    assert job["metadata"] == {
+        "name": job["metadata"]["name"],
+        "namespace": "shop",
+        "labels": migrate_labels,
+        "annotations": {"pulumi.com/replaceUnready": "true"},
+    }
+    template = job["spec"]["template"]
+    pod = template["spec"]
+    # Pod identity: only the fetch steps may get the credentials.
+    assert template["metadata"] == {
+        "labels": migrate_labels,
+        "annotations": {"eks.amazonaws.com/skip-containers": "wait-for-db,migrate"},
+    }
+    assert pod["restartPolicy"] == "Never"
+    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db"]
+    assert [c["name"] for c in pod["containers"]] == ["migrate"]
+    web_identity = app_pod.migration_job(settings(migrations="job"), REFS)["spec"]["template"]["metadata"]
+    assert web_identity == {"labels": migrate_labels}
+
+
+def test_the_job_name_is_a_ten_character_hash_independent_of_key_order():
+    s = settings(migrations="job")
+    name = migrations.job_name(s, {"a": 1, "b": 2})
+    assert name.startswith("shop-migrate-") and len(name.removeprefix("shop-migrate-")) == 10
+    assert migrations.job_name(s, {"b": 2, "a": 1}) == name
+    assert migrations.job_name(s, {"a": 1, "b": 3}) != name

@@ -1,3 +1,5 @@
+import pytest
+
 from pulumi_djangoapp import network_policies
 from pulumi_djangoapp.labels import selector_labels
 from pulumi_djangoapp.settings import normalise
@@ -78,3 +80,126 @@ def test_the_migrate_policy_selects_the_jobs_pods_and_restricts_both_directions(
     job_labels = app_pod.migration_job(s, REFS)["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= job_labels.items()
     assert policy["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in policy
+
+
+# --- Every policy, whole: what each kind of pod may do, written from the design -------------
+
+def _labels(component):
+    from pulumi_djangoapp.labels import labels
+
+    return labels("shop", component)
+
+
+def _select(component):
+    return {"matchLabels": selector_labels("shop", component)}
+
+
+DNS = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+HTTPS = {"ports": [{"port": 443, "protocol": "TCP"}]}
+IN_CLUSTER_DB = {"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"podSelector": _select("database")}]}
+FULL = {
+    **MINIMAL, "migrations": "job", "backups": {}, "broker": {},
+    "schedules": [{"name": "report", "schedule": "@daily", "command": ["python", "manage.py", "report"]}],
+    "processes": [{"name": "worker", "command": ["celery", "worker"]}],
+}  # fmt: skip
+BROKER = {"ports": [{"port": 6379, "protocol": "TCP"}], "to": [{"podSelector": _select("broker")}]}
+
+
+def whole(**args):
+    s = normalise("shop", {**MINIMAL, **args})
+    return {p["metadata"]["name"]: p for p in network_policies.network_policies(s, REFS)}
+
+
+def test_every_policy_is_a_named_labelled_networking_v1_object_of_the_apps_namespace():
+    found = whole(**{k: v for k, v in FULL.items() if k not in MINIMAL})
+    assert sorted(found) == [
+        "shop-backup", "shop-broker", "shop-default-deny", "shop-migrate", "shop-postgres",
+        "shop-processes", "shop-schedules", "shop-web",
+    ]  # fmt: skip
+    components = {
+        "shop-backup": "backup", "shop-broker": "broker", "shop-default-deny": "web", "shop-migrate": "migrate",
+        "shop-postgres": "database", "shop-processes": "process", "shop-schedules": "schedule", "shop-web": "web",
+    }  # fmt: skip
+    for name, policy in found.items():
+        assert (policy["apiVersion"], policy["kind"]) == ("networking.k8s.io/v1", "NetworkPolicy"), name
+        assert policy["metadata"] == {"name": name, "namespace": "shop", "labels": _labels(components[name])}, name
+
+
+def test_the_web_policy_admits_its_port_and_lets_out_dns_its_database_and_https_only():
+    assert whole()["shop-web"]["spec"] == {
+        "podSelector": _select("web"),
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"ports": [{"port": 8000, "protocol": "TCP"}]}],
+        "egress": [DNS, IN_CLUSTER_DB, HTTPS],
+    }
+
+
+def test_with_a_broker_every_app_client_may_reach_it_and_it_admits_only_them():
+    found = whole(**{k: v for k, v in FULL.items() if k not in MINIMAL})
+    for name, component in (("shop-web", "web"), ("shop-migrate", "migrate"), ("shop-schedules", "schedule"), ("shop-processes", "process")):
+        spec = found[name]["spec"]
+        assert spec["podSelector"] == _select(component), name
+        assert spec["policyTypes"] == ["Ingress", "Egress"], name
+        assert spec["egress"] == [DNS, IN_CLUSTER_DB, HTTPS, BROKER], name
+        assert ("ingress" in spec) is (name == "shop-web"), name
+    assert found["shop-broker"]["spec"] == {
+        "podSelector": _select("broker"),
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{
+            "from": [{"podSelector": _select(c)} for c in ("web", "migrate", "schedule", "process")],
+            "ports": [{"port": 6379, "protocol": "TCP"}],
+        }],
+    }  # fmt: skip
+    assert found["shop-postgres"]["spec"]["ingress"] == [{
+        "from": [{"podSelector": _select(c)} for c in ("web", "migrate", "schedule", "process", "backup")],
+        "ports": [{"port": 5432, "protocol": "TCP"}],
+    }]  # fmt: skip
+    assert found["shop-backup"]["spec"] == {
+        "podSelector": _select("backup"), "policyTypes": ["Ingress", "Egress"], "egress": [DNS, IN_CLUSTER_DB, HTTPS, BROKER],
+    }  # fmt: skip
+
+
+def test_an_external_broker_is_reached_on_its_port_anywhere_and_has_no_policy_of_its_own():
+    found = whole(broker={"url": "rediss://queue.example.com:6380/0"})
+    assert found["shop-web"]["spec"]["egress"][-1] == {"ports": [{"port": 6380, "protocol": "TCP"}]}
+    assert "shop-broker" not in found
+
+
+def test_an_existing_database_is_reached_on_its_port_anywhere_and_has_no_policy_of_its_own():
+    found = whole(database={"host": "db.example.internal", "port": 6432})
+    assert found["shop-web"]["spec"]["egress"] == [DNS, {"ports": [{"port": 6432, "protocol": "TCP"}]}, HTTPS]
+    assert "shop-postgres" not in found
+
+
+def test_an_rds_database_is_reached_on_its_subnets_cidrs_and_the_role_job_has_its_own_policy():
+    from dataclasses import replace
+
+    s = normalise("shop", {**MINIMAL, "broker": {}, "database": {"provider": "rds", "rds": {
+        "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0a1b2c3d"]}}})  # fmt: skip
+    refs = replace(REFS, database_cidrs=["10.0.1.0/24", "10.0.2.0/24"])
+    found = {p["metadata"]["name"]: p for p in network_policies.network_policies(s, refs)}
+    rds = {"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": "10.0.1.0/24"}}, {"ipBlock": {"cidr": "10.0.2.0/24"}}]}
+    assert found["shop-web"]["spec"]["egress"] == [DNS, rds, HTTPS, BROKER]
+    assert found["shop-db-admin"]["spec"] == {
+        "podSelector": _select("db-admin"), "policyTypes": ["Ingress", "Egress"], "egress": [DNS, rds, HTTPS],
+    }  # fmt: skip
+    assert found["shop-db-admin"]["metadata"]["labels"] == _labels("db-admin")
+    assert "shop-postgres" not in found
+    with pytest.raises(ValueError, match="CIDRs"):
+        network_policies.network_policies(s, REFS)
+
+
+def test_a_local_aws_endpoint_port_is_let_out_beside_https():
+    egress = whole(aws_endpoint_url="http://localstack.tools.svc:4566")["shop-web"]["spec"]["egress"]
+    assert egress[2] == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 4566, "protocol": "TCP"}]}
+
+
+def test_behind_an_alb_only_its_addresses_reach_the_app_port_while_sidecar_ports_stay_open():
+    spec = whole(
+        ingress={"hosts": ["shop.example.com"], "ingress_cidrs": ["10.30.0.0/16"]},
+        sidecars=[{"name": "metrics", "image": "a/b:1", "ports": [9100]}],
+    )["shop-web"]["spec"]
+    assert spec["ingress"] == [
+        {"from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}], "ports": [{"port": 8000, "protocol": "TCP"}]},
+        {"ports": [{"port": 9100, "protocol": "TCP"}]},
+    ]

@@ -63,3 +63,32 @@ def test_formatting_round_trips_through_parsing():
 def test_fractions_below_a_milli_unit_keep_their_suffix_or_round_up(amount, expected):
     assert format_quantity(amount, "cpu") == expected
     assert parse_quantity(expected) >= amount
+
+
+# k8s.io/apimachinery resource.Quantity: binary suffixes are powers of 2**10, decimal SI
+# suffixes powers of 10**3 (n, u and m below one).
+KUBERNETES_SUFFIXES = {
+    "n": Fraction(1, 1_000_000_000), "u": Fraction(1, 1_000_000), "m": Fraction(1, 1000), "k": 1000,
+    "M": 1000**2, "G": 1000**3, "T": 1000**4, "P": 1000**5, "E": 1000**6,
+    "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "Pi": 1024**5, "Ei": 1024**6,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", sorted(KUBERNETES_SUFFIXES))
+def test_every_suffix_has_the_value_kubernetes_gives_it(suffix):
+    assert parse_quantity(f"3{suffix}") == 3 * KUBERNETES_SUFFIXES[suffix]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (3 * 1024**6, "3Ei"), (3 * 1024**5, "3Pi"), (3 * 1024**4, "3Ti"), (3 * 1024**3, "3Gi"),
+        (3 * 1024**2, "3Mi"), (3 * 1024, "3Ki"),
+        # Not a multiple of 1024: the largest decimal suffix that divides it.
+        (3 * 1000**3, "3G"), (3 * 1000**2, "3M"), (3 * 1000, "3k"), (1001, "1001"),
+        # 1000**4 is a multiple of 1024: the binary suffix wins.
+        (1000**4, "976562500Ki"),
+    ],
+)  # fmt: skip
+def test_memory_is_written_with_the_largest_suffix_that_divides_it(value, expected):
+    assert format_quantity(Fraction(value), "memory") == expected

@@ -11,6 +11,7 @@ from pulumi_djangoapp.validation import Problem, ValidationError, dns_label_prob
         "localhost:5000/team/app:v2",
         "registry.example.com/a/b/c@sha256:" + "a" * 64,
         "acme/shop:latest@sha256:" + "b" * 64,
+        "acme/shop@sha512:" + "c" * 128,
     ],
 )
 def test_pinned_image_references_are_accepted(image):
@@ -28,6 +29,9 @@ def test_pinned_image_references_are_accepted(image):
         ("Upper/Case:1", "not a valid"),
         ("shop:1 .2", "not a valid"),
         ("shop@sha256:short", "64 lower-case hex"),
+        ("shop@sha512:" + "c" * 127, "128 lower-case hex"),
+        ("shop@sha512:" + "c" * 129, "128 lower-case hex"),
+        ("shop@md5:" + "c" * 32, "sha256, sha512"),
         (42, "non-empty"),
     ],
 )
@@ -49,3 +53,12 @@ def test_validation_error_lists_every_problem_with_field_value_and_rule():
     assert "2 invalid arguments" in text
     assert "replicas = 0: must be >= 1" in text
     assert "port = 0: 1-65535" in text
+
+
+def test_a_storage_class_name_valid_only_as_a_prefix_is_refused():
+    from pulumi_djangoapp.validation import Problems, storage_problems
+
+    for name, refused in (("fast-gp3", False), ("fast-", True), ("fast.gp3", False), ("-fast", True)):
+        problems = Problems()
+        storage_problems(problems, "database", "10Gi", name, "10Gi")
+        assert bool(problems.items) is refused, name

@@ -36,7 +36,9 @@ _QUANTITY = re.compile(
 )
 
 _BINARY_DESCENDING = ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki")
-_DECIMAL_DESCENDING = ("E", "P", "T", "G", "M", "k")
+# After the binary suffixes: a multiple of 10**12 or more is a multiple of 2**12, so Ki (or a
+# larger binary suffix) already took it; T, P and E can never be the answer.
+_DECIMAL_DESCENDING = ("G", "M", "k")
 
 
 class QuantityError(ValueError):
