@@ -87,3 +87,26 @@ def test_formatted_output_names_each_resource_once():
     )
     assert format_resources(requests) == {"cpu": "350m", "memory": "320Mi"}
     assert format_resources(limits) == {"cpu": "1", "memory": "1Gi"}
+
+
+def test_a_container_with_neither_request_nor_limit_adds_nothing_to_the_pod():
+    from pulumi_djangoapp.effective_resources import ContainerResources
+
+    containers = [
+        ContainerResources(name="app", role="app", requests={"cpu": Fraction(1, 10)}, limits={}),
+        ContainerResources(name="bare", role="app", requests={}, limits={}),
+    ]
+    requests, limits = effective_pod_resources(containers)
+    assert requests == {"cpu": Fraction(1, 10)}
+    assert format_resources(requests) == {"cpu": "100m"}
+
+
+def test_an_explicit_zero_request_stays_zero():
+    from pulumi_djangoapp.effective_resources import ContainerResources
+
+    requests, _ = effective_pod_resources([ContainerResources(name="app", role="app", requests={"cpu": Fraction(0)}, limits={})])
+    assert requests == {"cpu": 0}
+
+
+def test_each_resource_is_formatted_for_what_it_is():
+    assert format_resources({"cpu": Fraction(2048), "memory": Fraction(2048)}) == {"cpu": "2048", "memory": "2Ki"}

@@ -138,3 +138,89 @@ def test_endpoint_port_is_opened_for_the_fetch_steps():
     web = network_policies.web_policy(s)
     ports = [p["port"] for rule in web["spec"]["egress"] for p in rule.get("ports", [])]
     assert 4566 in ports and 443 in ports
+
+
+# --- The fetch steps, whole -------------------------------------------------------------------
+
+from pulumi_djangoapp.security import container_security_context  # noqa: E402
+
+FETCH_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+WEB_IDENTITY_ENV = [
+    {"name": "AWS_REGION", "value": "eu-west-3"},
+    {"name": "AWS_DEFAULT_REGION", "value": "eu-west-3"},
+    {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+    {"name": "AWS_PAGER", "value": ""},
+    {"name": "HOME", "value": "/home/fetch"},
+    {"name": "AWS_ROLE_ARN", "value": REFS.role_arn},
+    {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"},
+    {"name": "AWS_ROLE_SESSION_NAME", "value": "shop-fetch"},
+]
+CLI_MOUNTS = [
+    {"name": "aws-home", "mountPath": "/home/fetch"},
+    {"name": "aws-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount", "readOnly": True},
+]
+
+
+def test_fetch_config_is_exactly_an_s3_sync_of_the_prefix_with_the_fetch_role():
+    _, spec = pod()
+    assert by_name(spec)["fetch-config"] == {
+        "name": "fetch-config",
+        "image": "public.ecr.aws/aws-cli/aws-cli:2.31.0",
+        "imagePullPolicy": "Always",
+        "command": ["aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)", "--delete", "--no-progress", "--only-show-errors"],
+        "env": [
+            {"name": "CONFIG_BUCKET", "value": REFS.bucket},
+            {"name": "CONFIG_PREFIX", "value": "shop/shop"},
+            {"name": "CONFIG_DIR", "value": "/app/config"},
+            *WEB_IDENTITY_ENV,
+        ],
+        "volumeMounts": [{"name": "config", "mountPath": "/app/config"}, *CLI_MOUNTS],
+        "resources": FETCH_RESOURCES,
+        "securityContext": container_security_context(10001),
+    }
+
+
+def test_fetch_secrets_is_exactly_the_script_with_one_secret_id_per_file():
+    import dataclasses
+
+    arns = {**REFS.secret_ids, "broker-url": "arn:broker"}
+    s = normalise("shop", {**MINIMAL, **OIDC, "broker": {}})
+    container = fetch.fetch_secrets_container(s, dataclasses.replace(REFS, secret_ids=arns))
+    assert container == {
+        "name": "fetch-secrets",
+        "image": "public.ecr.aws/aws-cli/aws-cli:2.31.0",
+        "imagePullPolicy": "Always",
+        "command": ["sh", "-c", fetch.FETCH_SECRETS_SCRIPT],
+        "env": [
+            {"name": "SECRETS_DIR", "value": "/run/secrets/app"},
+            {"name": "DATABASE_SECRET_ID", "value": arns["database.json"]},
+            {"name": "DATABASE_URL_SECRET_ID", "value": arns["database-url"]},
+            {"name": "SECRET_KEY_SECRET_ID", "value": arns["secret-key"]},
+            {"name": "BROKER_URL_SECRET_ID", "value": "arn:broker"},
+            *WEB_IDENTITY_ENV,
+        ],
+        "volumeMounts": [{"name": "secrets", "mountPath": "/run/secrets/app"}, *CLI_MOUNTS],
+        "resources": FETCH_RESOURCES,
+        "securityContext": container_security_context(10001),
+    }
+
+
+def test_every_file_the_app_is_pointed_at_is_one_the_fetch_script_writes():
+    s = normalise("shop", {**MINIMAL, **OIDC, "broker": {}})
+    env = {e["name"]: e.get("value") for e in app_pod.app_env(s)}
+    script = fetch.FETCH_SECRETS_SCRIPT
+    for variable, secret_env in (
+        ("DATABASE_URL_FILE", "DATABASE_URL_SECRET_ID"), ("DATABASE_CREDENTIALS_FILE", "DATABASE_SECRET_ID"),
+        ("SECRET_KEY_FILE", "SECRET_KEY_SECRET_ID"), ("BROKER_URL_FILE", "BROKER_URL_SECRET_ID"),
+    ):  # fmt: skip
+        directory, _, file_name = env[variable].rpartition("/")
+        assert directory == "/run/secrets/app", variable
+        assert f'fetch "${secret_env}" {file_name}\n' in script, variable
+
+
+def test_with_pod_identity_the_webhook_skips_exactly_the_steps_that_are_not_fetch_steps():
+    s = normalise("shop", {**POD_IDENTITY, "sidecars": [{"name": "log-shipper", "image": "a/b:1"}]})
+    deployment = app_pod.deployment(s, REFS)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["eks.amazonaws.com/skip-containers"] == "log-shipper,wait-for-db,migrate,django"
+    assert fetch.credential_annotations(normalise("shop", MINIMAL), deployment["spec"]["template"]["spec"]) == {}

@@ -92,3 +92,18 @@ def test_every_suffix_has_the_value_kubernetes_gives_it(suffix):
 )  # fmt: skip
 def test_memory_is_written_with_the_largest_suffix_that_divides_it(value, expected):
     assert format_quantity(Fraction(value), "memory") == expected
+
+
+def test_cpu_is_never_written_with_a_binary_suffix():
+    assert format_quantity(Fraction(2048), "cpu") == "2048"
+    assert format_quantity(Fraction(2048), "memory") == "2Ki"
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(True, "True is not a quantity"), ([1], "[1] is not a quantity string"), ("ten", "'ten' is not a quantity"), ("", "'' is not a quantity")],
+)
+def test_a_bad_quantity_is_named_in_the_error(value, message):
+    with pytest.raises(QuantityError) as caught:
+        parse_quantity(value)
+    assert str(caught.value) == message

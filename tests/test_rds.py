@@ -322,6 +322,10 @@ def test_other_providers_have_no_rds_outputs():
         (with_rds(ca_bundle_url="http://example.com/ca.pem"), "database.rds.ca_bundle_url", "https://"),
         (with_rds(multi_az="yes"), "database.rds.multi_az", "true or false"),
         (with_rds(instance="big"), "database.rds.instance", "not a known argument"),
+        (with_rds(client_security_group_ids=["sg-0a1b2c3d-x"]), "database.rds.client_security_group_ids", "ids such as"),
+        (with_rds(instance_class="db.t4g.medium-x"), "database.rds.instance_class", "db.t4g.medium"),
+        (with_rds(master_username="db-admin"), "database.rds.master_username", "lower-case PostgreSQL identifier"),
+        (with_rds(max_allocated_storage_gb=65537), "database.rds.max_allocated_storage_gb", "to 65536"),
     ],
 )
 def test_bad_rds_input_is_refused_naming_the_field(database, field, message):
@@ -365,3 +369,22 @@ def test_the_provider_marker_can_be_replaced_without_protect_data():
 def test_the_final_snapshot_name_is_one_rds_accepts():
     assert rds.snapshot_identifier("shop", "a1b2c3d4") == "shop-final-a1b2c3d4"
     assert rds.snapshot_identifier("9shop--eu", "00ff") == "db-9shop-eu-final-00ff"
+
+
+def test_the_largest_storage_and_every_log_export_rds_offers_are_accepted():
+    s = normalise("shop", {**MINIMAL, "database": with_rds(
+        allocated_storage_gb=65536, max_allocated_storage_gb=65536, log_exports=["postgresql", "upgrade", "iam-db-auth-error"])})  # fmt: skip
+    assert s.database.rds.max_allocated_storage_gb == 65536
+    assert s.database.rds.log_exports == ("postgresql", "upgrade", "iam-db-auth-error")
+
+
+def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
+    from pulumi_djangoapp.django_app import await_timeouts
+
+    run = app()
+    job = run.named("shop-db-role")
+    assert job.inputs["spec"]["activeDeadlineSeconds"] == 600 and job.inputs["spec"]["backoffLimit"] == 3
+    spec = job.inputs["spec"]["template"]["spec"]
+    assert [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "work"] == [{"name": "work", "mountPath": "/work", "readOnly": True}]
+    assert {"name": "WORK_DIR", "value": "/work"} in spec["initContainers"][0]["env"]
+    assert await_timeouts(normalise("shop", {**MINIMAL, "database": RDS}), "db-role").create == "15m"

@@ -294,3 +294,29 @@ def test_a_native_sidecar_keeps_its_startup_probe_command_and_the_pull_policy():
     assert (proxy["command"], proxy["args"]) == (["/proxy"], ["--port", "9000"])
     # Later init steps wait for this probe: the kubelet only starts them once it passes.
     assert proxy["startupProbe"] == {"tcpSocket": {"port": 9000}, "periodSeconds": 1, "failureThreshold": 30}
+
+
+# --- Deny-lists and boundaries, by behaviour ------------------------------------------------
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"])
+def test_a_variable_the_component_delivers_as_a_file_is_refused_as_such_and_never_shown(name):
+    found = problems({**MINIMAL, "env": {name: "value-that-must-not-show"}})
+    (problem,) = found.values()
+    assert str(problem) == f"env.{name} = '[hidden]': is a secret: the component delivers it as a file (see *_FILE variables)"
+
+
+@pytest.mark.parametrize("name", ["django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "wait-for-migrations", "postgres"])
+def test_a_sidecar_cannot_take_the_name_of_a_container_of_the_component(name):
+    found = problems({**MINIMAL, "sidecars": [{"name": name, "image": "a/b:1"}]})
+    assert "is a built-in container name" in str(found["sidecars[0].name"])
+
+
+def test_a_sidecar_name_may_have_50_characters_not_51():
+    normalise("shop", {**MINIMAL, "sidecars": [{"name": "s" * 50, "image": "a/b:1"}]})
+    found = problems({**MINIMAL, "sidecars": [{"name": "s" * 51, "image": "a/b:1"}]})
+    assert "at most 50 characters" in str(found["sidecars[0].name"])
+
+
+@pytest.mark.parametrize("version", ["1.33x", "1.33.1.2", "1.33-eks"])
+def test_a_kubernetes_version_with_anything_after_it_is_refused(version):
+    assert "kubernetes_version" in problems({**MINIMAL, "kubernetes_version": version})

@@ -185,3 +185,56 @@ def test_both_trust_policies_are_allow_statements_in_the_only_policy_language_ia
     for policy in (web, pod):
         assert policy["Version"] == "2012-10-17"
         assert [s["Effect"] for s in policy["Statement"]] == ["Allow"]
+
+
+# --- The IAM documents, whole: what IAM receives (element names are case-sensitive) ---------
+
+ISSUER = "oidc.eks.eu-west-3.amazonaws.com/id/5C0FFEE5"
+
+
+def test_the_web_identity_trust_policy_is_exactly_one_statement_for_one_service_account():
+    assert workload_identity.trust_policy("arn:aws:iam::1:oidc-provider/x", ISSUER, "shop", "shop") == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "FetchStepsOfOneServiceAccount",
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/x"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{ISSUER}:sub": "system:serviceaccount:shop:shop",
+                f"{ISSUER}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    }  # fmt: skip
+
+
+def test_the_pod_identity_trust_policy_is_exactly_the_eks_service_with_tag_session():
+    assert workload_identity.pod_identity_trust_policy() == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EksPodIdentity", "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }],
+    }  # fmt: skip
+
+
+def test_the_access_policy_is_exactly_list_and_read_of_the_prefix_and_the_own_secrets():
+    assert workload_identity.access_policy("aws-cn", "cfg", "shop/shop", ["arn:s1", "arn:s2"], "arn:key") == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ListOwnPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws-cn:s3:::cfg",
+             "Condition": {"StringLike": {"s3:prefix": ["shop/shop/*", "shop/shop"]}}},
+            {"Sid": "ReadOwnConfig", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::cfg/shop/shop/*"},
+            {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": ["arn:s1", "arn:s2"]},
+            {"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:key"},
+        ],
+    }  # fmt: skip
+
+
+def test_the_partition_of_an_output_arn_is_an_output_of_the_partition():
+    import pulumi
+
+    from harness import run_program as run
+
+    run_result = run(lambda: workload_identity.partition_of(pulumi.Output.from_input("arn:aws-us-gov:iam::1:role/r")))
+    assert run_result.result == "aws-us-gov"

@@ -47,7 +47,6 @@ DEFAULT_MASTER_USERNAME = "dbadmin"
 # AWS's regional trust store; the global bundle holds every region's CAs.
 CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 CA_FILE = "rds-ca.pem"
-PORT = 5432
 
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
@@ -327,7 +326,6 @@ def instance_args(
 # --- The role Job --------------------------------------------------------------------------
 
 WORK_DIR = "/work"
-CREDENTIAL_CONTAINERS = ("fetch-credentials",)
 ROLE_JOB_DEADLINE_SECONDS = 600
 
 # Shared by fetch-credentials and every app pod's fetch-secrets: the bundle must be a PEM file
