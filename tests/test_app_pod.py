@@ -6,7 +6,7 @@ import pytest
 from pulumi_djangoapp import app_pod
 from pulumi_djangoapp.effective_resources import effective_pod_resources, format_resources
 from pulumi_djangoapp.settings import normalise
-from conftest import KUBERNETES_ONLY, MINIMAL, REFS
+from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY as POD_IDENTITY_ARGS, REFS
 
 LOG_SHIPPER = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/logs"}}
 
@@ -396,3 +396,67 @@ def test_container_resources_reads_roles_and_quantities_in_pod_order():
     assert [(c.name, c.role) for c in found] == [("sidecar", "sidecar"), ("step", "init"), ("app", "app")]
     assert found[0].requests == {"cpu": Fraction(1, 20)} and found[0].limits == {}
     assert found[1].limits == {"memory": 2**30} and found[2].requests == {} and found[2].limits == {}
+
+
+# --- Command pods (schedules, processes): the web pod's preparation, one command, no spread ---
+
+SCHEDULE = {"name": "report", "schedule": "@daily", "command": ["python", "manage.py", "report"]}
+WORKER = {"name": "worker", "command": ["celery", "-A", "project", "worker"], "replicas": 2}
+
+
+def test_a_scheduled_run_prepares_like_the_web_pod_waits_for_migrations_and_runs_its_command_once():
+    s = normalise("shop", {**MINIMAL, "schedules": [SCHEDULE], "migrations": "job"})
+    (role, cron), = app_pod.schedule_cron_jobs(s, REFS)
+    assert role == "schedule-report" and cron["metadata"]["name"] == "shop-report"
+    assert cron["metadata"]["labels"] == labels("shop", "schedule")
+    template = cron["spec"]["jobTemplate"]["spec"]["template"]
+    assert template["metadata"] == {"labels": labels("shop", "schedule"), "annotations": {"djangoapp.io/config-hash": s.config_hash}}
+    pod = template["spec"]
+    assert pod["restartPolicy"] == "Never" and "topologySpreadConstraints" not in pod
+    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db", "wait-for-migrations"]
+    (run,) = pod["containers"]
+    django = app_pod.django_container(s)
+    assert run == {
+        "name": "report", "image": "ghcr.io/acme/shop:1.4.2", "imagePullPolicy": "Always",
+        "command": ["python", "manage.py", "report"], "env": django["env"], "resources": django["resources"],
+        "volumeMounts": django["volumeMounts"], "securityContext": RESTRICTED,
+    }  # fmt: skip
+    assert pod["volumes"] == app_pod.volumes(s, REFS)
+    none = normalise("shop", {**MINIMAL, "schedules": [{**SCHEDULE, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}], "migrations": "none"})
+    pod = app_pod.schedule_pod_spec(none, none.schedules[0], REFS)
+    assert [c["name"] for c in pod["initContainers"]][-1] == "wait-for-db", "with migrations none nobody waits for them"
+    assert pod["containers"][0]["resources"]["requests"] == {"cpu": "10m", "memory": "32Mi"}
+
+
+def test_a_process_waits_for_migrations_in_every_mode_spreads_from_two_replicas_and_has_its_own_grace():
+    for mode in ("init-container", "job", "none"):
+        s = normalise("shop", {**POD_IDENTITY_ARGS, "processes": [WORKER], "migrations": mode})
+        (role, deployment), = app_pod.process_deployments(s, REFS)
+        assert role == "process-worker" and deployment["metadata"]["name"] == "shop-worker"
+        template = deployment["spec"]["template"]
+        pod = template["spec"]
+        assert [c["name"] for c in pod["initContainers"]][-1] == "wait-for-migrations", mode
+        assert template["metadata"]["labels"]["djangoapp.io/process"] == "worker"
+        assert template["metadata"]["annotations"] == {
+            "djangoapp.io/config-hash": s.config_hash,
+            "eks.amazonaws.com/skip-containers": "wait-for-db,wait-for-migrations,worker",
+        }
+        assert pod["terminationGracePeriodSeconds"] == 120
+        assert [t["topologyKey"] for t in pod["topologySpreadConstraints"]] == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+        (worker,) = pod["containers"]
+        assert worker["command"] == ["celery", "-A", "project", "worker"]
+        assert {"HEARTBEAT_FILE", "READY_FILE"} <= {e["name"] for e in worker["env"]}
+        assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(worker)
+    one = normalise("shop", {**MINIMAL, "processes": [{**WORKER, "replicas": 1}]})
+    assert "topologySpreadConstraints" not in app_pod.process_pod_spec(one, one.processes[0], REFS)
+
+
+def test_the_migration_job_pod_prepares_like_the_web_pod_and_runs_only_the_locked_migrate():
+    s = normalise("shop", {**MINIMAL, "migrations": "job"})
+    pod = app_pod.migration_pod_spec(s, REFS)
+    assert "topologySpreadConstraints" not in pod
+    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db"]
+    assert [c["name"] for c in pod["containers"]] == ["migrate"]
+    job = app_pod.migration_job(s, REFS)
+    assert job["metadata"]["name"].startswith("shop-migrate-") and job["spec"]["template"]["spec"]["containers"] == pod["containers"]
+    assert app_pod.migration_job(normalise("shop", MINIMAL), REFS) is None

@@ -203,3 +203,40 @@ def test_behind_an_alb_only_its_addresses_reach_the_app_port_while_sidecar_ports
         {"from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}], "ports": [{"port": 8000, "protocol": "TCP"}]},
         {"ports": [{"port": 9100, "protocol": "TCP"}]},
     ]
+
+
+def test_every_rds_client_policy_reaches_the_subnets_cidrs_even_when_they_are_outputs():
+    import pulumi
+
+    from dataclasses import replace
+    from harness import run_program
+
+    args = {
+        **MINIMAL, "migrations": "job", "processes": [{"name": "worker", "command": ["celery", "worker"]}],
+        "schedules": [{"name": "report", "schedule": "@daily", "command": ["python", "manage.py", "report"]}],
+        "database": {"provider": "rds", "rds": {"subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0a1b2c3d"]}},
+    }  # fmt: skip
+    s = normalise("shop", args)
+
+    def program():
+        refs = replace(REFS, database_cidrs=pulumi.Output.from_input(["10.0.7.0/24"]))
+        specs = {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(s, refs)}
+        return pulumi.Output.all(*[
+            pulumi.Output.from_input(specs[name]["egress"][1]["to"]) for name in ("shop-web", "shop-migrate", "shop-schedules", "shop-processes", "shop-db-admin")
+        ])  # fmt: skip
+
+    for peers in run_program(program).result:
+        assert peers == [{"ipBlock": {"cidr": "10.0.7.0/24"}}]
+
+
+def test_an_rds_policy_cannot_be_built_without_the_cidrs():
+    s = normalise("shop", {**MINIMAL, "database": {"provider": "rds", "rds": {
+        "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0a1b2c3d"]}}})  # fmt: skip
+    with pytest.raises(ValueError) as caught:
+        network_policies.network_policies(s, REFS)
+    assert str(caught.value) == "an RDS database needs its subnets' CIDRs (AwsRefs.database_cidrs)"
+
+
+def test_an_aws_endpoint_on_443_adds_no_second_port():
+    egress = whole(aws_endpoint_url="https://aws.internal.example.com:443")["shop-web"]["spec"]["egress"]
+    assert egress[2] == {"ports": [{"port": 443, "protocol": "TCP"}]}

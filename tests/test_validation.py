@@ -152,3 +152,9 @@ def test_storage_sizes_must_be_whole_positive_bytes_and_the_message_shows_the_va
     problems = Problems()
     storage_problems(problems, "broker", "1Gi", "Fast_SSD", "1Gi")
     assert [str(p) for p in problems.items] == ["broker.storage_class = 'Fast_SSD': must be a StorageClass name (DNS-1123 subdomain)"]
+
+
+def test_unknown_top_level_keys_are_named_bare():
+    problems = Problems()
+    unknown_keys(problems, {"replica": 2}, TwoArgs)
+    assert [p.field for p in problems.items] == ["replica"]
