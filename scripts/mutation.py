@@ -69,7 +69,7 @@ TESTS = {
     "network_policies": ["test_network_policies.py"],
     "app_pod": ["test_app_pod.py", "test_migrations.py", "test_processes.py", "test_schedules.py"],
     "rds": ["test_rds.py"],
-    "settings": ["test_settings.py", "test_refusals.py"],
+    "settings": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
     "fetch": ["test_fetch.py", "test_rds.py"],
     "broker": ["test_broker.py"],
     "processes": ["test_processes.py"],

@@ -36,7 +36,7 @@ def default_deny(s: Settings) -> dict:
     )
 
 
-def _database_peers(s: Settings, refs: Optional[AwsRefs]) -> Any:
+def _database_peers(refs: Optional[AwsRefs]) -> Any:
     """RDS: its subnets' CIDRs, not its address, which moves to the standby on failover."""
     if refs is None or refs.database_cidrs is None:
         raise ValueError("an RDS database needs its subnets' CIDRs (AwsRefs.database_cidrs)")
@@ -56,7 +56,7 @@ def _client_egress(s: Settings, refs: Optional[AwsRefs] = None, with_broker: boo
     if not s.database.external:
         database["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}]
     elif s.database.provider == "rds":
-        database["to"] = _database_peers(s, refs)
+        database["to"] = _database_peers(refs)
     rules = [{"ports": _DNS_PORTS}, database, {"ports": https}]
     if s.broker and with_broker:
         queue: dict = {"ports": [{"port": broker.port(s.broker), "protocol": "TCP"}]}
