@@ -8,10 +8,10 @@ read the database password from the credentials Secret, nothing else.
 
 from typing import Any, Mapping, Optional
 
-from . import backups, database, fetch, schedules
+from . import backups, database, fetch, schedules, security
 from .app_pod import SECRET_FILE_MODE, credentials_secret_name
 from .fetch import AwsRefs
-from .labels import BACKUP, labels, selector_labels
+from .labels import BACKUP, labels, metadata, selector_labels
 from .security import container, pod_security_context
 from .settings import Settings
 from .workload_identity import SKIP_CONTAINERS_ANNOTATION
@@ -164,12 +164,7 @@ def restore_job(s: Settings, refs: AwsRefs, key: Optional[str] = None, job_name:
 
 
 def service_account(s: Settings) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {"name": backups.name(s.name), "namespace": s.namespace, "labels": labels(s.name, BACKUP)},
-        "automountServiceAccountToken": False,
-    }
+    return security.service_account(metadata(backups.name(s.name), s.namespace, s.name, BACKUP))
 
 
 def selector(s: Settings) -> Mapping[str, str]:

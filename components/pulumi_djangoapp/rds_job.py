@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import fetch, rds
+from . import fetch, rds, security
 from .fetch import AwsRefs
-from .labels import DB_ADMIN, labels
+from .labels import DB_ADMIN, labels, metadata
 from .migrations import REPLACE_UNREADY_ANNOTATION
 from .security import container, pod_security_context
 from .settings import Settings
@@ -109,9 +109,4 @@ def role_job(s: Settings, refs: AwsRefs) -> dict:
 
 
 def service_account(s: Settings) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {"name": rds.admin_account(s.name), "namespace": s.namespace, "labels": labels(s.name, DB_ADMIN)},
-        "automountServiceAccountToken": False,
-    }
+    return security.service_account(metadata(rds.admin_account(s.name), s.namespace, s.name, DB_ADMIN))

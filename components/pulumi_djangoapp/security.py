@@ -44,3 +44,8 @@ def container(name: str, image: str, pull_policy: str, uid: int, **fields) -> di
         **fields,
         "securityContext": container_security_context(uid),
     }
+
+
+def service_account(metadata: dict) -> dict:
+    """A ServiceAccount whose token is never mounted automatically (pods that need one project it)."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata, "automountServiceAccountToken": False}
