@@ -91,10 +91,15 @@ OTHER_VPC = "vpc-00000000000000002"
 
 
 def subnet(subnet_id: str) -> dict:
-    """A subnet as ``ec2:DescribeSubnets`` describes it: its CIDR follows from its id's last
-    two hex digits (subnet-...0b: 10.0.11.0/24)."""
+    """A subnet as ``ec2:DescribeSubnets`` describes it: its CIDR and zone follow from its id's
+    last two hex digits (subnet-...0b: 10.0.11.0/24, zone b: the number modulo 3)."""
     number = int(subnet_id[-2:], 16)
-    return {"id": subnet_id, "cidrBlock": f"10.0.{number}.0/24", "vpcId": OTHER_VPC if subnet_id.endswith("ff") else MOCK_VPC}
+    return {
+        "id": subnet_id,
+        "cidrBlock": f"10.0.{number}.0/24",
+        "availabilityZone": f"{MOCK_REGION}{'abc'[number % 3]}",
+        "vpcId": OTHER_VPC if subnet_id.endswith("ff") else MOCK_VPC,
+    }
 
 
 def fake_password(name: str) -> str:

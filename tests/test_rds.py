@@ -10,7 +10,7 @@ from pulumi_djangoapp import DjangoApp, rds
 from pulumi_djangoapp.settings import normalise
 from pulumi_djangoapp.validation import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY
-from harness import MOCK_VPC, fake_password, is_secret, run_program
+from harness import MOCK_VPC, RecordingMocks, fake_password, is_secret, run_program
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-0a1b2c3e"]
 RDS = {"provider": "rds", "rds": {"subnet_ids": SUBNETS, "client_security_group_ids": ["sg-0c1d2e3f"]}}
@@ -313,19 +313,19 @@ def test_other_providers_have_no_rds_outputs():
         (with_rds(engine_version="17.x"), "database.rds.engine_version", "major.minor"),
         (with_rds(instance_class="t4g.medium"), "database.rds.instance_class", "db.t4g.medium"),
         (with_rds(allocated_storage_gb=10), "database.rds.allocated_storage_gb", "from 20"),
-        (with_rds(allocated_storage_gb=200, max_allocated_storage_gb=100), "database.rds.max_allocated_storage_gb", "from allocated_storage_gb (200)"),
+        (with_rds(allocated_storage_gb=200, max_allocated_storage_gb=100), "database.rds.max_allocated_storage_gb", "at least 110 % of allocated_storage_gb (200)"),
         (with_rds(backup_retention_days=1), "database.rds.backup_retention_days", "from 7 to 35"),
         (with_rds(backup_retention_days=36), "database.rds.backup_retention_days", "from 7 to 35"),
         (with_rds(log_exports=["audit"]), "database.rds.log_exports", "postgresql, upgrade"),
         (with_rds(master_username="shop"), "database.rds.master_username", "must differ from database.username"),
-        (with_rds(master_username="rdsadmin"), "database.rds.master_username", "not starting with 'pg_' or 'rds'"),
+        (with_rds(master_username="rdsadmin"), "database.rds.master_username", "a role RDS for PostgreSQL has of its own"),
         (with_rds(ca_bundle_url="http://example.com/ca.pem"), "database.rds.ca_bundle_url", "https://"),
         (with_rds(multi_az="yes"), "database.rds.multi_az", "true or false"),
         (with_rds(instance="big"), "database.rds.instance", "not a known argument"),
         (with_rds(client_security_group_ids=["sg-0a1b2c3d-x"]), "database.rds.client_security_group_ids", "ids such as"),
         (with_rds(instance_class="db.t4g.medium-x"), "database.rds.instance_class", "db.t4g.medium"),
-        (with_rds(master_username="db-admin"), "database.rds.master_username", "lower-case PostgreSQL identifier"),
-        (with_rds(max_allocated_storage_gb=65537), "database.rds.max_allocated_storage_gb", "to 65536"),
+        (with_rds(master_username="db-admin"), "database.rds.master_username", "1 to 16 lower-case letters"),
+        (with_rds(max_allocated_storage_gb=65537), "database.rds.max_allocated_storage_gb", "at most 65536"),
     ],
 )
 def test_bad_rds_input_is_refused_naming_the_field(database, field, message):
@@ -388,3 +388,105 @@ def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
     assert [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "work"] == [{"name": "work", "mountPath": "/work", "readOnly": True}]
     assert {"name": "WORK_DIR", "value": "/work"} in spec["initContainers"][0]["env"]
     assert await_timeouts(normalise("shop", {**MINIMAL, "database": RDS}), "db-role").create == "15m"
+
+
+# --- What RDS itself refuses (#25 items 5 and 6) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "database, field, message",
+    [
+        (with_rds(master_username="a" * 17), "database.rds.master_username", "1 to 16"),
+        (with_rds(master_username="_admin"), "database.rds.master_username", "starting with a letter"),
+        (with_rds(master_username="1admin"), "database.rds.master_username", "starting with a letter"),
+        (with_rds(master_username="user"), "database.rds.master_username", "reserved word"),
+        (with_rds(master_username="select"), "database.rds.master_username", "reserved word"),
+        (with_rds(master_username="rds_superuser"), "database.rds.master_username", "of its own"),
+        (with_rds(master_username="pg_monitor"), "database.rds.master_username", "of its own"),
+        (with_rds(master_username="postgres"), "database.rds.master_username", "of its own"),
+        ({**with_rds(), "username": "rdsadmin"}, "database.username", "of its own"),
+        ({**with_rds(), "username": "rds_replication"}, "database.username", "of its own"),
+        ({**with_rds(), "username": "postgres"}, "database.username", "of its own"),
+        ({**with_rds(), "database_name": "postgres"}, "database.database_name", "of its own"),
+        ({**with_rds(), "database_name": "template1"}, "database.database_name", "of its own"),
+        ({**with_rds(), "database_name": "rdsadmin"}, "database.database_name", "of its own"),
+        (with_rds(allocated_storage_gb=100, max_allocated_storage_gb=109), "database.rds.max_allocated_storage_gb", "110 %"),
+    ],
+)
+def test_names_and_sizes_rds_refuses_cannot_reach_the_provider(database, field, message):
+    problems = refused(database=database)
+    assert field in problems, problems
+    assert message in str(problems[field])
+
+
+@pytest.mark.parametrize("master", ["a" * 16, "admin_1", "dbadmin", "z"])
+def test_master_user_names_rds_accepts_can_be_given(master):
+    assert normalise("shop", {**MINIMAL, "database": with_rds(master_username=master)}).database.rds.master_username == master
+
+
+def test_the_reserved_words_are_postgresqls_reserved_key_words_only():
+    # Non-reserved key words (name, role, admin) are fine master user names.
+    assert {"name", "role", "admin", "password"} & rds.RESERVED_WORDS == set()
+    assert {"user", "all", "table", "current_user", "system_user"} <= rds.RESERVED_WORDS
+
+
+def test_an_rds_app_name_must_leave_room_for_the_instance_identifier():
+    assert rds.MAX_APP_NAME_LENGTH == 37
+    with pytest.raises(ValidationError) as error:
+        normalise("a" * 38, {**MINIMAL, "database": RDS})
+    assert "at most 37 characters with provider 'rds'" in str(error.value)
+    assert normalise("a" * 37, {**MINIMAL, "database": RDS}).database.rds is not None
+
+
+@pytest.mark.parametrize(
+    "allocated, given, sent",
+    [(20, None, 100), (90, None, 100), (91, None, 182), (100, None, 200), (40000, None, 65536), (100, 110, 110), (100, 100, 0), (20, 20, 0)],
+)
+def test_the_autoscaling_ceiling_is_at_least_110_percent_or_off(allocated, given, sent):
+    extra = {} if given is None else {"max_allocated_storage_gb": given}
+    i = app(database=with_rds(allocated_storage_gb=allocated, **extra)).one("rds/instance:Instance").inputs
+    assert (i["allocatedStorage"], i["maxAllocatedStorage"]) == (allocated, sent)
+    assert sent == 0 or sent * 100 >= allocated * 110
+
+
+def test_subnets_of_one_availability_zone_cannot_make_a_subnet_group():
+    # 0x3d and 0x40 are both zone b in the mocked DescribeSubnets.
+    with pytest.raises(Exception, match="at least two availability zones"):
+        app(database=with_rds(subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c40"]))
+
+
+@pytest.mark.parametrize(
+    "region, url",
+    [
+        ("eu-west-3", "https://truststore.pki.rds.amazonaws.com/eu-west-3/eu-west-3-bundle.pem"),
+        ("us-gov-east-1", "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/us-gov-east-1/us-gov-east-1-bundle.pem"),
+        ("cn-northwest-1", "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/cn-northwest-1/cn-northwest-1-bundle.pem"),
+    ],
+)
+def test_the_ca_bundle_comes_from_the_trust_store_of_the_regions_partition(region, url):
+    run = app(aws_region=region)
+    env = {e["name"]: e["value"] for e in pod_containers(run, "shop-deployment")["fetch-secrets"]["env"]}
+    assert env["CA_BUNDLE_URL"] == url
+
+
+@pytest.mark.parametrize("region", ["us-iso-east-1", "us-isob-east-1", "eusc-de-east-1"])
+def test_a_partition_without_a_documented_trust_store_cannot_default_the_bundle(region):
+    problems = refused(database=RDS, aws_region=region, aws_region_check=False)
+    assert "uncited" not in str(problems)
+    assert "database.rds.ca_bundle_url" in problems and "set database.rds.ca_bundle_url" in str(problems["database.rds.ca_bundle_url"])
+    given = with_rds(ca_bundle_url="https://pki.example.internal/rds.pem")
+    assert normalise("shop", {**MINIMAL, "database": given, "aws_region": region, "aws_region_check": False}).database.rds
+
+
+def test_a_region_known_only_at_run_time_is_checked_once_known():
+    mocks = RecordingMocks()
+    original = mocks.call
+
+    def iso_region(args):
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": "us-iso-east-1", "name": "us-iso-east-1", "id": "us-iso-east-1"}, []
+        return original(args)
+
+    mocks.call = iso_region
+    with pytest.raises(Exception, match="database.rds.ca_bundle_url has no default in region 'us-iso-east-1'"):
+        run_program(lambda: DjangoApp("shop", {**MINIMAL, "database": RDS}).database_endpoint, mocks=mocks)

@@ -44,15 +44,53 @@ MAX_RETENTION_DAYS = 35
 DEFAULT_LOG_EXPORTS = ("postgresql", "upgrade")
 LOG_EXPORTS = ("postgresql", "upgrade", "iam-db-auth-error")
 DEFAULT_MASTER_USERNAME = "dbadmin"
-# AWS's regional trust store; the global bundle holds every region's CAs.
+# AWS's regional trust store, per partition (Amazon RDS User Guide, "Using SSL/TLS to encrypt a
+# connection to a DB instance or cluster", certificate bundles by AWS Region: commercial and, in
+# "Certificate bundles for AWS GovCloud (US) Regions", GovCloud, on docs.aws.amazon.com; China's
+# on the same page of docs.amazonaws.cn). Other partitions (ISO, European Sovereign Cloud) have no
+# URL we can cite: their stacks must set ca_bundle_url.
 CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+CA_BUNDLE_URLS_BY_PREFIX = (
+    ("us-gov-", "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/{region}/{region}-bundle.pem"),
+    ("cn-", "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/{region}/{region}-bundle.pem"),
+)
+UNCITED_REGION_PREFIXES = ("us-iso", "eu-isoe-", "eusc-")
+# CreateDBInstance, MasterUsername (Amazon RDS API Reference): 1 to 16 letters, digits or
+# underscores, a letter first, not a reserved word of the engine. Lower case: PostgreSQL folds
+# unquoted names, and the role SQL quotes them.
+_MASTER_USERNAME = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+# PostgreSQL's reserved key words (pg_get_keywords() catcode R and T, the same on 15 to 17; the
+# contract tests compare with a real server): not usable as a master user name.
+RESERVED_WORDS = frozenset(
+    """all analyse analyze and any array as asc asymmetric authorization binary both case cast
+    check collate collation column concurrently constraint create cross current_catalog
+    current_date current_role current_schema current_time current_timestamp current_user default
+    deferrable desc distinct do else end except false fetch for foreign freeze from full grant
+    group having ilike in initially inner intersect into is isnull join lateral leading left like
+    limit localtime localtimestamp natural not notnull null offset on only or order outer
+    overlaps placing primary references returning right select session_user similar some
+    symmetric system_user table tablesample then to trailing true union unique user using
+    variadic verbose when where window with""".split()
+)
+# Roles and databases an RDS for PostgreSQL instance has of its own (Amazon RDS User Guide,
+# "Understanding PostgreSQL roles and permissions": rdsadmin, the rds_* roles; PostgreSQL's pg_*
+# roles; the postgres, template0, template1 and rdsadmin databases).
+RDS_RESERVED_ROLE_PREFIXES = ("pg_", "rds_")
+RDS_RESERVED_ROLES = frozenset({"rdsadmin", "rdsrepladmin", "rdstopmgr", "postgres", "public"})
+RDS_RESERVED_DATABASES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
+# Storage autoscaling: the ceiling must be at least 10 % above the allocation (Amazon RDS User
+# Guide, "Managing capacity automatically with Amazon RDS storage autoscaling"); 0 turns it off.
+AUTOSCALING_MARGIN_PERCENT = 110
+AUTOSCALING_OFF = 0
+# The instance's auto-name is "<app>-database-instance-<7 hex>", and an RDS DB instance
+# identifier has at most 63 characters (CreateDBInstance, DBInstanceIdentifier).
+MAX_APP_NAME_LENGTH = 63 - len("-database-instance-") - 7
 CA_FILE = "rds-ca.pem"
 
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _ENGINE_VERSION = re.compile(r"^(?P<major>[1-9][0-9])(?:\.[0-9]+)?$")
 _INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class RdsArgs(TypedDict):
@@ -73,7 +111,9 @@ class RdsArgs(TypedDict):
     allocated_storage_gb: NotRequired[int]
     """gp3 storage at creation. Default: ``20``."""
     max_allocated_storage_gb: NotRequired[int]
-    """Storage autoscaling ceiling (``>= allocated_storage_gb``). Default: ``100``."""
+    """Storage autoscaling ceiling: at least 110 % of ``allocated_storage_gb``, or equal to it to
+    turn autoscaling off. Default: ``100``, or twice the allocation once 100 is less than 110 %
+    of it."""
     multi_az: NotRequired[bool]
     """A standby in another zone. Default: ``protect_data``'s value."""
     backup_retention_days: NotRequired[int]
@@ -83,10 +123,14 @@ class RdsArgs(TypedDict):
     log_exports: NotRequired[List[str]]
     """Logs exported to CloudWatch. Default: ``["postgresql", "upgrade"]``."""
     master_username: NotRequired[str]
-    """The master user (RDS keeps its password in Secrets Manager). Default: ``dbadmin``."""
+    """The master user (RDS keeps its password in Secrets Manager): 1 to 16 lower-case letters,
+    digits or ``_``, a letter first, not a reserved word. Changing it replaces the instance: it
+    is refused once set (README). Default: ``dbadmin``."""
     ca_bundle_url: NotRequired[str]
-    """HTTPS URL of the CA bundle the pods verify the server with. Default: AWS's regional bundle,
-    ``https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem``."""
+    """HTTPS URL of the CA bundle the pods verify the server with. Default: AWS's regional bundle
+    of the region's partition (``truststore.pki.rds.amazonaws.com``; GovCloud
+    ``truststore.pki.us-gov-west-1.rds.amazonaws.com``; China
+    ``rds-truststore.s3.cn-north-1.amazonaws.com.cn``). Required in other partitions."""
     apply_immediately: NotRequired[bool]
     """Apply modifications now instead of in the maintenance window. Default: ``False``."""
     allow_major_version_upgrade: NotRequired[bool]
@@ -146,6 +190,18 @@ def checked_subnet_ids(value: Any) -> list:
     return list(value)
 
 
+def checked_zones(subnets: list, zone_of: Any) -> list:
+    """The looked-up subnets, once known: a DB subnet group needs subnets in at least two
+    availability zones (Amazon RDS User Guide, "Working with a DB instance in a VPC")."""
+    zones = sorted({str(zone_of(s)) for s in subnets})
+    if len(zones) < 2:
+        raise ValueError(
+            f"database.rds.subnet_ids: the subnets are all in {', '.join(zones) or 'no zone'}; "
+            "RDS needs subnets in at least two availability zones"
+        )
+    return subnets
+
+
 def checked_security_group_ids(value: Any) -> list:
     problem = ids_problem(value, _SECURITY_GROUP, 1, "sg-0a1b2c3d")
     if problem:
@@ -173,9 +229,61 @@ def _bool(problems: Problems, field: str, value: Any) -> bool:
     return value
 
 
-def normalise(problems: Problems, raw: Any, protect_data: bool, usernames: "tuple[str, ...]") -> Optional[RdsSettings]:
-    """``database.rds`` (required with provider ``rds``); ``usernames`` are the app's roles,
-    which the master user must not be."""
+def default_ceiling(allocated: int) -> int:
+    """100 GiB while that is 110 % of the allocation; beyond, twice the allocation."""
+    if DEFAULT_MAX_ALLOCATED_GB * 100 >= allocated * AUTOSCALING_MARGIN_PERCENT:
+        return DEFAULT_MAX_ALLOCATED_GB
+    return min(MAX_ALLOCATED_GB, 2 * allocated)
+
+
+def ceiling_problem(allocated: int, ceiling: Any) -> Optional[str]:
+    allowed = (
+        f"must be a whole number of GiB of at least 110 % of allocated_storage_gb ({allocated}), "
+        f"at most {MAX_ALLOCATED_GB}, or equal to allocated_storage_gb to turn storage autoscaling off"
+    )
+    if not is_int(ceiling) or ceiling > MAX_ALLOCATED_GB:
+        return allowed
+    if ceiling != allocated and ceiling * 100 < allocated * AUTOSCALING_MARGIN_PERCENT:
+        return allowed
+    return None
+
+
+def reserved_role_problem(name: str) -> Optional[str]:
+    if name in RDS_RESERVED_ROLES or name.startswith(RDS_RESERVED_ROLE_PREFIXES):
+        return "is a role RDS for PostgreSQL has of its own (rdsadmin, rds_*, pg_*, postgres, public)"
+    return None
+
+
+def master_username_problem(master: Any) -> Optional[str]:
+    if not isinstance(master, str) or not _MASTER_USERNAME.match(master):
+        return "must be 1 to 16 lower-case letters, digits or '_', starting with a letter (RDS MasterUsername)"
+    if master in RESERVED_WORDS:
+        return "is a reserved word of PostgreSQL, which RDS refuses as a master user name"
+    return reserved_role_problem(master)
+
+
+def default_ca_bundle_url(region: str) -> Optional[str]:
+    """AWS's bundle for ``region``'s partition, or None where no URL can be cited."""
+    if region.startswith(UNCITED_REGION_PREFIXES):
+        return None
+    for prefix, url in CA_BUNDLE_URLS_BY_PREFIX:
+        if region.startswith(prefix):
+            return url.format(region=region)
+    return CA_BUNDLE_URL.format(region=region)
+
+
+def uncited_region_message(region: str) -> str:
+    return (
+        f"has no default in region {region!r}: AWS documents RDS trust store URLs for the commercial, "
+        "GovCloud and China partitions only; set database.rds.ca_bundle_url to your partition's bundle"
+    )
+
+
+def normalise(
+    problems: Problems, raw: Any, protect_data: bool, username: str, database_name: str, app_name: str = ""
+) -> Optional[RdsSettings]:
+    """``database.rds`` (required with provider ``rds``); ``username`` and ``database_name`` are
+    the app's role and database, which must not collide with what RDS has of its own."""
     given = given_args(problems, raw if raw is not None else {}, RdsArgs, "database.rds")
     if given is None:
         return None
@@ -200,13 +308,10 @@ def normalise(problems: Problems, raw: Any, protect_data: bool, usernames: "tupl
     if not is_int(allocated) or not MIN_ALLOCATED_GB <= allocated <= MAX_ALLOCATED_GB:
         problems.add("database.rds.allocated_storage_gb", allocated, f"must be a whole number of GiB from {MIN_ALLOCATED_GB} to {MAX_ALLOCATED_GB}")
         allocated = DEFAULT_ALLOCATED_GB
-    ceiling = given.get("max_allocated_storage_gb", max(DEFAULT_MAX_ALLOCATED_GB, allocated))
-    if not is_int(ceiling) or not allocated <= ceiling <= MAX_ALLOCATED_GB:
-        problems.add(
-            "database.rds.max_allocated_storage_gb",
-            ceiling,
-            f"must be a whole number of GiB from allocated_storage_gb ({allocated}) to {MAX_ALLOCATED_GB}",
-        )
+    ceiling = given.get("max_allocated_storage_gb", default_ceiling(allocated))
+    problem = ceiling_problem(allocated, ceiling)
+    if problem:
+        problems.add("database.rds.max_allocated_storage_gb", ceiling, problem)
         ceiling = allocated
     retention = given.get("backup_retention_days", DEFAULT_RETENTION_DAYS)
     if not is_int(retention) or not MIN_RETENTION_DAYS <= retention <= MAX_RETENTION_DAYS:
@@ -221,15 +326,26 @@ def normalise(problems: Problems, raw: Any, protect_data: bool, usernames: "tupl
         problems.add("database.rds.log_exports", exports, f"must be a list of: {', '.join(LOG_EXPORTS)}")
         exports = DEFAULT_LOG_EXPORTS
     master = given.get("master_username", DEFAULT_MASTER_USERNAME)
-    if not isinstance(master, str) or not _IDENTIFIER.match(master) or master.startswith(("pg_", "rds")):
-        problems.add(
-            "database.rds.master_username",
-            master,
-            "must be a lower-case PostgreSQL identifier (letters, digits, '_'; at most 63) not starting with 'pg_' or 'rds'",
-        )
+    problem = master_username_problem(master)
+    if problem:
+        problems.add("database.rds.master_username", master, problem)
         master = DEFAULT_MASTER_USERNAME
-    elif master in usernames:
+    elif master == username:
         problems.add("database.rds.master_username", master, "must differ from database.username: the app connects as its own role")
+    problem = reserved_role_problem(username) if isinstance(username, str) else None
+    if problem:
+        problems.add("database.username", username, f"{problem}: the app needs a role of its own")
+    if database_name in RDS_RESERVED_DATABASES:
+        problems.add(
+            "database.database_name", database_name, "is a database RDS for PostgreSQL has of its own (postgres, template0, template1, rdsadmin)"
+        )
+    if len(app_name) > MAX_APP_NAME_LENGTH:
+        problems.add(
+            "name",
+            app_name,
+            f"must be at most {MAX_APP_NAME_LENGTH} characters with provider 'rds': the instance's identifier "
+            "<name>-database-instance-<7 hex> has at most 63",
+        )
     url = given.get("ca_bundle_url")
     if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^\s/]+/\S*$", url)):
         problems.add("database.rds.ca_bundle_url", url, "must be an https:// URL of a PEM bundle")
@@ -254,12 +370,25 @@ def normalise(problems: Problems, raw: Any, protect_data: bool, usernames: "tupl
     )
 
 
+def checked_ca_bundle_url(region: str) -> str:
+    url = default_ca_bundle_url(region)
+    if url is None:
+        raise ValueError(f"database.rds.ca_bundle_url {uncited_region_message(region)}")
+    return url
+
+
 def ca_bundle_url(r: RdsSettings, region: Any) -> Any:
     if r.ca_bundle_url is not None:
         return r.ca_bundle_url
     if isinstance(region, str):
-        return CA_BUNDLE_URL.format(region=region)
-    return region.apply(lambda value: CA_BUNDLE_URL.format(region=value))
+        return checked_ca_bundle_url(region)
+    # A region only known once the provider answers: the same rule, once known.
+    return region.apply(checked_ca_bundle_url)
+
+
+def storage_autoscaling_ceiling(r: RdsSettings) -> int:
+    """What the instance is sent: 0 (off) when the ceiling is the allocation."""
+    return AUTOSCALING_OFF if r.max_allocated_storage_gb == r.allocated_storage_gb else r.max_allocated_storage_gb
 
 
 def parameters() -> list[dict]:
@@ -294,7 +423,7 @@ def instance_args(
         "port": port,
         "storage_type": "gp3",
         "allocated_storage": r.allocated_storage_gb,
-        "max_allocated_storage": r.max_allocated_storage_gb,
+        "max_allocated_storage": storage_autoscaling_ceiling(r),
         "storage_encrypted": True,
         "multi_az": r.multi_az,
         "publicly_accessible": False,

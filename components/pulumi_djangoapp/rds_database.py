@@ -58,6 +58,7 @@ class RdsDatabase(pulumi.ComponentResource):
                 *[aws.ec2.get_subnet_output(id=i, opts=pulumi.InvokeOutputOptions(parent=self)) for i in ids]
             )
         )
+        subnets = subnets.apply(lambda found: rds.checked_zones(found, lambda x: _field(x, "availability_zone")))
         self.cidrs = subnets.apply(lambda found: [_field(x, "cidr_block") for x in found])
         group = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=subnet_ids, description=f"DjangoApp {s.name} in {s.namespace}", opts=child
@@ -68,7 +69,7 @@ class RdsDatabase(pulumi.ComponentResource):
             vpc_id=subnets.apply(_one_vpc),
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL from the app's clients",
+                    description=f"PostgreSQL from the clients of DjangoApp {s.name}",
                     protocol="tcp",
                     from_port=s.database.port,
                     to_port=s.database.port,

@@ -587,7 +587,9 @@ def _database(problems: Problems, raw_value: Any, name: str, protect_data: bool)
         port=port,
         host=host,
         provider=provider,
-        rds=rds.normalise(problems, raw.get("rds"), protect_data, (identifiers["username"],)) if provider == "rds" else None,
+        rds=rds.normalise(problems, raw.get("rds"), protect_data, identifiers["username"], identifiers["database_name"], name)
+        if provider == "rds"
+        else None,
     )
 
 
@@ -828,6 +830,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     )
     if settings.database.provider == "rds" and not settings.uses_aws:
         problems.add("database.provider", "rds", "needs the aws-secrets-manager backend: RDS keeps the master password in Secrets Manager")
+    r, region = settings.database.rds, settings.aws.region if settings.aws is not None else None
+    if r is not None and r.ca_bundle_url is None and isinstance(region, str) and rds.default_ca_bundle_url(region) is None:
+        problems.add("database.rds.ca_bundle_url", None, rds.uncited_region_message(region))
     if settings.config_mount_path == settings.secrets_mount_path:
         problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
     for key in ("config_mount_path", "secrets_mount_path"):
