@@ -65,15 +65,16 @@ graphviz:
 	fi
 
 # The RDS role Job's fetch step reads the master secret with jq and the CA bundle with curl,
-# as the aws-cli image (2.27.57+, Amazon Linux 2023) does.
+# as the aws-cli image (2.27.57+, Amazon Linux 2023) does. The backup contract tests run
+# Debian's awscli package: aws-cli v2, the major version of the image (PyPI's awscli is v1).
 tools:
 	@missing=""; for tool in jq curl; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	test -x /usr/bin/aws || missing="$$missing awscli"; \
 	if [ -n "$$missing" ]; then \
 		echo "missing:$$missing: installing them from Debian"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else \
-		echo "jq: $$(jq --version), curl: $$(curl --version | head -n 1 | cut -d' ' -f2)"; \
-	fi
+	fi; \
+	echo "jq: $$(jq --version), curl: $$(curl --version | head -n 1 | cut -d' ' -f2), $$(/usr/bin/aws --version)"
 
 # The contract tests start a real server; Debian's package brings initdb, pg_ctl and pg_isready.
 postgres:

@@ -37,16 +37,32 @@ def test_a_backup_is_a_nightly_cron_job_that_dumps_then_uploads():
     assert dump["image"].startswith("public.ecr.aws/docker/library/postgres:17"), "pg_dump's major is the server's"
     assert "pg_dump --format=custom" in dump["command"][-1] and "pg_restore --list" in dump["command"][-1]
     assert upload["image"].startswith("public.ecr.aws/aws-cli/aws-cli:")
-    assert "/incoming/" in upload["command"][-1] and "aws s3 mv" in upload["command"][-1]
+    script = upload["command"][-1]
+    assert 'aws s3 cp "$DUMP_DIR/dump" "$final"' in script
+    # aws-cli v2's S3-to-S3 move reads the source's tags from 8 MiB on (#25): no move, no temp key.
+    assert "aws s3 mv" not in script and "incoming" not in script
     assert spec["serviceAccountName"] == "shop-backup" and spec["restartPolicy"] == "Never"
 
 
-def test_the_dump_volume_is_disk_sized_by_the_database_and_requested():
-    spec = pod(cron(database={"storage_size": "20Gi"}))
+def test_the_dump_volume_is_a_claim_of_the_databases_class_and_size_not_the_nodes_disk():
+    spec = pod(cron(database={"storage_size": "200Gi", "storage_class": "gp3-encrypted"}))
     (volume,) = [v for v in spec["volumes"] if v["name"] == "dump"]
-    assert volume["emptyDir"] == {"sizeLimit": "20Gi"}, "never medium: Memory"
+    claim = volume["ephemeral"]["volumeClaimTemplate"]
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": "gp3-encrypted",
+        "resources": {"requests": {"storage": "200Gi"}},
+    }
+    assert claim["metadata"]["labels"]["app.kubernetes.io/component"] == "backup"
     (dump,) = spec["initContainers"]
-    assert dump["resources"]["requests"]["ephemeral-storage"] == "20Gi"
+    # A 200 GiB request of the node's ephemeral storage would make the pod unschedulable on
+    # EKS managed nodes (20 GiB root disks by default).
+    assert "ephemeral-storage" not in json.dumps(dump["resources"])
+
+
+def test_without_a_storage_class_the_dump_claim_takes_the_clusters_default():
+    (volume,) = [v for v in pod(cron())["volumes"] if v["name"] == "dump"]
+    assert "storageClassName" not in volume["ephemeral"]["volumeClaimTemplate"]["spec"]
 
 
 def test_only_the_upload_step_holds_cloud_credentials_and_only_the_dump_the_password():
@@ -66,14 +82,16 @@ def test_with_pod_identity_the_webhook_skips_the_database_steps():
     assert annotations["eks.amazonaws.com/skip-containers"] == "dump,restore"
 
 
-def test_the_restore_job_downloads_then_restores_once_with_create_and_clean():
+def test_the_restore_job_downloads_then_restores_once_into_a_new_database_then_swaps():
     job = backup_pod.restore_job(normalise("shop", {**MINIMAL, "backups": {}}), BACKUP_REFS, key="shop/shop/postgres/x.dump")
     assert job["spec"]["backoffLimit"] == 0
     spec = job["spec"]["template"]["spec"]
     (download,), (restore,) = spec["initContainers"], spec["containers"]
     assert {"name": "BACKUP_KEY", "value": "shop/shop/postgres/x.dump"} in download["env"]
     script = restore["command"][-1]
-    assert "--clean --if-exists --create --exit-on-error" in script and "--dbname postgres" in script
+    assert '--exit-on-error --no-owner --role "$PGUSER" --dbname "$new"' in script
+    assert "--clean" not in script, "nothing is dropped before the archive is in"
+    assert script.index('CREATE DATABASE :"new"') < script.index("pg_restore --exit-on-error") < script.index('RENAME TO :"old"')
 
 
 @pytest.mark.parametrize("version", ["1.32.0", "1.37.0"])
@@ -98,6 +116,7 @@ def test_the_component_registers_a_backup_bucket_role_and_cron_job_after_them():
     policy = json.loads(run.one("iam/rolePolicy:RolePolicy", "shop-backup-policy").inputs["policy"])
     (objects,) = [s for s in policy["Statement"] if s["Sid"] == "OwnBackups"]
     assert objects["Resource"].endswith("/shop/shop/postgres/*")
+    assert objects["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"]
     assert not any("secretsmanager" in json.dumps(s) for s in policy["Statement"])
 
 

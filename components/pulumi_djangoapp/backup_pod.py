@@ -63,8 +63,8 @@ def _cloud_mounts(s: Settings) -> list[dict]:
 
 def _volumes(s: Settings) -> list[dict]:
     return [
-        # Disk, not memory: a dump the size of the database must not spend the node's memory.
-        {"name": "dump", "emptyDir": {"sizeLimit": s.database.storage_size}},
+        # Neither memory nor the node's root disk: a claim of the database's own class and size.
+        backups.dump_volume(s.database.storage_size, s.database.storage_class, labels(s.name, BACKUP)),
         {
             "name": "password",
             "secret": {
@@ -99,7 +99,7 @@ def _postgres_container(s: Settings, name: str, script: str) -> dict:
         s.run_as_user,
         command=["sh", "-c", script],
         env=_db_env(s),
-        resources=backups.dump_resources(s.database.storage_size),
+        resources=backups.DUMP_RESOURCES,
         volumeMounts=_db_mounts(),
     )
 
@@ -172,13 +172,14 @@ def selector(s: Settings) -> Mapping[str, str]:
 
 
 def access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]) -> dict:
-    """Write, promote and read back archives under this app's backup prefix; nothing else."""
+    """Write (one PUT or multipart upload, aborted on failure) and read back archives under this
+    app's backup prefix; nothing else: no delete, no tags (S3 expires old archives itself)."""
     objects = f"arn:{partition}:s3:::{bucket}/{backup_prefix}/*"
     statements: list[dict] = [
         {
             "Sid": "OwnBackups",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
             "Resource": objects,
         },
         {

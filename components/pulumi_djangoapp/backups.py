@@ -1,17 +1,26 @@
 """Backups of the in-cluster PostgreSQL: a nightly ``pg_dump`` uploaded to S3, and its restore.
 
-One CronJob ``<app>-backup``. Its pod dumps and uploads in two containers sharing a disk volume
-(an in-memory volume would spend the node's memory on the dump): ``dump`` (the database's own
-image, so ``pg_dump``'s major version is the server's) writes a custom-format archive, checks
-that ``pg_restore`` can read it to the end and only then renames it into place; ``upload`` (the
-AWS CLI image, the only container with cloud credentials, its own ServiceAccount and role)
-uploads it under ``incoming/`` and promotes it by a server-side move. A failed dump fails the pod
-before anything is uploaded; an interrupted upload leaves at most an object under ``incoming/``,
-which expires after a day and is never listed as a backup.
+One CronJob ``<app>-backup``. Its pod dumps and uploads in two containers sharing a volume:
+``dump`` (the database's own image, so ``pg_dump``'s major version is the server's) writes a
+custom-format archive, checks that ``pg_restore`` can read it to the end and only then renames it
+into place; ``upload`` (the AWS CLI image, the only container with cloud credentials, its own
+ServiceAccount and role) copies it to its final key in one ``aws s3 cp``. S3 shows an object only
+once its PUT, or its multipart upload, has completed, so an interrupted upload never looks like a
+backup and no temporary key or server-side move is needed (aws-cli v2's ``s3 mv`` between S3
+locations reads the source's tags from 8 MiB on, ``customizations/s3/subscribers.py``
+``SetTagsSubscriber``: the move needed ``s3:GetObjectTagging`` and failed without it). The
+bucket's lifecycle aborts incomplete multipart uploads.
 
-Restore (``restore_job``): a Job that downloads one archive and runs
-``pg_restore --clean --if-exists --create --exit-on-error`` against the maintenance database,
-after every writer is scaled to zero (README "Backups and restore").
+The shared volume is a generic ephemeral volume of the database's StorageClass (encrypted where
+the database's is), sized like the database: the dump never lands on the node's root disk, whose
+size (20 GiB on EKS managed nodes by default) would otherwise bound the database that can be
+backed up.
+
+Restore (``restore_job``): a Job that downloads one archive, restores it into a new database
+(``<db>_restore_<stamp>``, with the archive's encoding and locale) and only when that succeeded
+swaps the names in one transaction, keeping the previous database as ``<db>_before_<stamp>``. A
+role without CREATEDB, a locale the server lacks or a failing restore stop before the live
+database is touched (README "Backups and restore").
 """
 
 from dataclasses import dataclass
@@ -25,10 +34,10 @@ DEFAULT_RETENTION_DAYS = 14
 DUMP_DIR = "/backup"
 DUMP_FILE = "dump"
 PASSWORD_DIR = "/run/secrets/postgres"
+# Versions before 0.3 uploaded under incoming/ first: what they left there expires after a day.
 INCOMING = "incoming"
-# Days an abandoned upload under incoming/ is kept.
 INCOMING_DAYS = 1
-DUMP_RESOURCES_BASE = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+DUMP_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
 UPLOAD_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 # A dump that takes longer than this is stopped (and retried by the next schedule).
 DEADLINE_SECONDS = 4 * 3600
@@ -50,10 +59,9 @@ if [ ! -s "$DUMP_DIR/dump" ]; then
   exit 1
 fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-incoming="s3://$BACKUP_BUCKET/$BACKUP_PREFIX/incoming/$stamp.dump"
 final="s3://$BACKUP_BUCKET/$BACKUP_PREFIX/$stamp.dump"
-aws s3 cp "$DUMP_DIR/dump" "$incoming" --only-show-errors
-aws s3 mv "$incoming" "$final" --only-show-errors
+# One PUT or one multipart upload: the object exists only once it is complete.
+aws s3 cp "$DUMP_DIR/dump" "$final" --only-show-errors
 echo "upload: $final"
 """
 
@@ -76,10 +84,37 @@ echo "download: $BACKUP_KEY"
 RESTORE_SCRIPT = """\
 set -eu
 export PGPASSWORD="$(cat "$PGPASSWORD_FILE")"
-# --create with --clean: drop the database and create it again from the archive, connected to
-# the maintenance database; any error stops the restore.
-pg_restore --clean --if-exists --create --exit-on-error --no-owner --role "$PGUSER" --dbname postgres "$DUMP_DIR/dump"
-echo "restore: $PGDATABASE restored"
+stamp=$(date -u +%Y%m%d%H%M%S)
+# PostgreSQL names have at most 63 bytes: the database's first 40 characters and a suffix.
+base=$(printf '%s' "$PGDATABASE" | cut -c1-40)
+new="${base}_restore_$stamp"
+old="${base}_before_$stamp"
+# The archive's own encoding and locale: what "CREATE DATABASE <name> WITH ..." says in it.
+options=$(pg_restore --create --schema-only --file=- "$DUMP_DIR/dump" | sed -n 's/^CREATE DATABASE [^ ]* WITH \\(.*\\);$/\\1/p')
+case "$options" in
+  "TEMPLATE = template0"*) ;;
+  *) echo "restore: no CREATE DATABASE statement in the archive; nothing changed" >&2; exit 1 ;;
+esac
+sql() { psql --no-psqlrc --quiet --dbname postgres --set ON_ERROR_STOP=1 --set db="$PGDATABASE" --set new="$new" --set old="$old" --set options="$options" "$@"; }
+# 1. A new database: no CREATEDB, or a locale this server lacks, stops here.
+echo 'CREATE DATABASE :"new" WITH :options;' | sql || { echo "restore: cannot create $new; $PGDATABASE is unchanged" >&2; exit 1; }
+# 2. The archive into it; any error stops the restore and removes the half-restored copy.
+if ! pg_restore --exit-on-error --no-owner --role "$PGUSER" --dbname "$new" "$DUMP_DIR/dump"; then
+  echo 'DROP DATABASE :"new";' | sql
+  echo "restore: the archive did not restore; $PGDATABASE is unchanged" >&2
+  exit 1
+fi
+# 3. Swap the names in one transaction; the previous database is kept.
+sql <<'SQL' || { echo "restore: restored into $new, but the swap failed (is a writer still connected?); $PGDATABASE is unchanged" >&2; exit 1; }
+SELECT EXISTS (SELECT FROM pg_database WHERE datname = :'db') AS live \\gset
+BEGIN;
+\\if :live
+ALTER DATABASE :"db" RENAME TO :"old";
+\\endif
+ALTER DATABASE :"new" RENAME TO :"db";
+COMMIT;
+SQL
+echo "restore: $PGDATABASE restored; the previous database, if any, is kept as $old"
 """
 
 
@@ -142,10 +177,9 @@ def prefix(namespace: str, app: str) -> str:
     return f"{namespace}/{app}/postgres"
 
 
-def dump_resources(storage_size: str) -> dict:
-    """The dump's disk is requested like memory: a node without room for a dump of the whole
-    volume does not get the pod."""
-    return {
-        "requests": {**DUMP_RESOURCES_BASE["requests"], "ephemeral-storage": storage_size},
-        "limits": {**DUMP_RESOURCES_BASE["limits"], "ephemeral-storage": storage_size},
-    }
+def dump_volume(storage_size: str, storage_class: Optional[str], volume_labels: dict) -> dict:
+    """A claim of the database's class and size, made with the pod and deleted with it."""
+    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size}}}
+    if storage_class is not None:
+        spec["storageClassName"] = storage_class
+    return {"name": "dump", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": volume_labels}, "spec": spec}}}

@@ -42,6 +42,8 @@ class Kubelet:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.paths = {fetch.TOKEN_DIR: tmp / "token", fetch.HOME_DIR: tmp / "aws-home"}
+        # Folders searched before the stand-in tools (a test's aws-cli v2, say).
+        self.path_prefix: list[str] = []
         for path in self.paths.values():
             path.mkdir(parents=True, exist_ok=True)
         # A JWT-shaped token, as the projected service-account volume would hold.
@@ -60,7 +62,7 @@ class Kubelet:
         env: dict[str, str] = {}
         for item in container.get("env", []):
             env[item["name"]] = self._mapped(expand(self._value(item), env))
-        bin_dirs = [str(Path(sys.executable).parent), str(postgres_bin()), "/usr/local/bin", "/usr/bin", "/bin"]
+        bin_dirs = [*self.path_prefix, str(Path(sys.executable).parent), str(postgres_bin()), "/usr/local/bin", "/usr/bin", "/bin"]
         return {"PATH": os.pathsep.join(bin_dirs), "LANG": "C.UTF-8", "HOME": str(self.tmp), **env}
 
     # The pod's address as the downward API gives it; here the processes listen on loopback.

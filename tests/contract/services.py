@@ -176,3 +176,62 @@ class Broker:
         assert self.process is not None
         self.process.terminate()
         return self.process.wait(timeout=30)
+
+
+# Debian bookworm's awscli package: aws-cli v2 (2.9.19), the major version the aws-cli image
+# runs. PyPI's awscli is v1, whose `s3 mv` never read tags: it hid #25's failed backups.
+AWS_CLI_V2 = Path("/usr/bin/aws")
+
+
+def aws_cli_v2(root: Path, endpoint: str) -> Path:
+    """A folder whose `aws` is Debian's aws-cli v2 sent to ``endpoint``: 2.9.19 predates
+    AWS_ENDPOINT_URL (2.13), so the endpoint is given as the flag every command takes."""
+    if not AWS_CLI_V2.exists():
+        raise RuntimeError("aws-cli v2 is not installed: `make test` installs Debian's awscli")
+    folder = root / "aws-cli-v2"
+    folder.mkdir(parents=True, exist_ok=True)
+    wrapper = folder / "aws"
+    wrapper.write_text(f'#!/bin/sh\nexec {AWS_CLI_V2} --endpoint-url {endpoint} "$@"\n')
+    wrapper.chmod(0o755)
+    return folder
+
+
+class IamMoto:
+    """moto in its own process with IAM enforced: after ``setup_calls`` requests (moto's
+    INITIAL_NO_AUTH_ACTION_COUNT), every request needs credentials whose identity policies allow
+    its action on its resource. moto checks actions and resources, not most conditions, and no
+    bucket or key policies."""
+
+    def __init__(self, setup_calls: int) -> None:
+        self.port = free_port()
+        self.setup_calls = setup_calls
+        self.process: "subprocess.Popen | None" = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "IamMoto":
+        import sys
+
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(self.setup_calls)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError("moto did not listen within 30 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def client(self, service: str, credentials: "dict | None" = None):
+        keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", **keys)

@@ -6,7 +6,9 @@ test checks the name first), and the dump volume and the password file are tempo
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -18,6 +20,7 @@ from pulumi_djangoapp.fetch import AwsRefs
 from pulumi_djangoapp.settings import normalise
 
 from .kubelet import APP_DIR
+from .services import IamMoto, aws_cli_v2
 
 PRODUCTS = [("Tea", 450, "T-1"), ("Coffee", 390, "C-1"), ("Cake", 600, None)]
 
@@ -57,7 +60,10 @@ def backed_up(app, kubelet, postgres, tmp_path):
             conn.execute("INSERT INTO shop_product (name, price_cents, sku) VALUES (%s, %s, %s)", row)
     yield rendered, db
     with postgres.admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        # The database and whatever a restore kept or left beside it.
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname = %s OR datname LIKE %s", (db, f"{db}\\_%"))]
+        for name in names:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def local(container, postgres):
@@ -165,3 +171,178 @@ def test_the_restore_finds_no_backup_in_an_empty_prefix_and_changes_nothing(back
     result = kubelet.run(download)
     assert result.returncode == 1 and "no backup found" in result.stderr
     assert checksums(postgres, db) == before
+
+
+# --- aws-cli v2 against S3 with IAM enforced (#25) ----------------------------------------
+
+BALLAST_MIB = 12  # above aws-cli's 8 MiB multipart threshold, incompressible
+
+
+def ballast(postgres, db, owner):
+    """Rows of random bytes, so the compressed dump is larger than the multipart threshold."""
+    with postgres.admin(db) as conn:
+        conn.execute("CREATE TABLE ballast (id int PRIMARY KEY, data bytea NOT NULL)")
+        conn.execute(sql.SQL("ALTER TABLE ballast OWNER TO {}").format(sql.Identifier(owner)))
+        conn.execute(
+            "INSERT INTO ballast SELECT n, (SELECT string_agg(decode(md5(random()::text || n || i), 'hex'), '') "
+            "FROM generate_series(1, 65536) i) FROM generate_series(1, %s) n",
+            (BALLAST_MIB,),
+        )
+
+
+@pytest.fixture
+def iam_s3(backed_up, tmp_path):
+    """A moto server enforcing IAM that holds the backup bucket and the backup role with the
+    policy exactly as the component registered it; credentials of that role by AssumeRole (the
+    stand-in for the web-identity or Pod Identity path, which aws-cli 2.9.19 cannot point at
+    moto). The setup is four requests, then IAM is enforced."""
+    rendered, _ = backed_up
+    policy = rendered.run.one("iam/rolePolicy:RolePolicy", "shop-backup-policy").inputs["policy"]
+    bucket = json.loads(policy)["Statement"][1]["Resource"].split(":::", 1)[1]
+    server = IamMoto(setup_calls=4).start()
+    try:
+        server.client("s3").create_bucket(Bucket=bucket)
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+        iam = server.client("iam")
+        role = iam.create_role(RoleName="shop-backup-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+        iam.put_role_policy(RoleName="shop-backup-role", PolicyName="shop-backup-policy", PolicyDocument=policy)
+        keys = server.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="shop-backup")["Credentials"]
+        credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"], "aws_session_token": keys["SessionToken"]}
+        yield server, bucket, credentials
+    finally:
+        server.stop()
+
+
+def with_credentials(container, server, credentials):
+    """The rendered container with the role's credentials in place of its token path and the
+    IAM-enforcing server as endpoint; everything else as rendered."""
+    replaced = {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL"}
+    env = [e for e in container["env"] if e["name"] not in replaced]
+    env += [
+        {"name": "AWS_ACCESS_KEY_ID", "value": credentials["aws_access_key_id"]},
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": credentials["aws_secret_access_key"]},
+        {"name": "AWS_SESSION_TOKEN", "value": credentials["aws_session_token"]},
+    ]
+    return {**container, "env": env}
+
+
+def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_does(iam_s3, kubelet, tmp_path):
+    """Fidelity: the step every backup ran before #25 fails here as it failed on AWS."""
+    server, bucket, credentials = iam_s3
+    kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(9 * 1024 * 1024))
+    script = (
+        'set -eu\naws s3 cp "$BIG" "s3://$BUCKET/shop/shop/postgres/incoming/x.dump" --only-show-errors\n'
+        'aws s3 mv "s3://$BUCKET/shop/shop/postgres/incoming/x.dump" "s3://$BUCKET/shop/shop/postgres/x.dump" --only-show-errors\n'
+    )
+    old = {"command": ["sh", "-c", script], "env": [{"name": "BIG", "value": str(big)}, {"name": "BUCKET", "value": bucket}]}
+    result = kubelet.run(with_credentials(old, server, credentials))
+    assert result.returncode != 0
+    assert "GetObjectTagging" in result.stderr and "AccessDenied" in result.stderr
+
+
+def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles_permissions(backed_up, iam_s3, kubelet, postgres, tmp_path):
+    rendered, db = backed_up
+    server, bucket, credentials = iam_s3
+    ballast(postgres, db, db)
+    before = checksums(postgres, db)
+    spec = backup_pod_spec(rendered)
+    (dump,), (upload,) = spec["initContainers"], spec["containers"]
+    result = kubelet.run(local(dump, postgres))
+    assert result.returncode == 0, result.stderr
+    size = (kubelet.paths[backups.DUMP_DIR] / "dump").stat().st_size
+    assert size > 8 * 1024 * 1024, f"the dump is {size} bytes: below the multipart threshold"
+
+    kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
+    result = kubelet.run(with_credentials(upload, server, credentials), timeout=300)
+    assert result.returncode == 0, result.stderr
+    objects = server.client("s3", credentials).list_objects_v2(Bucket=bucket, Prefix="shop/shop/postgres/").get("Contents", [])
+    assert [o["Size"] for o in objects] == [size] and "/incoming/" not in objects[0]["Key"]
+
+    # The role cannot delete or tag what it wrote: S3's lifecycle expires archives.
+    s3 = server.client("s3", credentials)
+    with pytest.raises(Exception, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key=objects[0]["Key"])
+
+    # ...and the restore (v2, the same role) gets it back over the live database.
+    env = {e["name"]: e.get("value") for e in upload["env"]}
+    refs = AwsRefs(bucket=bucket, region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"])
+    job = backup_pod.restore_job(normalise("shop", rendered.args), refs)["spec"]["template"]["spec"]
+    (download,), (restore,) = job["initContainers"], job["containers"]
+    for leftover in kubelet.paths[backups.DUMP_DIR].iterdir():
+        leftover.unlink()
+    result = kubelet.run(with_credentials(download, server, credentials), timeout=300)
+    assert result.returncode == 0, result.stderr
+    with postgres.admin(db) as conn:
+        conn.execute("DELETE FROM shop_product")  # a bad deploy, after the backup
+    result = kubelet.run(local(restore, postgres), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert checksums(postgres, db) == before
+    kept = databases(postgres, f"{db}_before_")
+    assert len(kept) == 1, "the database restored over is kept"
+    with postgres.admin(kept[0]) as conn:
+        assert conn.execute("SELECT count(*) FROM shop_product").fetchone()[0] == 0
+
+
+# --- A restore never drops what it cannot recreate (#25) ----------------------------------
+
+
+def databases(postgres, prefix):
+    with postgres.admin() as conn:
+        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (prefix + "%",))]
+
+
+def dumped(backed_up, kubelet, postgres):
+    rendered, db = backed_up
+    (dump,) = backup_pod_spec(rendered)["initContainers"]
+    result = kubelet.run(local(dump, postgres))
+    assert result.returncode == 0, result.stderr
+    s = normalise("shop", rendered.args)
+    refs = AwsRefs(bucket="unused", region="us-east-1", secret_ids={}, role_arn="arn:aws:iam::123456789012:role/unused")
+    (restore,) = backup_pod.restore_job(s, refs)["spec"]["template"]["spec"]["containers"]
+    return local(restore, postgres)
+
+
+def test_a_role_without_createdb_cannot_restore_and_the_live_database_is_untouched(backed_up, kubelet, postgres):
+    rendered, db = backed_up
+    restore = dumped(backed_up, kubelet, postgres)
+    before = checksums(postgres, db)
+    with postgres.admin() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} NOCREATEDB").format(sql.Identifier(db)))
+    result = kubelet.run(restore)
+    assert result.returncode != 0
+    assert "permission denied to create database" in result.stderr and f"{db} is unchanged" in result.stderr
+    assert checksums(postgres, db) == before
+    assert databases(postgres, f"{db}_restore_") == [] and databases(postgres, f"{db}_before_") == []
+
+
+def test_an_archive_whose_locale_the_server_lacks_cannot_restore_and_the_live_database_is_untouched(backed_up, kubelet, postgres):
+    rendered, db = backed_up
+    restore = dumped(backed_up, kubelet, postgres)
+    before = checksums(postgres, db)
+    archive = kubelet.paths[backups.DUMP_DIR] / "dump"
+    # As after an image change: the archive names a locale this server does not have. The
+    # value keeps its length, so the archive's table of contents stays readable.
+    data = archive.read_bytes()
+    patched, count = re.subn(rb"((?:LOCALE|LC_COLLATE|LC_CTYPE) = ')[^']", rb"\1Q", data)
+    assert count >= 1
+    archive.write_bytes(patched)
+    result = kubelet.run(restore)
+    assert result.returncode != 0
+    assert "locale" in result.stderr.lower() and f"{db} is unchanged" in result.stderr
+    assert checksums(postgres, db) == before
+    assert databases(postgres, f"{db}_restore_") == []
+
+
+def test_a_restore_while_a_writer_is_connected_keeps_the_live_database(backed_up, kubelet, postgres):
+    rendered, db = backed_up
+    restore = dumped(backed_up, kubelet, postgres)
+    before = checksums(postgres, db)
+    with postgres.admin(db):  # a writer that was not stopped
+        result = kubelet.run(restore)
+    assert result.returncode != 0 and "swap failed" in result.stderr
+    assert checksums(postgres, db) == before
+    (copy,) = databases(postgres, f"{db}_restore_")
+    with postgres.admin() as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(copy)))
