@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
@@ -57,6 +58,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.setdefault("name", f"{args.name}-7d6c5b")
         if args.typ == "random:index/randomId:RandomId":
             state["hex"] = "a1b2c3d4"
+            # As the provider derives it: the same bytes, standard base64.
+            state["b64Std"] = base64.b64encode(bytes.fromhex("a1b2c3d4" * (int(args.inputs.get("byteLength", 4)) // 4))).decode()
         if args.typ == "aws:rds/instance:Instance":
             state["address"] = f"{args.name}.c9akciq32.{MOCK_REGION}.rds.amazonaws.com"
             state["masterUserSecrets"] = [

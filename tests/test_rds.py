@@ -238,7 +238,7 @@ def test_with_pod_identity_only_the_fetch_step_of_the_role_job_gets_credentials(
 
 
 def test_the_role_sql_never_puts_the_password_on_a_command_line():
-    assert "`cat \"$WORK_DIR/app-password\"`" in rds.ROLE_SQL
+    assert "`cat \"$WORK_DIR/app-password-verifier\"`" in rds.ROLE_SQL
     assert "\\unset app_password" in rds.ROLE_SQL
     psql = rds.CREATE_ROLE_SCRIPT.split("<<'SQL'")[0].split("psql ", 1)[1]
     assert "password" not in psql.lower(), "psql's arguments hold names, never a password"
@@ -490,3 +490,62 @@ def test_a_region_known_only_at_run_time_is_checked_once_known():
     mocks.call = iso_region
     with pytest.raises(Exception, match="database.rds.ca_bundle_url has no default in region 'us-iso-east-1'"):
         run_program(lambda: DjangoApp("shop", {**MINIMAL, "database": RDS}).database_endpoint, mocks=mocks)
+
+
+# --- The password reaches PostgreSQL as a SCRAM verifier only (#25 item 4) -----------------
+
+
+def test_the_scram_verifier_answers_rfc_7677s_exchange():
+    """RFC 7677 section 3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096
+    iterations. A verifier is right when the RFC's client proof checks against its StoredKey and
+    its ServerKey signs the RFC's server signature."""
+    import base64
+    import hashlib
+    import hmac
+
+    verifier = rds.scram_sha256_verifier("pencil", base64.b64decode("W22ZaJ0SNY7soEsUEjb6gQ=="))
+    head, keys = verifier.split("$")[1:]
+    assert head == "4096:W22ZaJ0SNY7soEsUEjb6gQ=="
+    stored_key, server_key = (base64.b64decode(k) for k in keys.split(":"))
+    auth = (
+        "n=user,r=rOprNGfwEbeRWgbNEkqO,"
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
+        "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    ).encode()
+    proof = base64.b64decode("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
+    client_signature = hmac.new(stored_key, auth, "sha256").digest()
+    client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+    assert hashlib.sha256(client_key).digest() == stored_key
+    assert base64.b64encode(hmac.new(server_key, auth, "sha256").digest()).decode() == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+
+
+def test_a_wrong_password_cannot_produce_the_same_verifier():
+    salt = bytes(16)
+    assert rds.scram_sha256_verifier("pencil", salt) != rds.scram_sha256_verifier("pencils", salt)
+    assert rds.scram_sha256_verifier("pencil", salt) != rds.scram_sha256_verifier("pencil", b"\x01" * 16)
+
+
+def test_the_role_job_receives_the_verifier_and_the_password_is_never_in_its_sql():
+    run = app()
+    salt = run.one("randomId:RandomId", "shop-secrets-db-password-salt")
+    assert salt.inputs["byteLength"] == 16 and salt.custom
+    document = json.loads(next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version"))
+    import base64
+
+    assert document["password_verifier"] == rds.scram_sha256_verifier(PASSWORD, base64.b64decode("obLD1KGyw9ShssPUobLD1A=="))
+    fetch_step = _job_step(run, "fetch-credentials")
+    assert '"$app" | jq -ej .password_verifier' in fetch_step and '"$app" | jq -ej .password ' not in fetch_step
+    assert PASSWORD not in json.dumps(run.named("shop-db-role").inputs)
+
+
+def test_apps_on_other_databases_get_no_verifier_or_salt():
+    run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
+    assert not run.of_type("randomId:RandomId") or all("salt" not in r.name for r in run.of_type("randomId:RandomId"))
+    document = json.loads(next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version"))
+    assert "password_verifier" not in document
+
+
+def _job_step(run, name):
+    spec = run.named("shop-db-role").inputs["spec"]["template"]["spec"]
+    (found,) = [c for c in [*spec["initContainers"], *spec["containers"]] if c["name"] == name]
+    return found["command"][-1]

@@ -7,15 +7,15 @@ secret; the in-cluster Postgres takes its password from the same generated value
 
 from __future__ import annotations
 
+import base64
 import json
-
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from . import broker, database, fetch
+from . import broker, database, fetch, rds
 from .settings import Settings
 
 TYPE_TOKEN = "djangoapp:index:AppSecrets"
@@ -65,11 +65,23 @@ class AppSecrets(pulumi.ComponentResource):
         host = pulumi.Output.from_input(database_host)
         credentials = pulumi.Output.all(password.result, host)
         self.database_url = pulumi.Output.secret(credentials.apply(lambda v: database.database_url(s, v[0], v[1])))
+        verifier: Any = None
+        if s.database.provider == "rds":
+            # The role Job sets the password by its SCRAM verifier (rds.scram_sha256_verifier);
+            # the salt is random, and stable across runs like the password.
+            salt = random.RandomId(f"{name}-db-password-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=keep)
+            verifier = pulumi.Output.all(password.result, salt.b64_std).apply(
+                lambda v: rds.scram_sha256_verifier(v[0], base64.b64decode(v[1]))
+            )
         # Built from the resolved values and dumped once (Output.json_dumps unwraps key by key).
         self.database_json = pulumi.Output.secret(
-            credentials.apply(
+            pulumi.Output.all(password.result, host, verifier).apply(
                 lambda v: json.dumps(
-                    {**database.database_document(s, v[0], v[1]), "database_url": database.database_url(s, v[0], v[1])}
+                    {
+                        **database.database_document(s, v[0], v[1]),
+                        "database_url": database.database_url(s, v[0], v[1]),
+                        **({rds.VERIFIER_KEY: v[2]} if v[2] is not None else {}),
+                    }
                 )
             )
         )

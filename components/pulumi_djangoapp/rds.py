@@ -20,6 +20,9 @@ and the app's URL says ``sslmode=verify-full&sslrootcert=<that file>``: ``sslmod
 not check who answers.
 """
 
+import base64
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from typing import Any, List, NotRequired, Optional, Sequence, TypedDict
@@ -452,6 +455,29 @@ def instance_args(
     return args
 
 
+# --- The app's password, as PostgreSQL stores it --------------------------------------------
+
+# PostgreSQL's own defaults for a SCRAM-SHA-256 verifier (scram_iterations, a 16-byte salt).
+SCRAM_ITERATIONS = 4096
+SCRAM_SALT_BYTES = 16
+VERIFIER_KEY = "password_verifier"
+
+
+def scram_sha256_verifier(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> str:
+    """``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`` (RFC 5802, RFC 7677), the
+    form PostgreSQL stores and accepts as given in ``ALTER ROLE ... PASSWORD``: the role Job never
+    sends the password itself, so ``pg_stat_statements`` and a logged failing statement hold only
+    the verifier. The generated password is ASCII letters and digits: SASLprep leaves it as is."""
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored_key = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
 # --- The role Job --------------------------------------------------------------------------
 
 WORK_DIR = "/work"
@@ -480,16 +506,18 @@ app=$(aws secretsmanager get-secret-value --secret-id "$DATABASE_SECRET_ID" --qu
 # -e: a missing key fails the step instead of writing "null".
 printf '%s' "$master" | jq -ej .username > "$WORK_DIR/master-user"
 printf '%s' "$master" | jq -ej .password > "$WORK_DIR/master-password"
-printf '%s' "$app" | jq -ej .password > "$WORK_DIR/app-password"
+printf '%s' "$app" | jq -ej .password_verifier > "$WORK_DIR/app-password-verifier"
 download_ca "$CA_BUNDLE_URL" "$WORK_DIR/rds-ca.pem"
 echo "fetch-credentials: master and app credentials and the CA bundle in $WORK_DIR"
 """
 )
 
-# psql variables: app_user, app_db; the password is read from its file by psql itself, so it
-# is never on a command line. Every statement may run again with the same result.
+# psql variables: app_user, app_db; the password's SCRAM verifier (never the password: statements
+# end up in pg_stat_statements and, when they fail, in the server log) is read from its file by
+# psql itself, so it is never on a command line. Every statement may run again with the same
+# result.
 ROLE_SQL = r"""\set ON_ERROR_STOP on
-\set app_password `cat "$WORK_DIR/app-password"`
+\set app_password `cat "$WORK_DIR/app-password-verifier"`
 SELECT format('CREATE ROLE %I LOGIN', :'app_user')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
 ALTER ROLE :"app_user" WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'app_password';

@@ -15,6 +15,7 @@ are never decrypted.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import subprocess
@@ -114,6 +115,8 @@ def _mocks_class():
                 state["result"] = computed(args.name, "result")
             elif args.typ == "random:index/randomId:RandomId":
                 state["hex"] = computed(args.name, "hex")
+                # Real base64 (zero bytes): a salt only ever feeds a value rendered as [secret].
+                state["b64Std"] = base64.b64encode(bytes(int(args.inputs.get("byteLength", 4)))).decode()
             elif args.typ.startswith("aws:"):
                 state.setdefault("arn", computed(args.name, "arn"))
                 if args.typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
@@ -140,7 +143,13 @@ def _mocks_class():
             if args.token == "aws:ec2/getSubnet:getSubnet":
                 # A real preview reads these from the account; the render says where they come from.
                 subnet = args.args["id"]
-                return {"id": subnet, "cidrBlock": looked_up(subnet, "cidr_block"), "vpcId": looked_up("subnets", "vpc_id")}, []
+                return {
+                    "id": subnet,
+                    "cidrBlock": looked_up(subnet, "cidr_block"),
+                    # One placeholder per subnet: the render cannot know whether two share a zone.
+                    "availabilityZone": looked_up(subnet, "availability_zone"),
+                    "vpcId": looked_up("subnets", "vpc_id"),
+                }, []
             return {}, []
 
     return RenderMocks

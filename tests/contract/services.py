@@ -51,9 +51,11 @@ class Postgres:
     With ``tls`` (a directory holding server.crt and server.key) it accepts TLS connections
     only, as RDS does with ``rds.force_ssl``."""
 
-    def __init__(self, bin_dir: "Path | None" = None, tls: "Path | None" = None) -> None:
+    def __init__(self, bin_dir: "Path | None" = None, tls: "Path | None" = None, settings: "dict | None" = None) -> None:
         self.bin = bin_dir or postgres_bin()
         self.tls = tls
+        # Server settings, as `-c name=value`: RDS's defaults where a test needs them.
+        self.settings = settings or {}
         self.root = Path(tempfile.mkdtemp(prefix="djangoapp-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -70,6 +72,7 @@ class Postgres:
             "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
         )  # fmt: skip
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         if self.tls is not None:
             for name in ("server.crt", "server.key"):
                 shutil.copy(self.tls / name, self.data / name)
@@ -84,6 +87,10 @@ class Postgres:
             options += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(self.root / "log"), "start")
         return self
+
+    @property
+    def log(self) -> str:
+        return (self.root / "log").read_text(errors="replace")
 
     def stop(self) -> None:
         try:

@@ -108,8 +108,12 @@ def certs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tls_postgres(certs):
-    server = Postgres(tls=certs["crt"].parent).start()
+    # As RDS for PostgreSQL >= 11 runs: pg_stat_statements loaded, utility statements tracked,
+    # a failing statement logged whole (log_min_error_statement's default, pinned here).
+    rds_like = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track_utility": "on", "log_min_error_statement": "error"}
+    server = Postgres(tls=certs["crt"].parent, settings=rds_like).start()
     with server.admin() as conn:
+        conn.execute("CREATE EXTENSION pg_stat_statements")
         # What RDS's master is: no superuser, CREATEROLE and CREATEDB.
         conn.execute(f"CREATE ROLE {MASTER_USER} LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD.replace(chr(39), chr(39) * 2)}'")
     yield server
@@ -211,7 +215,8 @@ def test_fetch_credentials_hands_over_the_master_password_unchanged_and_the_ca_b
     work = tmp_path / "work"
     assert (work / "master-user").read_text() == MASTER_USER
     assert (work / "master-password").read_text() == MASTER_PASSWORD
-    assert (work / "app-password").read_text()  # the generated password, from the app's secret
+    assert (work / "app-password-verifier").read_text().startswith("SCRAM-SHA-256$4096:")
+    assert not (work / "app-password").exists(), "the role Job never holds the app's password"
     assert (work / "rds-ca.pem").read_bytes() == certs["ca"].read_bytes()
     assert not list(work.glob("*.partial"))
 
@@ -304,7 +309,7 @@ def test_the_role_sql_is_idempotent_on_postgresql_16_as_a_createrole_non_superus
             conn.execute(f"CREATE ROLE {MASTER_USER} LOGIN CREATEROLE CREATEDB PASSWORD 'masterpw'")
         work = tmp_path / "work"
         work.mkdir()
-        (work / "app-password").write_text("GeneratedAppPassword16")
+        (work / "app-password-verifier").write_text(rds.scram_sha256_verifier("GeneratedAppPassword16", b"sixteen byte salt"[:16]))
         env = {
             "PATH": f"{server.bin}:/usr/bin:/bin", "WORK_DIR": str(work), "PGHOST": "127.0.0.1",
             "PGPORT": str(server.port), "PGUSER": MASTER_USER, "PGPASSWORD": "masterpw", "PGDATABASE": "postgres",
@@ -320,3 +325,36 @@ def test_the_role_sql_is_idempotent_on_postgresql_16_as_a_createrole_non_superus
             assert conn.execute("SELECT current_user").fetchone() == (APP,)
     finally:
         server.stop()
+
+
+def test_the_app_password_is_in_neither_pg_stat_statements_nor_the_log_and_the_app_still_logs_in(role_job_ran, kubelet, tmp_path, tls_postgres):
+    """#25: RDS tracks utility statements in pg_stat_statements and logs a failing statement
+    whole; ALTER ROLE ... PASSWORD carries a SCRAM verifier, never the password."""
+    password = json.loads(_secret_document(role_job_ran))["password"]
+    with tls_postgres.admin() as conn:
+        conn.execute("SELECT pg_stat_statements_reset()")
+    _ok(kubelet.run(_job_container(role_job_ran, "create-role")), "create-role")
+    # The same Job failing at ALTER ROLE (its master lost CREATEROLE): the statement is logged.
+    with tls_postgres.admin() as conn:
+        conn.execute(f"ALTER ROLE {MASTER_USER} NOCREATEROLE")
+    try:
+        failed = kubelet.run(_job_container(role_job_ran, "create-role"))
+    finally:
+        with tls_postgres.admin() as conn:
+            conn.execute(f"ALTER ROLE {MASTER_USER} CREATEROLE")
+    assert failed.returncode != 0
+    with tls_postgres.admin() as conn:
+        statements = [r[0] for r in conn.execute("SELECT query FROM pg_stat_statements")]
+        stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (APP,)).fetchone()[0]
+    log = tls_postgres.log
+    assert any("ALTER ROLE" in q and "SCRAM-SHA-256$" in q for q in statements), "the statement was tracked"
+    assert "STATEMENT:" in log and "SCRAM-SHA-256$4096:" in log, "the failing statement was logged"
+    assert not [q for q in statements if password in q]
+    assert password not in log
+    assert stored.startswith("SCRAM-SHA-256$4096:"), "stored as given"
+    with psycopg.connect(host="localhost", port=tls_postgres.port, user=APP, password=password, dbname=APP, sslmode="require") as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (APP,)
+
+
+def _secret_document(run) -> str:
+    return next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version")
