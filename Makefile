@@ -16,7 +16,7 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres redis graphviz tools mutation pictures render validate bench clean
+.PHONY: test unit contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools
 
 test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -116,6 +116,11 @@ validate: $(STAMP) $(CHECKOV)
 # Evaluation speed and memory (prints a table; targets are in the README, not asserted).
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+# The real engine, kubernetes provider and control plane, built from their Go modules into
+# ~/.cache/djangoapp-e2e (README "The real tools"). Not part of `make test`.
+e2e-tools:
+	bash e2e/build-tools.sh
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(RUNTIME_VENV) .pytest_cache build out
