@@ -16,7 +16,7 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools
+.PHONY: test unit contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools e2e
 
 test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -121,6 +121,11 @@ bench: $(STAMP)
 # ~/.cache/djangoapp-e2e (README "The real tools"). Not part of `make test`.
 e2e-tools:
 	bash e2e/build-tools.sh
+
+# The built tools together once: a control plane with kwok, `pulumi up`/preview/destroy of a
+# YAML program through the real engine and kubernetes provider (README "The real tools").
+e2e: $(STAMP) e2e-tools
+	$(BIN)/python e2e/smoke.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(RUNTIME_VENV) .pytest_cache build out

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make e2e-tools`: the real Pulumi engine, its kubernetes provider and a Kubernetes control plane,
+# `make e2e-tools`: the real Pulumi engine, its kubernetes provider, the YAML language host and a
+# Kubernetes control plane with kwok,
 # built from their Go modules (one tools module of ours per binary, under e2e/tools/<name>), into
 # a cache keyed by version outside the repository. A tool already in the cache is not rebuilt.
 # Each build appends "<tool> <version> <seconds> <bytes>" to $E2E_CACHE/builds.log.
@@ -46,7 +47,16 @@ kube_build() {
 
 etcd_build() { go build -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3; }
 
-kwok_build() { go build -trimpath -ldflags "-s -w" -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok; }
+kwok_build() {
+	go build -trimpath -ldflags "-s -w" -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok
+	# cmd/kwok has no stages of its own: the module's node stages (initialize, heartbeat) and its
+	# "general" pod stages (init containers run, pods Ready, Job pods complete, deletion).
+	local mod; mod="$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+	for stage in "$mod"/kustomize/stage/node/fast/node-initialize.yaml \
+		"$mod"/kustomize/stage/node/heartbeat/node-heartbeat.yaml "$mod"/kustomize/stage/pod/general/pod-*.yaml; do
+		printf -- '---\n'; cat "$stage"; printf '\n'
+	done >"$1/../stages.yaml"
+}
 
 pulumi_build() {
 	local v; v="$(required pulumi github.com/pulumi/pulumi/pkg/v3)"
@@ -55,6 +65,12 @@ pulumi_build() {
 	# The Python entry point the language host starts, shipped in the sdk/v3 module.
 	local sdk; sdk="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
 	install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$1/pulumi-language-python-exec"
+}
+
+yaml_build() {
+	local v; v="$(required yaml github.com/pulumi/pulumi-yaml)"
+	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$v" \
+		-o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 
 kubernetes_build() {
@@ -79,3 +95,4 @@ build etcd "$(required etcd go.etcd.io/etcd/server/v3)" etcd_build
 build kwok "$(required kwok sigs.k8s.io/kwok)" kwok_build
 build pulumi "$(required pulumi github.com/pulumi/pulumi/pkg/v3)" pulumi_build
 build kubernetes 4.25.0 kubernetes_build
+build yaml "$(required yaml github.com/pulumi/pulumi-yaml)" yaml_build
