@@ -35,7 +35,8 @@ def test_a_backup_is_a_nightly_cron_job_that_dumps_then_uploads():
     spec = pod(job)
     (dump,), (upload,) = spec["initContainers"], spec["containers"]
     assert dump["image"].startswith("public.ecr.aws/docker/library/postgres:17"), "pg_dump's major is the server's"
-    assert "pg_dump --format=custom" in dump["command"][-1] and "pg_restore --list" in dump["command"][-1]
+    assert "pg_dump --format=custom" in dump["command"][-1] and backups.ARCHIVE_CHECK in dump["command"][-1]
+    assert "pg_restore --list" not in dump["command"][-1], "--list reads the table of contents only"
     assert upload["image"].startswith("public.ecr.aws/aws-cli/aws-cli:")
     script = upload["command"][-1]
     assert 'aws s3 cp "$DUMP_DIR/dump" "$final"' in script

@@ -42,12 +42,17 @@ UPLOAD_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cp
 # A dump that takes longer than this is stopped (and retried by the next schedule).
 DEADLINE_SECONDS = 4 * 3600
 
+# Reads the whole archive, every data block decompressed, as a restore would: `pg_restore --list`
+# reads only the table of contents and passes an archive cut short (#27).
+ARCHIVE_CHECK = 'pg_restore --file=/dev/null "$1"'
+
 DUMP_SCRIPT = """\
 set -eu
 rm -f "$DUMP_DIR/dump.partial" "$DUMP_DIR/dump"
 PGPASSWORD="$(cat "$PGPASSWORD_FILE")" pg_dump --format=custom --no-password --file "$DUMP_DIR/dump.partial"
 # The archive must be readable to its end before it counts as a dump.
-pg_restore --list "$DUMP_DIR/dump.partial" > /dev/null
+check_archive() { """ + ARCHIVE_CHECK + """; }
+check_archive "$DUMP_DIR/dump.partial"
 mv "$DUMP_DIR/dump.partial" "$DUMP_DIR/dump"
 echo "dump: $(wc -c < "$DUMP_DIR/dump") bytes of $PGDATABASE"
 """

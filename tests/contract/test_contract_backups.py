@@ -346,3 +346,22 @@ def test_a_restore_while_a_writer_is_connected_keeps_the_live_database(backed_up
     (copy,) = databases(postgres, f"{db}_restore_")
     with postgres.admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(copy)))
+
+
+@pytest.mark.parametrize("cut", [1, 4096])
+def test_an_archive_cut_short_fails_the_dumps_check_though_its_table_of_contents_reads(backed_up, kubelet, postgres, tmp_path, cut):
+    rendered, db = backed_up
+    ballast(postgres, db, db)
+    (dump,) = backup_pod_spec(rendered)["initContainers"]
+    result = kubelet.run(local(dump, postgres))
+    assert result.returncode == 0, result.stderr
+    whole = (kubelet.paths[backups.DUMP_DIR] / "dump").read_bytes()
+    short = tmp_path / "short.dump"
+    short.write_bytes(whole[:-cut])
+    env = {"PATH": f"{postgres.bin}:/usr/bin:/bin"}
+    listed = subprocess.run(["pg_restore", "--list", str(short)], env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, "pg_restore --list passes it: the check it was"
+    checked = subprocess.run(["sh", "-c", backups.ARCHIVE_CHECK, "check", str(short)], env=env, capture_output=True, text=True, timeout=60)
+    assert checked.returncode != 0
+    whole_ok = subprocess.run(["sh", "-c", backups.ARCHIVE_CHECK, "check", str(kubelet.paths[backups.DUMP_DIR] / "dump")], env=env, capture_output=True, text=True, timeout=60)
+    assert whole_ok.returncode == 0, whole_ok.stderr

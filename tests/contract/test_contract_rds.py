@@ -358,3 +358,19 @@ def test_the_app_password_is_in_neither_pg_stat_statements_nor_the_log_and_the_a
 
 def _secret_document(run) -> str:
     return next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version")
+
+
+def test_the_reserved_words_refused_as_master_user_are_the_servers_reserved_key_words(tls_postgres):
+    """RDS refuses a reserved word of the engine as master user name: the component refuses what
+    PostgreSQL itself reports as reserved (categories R and T) on 15 and 16, either of them."""
+    query = "SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')"
+    with tls_postgres.admin() as conn:
+        on_15 = {r[0] for r in conn.execute(query)}
+    other = Postgres(bin_dir=pgserver_bin()).start()
+    try:
+        with other.admin() as conn:
+            on_16 = {r[0] for r in conn.execute(query)}
+    finally:
+        other.stop()
+    assert on_16 - on_15 == {"system_user"}, "16 reserved one more word"
+    assert on_15 | on_16 == rds.RESERVED_WORDS
