@@ -184,9 +184,23 @@ def test_the_restore_command_writes_a_valid_job_and_a_runbook_that_stops_every_w
 def test_the_restore_command_cannot_restore_a_stack_without_backups_or_a_foreign_key(root, tmp_path):
     result = _restore(root, tmp_path, "--stack", "dev", "--bucket", "b", "--role-arn", ROLE)
     assert result.returncode == 2 and "has no backups" in result.stderr
-    result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "b", "--role-arn", ROLE, "--key", "other-app/postgres/x.dump")
+    result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "bkt", "--role-arn", ROLE, "--key", "other-app/postgres/x.dump")
     assert result.returncode == 2 and "not under this app's prefix" in result.stderr
     assert not (tmp_path / "restore-job.yaml").exists()
+
+
+def test_the_restore_command_cannot_take_a_malformed_role_arn_or_bucket_and_names_both(root, tmp_path):
+    # #27: a role name pasted for --role-arn reached the Job.
+    result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "Shop_Backups", "--role-arn", "shop-backup-role-1")
+    assert result.returncode == 2 and not (tmp_path / "restore-job.yaml").exists()
+    assert "--role-arn 'shop-backup-role-1' is not an IAM role ARN" in result.stderr
+    assert "--bucket 'Shop_Backups' is not an S3 bucket name" in result.stderr
+
+
+def test_the_runbook_says_the_replaced_database_is_kept_and_how_to_drop_it(root, tmp_path):
+    result = _restore(root, tmp_path, "--stack", "staging", "--bucket", "shop-backups-1", "--role-arn", ROLE)
+    assert "kept as" in result.stdout and "DROP DATABASE" in result.stdout
+    assert "drops and re-creates" not in result.stdout
 
 
 def test_with_pod_identity_the_backup_service_account_gets_its_own_association_first():

@@ -184,3 +184,15 @@ def test_a_process_cannot_be_what_the_api_server_or_the_pod_would_refuse(process
 def test_a_singleton_with_one_replica_and_a_scaled_worker_can_coexist():
     s = normalise("shop", {**MINIMAL, "processes": [{**BEAT, "replicas": 1}, {**WORKER, "autoscaling": {"max_replicas": 3}}]})
     assert [p.replicas for p in s.processes] == [1, 2]
+
+
+def test_a_worker_without_heartbeats_cannot_have_heartbeat_probes():
+    command = [*WORKER["command"], "--without-heartbeat"]
+    problems = refused(processes=[{**WORKER, "command": command}])
+    assert "processes[0].command" in problems
+    assert "--without-heartbeat" in str(problems["processes[0].command"]) and "probes: false" in str(problems["processes[0].command"])
+
+
+def test_a_worker_without_heartbeats_can_run_without_probes():
+    s = normalise("shop", {**MINIMAL, "processes": [{**WORKER, "command": [*WORKER["command"], "--without-heartbeat"], "probes": False}]})
+    assert s.processes[0].probes is False

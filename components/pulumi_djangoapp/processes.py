@@ -29,6 +29,7 @@ from .validation import DNS1123_LABEL, Problems, is_int, unknown_keys
 MAX_DEPLOYMENT_NAME = 47
 DEFAULT_GRACE_SECONDS = 120
 DEFAULT_HEARTBEAT_FILE = "/tmp/heartbeat"
+WITHOUT_HEARTBEAT = "--without-heartbeat"
 DEFAULT_READY_FILE = "/tmp/ready"
 DEFAULT_HEARTBEAT_MAX_AGE = 60
 # Where a process can write (the pod's in-memory /tmp and its log volume).
@@ -155,6 +156,15 @@ def normalise(
         if not is_int(max_age) or not 5 <= max_age <= 86400:
             problems.add(f"{field}.heartbeat_max_age_seconds", max_age, "must be a number of seconds from 5 to 86400")
             max_age = DEFAULT_HEARTBEAT_MAX_AGE
+        if probes is not False and isinstance(command, (list, tuple)) and WITHOUT_HEARTBEAT in command:
+            # celery/worker/consumer/heart.py: the flag disables the Heart step, and with it every
+            # heartbeat_sent signal (celery/worker/heartbeat.py) that refreshes the heartbeat file.
+            problems.add(
+                f"{field}.command",
+                list(command),
+                f"must not pass {WITHOUT_HEARTBEAT} while probes are on: the heartbeat file would never be "
+                "refreshed and liveness would restart the worker forever (or set probes: false)",
+            )
         heartbeat = _file(problems, f"{field}.heartbeat_file", item.get("heartbeat_file", DEFAULT_HEARTBEAT_FILE))
         ready = _file(problems, f"{field}.ready_file", item.get("ready_file", DEFAULT_READY_FILE))
         if heartbeat and heartbeat == ready:

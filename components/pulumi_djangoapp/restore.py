@@ -4,8 +4,8 @@
 backup_bucket_name)" --role-arn "$(pulumi stack output backup_role_arn)" [--key KEY]``
 
 The Job (``<app>-restore``) downloads one archive (``--key``, or the newest under the app's
-prefix) with the backup role, then runs ``pg_restore --clean --if-exists --create
---exit-on-error`` against the maintenance database. Every writer must be stopped first: the
+prefix) with the backup role, restores it into a new database and swaps it in, keeping the
+database it replaces (``backups.RESTORE_SCRIPT``). Every writer must be stopped first: the
 printed steps scale the web and process Deployments to zero, suspend the CronJobs, run the Job,
 and bring everything back. Nothing here talks to the cluster: a person runs the printed commands.
 """
@@ -13,6 +13,7 @@ and bring everything back. Nothing here talks to the cluster: a person runs the 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,6 +24,10 @@ from . import backup_pod, backups, runner, stack_config
 from .fetch import AwsRefs
 from .settings import Settings, normalise
 from .validation import ValidationError
+
+
+_ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def _cron_jobs(s: Settings) -> list[tuple[str, bool]]:
@@ -48,7 +53,8 @@ def runbook(s: Settings, job_file: str, key: Optional[str]) -> str:
         *(f"   kubectl -n {ns} patch cronjob {c} -p '{{\"spec\":{{\"suspend\":true}}}}'" for c in cron_jobs),
         "3. Wait until no pod of the app is left, a running backup included (the database must have no connections):",
         f"   kubectl -n {ns} wait --for=delete pod -l '{writers}' --timeout=10m",
-        "4. Restore (drops and re-creates the database from the archive; any error stops it):",
+        "4. Restore (into a new database, then swapped in; the one it replaces is kept as",
+        f"   {s.database.database_name[:40]}_before_<stamp>; any error stops it with the database unchanged):",
         f"   kubectl apply -f {job_file}",
         f"   kubectl -n {ns} wait --for=condition=complete job/{app}-restore --timeout={backups.DEADLINE_SECONDS // 60}m",
         f"   kubectl -n {ns} logs job/{app}-restore --all-containers",
@@ -66,6 +72,8 @@ def runbook(s: Settings, job_file: str, key: Optional[str]) -> str:
         ),
         f"   kubectl -n {ns} delete job {app}-restore",
         "   pulumi preview   # expect no changes",
+        "7. Once the data is checked, drop the database the restore replaced (its name is in the Job's log):",
+        f"   kubectl -n {ns} exec statefulset/{app}-postgres -- psql -U {s.database.username} -d postgres -c 'DROP DATABASE \"<name>\"'",
     ]
     return "\n".join(lines)
 
@@ -89,8 +97,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if s.backups is None or s.aws is None:
         print(f"error: stack {options.stack!r} has no backups (set djangoapp:backupSchedule)", file=sys.stderr)
         return 2
+    problems = []
+    if not _ROLE_ARN.match(options.role_arn):
+        problems.append(f"--role-arn {options.role_arn!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>): pulumi stack output backup_role_arn")
+    if not _BUCKET.match(options.bucket):
+        problems.append(f"--bucket {options.bucket!r} is not an S3 bucket name (3 to 63 of a-z 0-9 . -): pulumi stack output backup_bucket_name")
     if options.key is not None and not options.key.startswith(backups.prefix(s.namespace, s.name) + "/"):
-        print(f"error: --key {options.key!r} is not under this app's prefix {backups.prefix(s.namespace, s.name)}/", file=sys.stderr)
+        problems.append(f"--key {options.key!r} is not under this app's prefix {backups.prefix(s.namespace, s.name)}/")
+    if problems:
+        print("\n".join(f"error: {p}" for p in problems), file=sys.stderr)
         return 2
     refs = AwsRefs(bucket=options.bucket, region=s.aws.region, secret_ids={}, role_arn=options.role_arn)
     job = backup_pod.restore_job(s, refs, options.key)
