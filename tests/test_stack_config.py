@@ -310,3 +310,23 @@ def test_staging_backs_up_its_database_nightly_to_a_bucket_of_its_own(root):
     assert {"prefix": "shop-staging/shop/postgres/"} in [r["filter"] for r in rules]
     trust = json.loads(run.one("iam/role:Role", "shop-backup-role").inputs["assumeRolePolicy"])
     assert "system:serviceaccount:shop-staging:shop-backup" in json.dumps(trust)
+
+
+@pytest.mark.parametrize("typo", ["kubernets", "vault"])
+def test_a_misspelt_secrets_backend_is_named_and_cannot_send_the_user_after_valid_keys(typo):
+    kms = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    config = {"image": "a/b:1", "kubeContext": "c", "secretsBackend": typo, "kmsKeyArn": kms, "secretRecoveryWindowDays": "7"}
+    with pytest.raises(ValidationError) as caught:
+        args_from_config(config.get, PROJECT)
+    (problem,) = caught.value.problems
+    assert problem.field == "djangoapp:secretsBackend" and problem.value == typo
+    assert "aws-secrets-manager, kubernetes" in str(problem)
+
+
+def test_a_misspelt_database_provider_is_named_and_other_keys_are_not_judged_against_it():
+    config = {"image": "a/b:1", "kubeContext": "c", "databaseProvider": "rdss", "databaseInstanceClass": "db.r7g.large", "databaseStorageSize": "50Gi"}
+    with pytest.raises(ValidationError) as caught:
+        args_from_config(config.get, PROJECT)
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.value) == ("djangoapp:databaseProvider", "rdss")
+    assert "in-cluster, rds" in str(problem)

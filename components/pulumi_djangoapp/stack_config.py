@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Union
 
 from . import storage_class
 from .args import DjangoAppArgs
-from .aws_settings import AWS_SECRETS_MANAGER
+from .aws_settings import AWS_SECRETS_MANAGER, BACKENDS
 from .settings import DEFAULT_APP_RESOURCES, DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES, LISTEN_ADDRESSES
 from .validation import Problem, ValidationError
 
@@ -107,6 +107,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 
 
 # Keys of the in-cluster server only, and of an RDS instance only.
+# What databaseProvider takes in stack config (an existing server is the Python API's).
+STACK_DATABASE_PROVIDERS = ("in-cluster", "rds")
 IN_CLUSTER_KEYS = (
     "databaseStorageSize", "databaseCpuRequest", "databaseMemoryRequest", "databaseCpuLimit", "databaseMemoryLimit",
 )  # fmt: skip
@@ -206,7 +208,12 @@ def args_from_config(
             # A list keeps both; a mapping would keep the last one silently.
             problems.append(Problem(f"{project}:env", item, f"sets {name} a second time; each name once"))
         env[name] = value
-    if v["secretsBackend"] != AWS_SECRETS_MANAGER:
+    # A selector's own value first: keys are judged against it only when it is one it can take
+    # (a typo such as "kubernets" must be named, not reported as other keys that "only apply").
+    backend_known = v["secretsBackend"] in BACKENDS
+    if not backend_known:
+        problems.append(Problem(f"{project}:secretsBackend", get("secretsBackend"), f"must be one of: {', '.join(BACKENDS)}"))
+    if backend_known and v["secretsBackend"] != AWS_SECRETS_MANAGER:
         # The component refuses these with the kubernetes backend; a stack must not lose them quietly.
         for key in AWS_ONLY_KEYS:
             spec = next(k for k in CONFIG_KEYS if k.key == key)
@@ -214,7 +221,10 @@ def args_from_config(
                 shown = "[secret]" if is_secret(f"{project}:{key}") else get(key)
                 problems.append(Problem(f"{project}:{key}", shown, f"only applies with secretsBackend {AWS_SECRETS_MANAGER}"))
     provider = v["databaseProvider"]
-    for key in IN_CLUSTER_KEYS if provider != "in-cluster" else RDS_KEYS if provider != "rds" else ():
+    if provider not in STACK_DATABASE_PROVIDERS:
+        problems.append(Problem(f"{project}:databaseProvider", get("databaseProvider"), f"must be one of: {', '.join(STACK_DATABASE_PROVIDERS)}"))
+    judged = () if provider not in STACK_DATABASE_PROVIDERS else IN_CLUSTER_KEYS if provider != "in-cluster" else RDS_KEYS
+    for key in judged:
         spec = next(k for k in CONFIG_KEYS if k.key == key)
         if v[key] != spec.default:
             needed = "in-cluster" if key in IN_CLUSTER_KEYS else "rds"
