@@ -210,3 +210,12 @@ def test_with_pod_identity_the_backup_service_account_gets_its_own_association_f
     assert association.urn in run.one("batch/v1:CronJob", "shop-backup").dependencies
     trust = json.loads(run.one("iam/role:Role", "shop-backup-role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+
+
+def test_backup_pods_cannot_reach_the_broker():
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "backups": {}, "broker": {}}).namespace)
+    policies = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in run.of_type("NetworkPolicy")}
+    ports = {p["port"] for rule in policies["shop-backup"]["egress"] for p in rule.get("ports", [])}
+    assert ports == {53, 5432, 443}
+    web_ports = {p["port"] for rule in policies["shop-web"]["egress"] for p in rule.get("ports", [])}
+    assert 6379 in web_ports, "the app's own pods still reach it"

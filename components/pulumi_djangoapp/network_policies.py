@@ -162,8 +162,8 @@ def broker_policy(s: Settings) -> dict:
 
 
 def backup_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
-    """Backup and restore pods: the database, DNS and S3 (HTTPS)."""
-    return _client_only(s, "backup", BACKUP, refs)
+    """Backup and restore pods: the database, DNS and S3 (HTTPS); no broker (#27)."""
+    return _client_only(s, "backup", BACKUP, refs, with_broker=False)
 
 
 def db_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
