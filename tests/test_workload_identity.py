@@ -181,7 +181,7 @@ def test_an_app_without_config_files_waits_for_its_bucket():
 
 def test_both_trust_policies_are_allow_statements_in_the_only_policy_language_iam_accepts():
     web = workload_identity.trust_policy("arn:aws:iam::1:oidc-provider/x", "x", "shop", "shop")
-    pod = workload_identity.pod_identity_trust_policy()
+    pod = workload_identity.pod_identity_trust_policy("shop", "shop", "c")
     for policy in (web, pod):
         assert policy["Version"] == "2012-10-17"
         assert [s["Effect"] for s in policy["Statement"]] == ["Allow"]
@@ -208,14 +208,33 @@ def test_the_web_identity_trust_policy_is_exactly_one_statement_for_one_service_
     }  # fmt: skip
 
 
-def test_the_pod_identity_trust_policy_is_exactly_the_eks_service_with_tag_session():
-    assert workload_identity.pod_identity_trust_policy() == {
+def test_the_pod_identity_trust_policy_is_exactly_the_eks_service_for_one_cluster_namespace_and_account():
+    assert workload_identity.pod_identity_trust_policy("shop", "shop-backup", "prod-eks") == {
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "EksPodIdentity", "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {
+                "aws:RequestTag/eks-cluster-name": "prod-eks",
+                "aws:RequestTag/kubernetes-namespace": "shop",
+                "aws:RequestTag/kubernetes-service-account": "shop-backup",
+            }},
         }],
     }  # fmt: skip
+
+
+def test_every_pod_identity_role_trusts_only_its_own_service_account():
+    # #27: without conditions any association in the account could bind the db-admin role.
+    run = run_program(lambda: DjangoApp("shop", {**POD_IDENTITY, "backups": {}}).namespace)
+    trusted = {}
+    for role in run.of_type("iam/role:Role"):
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        trusted[role.name] = statement["Condition"]["StringEquals"]
+    assert {name: t["aws:RequestTag/kubernetes-service-account"] for name, t in trusted.items()} == {
+        "shop-fetch-role": "shop", "shop-backup-role": "shop-backup",
+    }
+    assert {t["aws:RequestTag/eks-cluster-name"] for t in trusted.values()} == {"shop-prod"}
+    assert {t["aws:RequestTag/kubernetes-namespace"] for t in trusted.values()} == {"shop"}
 
 
 def test_the_access_policy_is_exactly_list_and_read_of_the_prefix_and_the_own_secrets():

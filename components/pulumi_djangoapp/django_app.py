@@ -375,7 +375,9 @@ class DjangoApp(pulumi.ComponentResource):
             )
             partition = workload_identity.partition_of(a.oidc_provider_arn)
         else:
-            trust = json.dumps(workload_identity.pod_identity_trust_policy())
+            trust = pulumi.Output.from_input(a.cluster_name).apply(
+                lambda cluster: json.dumps(workload_identity.pod_identity_trust_policy(s.namespace, account, cluster))
+            )
             partition = None
         role = aws.iam.Role(f"{s.name}-{purpose}-role", description=description, assume_role_policy=trust, opts=child)
         if partition is None:

@@ -57,8 +57,11 @@ POD_IDENTITY_AGENT_PORT = 80
 SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
 
 
-def pod_identity_trust_policy() -> dict:
-    """What EKS Pod Identity needs: AssumeRole and TagSession by its service principal."""
+def pod_identity_trust_policy(namespace: str, service_account: str, cluster_name: str) -> dict:
+    """What EKS Pod Identity needs (AssumeRole and TagSession by its service principal), for this
+    cluster, namespace and ServiceAccount only: without the conditions any association in the
+    account could bind the role (EKS User Guide, "Create IAM role with trust policy required by
+    EKS Pod Identity", Setting Conditions; the session tags Pod Identity adds by default)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -67,6 +70,13 @@ def pod_identity_trust_policy() -> dict:
                 "Effect": "Allow",
                 "Principal": {"Service": POD_IDENTITY_SERVICE},
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/eks-cluster-name": cluster_name,
+                        "aws:RequestTag/kubernetes-namespace": namespace,
+                        "aws:RequestTag/kubernetes-service-account": service_account,
+                    }
+                },
             }
         ],
     }
