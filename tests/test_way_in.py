@@ -166,3 +166,22 @@ def test_a_route_is_registered_as_a_gateway_api_custom_resource():
 def test_without_a_way_in_there_are_no_urls():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).urls)
     assert run.result == [] and run.of_type("Ingress") == []
+
+
+def test_an_ipv6_app_behind_an_alb_gets_a_dual_stack_load_balancer():
+    # aws-load-balancer-controller pkg/ingress/model_build_target_group.go: IPv6 targets need a
+    # dual-stack load balancer.
+    annotations = objects(ingress=ALB, ip_family="ipv6")["ingress"]["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/ip-address-type"] == "dualstack"
+    assert "alb.ingress.kubernetes.io/ip-address-type" not in objects(ingress=ALB)["ingress"]["metadata"]["annotations"]
+    chosen = objects(ingress={**ALB, "annotations": {"alb.ingress.kubernetes.io/ip-address-type": "dualstack-without-public-ipv4"}}, ip_family="ipv6")
+    assert chosen["ingress"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/ip-address-type"] == "dualstack-without-public-ipv4"
+
+
+def test_an_ipv6_app_cannot_ask_for_an_ipv4_only_load_balancer():
+    with pytest.raises(ValidationError) as error:
+        normalise("shop", {**MINIMAL, "aws_region": "eu-west-3", "ip_family": "ipv6",
+                           "ingress": {**ALB, "annotations": {"alb.ingress.kubernetes.io/ip-address-type": "ipv4"}}})  # fmt: skip
+    (problem,) = error.value.problems
+    assert problem.field == "ingress.annotations['alb.ingress.kubernetes.io/ip-address-type']" and problem.value == "ipv4"
+    assert "dualstack" in str(problem)

@@ -126,7 +126,7 @@ def kubernetes_objects(
             raise ValueError("backups need the backup bucket and role (AwsRefs)")
         objects += [("backup-service-account", backup_pod.service_account(s)), ("backup", backup_pod.cron_job(s, backup_refs))]
     if s.way_in and s.way_in.kind == "ingress":
-        objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path)))
+        objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family)))
     elif s.way_in:
         objects.append(("http-route", way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port)))
     if s.autoscaling:

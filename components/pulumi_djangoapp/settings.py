@@ -828,6 +828,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         migrations=_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
         image_pull_policy=_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
     )
+    problem = way_in.ipv6_problem(settings.way_in, settings.ip_family)
+    if problem:
+        problems.add(f"ingress.annotations[{way_in.IP_ADDRESS_TYPE!r}]", dict(settings.way_in.annotations)[way_in.IP_ADDRESS_TYPE], problem)
     if settings.database.provider == "rds" and not settings.uses_aws:
         problems.add("database.provider", "rds", "needs the aws-secrets-manager backend: RDS keeps the master password in Secrets Manager")
     r, region = settings.database.rds, settings.aws.region if settings.aws is not None else None

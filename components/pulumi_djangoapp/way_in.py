@@ -241,7 +241,23 @@ _MANAGED_ALB_KEYS = (
 )  # fmt: skip
 
 
-def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int, health_path: str) -> dict:
+# aws-load-balancer-controller (pkg/ingress/model_build_target_group.go) refuses IPv6 pod targets
+# behind an IPv4-only load balancer: an IPv6 Service needs a dual-stack ALB.
+IP_ADDRESS_TYPE = _ALB + "ip-address-type"
+DUAL_STACK_TYPES = ("dualstack", "dualstack-without-public-ipv4")
+
+
+def ipv6_problem(w: Optional["WayIn"], ip_family: str) -> Optional[str]:
+    """Why an ALB given explicitly as ``ip-address-type`` cannot reach IPv6 pods, or None."""
+    if w is None or not w.alb or ip_family != "ipv6":
+        return None
+    chosen = dict(w.annotations).get(IP_ADDRESS_TYPE)
+    if chosen is not None and chosen not in DUAL_STACK_TYPES:
+        return f"must be one of {', '.join(DUAL_STACK_TYPES)} with ip_family 'ipv6': the controller cannot register IPv6 pods behind an IPv4 load balancer"
+    return None
+
+
+def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int, health_path: str, ip_family: str = "ipv4") -> dict:
     """The Ingress as applied: one rule per host, every path to the app's Service."""
     annotations: dict[str, str] = {}
     if w.alb:
@@ -260,6 +276,8 @@ def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int,
             annotations[_ALB + "certificate-arn"] = ",".join(w.certificate_arns)
         if w.group_name:
             annotations[_ALB + "group.name"] = w.group_name
+        if ip_family == "ipv6":
+            annotations[IP_ADDRESS_TYPE] = "dualstack"
     if w.external_dns:
         annotations[EXTERNAL_DNS_ANNOTATION] = ",".join(w.hosts)
     annotations.update(dict(w.annotations))
