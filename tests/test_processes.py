@@ -196,3 +196,27 @@ def test_a_worker_without_heartbeats_cannot_have_heartbeat_probes():
 def test_a_worker_without_heartbeats_can_run_without_probes():
     s = normalise("shop", {**MINIMAL, "processes": [{**WORKER, "command": [*WORKER["command"], "--without-heartbeat"], "probes": False}]})
     assert s.processes[0].probes is False
+
+
+def test_the_broker_redelivers_a_killed_workers_task_after_the_longest_grace_not_an_hour():
+    # kombu's Redis transport: visibility_timeout 3600 s unless the app says otherwise.
+    s = normalise("shop", {**MINIMAL, "broker": {}, "processes": [{**WORKER, "termination_grace_seconds": 600}, {"name": "beat", "command": ["celery", "beat"], "singleton": True}]})
+    objs = dict(manifests.kubernetes_objects(s, {"password": "p", "database_url": "u", "database_json": "j", "secret_key": "k", "broker_url": "b", "broker_acl": "a"}, BROKER_REFS))
+    for role in ("deployment", "process-worker"):
+        env = {e["name"]: e.get("value") for e in objs[role]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["BROKER_VISIBILITY_TIMEOUT"] == "660", role
+    assert "BROKER_VISIBILITY_TIMEOUT" not in str(dict(manifests.kubernetes_objects(normalise("shop", MINIMAL), {"password": "p", "database_url": "u", "database_json": "j", "secret_key": "k"}, REFS)))
+
+
+def test_the_example_app_hands_the_visibility_timeout_to_celery():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = "import django, os; django.setup(); from project.celery import app; print(app.conf.broker_transport_options['visibility_timeout'])"
+    # DJANGO_BUILD: the settings need no secret files (as when the image collects static files).
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "project.settings", "BROKER_VISIBILITY_TIMEOUT": "660", "DJANGO_BUILD": "1"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "examples" / "django_app", env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "660"

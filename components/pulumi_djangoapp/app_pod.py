@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from . import fetch, migrations, processes, schedules, way_in
+from . import broker, fetch, migrations, processes, schedules, way_in
 from .config_files import configmap_key
 from .effective_resources import ContainerResources
 from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
@@ -61,6 +61,11 @@ def app_env(s: Settings) -> list[dict]:
         ("DATABASE_CREDENTIALS_FILE", f"{s.secrets_mount_path}/{DATABASE_JSON_KEY}"),
         ("SECRET_KEY_FILE", f"{s.secrets_mount_path}/{SECRET_KEY_KEY}"),
         *((("BROKER_URL_FILE", f"{s.secrets_mount_path}/{fetch.BROKER_URL_KEY}"),) if s.broker else ()),
+        *(
+            ((broker.VISIBILITY_TIMEOUT_ENV, str(broker.visibility_timeout([p.termination_grace_seconds for p in s.processes]))),)
+            if s.broker
+            else ()
+        ),
         ("DJANGO_LOG_DIR", LOGS_MOUNT_PATH),
         ("WEB_CONCURRENCY", str(s.workers)),
         ("PYTHONUNBUFFERED", "1"),

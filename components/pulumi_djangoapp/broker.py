@@ -158,6 +158,21 @@ def _redacted(url: Any) -> Any:
     return url
 
 
+# kombu's Redis transport redelivers an unacknowledged message after visibility_timeout, 3600 s
+# by default (kombu/transport/redis.py): with acks-late, a SIGKILLed worker's task came back an
+# hour later. The component sets it from the processes' grace periods, which the README asks to
+# cover the longest task, plus a margin; the app passes it to Celery (the example's settings.py).
+VISIBILITY_TIMEOUT_ENV = "BROKER_VISIBILITY_TIMEOUT"
+VISIBILITY_MARGIN_SECONDS = 60
+DEFAULT_LONGEST_TASK_SECONDS = 120
+
+
+def visibility_timeout(grace_seconds: "list[int]") -> int:
+    """The longest grace period (the longest task) plus a margin: a task still running is never
+    redelivered, a killed worker's task comes back minutes later, not an hour."""
+    return max(grace_seconds or [DEFAULT_LONGEST_TASK_SECONDS]) + VISIBILITY_MARGIN_SECONDS
+
+
 def name(app: str) -> str:
     return f"{app}-broker"
 

@@ -103,6 +103,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# When an unacknowledged task is delivered again (kombu's default is an hour): the component sets
+# it from the longest grace period, i.e. the longest task, plus a margin.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Beat: its schedule file on the in-memory /tmp (the root is read-only), the heartbeat scheduler,
 # and a tick at least every 30 s so the heartbeat never looks stale.
