@@ -45,6 +45,11 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
 
+# Debian packages a missing tool comes from: root installs them itself, anyone else through sudo.
+ID_U ?= $(shell id -u)
+APT := $(if $(filter 0,$(ID_U)),,sudo )env DEBIAN_FRONTEND=noninteractive apt-get
+APT_INSTALL = $(APT) update -qq && $(APT) install -y -qq --no-install-recommends
+
 # The contract tests run the broker's rendered flags with Debian's redis-server 7.0 (Valkey is
 # not packaged for bookworm; both speak the same protocol and take the same flags).
 redis:
@@ -52,16 +57,17 @@ redis:
 		echo "redis-server: $$(redis-server --version | cut -d' ' -f3)"; \
 	else \
 		echo "redis-server missing: installing Debian's redis-server"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		$(APT_INSTALL) redis-server >/dev/null; \
 	fi
 
-# The render draws its pictures with Graphviz's `dot` (the .dot files are written without it).
+# The render draws its pictures with Graphviz's `dot`; the .dot files are written without it, so
+# a render goes on (with a warning) where dot can be installed by no one.
 graphviz:
 	@if command -v dot >/dev/null 2>&1; then \
 		echo "graphviz: $$(dot -V 2>&1)"; \
 	else \
 		echo "dot missing: installing Debian's graphviz"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+		$(APT_INSTALL) graphviz >/dev/null || echo "warning: graphviz could not be installed: the pictures stay .dot files"; \
 	fi
 
 # The RDS role Job's fetch step reads the master secret with jq and the CA bundle with curl,
@@ -72,7 +78,7 @@ tools:
 	test -x /usr/bin/aws || missing="$$missing awscli"; \
 	if [ -n "$$missing" ]; then \
 		echo "missing:$$missing: installing them from Debian"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		$(APT_INSTALL) $$missing >/dev/null; \
 	fi; \
 	echo "jq: $$(jq --version), curl: $$(curl --version | head -n 1 | cut -d' ' -f2), $$(/usr/bin/aws --version)"
 
@@ -82,7 +88,7 @@ postgres:
 		echo "PostgreSQL: $$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -n 1)"; \
 	else \
 		echo "PostgreSQL missing: installing Debian's postgresql"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		$(APT_INSTALL) postgresql >/dev/null; \
 	fi
 
 # Would the tests notice? mutmut 3 on the security- and correctness-carrying modules plus a pass
