@@ -313,3 +313,21 @@ def test_cli_warnings_are_prefixed_like_the_pulumi_cli_shows_them(root, tmp_path
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "eu-nowhere-9" in line]
     assert lines and all(line.startswith("warning: DjangoApp 'shop': aws_region 'eu-nowhere-9'") for line in lines)
+
+
+def test_the_help_is_plain_text_and_names_every_file_the_render_writes(tmp_path):
+    # #27: the help showed reST backticks, and --out named two of the files.
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from pulumi_djangoapp import render
+
+    help_text = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert "``" not in help_text
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(render.OUT_FILES)
+    flat = " ".join(help_text.split())
+    assert all(name in flat for name in render.OUT_FILES)

@@ -83,6 +83,13 @@ def computed(name: str, attribute: str) -> str:
     return f"<computed:{name}.{attribute}>"
 
 
+# Every file a render writes into --out (diff.md only with --markdown, and named by it).
+OUT_FILES = (
+    "kubernetes.yaml", "aws.json", "aws.yaml", "resources.yaml", "outputs.json",
+    "graph.dot", "pods.dot", "graph.svg", "pods.svg",
+)  # fmt: skip
+
+
 def looked_up(name: str, attribute: str) -> str:
     """A value ``pulumi preview`` already knows (a data-source lookup in the account)."""
     return f"<looked up at preview:{name}.{attribute}>"
@@ -394,9 +401,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     handler.setFormatter(_Prefixed())
     handler.setLevel(logging.WARNING)
     logging.getLogger().addHandler(handler)
-    parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.render", description=__doc__.split("\n\n")[0])
+    # The help is plain text: the docstring's reST literals lose their backticks.
+    parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.render", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
-    parser.add_argument("--out", required=True, type=Path, help="directory for kubernetes.yaml and aws.json")
+    parser.add_argument("--out", required=True, type=Path, help=f"directory it writes {', '.join(OUT_FILES)} to (SVGs where Graphviz is installed)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     parser.add_argument("--program", type=Path, help="program folder or file (default: the main of ./Pulumi.yaml)")
     parser.add_argument("--preview", action="store_true", help="as the first preview: ids and cloud-computed values unknown")
