@@ -37,13 +37,32 @@ def postgres_bin() -> Path:
 
 def pgserver_bin() -> Path:
     """PostgreSQL 16 from the pgserver wheel (PyPI): newer than Debian bookworm's 15, built
-    without OpenSSL. Used where 16's rules matter (CREATEROLE), not for TLS."""
+    without OpenSSL. Used where 16's rules matter (CREATEROLE), not for TLS.
+
+    As root the server runs as ``postgres``, which may not traverse the checkout (a clone under
+    root's home or a ``mktemp -d`` is 0700): the installation is copied once to a folder of its
+    own under the system's temporary directory, readable by every user."""
+    import hashlib
     import importlib.util
 
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("pgserver is not installed: requirements-dev.txt installs it")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    source = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+    if os.geteuid() != 0:
+        return source / "bin"
+    root = Path(tempfile.gettempdir()) / f"djangoapp-pgserver-{hashlib.sha256(str(source).encode()).hexdigest()[:12]}"
+    if not (root / ".copied").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        # The binaries find libpq through their RPATH, $ORIGIN/../../../pgserver.libs: the
+        # wheel's layout is kept (pgserver/pginstall beside pgserver.libs).
+        shutil.copytree(source, root / "pgserver" / "pginstall", symlinks=True)
+        shutil.copytree(source.parent.parent / "pgserver.libs", root / "pgserver.libs", symlinks=True)
+        for folder, _, _ in os.walk(root):
+            os.chmod(folder, 0o755)
+        (root / ".copied").touch()
+    os.chmod(root, 0o755)
+    return root / "pgserver" / "pginstall" / "bin"
 
 
 class Postgres:

@@ -374,3 +374,14 @@ def test_the_reserved_words_refused_as_master_user_are_the_servers_reserved_key_
         other.stop()
     assert on_16 - on_15 == {"system_user"}, "16 reserved one more word"
     assert on_15 | on_16 == rds.RESERVED_WORDS
+
+
+def test_the_postgresql_16_server_runs_from_a_folder_every_user_can_traverse():
+    # #27: as root the server runs as `postgres`, which cannot enter a 0700 checkout.
+    import os
+
+    folder = pgserver_bin()
+    if os.geteuid() == 0:
+        for parent in [folder, *folder.parents]:
+            assert os.stat(parent).st_mode & 0o001, f"{parent} is not traversable by other users"
+        assert not str(folder).startswith(str(Path(__file__).resolve().parents[2]))
