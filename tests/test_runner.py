@@ -178,3 +178,28 @@ def test_a_program_outside_its_project_is_refused(tmp_path):
     root = make_project(tmp_path)
     with pytest.raises(runner.ProgramError, match="not inside the project"):
         runner.load_project(root, tmp_path)
+
+
+def test_a_virtualenv_inside_the_program_folder_is_not_forgotten_with_the_programs_modules(tmp_path):
+    # #27: the README's consumer keeps its venv in its folder (virtualenv: venv); the runner
+    # forgot every module under the folder, the venv's pulumi and the running render included.
+    import sys
+    import types
+
+    from pulumi_djangoapp import runner
+
+    (tmp_path / "Pulumi.yaml").write_text("name: consumer\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n")
+    (tmp_path / "__main__.py").write_text("import program_helper\n")
+    project = runner.load_project(tmp_path)
+    installed = types.ModuleType("installed_in_project_venv")
+    installed.__file__ = str(tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "installed_in_project_venv.py")
+    own = types.ModuleType("program_helper")
+    own.__file__ = str(tmp_path / "program_helper.py")
+    sys.modules.update({"installed_in_project_venv": installed, "program_helper": own})
+    try:
+        runner._forget_program_modules(project)
+        assert "installed_in_project_venv" in sys.modules
+        assert "program_helper" not in sys.modules
+    finally:
+        sys.modules.pop("installed_in_project_venv", None)
+        sys.modules.pop("program_helper", None)

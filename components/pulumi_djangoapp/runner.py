@@ -291,8 +291,16 @@ def _secrets_unknown(secret_keys: Sequence[str]) -> Iterator[None]:
 
 def _forget_program_modules(project: Project) -> None:
     """Each ``pulumi up`` is a new process: modules a program imported from its own folder must
-    not be found by the next program that runs in this process."""
+    not be found by the next program that runs in this process. Installed packages are not the
+    program's, even where its virtualenv sits inside its folder (``virtualenv: venv`` in
+    ``Pulumi.yaml`` puts it there): forgetting them would forget pulumi, and the running render."""
     pwd = str(project.pwd) + os.sep
+    installed = tuple(str(Path(p)) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
     for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(pwd):
-            del sys.modules[name]
+        file = getattr(module, "__file__", None) or ""
+        if not file.startswith(pwd) or file.startswith(installed):
+            continue
+        parts = Path(file[len(pwd):]).parts
+        if "site-packages" in parts or "dist-packages" in parts:
+            continue
+        del sys.modules[name]
