@@ -330,3 +330,14 @@ def test_a_misspelt_database_provider_is_named_and_other_keys_are_not_judged_aga
     (problem,) = caught.value.problems
     assert (problem.field, problem.value) == ("djangoapp:databaseProvider", "rdss")
     assert "in-cluster, rds" in str(problem)
+
+
+def test_the_log_shippers_health_port_is_open_to_no_peer(root):
+    # #27: fluent-bit's HTTP server (2020) was open to every pod; only the kubelet probes it.
+    run = run_stack(root, stack_config(root, "staging"))
+    web = next(r for r in run.of_type("NetworkPolicy") if r.inputs["metadata"]["name"] == "shop-web")
+    opened = {p["port"] for rule in web.inputs["spec"]["ingress"] for p in rule["ports"]}
+    assert 2020 not in opened and opened == {8000}
+    pod = run.one("apps/v1:Deployment", "shop-deployment").inputs["spec"]["template"]["spec"]
+    (shipper,) = [c for c in pod["initContainers"] if c.get("restartPolicy") == "Always"]
+    assert shipper["startupProbe"]["tcpSocket"]["port"] == 2020 and "ports" not in shipper

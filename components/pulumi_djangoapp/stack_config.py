@@ -164,7 +164,8 @@ def _log_shipper(image: str, ip_family: str) -> dict:
             "-i", "tail", "-p", "path=/var/log/app/*.log", "-p", "read_from_head=true",
             "-o", "stdout", "-H", "-L", LISTEN_ADDRESSES.get(ip_family, "0.0.0.0"), "-P", str(LOG_SHIPPER_PORT),
         ],
-        "ports": [LOG_SHIPPER_PORT],
+        # No declared port: the web policy opens declared sidecar ports to every peer, and only
+        # the kubelet needs this one (its probes are always allowed to the node's own pods).
         "startup_probe": {"tcpSocket": {"port": LOG_SHIPPER_PORT}, "periodSeconds": 1, "failureThreshold": 30},
         "volume_mounts": {"logs": "/var/log/app"},
     }  # fmt: skip
