@@ -185,3 +185,23 @@ def test_an_ipv6_app_cannot_ask_for_an_ipv4_only_load_balancer():
     (problem,) = error.value.problems
     assert problem.field == "ingress.annotations['alb.ingress.kubernetes.io/ip-address-type']" and problem.value == "ipv4"
     assert "dualstack" in str(problem)
+
+
+def test_an_ingress_cidr_as_wide_as_a_vpc_is_warned_about_and_subnets_are_not():
+    # #27: with the VPC CNI the VPC CIDR admits every pod and node.
+    from pulumi_djangoapp import way_in
+
+    vpc = normalise("shop", {**MINIMAL, "aws_region": "eu-west-3", "ingress": {**ALB, "ingress_cidrs": ["10.30.0.0/16"]}}).way_in
+    assert "10.30.0.0/16" in way_in.broad_cidr_warning(vpc) and "ALB's subnet CIDRs" in way_in.broad_cidr_warning(vpc)
+    subnets = normalise("shop", {**MINIMAL, "aws_region": "eu-west-3", "ingress": {**ALB, "ingress_cidrs": ["10.30.0.0/24", "10.30.16.0/20"]}}).way_in
+    assert way_in.broad_cidr_warning(subnets) is None
+    v6 = normalise("shop", {**MINIMAL, "aws_region": "eu-west-3", "ip_family": "ipv6", "ingress": {**ALB, "ingress_cidrs": ["2001:db8::/56"]}}).way_in
+    assert way_in.broad_cidr_warning(v6) is not None
+
+
+def test_the_stacks_admit_their_albs_subnets_not_their_vpc(root):
+    import yaml
+
+    for stack in ("staging", "prod"):
+        cidrs = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())["config"]["djangoapp:ingressCidrs"]
+        assert cidrs and all(c.endswith("/24") for c in cidrs), stack

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 import pulumi_random as random
 
-from . import app_pod, backup_pod, backups, broker, database, manifests, rds, workload_identity
+from . import app_pod, backup_pod, backups, broker, database, manifests, rds, way_in, workload_identity
 from .app_secrets import AppSecrets
 from .aws_settings import checked_issuer, unknown_region_warning
 from .config_bucket import ConfigBucket
@@ -172,6 +172,9 @@ class DjangoApp(pulumi.ComponentResource):
             warning = unknown_region_warning(s.aws.region)
             if warning:
                 pulumi.log.warn(f"DjangoApp {s.name!r}: {warning}", resource=self)
+        warning = way_in.broad_cidr_warning(s.way_in)
+        if warning and s.network_policies:
+            pulumi.log.warn(f"DjangoApp {s.name!r}: {warning}", resource=self)
 
         # Holds which kind of server keeps the data. Changing the provider on a live stack would
         # delete one server's data and start empty on another: with protect_data this marker is

@@ -39,8 +39,10 @@ class IngressArgs(TypedDict):
     hosts: List[str]
     """DNS names the app answers on (``shop.example.com``). Required."""
     ingress_cidrs: NotRequired[List[str]]
-    """Where the load balancer's traffic comes from (the VPC CIDR): ALB traffic is not pod
-    traffic, so only an ``ipBlock`` admits it. Required while ``network_policies`` is on."""
+    """Where the load balancer's traffic comes from: the CIDRs of the ALB's own subnets. ALB
+    traffic is not pod traffic, so only an ``ipBlock`` admits it; the VPC CIDR would admit every
+    pod and node too (the VPC CNI gives them VPC addresses), which could then fake
+    ``X-Forwarded-Proto``. Required while ``network_policies`` is on."""
     scheme: NotRequired[str]
     """``internet-facing`` or ``internal``. Default: ``internet-facing``."""
     certificate_arns: NotRequired[List[str]]
@@ -245,6 +247,25 @@ _MANAGED_ALB_KEYS = (
 # behind an IPv4-only load balancer: an IPv6 Service needs a dual-stack ALB.
 IP_ADDRESS_TYPE = _ALB + "ip-address-type"
 DUAL_STACK_TYPES = ("dualstack", "dualstack-without-public-ipv4")
+
+
+# Narrower than this is a subnet; as wide as this is a VPC (IPv4 VPCs are /16 to /28, IPv6 VPCs
+# /56 with /64 subnets).
+SUBNET_PREFIX = {4: 20, 6: 64}
+
+
+def broad_cidr_warning(w: Optional["WayIn"]) -> Optional[str]:
+    """A warning when an ingress CIDR looks like a whole VPC rather than the ALB's subnets."""
+    if w is None:
+        return None
+    broad = [c for c in w.ingress_cidrs if ipaddress.ip_network(c, strict=False).prefixlen < SUBNET_PREFIX[ipaddress.ip_network(c, strict=False).version]]
+    if not broad:
+        return None
+    return (
+        f"ingress.ingress_cidrs {broad} look like a VPC, not the load balancer's subnets: with the VPC CNI "
+        "every pod and node of the VPC can then reach the app's port and fake X-Forwarded-Proto; give the "
+        "ALB's subnet CIDRs"
+    )
 
 
 def ipv6_problem(w: Optional["WayIn"], ip_family: str) -> Optional[str]:
