@@ -51,7 +51,9 @@ def test_customer_key_adds_decrypt_on_that_key_only():
     key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     _, _, access = registered_policies(kms_key_arn=key)
     decrypt = [s for s in access["Statement"] if s["Action"] == "kms:Decrypt"]
-    assert decrypt == [{"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}]
+    # #27: only through S3 and Secrets Manager of the key's region, never a direct Decrypt.
+    via = {"StringEquals": {"kms:ViaService": ["s3.eu-west-3.amazonaws.com", "secretsmanager.eu-west-3.amazonaws.com"]}}
+    assert decrypt == [{"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key, "Condition": via}]
 
 
 def test_without_a_customer_key_there_is_no_kms_permission():
@@ -238,14 +240,17 @@ def test_every_pod_identity_role_trusts_only_its_own_service_account():
 
 
 def test_the_access_policy_is_exactly_list_and_read_of_the_prefix_and_the_own_secrets():
-    assert workload_identity.access_policy("aws-cn", "cfg", "shop/shop", ["arn:s1", "arn:s2"], "arn:key") == {
+    key = "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert workload_identity.access_policy("aws-cn", "cfg", "shop/shop", ["arn:s1", "arn:s2"], key) == {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "ListOwnPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws-cn:s3:::cfg",
              "Condition": {"StringLike": {"s3:prefix": ["shop/shop/*", "shop/shop"]}}},
             {"Sid": "ReadOwnConfig", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::cfg/shop/shop/*"},
             {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": ["arn:s1", "arn:s2"]},
-            {"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:key"},
+            {"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
+             "Condition": {"StringEquals": {"kms:ViaService": [
+                 "s3.cn-north-1.amazonaws.com.cn", "secretsmanager.cn-north-1.amazonaws.com.cn"]}}},
         ],
     }  # fmt: skip
 
@@ -257,3 +262,13 @@ def test_the_partition_of_an_output_arn_is_an_output_of_the_partition():
 
     run_result = run(lambda: workload_identity.partition_of(pulumi.Output.from_input("arn:aws-us-gov:iam::1:role/r")))
     assert run_result.result == "aws-us-gov"
+
+
+def test_the_backup_and_db_admin_roles_use_the_key_only_through_their_service():
+    from pulumi_djangoapp import backup_pod, rds
+
+    key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    (backup,) = [s for s in backup_pod.access_policy("aws", "b", "p", key)["Statement"] if s["Sid"] == "EncryptWithAppKey"]
+    assert backup["Condition"] == {"StringEquals": {"kms:ViaService": ["s3.eu-west-3.amazonaws.com"]}}
+    (admin,) = [s for s in rds.access_policy("arn:m", "arn:d", key)["Statement"] if s["Sid"] == "DecryptWithAppKey"]
+    assert admin["Condition"] == {"StringEquals": {"kms:ViaService": ["secretsmanager.eu-west-3.amazonaws.com"]}}

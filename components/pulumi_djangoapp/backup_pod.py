@@ -14,6 +14,7 @@ from .fetch import AwsRefs
 from .labels import BACKUP, labels, metadata, selector_labels
 from .security import container, pod_security_context
 from .settings import Settings
+from . import workload_identity
 from .workload_identity import SKIP_CONTAINERS_ANNOTATION
 
 CLOUD_CONTAINERS = ("upload", "download")
@@ -192,6 +193,12 @@ def access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: 
     ]
     if kms_key_arn:
         statements.append(
-            {"Sid": "EncryptWithAppKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": kms_key_arn}
+            {
+                "Sid": "EncryptWithAppKey",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": kms_key_arn,
+                "Condition": workload_identity.kms_via(kms_key_arn, "s3"),
+            }
         )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -566,7 +566,17 @@ def access_policy(master_secret_arn: str, database_secret_arn: str, kms_key_arn:
         }
     ]
     if kms_key_arn:
-        statements.append({"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn})
+        from .workload_identity import kms_via
+
+        statements.append(
+            {
+                "Sid": "DecryptWithAppKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": kms_via(kms_key_arn, "secretsmanager"),
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

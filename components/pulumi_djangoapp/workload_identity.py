@@ -82,6 +82,20 @@ def pod_identity_trust_policy(namespace: str, service_account: str, cluster_name
     }
 
 
+def kms_via(kms_key_arn: Any, *services: str) -> Any:
+    """The condition that lets a role use the app's key only through ``services`` (S3, Secrets
+    Manager) of the key's own region (``kms:ViaService``, AWS KMS Developer Guide): the role's
+    credentials cannot decrypt with the key directly. The region and partition come from the key's
+    ARN; the app's key is in the app's region (checked up front)."""
+
+    def condition(arn: str) -> dict:
+        _, partition, _, region = arn.split(":")[:4]
+        suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+        return {"StringEquals": {"kms:ViaService": [f"{service}.{region}.{suffix}" for service in services]}}
+
+    return condition(kms_key_arn) if isinstance(kms_key_arn, str) else kms_key_arn.apply(condition)
+
+
 def access_policy(
     partition: Any,
     bucket_name: Any,
@@ -118,7 +132,13 @@ def access_policy(
     ]
     if kms_key_arn is not None:
         statements.append(
-            {"Sid": "DecryptWithAppKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn}
+            {
+                "Sid": "DecryptWithAppKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": kms_via(kms_key_arn, "s3", "secretsmanager"),
+            }
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
