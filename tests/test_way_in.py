@@ -205,3 +205,26 @@ def test_the_stacks_admit_their_albs_subnets_not_their_vpc(root):
     for stack in ("staging", "prod"):
         cidrs = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())["config"]["djangoapp:ingressCidrs"]
         assert cidrs and all(c.endswith("/24") for c in cidrs), stack
+
+
+def test_a_gateway_outside_the_cluster_is_admitted_by_its_addresses_not_by_a_namespace():
+    # cloud-provider-kind pkg/gateway/controller.go: each Gateway is an Envoy container sending
+    # to the Service's ClusterIP (STATIC cluster); no pod of the gateway namespace ever connects.
+    spec = network_policies.web_policy(normalise("shop", {**MINIMAL, "http_route": {**ROUTE, "source_cidrs": ["172.18.0.0/16"]}}))["spec"]
+    assert spec["ingress"][0]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
+    in_cluster = network_policies.web_policy(normalise("shop", {**MINIMAL, "http_route": ROUTE}))["spec"]
+    assert in_cluster["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}]
+
+
+def test_the_local_stack_admits_the_kind_network(root):
+    from harness import run_project
+
+    run = run_project(root, "local")
+    web = next(r for r in run.of_type("NetworkPolicy") if r.inputs["metadata"]["name"].endswith("-web"))
+    assert web.inputs["spec"]["ingress"][0]["from"] == [{"ipBlock": {"cidr": "172.18.0.0/16"}}]
+
+
+def test_a_gateway_source_that_is_not_a_cidr_is_refused():
+    with pytest.raises(ValidationError) as error:
+        normalise("shop", {**MINIMAL, "http_route": {**ROUTE, "source_cidrs": ["kind"]}})
+    assert [p.field for p in error.value.problems] == ["http_route.source_cidrs[0]"]

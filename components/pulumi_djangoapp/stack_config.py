@@ -54,13 +54,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("env", "array", "Non-secret environment variables, each 'NAME=value'.", [], "env"),
     ConfigKey("wayIn", "string", "How traffic reaches the app: none, ingress (an ALB) or http-route (a Gateway API route).", "none", None),
     ConfigKey("hosts", "array", "DNS names the app answers on (ingress and http-route).", [], "ingress.hosts"),
-    ConfigKey("ingressCidrs", "array", "Where the ALB's traffic comes from (the VPC CIDR), admitted by the NetworkPolicy.", [], "ingress.ingress_cidrs"),
+    ConfigKey("ingressCidrs", "array", "Where the ALB's traffic comes from (the CIDRs of its own subnets, not the VPC's), admitted by the NetworkPolicy.", [], "ingress.ingress_cidrs"),
     ConfigKey("ingressScheme", "string", "internet-facing or internal.", "internet-facing", "ingress.scheme"),
     ConfigKey("certificateArns", "array", "ACM certificates of the ALB; empty means discovered from the hosts.", [], "ingress.certificate_arns"),
     ConfigKey("ingressGroup", "string", "ALB group to share; empty means an ALB of its own.", "", "ingress.group_name"),
     ConfigKey("externalDns", "boolean", "Annotate the Ingress for ExternalDNS.", False, "ingress.external_dns"),
     ConfigKey("gatewayName", "string", "Gateway of an http-route (owned by the platform).", "", "http_route.parent_refs"),
     ConfigKey("gatewayNamespace", "string", "Namespace of that Gateway.", "", "http_route.gateway_namespace"),
+    ConfigKey("gatewaySourceCidrs", "array", "Where the Gateway's traffic comes from when its data plane is not pods (kind: the Docker network's subnet), admitted by the NetworkPolicy instead of the Gateway's namespace.", [], "http_route.source_cidrs"),
     ConfigKey("schedules", "array", "Scheduled management commands, each 'name|cron|command words[|time zone]'.", [], "schedules"),
     ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton'.", [], "processes"),
     ConfigKey("broker", "string", "Task broker: none, in-cluster (Valkey, on databaseStorageClass) or an external redis:// or rediss:// URL without password.", "none", "broker"),
@@ -360,7 +361,7 @@ def _processes(entries: list, problems: list, project: str) -> list[dict]:
 
 WAYS_IN = ("none", "ingress", "http-route")
 _INGRESS_KEYS = ("ingressCidrs", "ingressScheme", "certificateArns", "ingressGroup", "externalDns")
-_ROUTE_KEYS = ("gatewayName", "gatewayNamespace")
+_ROUTE_KEYS = ("gatewayName", "gatewayNamespace", "gatewaySourceCidrs")
 
 
 def _way_in(args: dict, v: dict, problems: list, project: str) -> None:
@@ -386,6 +387,8 @@ def _way_in(args: dict, v: dict, problems: list, project: str) -> None:
         if v["gatewayNamespace"]:
             ref["namespace"] = v["gatewayNamespace"]
         args["http_route"] = {"hosts": v["hosts"], "parent_refs": [ref] if ref else []}
+        if v["gatewaySourceCidrs"]:
+            args["http_route"]["source_cidrs"] = v["gatewaySourceCidrs"]
 
 
 def storage_class_args(get: Callable[[str], Optional[str]], project: str) -> Optional[dict]:

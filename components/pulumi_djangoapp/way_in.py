@@ -74,6 +74,12 @@ class HttpRouteArgs(TypedDict):
     gateway_namespace: NotRequired[str]
     """Namespace of the Gateway's pods, admitted by the NetworkPolicy. Default: the first parent's
     namespace, else the app's."""
+    source_cidrs: NotRequired[List[str]]
+    """Where the Gateway's traffic comes from when its data plane is not pods: admitted by
+    ``ipBlock`` instead of ``gateway_namespace``. cloud-provider-kind runs each Gateway as an Envoy
+    container outside the cluster that sends to the Service's ClusterIP (its
+    ``pkg/gateway/controller.go``): give the kind Docker network's subnet. Default: none (the
+    Gateway's pods)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class WayIn:
     class_name: str = ALB_CLASS
     parent_refs: tuple[tuple[tuple[str, str], ...], ...] = ()
     gateway_namespace: Optional[str] = None
+    source_cidrs: tuple[str, ...] = ()
 
     @property
     def alb(self) -> bool:
@@ -233,7 +240,13 @@ def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
     gateway_namespace = raw.get("gateway_namespace", first_namespace or namespace)
     if not isinstance(gateway_namespace, str) or not _DNS1123.match(gateway_namespace):
         problems.add("http_route.gateway_namespace", gateway_namespace, "must be a namespace name")
-    return WayIn(kind="http_route", hosts=hosts, parent_refs=tuple(refs), gateway_namespace=gateway_namespace)
+    sources = _strings(problems, "http_route.source_cidrs", raw.get("source_cidrs"))
+    for i, cidr in enumerate(sources):
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            problems.add(f"http_route.source_cidrs[{i}]", cidr, "must be a CIDR block such as '172.18.0.0/16'")
+    return WayIn(kind="http_route", hosts=hosts, parent_refs=tuple(refs), gateway_namespace=gateway_namespace, source_cidrs=tuple(sources))
 
 
 # Annotations the component owns (suffixes of alb.ingress.kubernetes.io/).
@@ -348,9 +361,12 @@ def http_route_object(w: WayIn, name: str, namespace: str, service: str, port: i
 
 
 def ingress_peers(w: WayIn) -> list[dict]:
-    """Who may open connections to the app's port: the ALB's addresses, or the Gateway's pods."""
+    """Who may open connections to the app's port: the ALB's addresses, or the Gateway's pods
+    (or, for a data plane outside the cluster, its addresses)."""
     if w.kind == "ingress":
         return [{"ipBlock": {"cidr": cidr}} for cidr in w.ingress_cidrs]
+    if w.source_cidrs:
+        return [{"ipBlock": {"cidr": cidr}} for cidr in w.source_cidrs]
     return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": w.gateway_namespace}}}]
 
 
