@@ -54,7 +54,7 @@ app = DjangoApp(name, args, pulumi.ResourceOptions(providers=providers, depends_
 for output in (
     "namespace", "deployment_name", "service_name", "database_service_name",
     "effective_pod_requests", "effective_pod_limits", "effective_resources", "broker_host",
-    "backup_bucket_name", "backup_prefix", "backup_role_arn",
+    "backup_bucket_name", "backup_prefix", "backup_role_arn", "restore_role_arn",
     "bucket_name", "config_prefix", "secret_arn", "role_arn", "urls", "ingress_hostname",
 ):  # fmt: skip
     pulumi.export(output, getattr(app, output))

@@ -219,3 +219,20 @@ def test_backup_pods_cannot_reach_the_broker():
     assert ports == {53, 5432, 443}
     web_ports = {p["port"] for rule in policies["shop-web"]["egress"] for p in rule.get("ports", [])}
     assert 6379 in web_ports, "the app's own pods still reach it"
+
+
+
+def test_the_restore_job_reads_through_its_own_read_only_role():
+    # #27: a restore used the backup role, which can write archives.
+    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "backups": {}}).restore_role_arn)
+    policy = json.loads(run.one("iam/rolePolicy:RolePolicy", "shop-restore-policy").inputs["policy"])
+    actions = {a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert actions == {"s3:GetObject", "s3:ListBucket"}
+    trust = json.loads(run.one("iam/role:Role", "shop-restore-role").inputs["assumeRolePolicy"])
+    assert "system:serviceaccount:shop:shop-restore" in json.dumps(trust)
+    assert run.result.startswith("arn:aws:iam::") and "shop-restore-role" in run.result
+    accounts = [r.inputs["metadata"]["name"] for r in run.of_type("core/v1:ServiceAccount")]
+    assert "shop-restore" in accounts
+    job = backup_pod.restore_job(normalise("shop", {**MINIMAL, "backups": {}}), BACKUP_REFS)
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "shop-restore"
+    assert backup_pod.cron_job(normalise("shop", {**MINIMAL, "backups": {}}), BACKUP_REFS)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"] == "shop-backup"

@@ -69,7 +69,7 @@ def test_schema_lists_every_output(schema):
     assert outputs == {
         "namespace", "deploymentName", "serviceName", "databaseServiceName", "effectivePodRequests",
         "effectivePodLimits", "effectiveResources", "bucketName", "configPrefix", "secretArn", "roleArn", "urls",
-            "ingressHostname", "brokerHost", "backupBucketName", "backupPrefix", "backupRoleArn",
+            "ingressHostname", "brokerHost", "backupBucketName", "backupPrefix", "backupRoleArn", "restoreRoleArn",
         "databaseEndpoint", "databasePort", "databaseMasterSecretArn",
     }  # fmt: skip
 

@@ -233,7 +233,7 @@ def test_every_pod_identity_role_trusts_only_its_own_service_account():
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         trusted[role.name] = statement["Condition"]["StringEquals"]
     assert {name: t["aws:RequestTag/kubernetes-service-account"] for name, t in trusted.items()} == {
-        "shop-fetch-role": "shop", "shop-backup-role": "shop-backup",
+        "shop-fetch-role": "shop", "shop-backup-role": "shop-backup", "shop-restore-role": "shop-restore",
     }
     assert {t["aws:RequestTag/eks-cluster-name"] for t in trusted.values()} == {"shop-prod"}
     assert {t["aws:RequestTag/kubernetes-namespace"] for t in trusted.values()} == {"shop"}

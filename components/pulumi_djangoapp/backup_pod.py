@@ -79,9 +79,9 @@ def _volumes(s: Settings) -> list[dict]:
     ]
 
 
-def _pod(s: Settings, init: list[dict], main: dict) -> dict:
+def _pod(s: Settings, init: list[dict], main: dict, account: str) -> dict:
     return {
-        "serviceAccountName": backups.name(s.name),
+        "serviceAccountName": account,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": pod_security_context(s.run_as_user),
@@ -128,7 +128,9 @@ def _pod_metadata(s: Settings) -> dict:
 
 
 def backup_pod_spec(s: Settings, refs: AwsRefs) -> dict:
-    return _pod(s, [_postgres_container(s, "dump", backups.DUMP_SCRIPT)], _cloud_container(s, refs, "upload", backups.UPLOAD_SCRIPT))
+    return _pod(
+        s, [_postgres_container(s, "dump", backups.DUMP_SCRIPT)], _cloud_container(s, refs, "upload", backups.UPLOAD_SCRIPT), backups.name(s.name)
+    )
 
 
 def cron_job(s: Settings, refs: AwsRefs) -> dict:
@@ -158,6 +160,8 @@ def restore_job(s: Settings, refs: AwsRefs, key: Optional[str] = None, job_name:
                     s,
                     [_cloud_container(s, refs, "download", backups.DOWNLOAD_SCRIPT, key)],
                     _postgres_container(s, "restore", backups.RESTORE_SCRIPT),
+                    # Read-only: a restore (or a mistake in one) cannot overwrite an archive.
+                    backups.restore_account(s.name),
                 ),
             },
         },
@@ -168,8 +172,37 @@ def service_account(s: Settings) -> dict:
     return security.service_account(metadata(backups.name(s.name), s.namespace, s.name, BACKUP))
 
 
+def restore_service_account(s: Settings) -> dict:
+    return security.service_account(metadata(backups.restore_account(s.name), s.namespace, s.name, BACKUP))
+
+
 def selector(s: Settings) -> Mapping[str, str]:
     return selector_labels(s.name, BACKUP)
+
+
+def restore_access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]) -> dict:
+    """List and read archives under this app's backup prefix; nothing else, no write."""
+    statements: list[dict] = [
+        {"Sid": "ReadOwnBackups", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:{partition}:s3:::{bucket}/{backup_prefix}/*"},
+        {
+            "Sid": "ListOwnBackups",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:{partition}:s3:::{bucket}",
+            "Condition": {"StringLike": {"s3:prefix": [f"{backup_prefix}/*"]}},
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                "Sid": "DecryptWithAppKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": workload_identity.kms_via(kms_key_arn, "s3"),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]) -> dict:

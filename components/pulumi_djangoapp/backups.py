@@ -178,6 +178,11 @@ def name(app: str) -> str:
     return f"{app}-backup"
 
 
+def restore_account(app: str) -> str:
+    """The restore Job's ServiceAccount: its role reads archives and can write none."""
+    return f"{app}-restore"
+
+
 def prefix(namespace: str, app: str) -> str:
     return f"{namespace}/{app}/postgres"
 

@@ -149,6 +149,7 @@ class DjangoApp(pulumi.ComponentResource):
     backup_bucket_name: pulumi.Output[Optional[str]]
     backup_prefix: pulumi.Output[Optional[str]]
     backup_role_arn: pulumi.Output[Optional[str]]
+    restore_role_arn: pulumi.Output[Optional[str]]
     bucket_name: pulumi.Output[Optional[str]]
     config_prefix: pulumi.Output[Optional[str]]
     secret_arn: pulumi.Output[Optional[str]]
@@ -205,8 +206,8 @@ class DjangoApp(pulumi.ComponentResource):
             "database_json": secrets.database_json,
             "secret_key": secrets.secret_key,
         }
-        backup_refs, backup_bucket, backup_access = (
-            self._backup_side(s, refs) if s.backups and refs is not None else (None, None, [])
+        backup_refs, backup_bucket, backup_access, restore_role = (
+            self._backup_side(s, refs) if s.backups and refs is not None else (None, None, [], None)
         )
         if s.broker:
             secret_values["broker_url"] = secrets.broker_url
@@ -278,6 +279,7 @@ class DjangoApp(pulumi.ComponentResource):
         self.backup_bucket_name = backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
         self.backup_prefix = pulumi.Output.from_input(backups.prefix(s.namespace, s.name) if backup_bucket else None)
         self.backup_role_arn = backup_refs.role_arn if backup_refs else pulumi.Output.from_input(None)
+        self.restore_role_arn = restore_role.arn if restore_role is not None else pulumi.Output.from_input(None)
         # https:// for every host of the way in; none without one (kubectl port-forward).
         self.urls = _plain([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
         ingress = registered.get("ingress")
@@ -305,6 +307,7 @@ class DjangoApp(pulumi.ComponentResource):
                 "backup_bucket_name": self.backup_bucket_name,
                 "backup_prefix": self.backup_prefix,
                 "backup_role_arn": self.backup_role_arn,
+                "restore_role_arn": self.restore_role_arn,
                 "urls": self.urls,
                 "ingress_hostname": self.ingress_hostname,
             }
@@ -402,7 +405,7 @@ class DjangoApp(pulumi.ComponentResource):
             )
         return role, access
 
-    def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource]]":
+    def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource], aws.iam.Role]":
         """A bucket of its own (the config bucket's hardening, versions kept a day, archives
         expiring after retention_days, abandoned uploads after one), and a role only the upload
         and download steps of the ``<app>-backup`` ServiceAccount can assume."""
@@ -429,7 +432,17 @@ class DjangoApp(pulumi.ComponentResource):
                 lambda v: json.dumps(backup_pod.access_policy(v[0], v[1], prefix, v[2]))
             ),
         )
-        return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access
+        # The restore Job's own role: it reads archives and can write none.
+        restore_role, _ = self._role_of(
+            s,
+            backups.restore_account(s.name),
+            "restore",
+            f"Restores of DjangoApp {s.name} in {s.namespace}: read its archives",
+            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
+                lambda v: json.dumps(backup_pod.restore_access_policy(v[0], v[1], prefix, v[2]))
+            ),
+        )
+        return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access, restore_role
 
     def _db_admin_side(self, s: Settings, secrets: AppSecrets, rds_db: RdsDatabase) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
         """The role only the role Job's fetch step can assume: the master secret and the app's

@@ -124,7 +124,11 @@ def kubernetes_objects(
     if s.backups:
         if backup_refs is None:
             raise ValueError("backups need the backup bucket and role (AwsRefs)")
-        objects += [("backup-service-account", backup_pod.service_account(s)), ("backup", backup_pod.cron_job(s, backup_refs))]
+        objects += [
+            ("backup-service-account", backup_pod.service_account(s)),
+            ("restore-service-account", backup_pod.restore_service_account(s)),
+            ("backup", backup_pod.cron_job(s, backup_refs)),
+        ]
     if s.way_in and s.way_in.kind == "ingress":
         objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family)))
     elif s.way_in:

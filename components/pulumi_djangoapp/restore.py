@@ -1,10 +1,10 @@
 """Restore a backup: writes the restore Job for a stack and prints the runbook around it.
 
 ``python -m pulumi_djangoapp.restore --stack staging --bucket "$(pulumi stack output
-backup_bucket_name)" --role-arn "$(pulumi stack output backup_role_arn)" [--key KEY]``
+backup_bucket_name)" --role-arn "$(pulumi stack output restore_role_arn)" [--key KEY]``
 
 The Job (``<app>-restore``) downloads one archive (``--key``, or the newest under the app's
-prefix) with the backup role, restores it into a new database and swaps it in, keeping the
+prefix) with the restore role (read-only), restores it into a new database and swaps it in, keeping the
 database it replaces (``backups.RESTORE_SCRIPT``). Every writer must be stopped first: the
 printed steps scale the web and process Deployments to zero, suspend the CronJobs, run the Job,
 and bring everything back. Nothing here talks to the cluster: a person runs the printed commands.
@@ -82,7 +82,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.restore", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--bucket", required=True, help="the backup bucket: pulumi stack output backup_bucket_name")
-    parser.add_argument("--role-arn", required=True, help="the backup role: pulumi stack output backup_role_arn")
+    parser.add_argument("--role-arn", required=True, help="the restore role (reads archives only): pulumi stack output restore_role_arn")
     parser.add_argument("--key", help="the archive to restore (default: the newest)")
     parser.add_argument("--out", default="restore-job.yaml", help="where to write the Job (default: restore-job.yaml)")
     options = parser.parse_args(argv)
@@ -99,7 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     problems = []
     if not _ROLE_ARN.match(options.role_arn):
-        problems.append(f"--role-arn {options.role_arn!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>): pulumi stack output backup_role_arn")
+        problems.append(f"--role-arn {options.role_arn!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>): pulumi stack output restore_role_arn")
     if not _BUCKET.match(options.bucket):
         problems.append(f"--bucket {options.bucket!r} is not an S3 bucket name (3 to 63 of a-z 0-9 . -): pulumi stack output backup_bucket_name")
     if options.key is not None and not options.key.startswith(backups.prefix(s.namespace, s.name) + "/"):

@@ -192,22 +192,28 @@ def ballast(postgres, db, owner):
 
 @pytest.fixture
 def iam_s3(backed_up, tmp_path):
-    """A moto server enforcing IAM that holds the backup bucket and the backup role with the
-    policy exactly as the component registered it; credentials of that role by AssumeRole (the
-    stand-in for the web-identity or Pod Identity path, which aws-cli 2.9.19 cannot point at
-    moto). The setup is four requests, then IAM is enforced."""
+    """A moto server enforcing IAM that holds the backup bucket, the backup role and the restore
+    role with the policies exactly as the component registered them; credentials of each by
+    AssumeRole (the stand-in for the web-identity or Pod Identity path, which aws-cli 2.9.19
+    cannot point at moto). The setup is seven requests, then IAM is enforced."""
     rendered, _ = backed_up
-    policy = rendered.run.one("iam/rolePolicy:RolePolicy", "shop-backup-policy").inputs["policy"]
-    bucket = json.loads(policy)["Statement"][1]["Resource"].split(":::", 1)[1]
-    server = IamMoto(setup_calls=4).start()
+    policies = {
+        purpose: rendered.run.one("iam/rolePolicy:RolePolicy", f"shop-{purpose}-policy").inputs["policy"]
+        for purpose in ("backup", "restore")
+    }
+    bucket = json.loads(policies["backup"])["Statement"][1]["Resource"].split(":::", 1)[1]
+    server = IamMoto(setup_calls=7).start()
     try:
         server.client("s3").create_bucket(Bucket=bucket)
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
-        iam = server.client("iam")
-        role = iam.create_role(RoleName="shop-backup-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-        iam.put_role_policy(RoleName="shop-backup-role", PolicyName="shop-backup-policy", PolicyDocument=policy)
-        keys = server.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="shop-backup")["Credentials"]
-        credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"], "aws_session_token": keys["SessionToken"]}
+        iam, arns = server.client("iam"), {}
+        for purpose, policy in policies.items():
+            arns[purpose] = iam.create_role(RoleName=f"shop-{purpose}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+            iam.put_role_policy(RoleName=f"shop-{purpose}-role", PolicyName=f"shop-{purpose}-policy", PolicyDocument=policy)
+        credentials = {}
+        for purpose, arn in arns.items():
+            keys = server.client("sts").assume_role(RoleArn=arn, RoleSessionName=f"shop-{purpose}")["Credentials"]
+            credentials[purpose] = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"], "aws_session_token": keys["SessionToken"]}
         yield server, bucket, credentials
     finally:
         server.stop()
@@ -229,6 +235,7 @@ def with_credentials(container, server, credentials):
 def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_does(iam_s3, kubelet, tmp_path):
     """Fidelity: the step every backup ran before #25 fails here as it failed on AWS."""
     server, bucket, credentials = iam_s3
+    credentials = credentials["backup"]
     kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
     big = tmp_path / "big"
     big.write_bytes(os.urandom(9 * 1024 * 1024))
@@ -244,7 +251,8 @@ def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_d
 
 def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles_permissions(backed_up, iam_s3, kubelet, postgres, tmp_path):
     rendered, db = backed_up
-    server, bucket, credentials = iam_s3
+    server, bucket, roles = iam_s3
+    credentials = roles["backup"]
     ballast(postgres, db, db)
     before = checksums(postgres, db)
     spec = backup_pod_spec(rendered)
@@ -265,14 +273,19 @@ def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles
     with pytest.raises(Exception, match="AccessDenied"):
         s3.delete_object(Bucket=bucket, Key=objects[0]["Key"])
 
-    # ...and the restore (v2, the same role) gets it back over the live database.
+    # ...and the restore (v2, its own read-only role) gets it back over the live database; that
+    # role can write nothing.
+    reader = server.client("s3", roles["restore"])
+    with pytest.raises(Exception, match="AccessDenied"):
+        reader.put_object(Bucket=bucket, Key=objects[0]["Key"], Body=b"overwrite")
     env = {e["name"]: e.get("value") for e in upload["env"]}
     refs = AwsRefs(bucket=bucket, region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"])
     job = backup_pod.restore_job(normalise("shop", rendered.args), refs)["spec"]["template"]["spec"]
     (download,), (restore,) = job["initContainers"], job["containers"]
     for leftover in kubelet.paths[backups.DUMP_DIR].iterdir():
         leftover.unlink()
-    result = kubelet.run(with_credentials(download, server, credentials), timeout=300)
+    assert download_role(job) == "shop-restore"
+    result = kubelet.run(with_credentials(download, server, roles["restore"]), timeout=300)
     assert result.returncode == 0, result.stderr
     with postgres.admin(db) as conn:
         conn.execute("DELETE FROM shop_product")  # a bad deploy, after the backup
@@ -283,6 +296,10 @@ def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles
     assert len(kept) == 1, "the database restored over is kept"
     with postgres.admin(kept[0]) as conn:
         assert conn.execute("SELECT count(*) FROM shop_product").fetchone()[0] == 0
+
+
+def download_role(job_pod_spec):
+    return job_pod_spec["serviceAccountName"]
 
 
 # --- A restore never drops what it cannot recreate (#25) ----------------------------------
