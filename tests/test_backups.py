@@ -115,9 +115,9 @@ def test_the_component_registers_a_backup_bucket_role_and_cron_job_after_them():
     subject = next(iter(trust["Statement"][0]["Condition"]["StringEquals"].items()))
     assert subject[1] == "system:serviceaccount:shop:shop-backup"
     policy = json.loads(run.one("iam/rolePolicy:RolePolicy", "shop-backup-policy").inputs["policy"])
-    (objects,) = [s for s in policy["Statement"] if s["Sid"] == "OwnBackups"]
-    assert objects["Resource"].endswith("/shop/shop/postgres/*")
-    assert objects["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"]
+    (objects,) = policy["Statement"]
+    assert objects["Sid"] == "WriteOwnBackups" and objects["Resource"].endswith("/shop/shop/postgres/*")
+    assert objects["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload"], "write only: a restore reads through its own role"
     assert not any("secretsmanager" in json.dumps(s) for s in policy["Statement"])
 
 

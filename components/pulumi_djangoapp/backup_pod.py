@@ -206,22 +206,15 @@ def restore_access_policy(partition: str, bucket: str, backup_prefix: str, kms_k
 
 
 def access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]) -> dict:
-    """Write (one PUT or multipart upload, aborted on failure) and read back archives under this
-    app's backup prefix; nothing else: no delete, no tags (S3 expires old archives itself)."""
-    objects = f"arn:{partition}:s3:::{bucket}/{backup_prefix}/*"
+    """Write archives under this app's backup prefix (one PUT, or a multipart upload aborted on
+    failure); nothing else: no read, no list, no delete, no tags (S3 expires old archives, and a
+    restore reads through its own role)."""
     statements: list[dict] = [
         {
-            "Sid": "OwnBackups",
+            "Sid": "WriteOwnBackups",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
-            "Resource": objects,
-        },
-        {
-            "Sid": "ListOwnBackups",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:{partition}:s3:::{bucket}",
-            "Condition": {"StringLike": {"s3:prefix": [f"{backup_prefix}/*"]}},
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": f"arn:{partition}:s3:::{bucket}/{backup_prefix}/*",
         },
     ]
     if kms_key_arn:

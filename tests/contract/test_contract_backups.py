@@ -201,7 +201,7 @@ def iam_s3(backed_up, tmp_path):
         purpose: rendered.run.one("iam/rolePolicy:RolePolicy", f"shop-{purpose}-policy").inputs["policy"]
         for purpose in ("backup", "restore")
     }
-    bucket = json.loads(policies["backup"])["Statement"][1]["Resource"].split(":::", 1)[1]
+    bucket = json.loads(policies["backup"])["Statement"][0]["Resource"].split(":::", 1)[1].split("/", 1)[0]
     server = IamMoto(setup_calls=7).start()
     try:
         server.client("s3").create_bucket(Bucket=bucket)
@@ -232,19 +232,33 @@ def with_credentials(container, server, credentials):
     return {**container, "env": env}
 
 
-def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_does(iam_s3, kubelet, tmp_path):
-    """Fidelity: the step every backup ran before #25 fails here as it failed on AWS."""
-    server, bucket, credentials = iam_s3
-    credentials = credentials["backup"]
-    kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
-    big = tmp_path / "big"
-    big.write_bytes(os.urandom(9 * 1024 * 1024))
-    script = (
-        'set -eu\naws s3 cp "$BIG" "s3://$BUCKET/shop/shop/postgres/incoming/x.dump" --only-show-errors\n'
-        'aws s3 mv "s3://$BUCKET/shop/shop/postgres/incoming/x.dump" "s3://$BUCKET/shop/shop/postgres/x.dump" --only-show-errors\n'
-    )
-    old = {"command": ["sh", "-c", script], "env": [{"name": "BIG", "value": str(big)}, {"name": "BUCKET", "value": bucket}]}
-    result = kubelet.run(with_credentials(old, server, credentials))
+def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_does(kubelet, tmp_path):
+    """Fidelity: the step every backup ran before #25, with the role it had then (put, get and
+    delete under the prefix), fails here as it failed on AWS."""
+    bucket, prefix = "shop-backups-old", "shop/shop/postgres"
+    old_role = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+    ]}  # fmt: skip
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    server = IamMoto(setup_calls=4).start()
+    try:
+        server.client("s3").create_bucket(Bucket=bucket)
+        arn = server.client("iam").create_role(RoleName="old-backup", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        server.client("iam").put_role_policy(RoleName="old-backup", PolicyName="old", PolicyDocument=json.dumps(old_role))
+        keys = server.client("sts").assume_role(RoleArn=arn, RoleSessionName="old")["Credentials"]
+        credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"], "aws_session_token": keys["SessionToken"]}
+        kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
+        big = tmp_path / "big"
+        big.write_bytes(os.urandom(9 * 1024 * 1024))
+        script = (
+            f'set -eu\naws s3 cp "$BIG" "s3://$BUCKET/{prefix}/incoming/x.dump" --only-show-errors\n'
+            f'aws s3 mv "s3://$BUCKET/{prefix}/incoming/x.dump" "s3://$BUCKET/{prefix}/x.dump" --only-show-errors\n'
+        )
+        old = {"command": ["sh", "-c", script], "env": [{"name": "BIG", "value": str(big)}, {"name": "BUCKET", "value": bucket}]}
+        result = kubelet.run(with_credentials(old, server, credentials))
+    finally:
+        server.stop()
     assert result.returncode != 0
     assert "GetObjectTagging" in result.stderr and "AccessDenied" in result.stderr
 
@@ -265,13 +279,15 @@ def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles
     kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
     result = kubelet.run(with_credentials(upload, server, credentials), timeout=300)
     assert result.returncode == 0, result.stderr
-    objects = server.client("s3", credentials).list_objects_v2(Bucket=bucket, Prefix="shop/shop/postgres/").get("Contents", [])
+    objects = server.client("s3", roles["restore"]).list_objects_v2(Bucket=bucket, Prefix="shop/shop/postgres/").get("Contents", [])
     assert [o["Size"] for o in objects] == [size] and "/incoming/" not in objects[0]["Key"]
 
-    # The role cannot delete or tag what it wrote: S3's lifecycle expires archives.
+    # The backup role cannot delete, read or list what it wrote: S3's lifecycle expires archives.
     s3 = server.client("s3", credentials)
     with pytest.raises(Exception, match="AccessDenied"):
         s3.delete_object(Bucket=bucket, Key=objects[0]["Key"])
+    with pytest.raises(Exception, match="AccessDenied"):
+        s3.get_object(Bucket=bucket, Key=objects[0]["Key"])
 
     # ...and the restore (v2, its own read-only role) gets it back over the live database; that
     # role can write nothing.
