@@ -25,7 +25,10 @@ from .security import container, pod_security_context
 from .validation import Problems, given_args, storage_problems
 
 PROVIDERS = ("in-cluster", "external")
-# https://valkey.io/download/releases/v8-1-11/ (2026-10-26); the image's user is 999, but the
+# https://valkey.io/download/releases/v8-1-11/ (2026-10-26) lists valkey/valkey:8.1.11-trixie.
+# Checked again 2026-12-02 (#27): a review that found 8.1.10 the newest read a source older than
+# that release; 8.1.11 is the newest 8.1 patch. Newer majors exist (9.0.8 and 9.1.4, 2026-11-18):
+# moving to one is a deliberate upgrade, not a default change. The image's user is 999, but the
 # server runs under any UID that can write its data directory (fsGroup).
 DEFAULT_IMAGE = "docker.io/valkey/valkey:8.1.11-trixie"
 BROKER_UID = 10998
