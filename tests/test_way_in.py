@@ -183,7 +183,7 @@ def test_an_ipv6_app_cannot_ask_for_an_ipv4_only_load_balancer():
         normalise("shop", {**MINIMAL, "aws_region": "eu-west-3", "ip_family": "ipv6",
                            "ingress": {**ALB, "annotations": {"alb.ingress.kubernetes.io/ip-address-type": "ipv4"}}})  # fmt: skip
     (problem,) = error.value.problems
-    assert problem.field == "ingress.annotations['alb.ingress.kubernetes.io/ip-address-type']" and problem.value == "ipv4"
+    assert problem.field == "ingress.annotations.alb.ingress.kubernetes.io/ip-address-type" and problem.value == "ipv4"
     assert "dualstack" in str(problem)
 
 

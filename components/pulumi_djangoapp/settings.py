@@ -831,7 +831,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     )
     problem = way_in.ipv6_problem(settings.way_in, settings.ip_family)
     if problem:
-        problems.add(f"ingress.annotations[{way_in.IP_ADDRESS_TYPE!r}]", dict(settings.way_in.annotations)[way_in.IP_ADDRESS_TYPE], problem)
+        problems.add(f"ingress.annotations.{way_in.IP_ADDRESS_TYPE}", dict(settings.way_in.annotations)[way_in.IP_ADDRESS_TYPE], problem)
     if settings.database.provider == "rds" and not settings.uses_aws:
         problems.add("database.provider", "rds", "needs the aws-secrets-manager backend: RDS keeps the master password in Secrets Manager")
     r, region = settings.database.rds, settings.aws.region if settings.aws is not None else None

@@ -149,17 +149,23 @@ def _given(problems: Problems, raw: Any, known: type, field: str) -> Optional[di
     return given
 
 
+def _cidrs(problems: Problems, field: str, raw: Any, example: str) -> tuple[str, ...]:
+    """A list of CIDR blocks, each named by its index when it is not one."""
+    cidrs = _strings(problems, field, raw)
+    for i, cidr in enumerate(cidrs):
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            problems.add(f"{field}[{i}]", cidr, f"must be a CIDR block such as {example!r}")
+    return tuple(cidrs)
+
+
 def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) -> Optional[WayIn]:
     raw = _given(problems, raw, IngressArgs, "ingress")
     if raw is None:
         return None
     hosts = _hosts(problems, "ingress", raw.get("hosts"))
-    cidrs = _strings(problems, "ingress.ingress_cidrs", raw.get("ingress_cidrs"))
-    for i, cidr in enumerate(cidrs):
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError:
-            problems.add(f"ingress.ingress_cidrs[{i}]", cidr, "must be a CIDR block such as '10.0.0.0/16'")
+    cidrs = _cidrs(problems, "ingress.ingress_cidrs", raw.get("ingress_cidrs"), "10.0.0.0/16")
     if network_policies and not cidrs:
         problems.add(
             "ingress.ingress_cidrs",
@@ -240,13 +246,8 @@ def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
     gateway_namespace = raw.get("gateway_namespace", first_namespace or namespace)
     if not isinstance(gateway_namespace, str) or not _DNS1123.match(gateway_namespace):
         problems.add("http_route.gateway_namespace", gateway_namespace, "must be a namespace name")
-    sources = _strings(problems, "http_route.source_cidrs", raw.get("source_cidrs"))
-    for i, cidr in enumerate(sources):
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError:
-            problems.add(f"http_route.source_cidrs[{i}]", cidr, "must be a CIDR block such as '172.18.0.0/16'")
-    return WayIn(kind="http_route", hosts=hosts, parent_refs=tuple(refs), gateway_namespace=gateway_namespace, source_cidrs=tuple(sources))
+    sources = _cidrs(problems, "http_route.source_cidrs", raw.get("source_cidrs"), "172.18.0.0/16")
+    return WayIn(kind="http_route", hosts=hosts, parent_refs=tuple(refs), gateway_namespace=gateway_namespace, source_cidrs=sources)
 
 
 # Annotations the component owns (suffixes of alb.ingress.kubernetes.io/).
