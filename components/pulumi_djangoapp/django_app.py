@@ -407,8 +407,9 @@ class DjangoApp(pulumi.ComponentResource):
 
     def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource], aws.iam.Role]":
         """A bucket of its own (the config bucket's hardening, versions kept a day, archives
-        expiring after retention_days, abandoned uploads after one), and a role only the upload
-        and download steps of the ``<app>-backup`` ServiceAccount can assume."""
+        expiring after retention_days, abandoned multipart uploads after a week), a write-only role
+        for the upload step of the ``<app>-backup`` ServiceAccount, and a read-only one for the
+        download step of the ``<app>-restore`` ServiceAccount."""
         assert s.aws is not None and s.backups is not None
         a, prefix = s.aws, backups.prefix(s.namespace, s.name)
         bucket = ConfigBucket(
@@ -423,14 +424,18 @@ class DjangoApp(pulumi.ComponentResource):
             },
             pulumi.ResourceOptions(parent=self),
         )
+        def policy_of(document: Any) -> Any:
+            """A policy document over this app's backup prefix, once partition and bucket are known."""
+            return lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
+                lambda v: json.dumps(document(v[0], v[1], prefix, v[2]))
+            )
+
         role, access = self._role_of(
             s,
             backups.name(s.name),
             "backup",
-            f"Backups of DjangoApp {s.name} in {s.namespace}: write and read its archives",
-            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
-                lambda v: json.dumps(backup_pod.access_policy(v[0], v[1], prefix, v[2]))
-            ),
+            f"Backups of DjangoApp {s.name} in {s.namespace}: write its archives",
+            policy_of(backup_pod.access_policy),
         )
         # The restore Job's own role: it reads archives and can write none.
         restore_role, _ = self._role_of(
@@ -438,9 +443,7 @@ class DjangoApp(pulumi.ComponentResource):
             backups.restore_account(s.name),
             "restore",
             f"Restores of DjangoApp {s.name} in {s.namespace}: read its archives",
-            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
-                lambda v: json.dumps(backup_pod.restore_access_policy(v[0], v[1], prefix, v[2]))
-            ),
+            policy_of(backup_pod.restore_access_policy),
         )
         return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access, restore_role
 

@@ -30,6 +30,7 @@ from typing import Any, List, NotRequired, Optional, Sequence, TypedDict
 import pulumi
 
 from .validation import Problems, given_args, is_int
+from .workload_identity import kms_via
 
 PROVIDERS = ("in-cluster", "rds", "external")
 DEFAULT_ENGINE_VERSION = "17"
@@ -127,8 +128,8 @@ class RdsArgs(TypedDict):
     """Logs exported to CloudWatch. Default: ``["postgresql", "upgrade"]``."""
     master_username: NotRequired[str]
     """The master user (RDS keeps its password in Secrets Manager): 1 to 16 lower-case letters,
-    digits or ``_``, a letter first, not a reserved word. Changing it replaces the instance: it
-    is refused once set (README). Default: ``dbadmin``."""
+    digits or ``_``, a letter first, not a reserved word. Changing it later replaces the instance
+    (the provider's ``username`` forces a new one): choose it once. Default: ``dbadmin``."""
     ca_bundle_url: NotRequired[str]
     """HTTPS URL of the CA bundle the pods verify the server with. Default: AWS's regional bundle
     of the region's partition (``truststore.pki.rds.amazonaws.com``; GovCloud
@@ -566,8 +567,6 @@ def access_policy(master_secret_arn: str, database_secret_arn: str, kms_key_arn:
         }
     ]
     if kms_key_arn:
-        from .workload_identity import kms_via
-
         statements.append(
             {
                 "Sid": "DecryptWithAppKey",
