@@ -46,65 +46,91 @@ SAMPLE_SIZE = 25
 
 # Modules mutated exhaustively by mutmut (the issue's list, and what came after it).
 EXHAUSTIVE = (
-    "effective_resources", "quantities", "validation", "migrations", "workload_identity",
-    "network_policies", "app_pod",
+    "builders.effective_resources", "settings.quantities", "settings.checks", "builders.migrations",
+    "builders.workload_identity", "builders.network_policies", "builders.app",
 )  # fmt: skip
 # Sampled with SEED, in groups that share one mutmut workspace (one stats run): a tenth of each
 # module's mutants, a twentieth where every test is a whole component run (RDS).
 SAMPLE_GROUPS = {
-    "settings": (("settings",), 10),
-    "data": (("rds", "rds_job"), 20),
-    "edges": (("fetch", "broker", "way_in"), 10),
-    "background": (("processes", "schedules", "backups", "backup_pod", "autoscaling"), 10),
+    "settings": (("settings.app", "settings.database", "settings.sidecars", "settings.env", "settings.resources"), 10),
+    "data": (("settings.rds", "builders.rds"), 20),
+    "edges": (("builders.fetch", "settings.broker", "builders.broker", "settings.way_in", "builders.way_in"), 10),
+    "background": (
+        ("settings.processes", "builders.processes", "settings.schedules", "builders.schedules", "settings.backups",
+         "builders.backups", "settings.autoscaling", "builders.autoscaling"),
+        10,
+    ),
 }
 SAMPLED = tuple(m for modules, _ in SAMPLE_GROUPS.values() for m in modules)
 # The tests each module answers to (its mirror first); the union is mutmut's selection. Slow
 # end-to-end files (renders, wheels, venvs, checkov) are left to `make test`.
 TESTS = {
-    "effective_resources": ["test_effective_resources.py", "test_app_pod.py"],
-    "quantities": ["test_quantities.py", "test_effective_resources.py"],
-    "validation": ["test_validation.py", "test_settings.py"],
-    "migrations": ["test_migrations.py", "test_app_pod.py"],
-    "workload_identity": ["test_workload_identity.py", "test_fetch.py", "test_network_policies.py"],
-    "network_policies": ["test_network_policies.py"],
-    "app_pod": ["test_app_pod.py", "test_migrations.py", "test_processes.py", "test_schedules.py"],
-    "rds": ["test_rds.py"],
-    "settings": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
-    "fetch": ["test_fetch.py", "test_rds.py"],
-    "broker": ["test_broker.py"],
-    "processes": ["test_processes.py"],
-    "backups": ["test_backups.py"],
-    "backup_pod": ["test_backups.py"],
-    "rds_job": ["test_rds.py"],
-    "schedules": ["test_schedules.py"],
-    "way_in": ["test_way_in.py"],
-    "autoscaling": ["test_autoscaling.py"],
+    "builders.effective_resources": ["test_effective_resources.py", "test_app_pod.py"],
+    "settings.quantities": ["test_quantities.py", "test_effective_resources.py"],
+    "settings.checks": ["test_validation.py", "test_settings.py"],
+    "builders.migrations": ["test_migrations.py", "test_app_pod.py"],
+    "builders.workload_identity": ["test_workload_identity.py", "test_fetch.py", "test_network_policies.py"],
+    "builders.network_policies": ["test_network_policies.py"],
+    "builders.app": ["test_app_pod.py", "test_migrations.py", "test_processes.py", "test_schedules.py"],
+    "settings.rds": ["test_rds.py"],
+    "builders.rds": ["test_rds.py"],
+    "settings.app": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
+    "settings.database": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
+    "settings.sidecars": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
+    "settings.env": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
+    "settings.resources": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
+    "builders.fetch": ["test_fetch.py", "test_rds.py"],
+    "settings.broker": ["test_broker.py"],
+    "builders.broker": ["test_broker.py"],
+    "settings.processes": ["test_processes.py"],
+    "builders.processes": ["test_processes.py"],
+    "settings.backups": ["test_backups.py"],
+    "builders.backups": ["test_backups.py"],
+    "builders.backups": ["test_backups.py"],
+    "builders.rds": ["test_rds.py"],
+    "settings.schedules": ["test_schedules.py"],
+    "builders.schedules": ["test_schedules.py"],
+    "settings.way_in": ["test_way_in.py"],
+    "builders.way_in": ["test_way_in.py"],
+    "settings.autoscaling": ["test_autoscaling.py"],
+    "builders.autoscaling": ["test_autoscaling.py"],
 }
 # mutmut runs, per mutant, the tests of this selection that call the mutated function: the
 # module's mirror file (pure builders, under a second for most).
 MUTMUT_TESTS = {
-    "effective_resources": ["test_effective_resources.py"],
-    "quantities": ["test_quantities.py", "test_effective_resources.py"],
-    "validation": ["test_validation.py", "test_settings.py"],
-    "migrations": ["test_migrations.py"],
-    "workload_identity": ["test_workload_identity.py"],
-    "network_policies": ["test_network_policies.py"],
-    "app_pod": ["test_app_pod.py"],
-    "rds": ["test_rds.py"],
-    "settings": ["test_settings.py"],
-    "fetch": ["test_fetch.py"],
-    "broker": ["test_broker.py"],
-    "processes": ["test_processes.py"],
-    "backups": ["test_backups.py"],
-    "backup_pod": ["test_backups.py"],
-    "rds_job": ["test_rds.py"],
-    "schedules": ["test_schedules.py"],
-    "way_in": ["test_way_in.py"],
-    "autoscaling": ["test_autoscaling.py"],
+    "builders.effective_resources": ["test_effective_resources.py"],
+    "settings.quantities": ["test_quantities.py", "test_effective_resources.py"],
+    "settings.checks": ["test_validation.py", "test_settings.py"],
+    "builders.migrations": ["test_migrations.py"],
+    "builders.workload_identity": ["test_workload_identity.py"],
+    "builders.network_policies": ["test_network_policies.py"],
+    "builders.app": ["test_app_pod.py"],
+    "settings.rds": ["test_rds.py"],
+    "builders.rds": ["test_rds.py"],
+    "settings.app": ["test_settings.py"],
+    "settings.database": ["test_settings.py"],
+    "settings.sidecars": ["test_settings.py"],
+    "settings.env": ["test_settings.py"],
+    "settings.resources": ["test_settings.py"],
+    "builders.fetch": ["test_fetch.py"],
+    "settings.broker": ["test_broker.py"],
+    "builders.broker": ["test_broker.py"],
+    "settings.processes": ["test_processes.py"],
+    "builders.processes": ["test_processes.py"],
+    "settings.backups": ["test_backups.py"],
+    "builders.backups": ["test_backups.py"],
+    "builders.backups": ["test_backups.py"],
+    "builders.rds": ["test_rds.py"],
+    "settings.schedules": ["test_schedules.py"],
+    "builders.schedules": ["test_schedules.py"],
+    "settings.way_in": ["test_way_in.py"],
+    "builders.way_in": ["test_way_in.py"],
+    "settings.autoscaling": ["test_autoscaling.py"],
+    "builders.autoscaling": ["test_autoscaling.py"],
 }
 CONSTANT_MODULES = (
-    "quantities", "validation", "migrations", "workload_identity", "network_policies", "app_pod",
-    "settings", "rds", "fetch",
+    "settings.quantities", "settings.checks", "builders.migrations", "builders.workload_identity",
+    "builders.network_policies", "builders.app", "settings.app", "settings.rds", "builders.rds", "builders.fetch",
 )  # fmt: skip
 # What the tests read besides the package (copied into the mutmut workspace).
 ALSO_COPY = ("tests", "scripts", "stacks", "config", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml",
@@ -112,29 +138,29 @@ ALSO_COPY = ("tests", "scripts", "stacks", "config", "Pulumi.yaml", "Pulumi.dev.
 
 # Survivors that change no behaviour, by mutant name: why (constants listed here are not run).
 EQUIVALENT: dict[str, str] = {
-    "rds._SUBNET: start anchor dropped": "ids_problem applies it with pattern.match, which anchors at the start",
-    "rds._SECURITY_GROUP: start anchor dropped": "ids_problem applies it with pattern.match, which anchors at the start",
-    "pulumi_djangoapp.validation.x__digest_problem__mutmut_3": (
+    "settings.rds._SUBNET: start anchor dropped": "ids_problem applies it with pattern.match, which anchors at the start",
+    "settings.rds._SECURITY_GROUP: start anchor dropped": "ids_problem applies it with pattern.match, which anchors at the start",
+    "pulumi_djangoapp.settings.checks.x__digest_problem__mutmut_3": (
         "partition vs rpartition on ':': IMAGE_REFERENCE lets exactly one ':' into a digest"
     ),
-    "pulumi_djangoapp.quantities.x_format_quantity__mutmut_16": (
+    "pulumi_djangoapp.settings.quantities.x_format_quantity__mutmut_16": (
         "the 'n' scale of the exact loop: the round-up after it computes the same nanos exactly"
     ),
-    "pulumi_djangoapp.validation.x_given_args__mutmut_16": (
+    "pulumi_djangoapp.settings.checks.x_given_args__mutmut_16": (
         "'XXAEIOUXX' for 'AEIOU': no args TypedDict name starts with an X"
     ),
-    "pulumi_djangoapp.validation.x_storage_problems__mutmut_8": (
+    "pulumi_djangoapp.settings.checks.x_storage_problems__mutmut_8": (
         "the QuantityError's message: the same function catches it and reports its own problem"
     ),
-    "pulumi_djangoapp.network_policies.x_db_admin_policy__mutmut_5": "with_broker=None is as false as False",
-    "pulumi_djangoapp.network_policies.x_network_policies__mutmut_39": (
+    "pulumi_djangoapp.builders.network_policies.x_db_admin_policy__mutmut_5": "with_broker=None is as false as False",
+    "pulumi_djangoapp.builders.network_policies.x_network_policies__mutmut_39": (
         "backup_policy without refs: backups exist only with the in-cluster database, whose rule needs none"
     ),
-    "pulumi_djangoapp.network_policies.x_network_policies__mutmut_41": (
+    "pulumi_djangoapp.builders.network_policies.x_network_policies__mutmut_41": (
         "backup_policy without refs (keyword form): the same reason"
     ),
-    "pulumi_djangoapp.network_policies.x_backup_policy__mutmut_4": "backup_policy's refs: the same reason",
-    "pulumi_djangoapp.network_policies.x_backup_policy__mutmut_8": "backup_policy's refs: the same reason",
+    "pulumi_djangoapp.builders.network_policies.x_backup_policy__mutmut_4": "backup_policy's refs: the same reason",
+    "pulumi_djangoapp.builders.network_policies.x_backup_policy__mutmut_8": "backup_policy's refs: the same reason",
 }
 
 
@@ -190,7 +216,7 @@ def _workspace(label: str, modules: tuple[str, ...]) -> Path:
     (work / "pyproject.toml").write_text(
         "[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        f"only_mutate = {json.dumps([f'src/pulumi_djangoapp/{m}.py' for m in modules])}\n"
+        f"only_mutate = {json.dumps(['src/pulumi_djangoapp/' + m.replace('.', '/') + '.py' for m in modules])}\n"
         f"also_copy = {json.dumps([n for n in ALSO_COPY if n != 'tests'])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(sorted({f'tests/{t}' for m in modules for t in MUTMUT_TESTS[m]}))}\n"
         'pytest_add_cli_args = ["-p", "no:xdist", "-p", "no:cacheprovider", "-p", "no:warnings", "-q"]\n'
@@ -225,7 +251,8 @@ def _mutmut_results(work: Path) -> dict[str, str]:
 
 
 def _module_of(mutant: str) -> str:
-    return mutant.split(".")[1]
+    # pulumi_djangoapp.<layer>.<module>.x_<function>__mutmut_<n>
+    return ".".join(mutant.split(".")[1:3])
 
 
 def sample_pattern(module: str, one_in: int = 10) -> str:
@@ -342,7 +369,7 @@ def _sequence(like: ast.expr, elts: list) -> ast.expr:
 
 
 def constant_mutants(module: str) -> list[ConstantMutant]:
-    path = PACKAGE / f"{module}.py"
+    path = PACKAGE / f"{module.replace('.', '/')}.py"
     text = path.read_text()
     lines = text.splitlines(keepends=True)
     offsets = [0]
@@ -396,7 +423,7 @@ def _overlay(mutant: ConstantMutant, overlay_root: Path) -> Path:
     overlay = overlay_root / re.sub(r"[^A-Za-z0-9]+", "_", mutant.name)[:120]
     package = overlay / "pulumi_djangoapp"
     shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    (package / f"{mutant.module}.py").write_text(mutant.source)
+    (package / f"{mutant.module.replace('.', '/')}.py").write_text(mutant.source)
     return overlay
 
 
@@ -492,7 +519,7 @@ def constant_pass(modules=CONSTANT_MODULES) -> dict[str, Tally]:
     # Each module's tests pass unmutated (a clean copy), and how long they take bounds a mutant.
     timeouts: dict[str, float] = {}
     for module in modules:
-        clean = ConstantMutant(module, f"clean {module}", (PACKAGE / f"{module}.py").read_text())
+        clean = ConstantMutant(module, f"clean {module}", (PACKAGE / f"{module.replace('.', '/')}.py").read_text())
         started = time.monotonic()
         status = _run_constant(clean, overlay_root, 600)
         if status != "survived":

@@ -6,7 +6,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pulumi_djangoapp.fetch import AwsRefs  # noqa: E402
+from pulumi_djangoapp.builders.fetch import AwsRefs  # noqa: E402
 
 IMAGE = {"image": "ghcr.io/acme/shop:1.4.2"}
 OIDC = {

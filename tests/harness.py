@@ -222,7 +222,7 @@ def run_project(
     ``config`` None: the stack file's, as the engine types it."""
     from pathlib import Path
 
-    from pulumi_djangoapp import runner
+    from pulumi_djangoapp.tools import runner
 
     project = runner.load_project(Path(start))
     if config is None:

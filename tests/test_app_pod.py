@@ -3,8 +3,11 @@ from fractions import Fraction
 
 import pytest
 
-from pulumi_djangoapp import app_pod
-from pulumi_djangoapp.effective_resources import effective_pod_resources, format_resources
+from pulumi_djangoapp.builders import app as app_pod
+from pulumi_djangoapp.builders import processes
+from pulumi_djangoapp.builders import schedules
+from pulumi_djangoapp.builders import effective_resources
+from pulumi_djangoapp.builders.effective_resources import effective_pod_resources, format_resources
 from pulumi_djangoapp.settings import normalise
 from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY as POD_IDENTITY_ARGS, REFS
 
@@ -177,7 +180,7 @@ def test_effective_resources_of_the_built_pod_count_the_sidecar_in_init_and_run(
         sidecars=[{**LOG_SHIPPER, "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}],
         secrets_backend="kubernetes",
     )
-    requests, limits = effective_pod_resources(app_pod.container_resources(pod))
+    requests, limits = effective_pod_resources(effective_resources.container_resources(pod))
     # run phase: sidecar 100m + django 250m = 350m beats migrate (250m) + sidecar (100m) = 350m;
     # memory: sidecar 64Mi + django 256Mi = 320Mi.
     assert format_resources(requests) == {"cpu": "350m", "memory": "320Mi"}
@@ -190,8 +193,8 @@ def test_pod_spec_is_plain_json():
 
 # --- The web pod, whole: written from the design, so that any change to it is seen ----------
 
-from pulumi_djangoapp.labels import labels, selector_labels  # noqa: E402
-from pulumi_djangoapp.security import container_security_context, pod_security_context  # noqa: E402
+from pulumi_djangoapp.builders.labels import labels, selector_labels  # noqa: E402
+from pulumi_djangoapp.builders.security import container_security_context, pod_security_context  # noqa: E402
 
 WEB_LABELS = labels("shop", "web")
 WEB_SELECTOR = {"matchLabels": selector_labels("shop", "web")}
@@ -392,7 +395,7 @@ def test_container_resources_reads_roles_and_quantities_in_pod_order():
         ],
         "containers": [{"name": "app"}],
     }
-    found = app_pod.container_resources(spec)
+    found = effective_resources.container_resources(spec)
     assert [(c.name, c.role) for c in found] == [("sidecar", "sidecar"), ("step", "init"), ("app", "app")]
     assert found[0].requests == {"cpu": Fraction(1, 20)} and found[0].limits == {}
     assert found[1].limits == {"memory": 2**30} and found[2].requests == {} and found[2].limits == {}
@@ -406,7 +409,7 @@ WORKER = {"name": "worker", "command": ["celery", "-A", "project", "worker"], "r
 
 def test_a_scheduled_run_prepares_like_the_web_pod_waits_for_migrations_and_runs_its_command_once():
     s = normalise("shop", {**MINIMAL, "schedules": [SCHEDULE], "migrations": "job"})
-    (role, cron), = app_pod.schedule_cron_jobs(s, REFS)
+    (role, cron), = schedules.schedule_cron_jobs(s, REFS)
     assert role == "schedule-report" and cron["metadata"]["name"] == "shop-report"
     assert cron["metadata"]["labels"] == labels("shop", "schedule")
     template = cron["spec"]["jobTemplate"]["spec"]["template"]
@@ -423,7 +426,7 @@ def test_a_scheduled_run_prepares_like_the_web_pod_waits_for_migrations_and_runs
     }  # fmt: skip
     assert pod["volumes"] == app_pod.volumes(s, REFS)
     none = normalise("shop", {**MINIMAL, "schedules": [{**SCHEDULE, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}], "migrations": "none"})
-    pod = app_pod.schedule_pod_spec(none, none.schedules[0], REFS)
+    pod = schedules.schedule_pod_spec(none, none.schedules[0], REFS)
     assert [c["name"] for c in pod["initContainers"]][-1] == "wait-for-db", "with migrations none nobody waits for them"
     assert pod["containers"][0]["resources"]["requests"] == {"cpu": "10m", "memory": "32Mi"}
 
@@ -431,7 +434,7 @@ def test_a_scheduled_run_prepares_like_the_web_pod_waits_for_migrations_and_runs
 def test_a_process_waits_for_migrations_in_every_mode_spreads_from_two_replicas_and_has_its_own_grace():
     for mode in ("init-container", "job", "none"):
         s = normalise("shop", {**POD_IDENTITY_ARGS, "processes": [WORKER], "migrations": mode})
-        (role, deployment), = app_pod.process_deployments(s, REFS)
+        (role, deployment), = processes.process_deployments(s, REFS)
         assert role == "process-worker" and deployment["metadata"]["name"] == "shop-worker"
         template = deployment["spec"]["template"]
         pod = template["spec"]
@@ -448,7 +451,7 @@ def test_a_process_waits_for_migrations_in_every_mode_spreads_from_two_replicas_
         assert {"HEARTBEAT_FILE", "READY_FILE"} <= {e["name"] for e in worker["env"]}
         assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(worker)
     one = normalise("shop", {**MINIMAL, "processes": [{**WORKER, "replicas": 1}]})
-    assert "topologySpreadConstraints" not in app_pod.process_pod_spec(one, one.processes[0], REFS)
+    assert "topologySpreadConstraints" not in processes.process_pod_spec(one, one.processes[0], REFS)
 
 
 def test_the_migration_job_pod_prepares_like_the_web_pod_and_runs_only_the_locked_migrate():

@@ -2,9 +2,10 @@
 
 import pytest
 
-from pulumi_djangoapp import DjangoApp, manifests
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import manifests
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import MINIMAL, REFS
 from harness import run_program
 

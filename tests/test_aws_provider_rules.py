@@ -31,8 +31,9 @@ from typing import Callable, Optional
 
 import pytest
 
-from pulumi_djangoapp import DjangoApp, rds
-from pulumi_djangoapp.settings import MAX_NAME_LENGTH
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.settings import rds
+from pulumi_djangoapp.settings.app import MAX_NAME_LENGTH
 from conftest import MINIMAL, POD_IDENTITY, ROOT
 from harness import Registration, run_program, run_project
 

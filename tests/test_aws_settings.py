@@ -1,7 +1,7 @@
 import pytest
 
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import MINIMAL, OIDC
 
 

@@ -5,9 +5,11 @@ import json
 import kubernetes_validate
 import pytest
 
-from pulumi_djangoapp import DjangoApp, backup_pod, backups
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import backups as backup_pod
+from pulumi_djangoapp.builders import backups
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY, REFS
 from harness import run_program
 

@@ -2,9 +2,10 @@
 
 import pytest
 
-from pulumi_djangoapp import DjangoApp, broker
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import broker
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL
 from harness import is_secret, run_program
 from test_processes import WORKER, objects, pod

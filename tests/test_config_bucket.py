@@ -4,7 +4,7 @@ import pytest
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.config_bucket import ConfigBucket
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import MINIMAL
 from harness import run_program
 

@@ -1,7 +1,7 @@
 import pytest
 
-from pulumi_djangoapp import config_files
-from pulumi_djangoapp.validation import Problems
+from pulumi_djangoapp.settings import config_files
+from pulumi_djangoapp.settings.checks import Problems
 
 
 def gather(files=None, directory=None):

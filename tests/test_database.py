@@ -1,4 +1,5 @@
-from pulumi_djangoapp import DjangoApp, database
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import database
 from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL
 from harness import run_program

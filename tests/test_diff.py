@@ -6,7 +6,8 @@ import sys
 import pytest
 import yaml
 
-from pulumi_djangoapp import diff, render
+from pulumi_djangoapp.tools import render
+from pulumi_djangoapp.tools import diff
 
 
 def _render(root, tmp_path, label, *overrides, program=None, start=None):

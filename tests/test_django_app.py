@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from pulumi_djangoapp import DjangoApp, DjangoAppArgs, PostgresArgs, SidecarArgs, ValidationError
-from pulumi_djangoapp.django_app import TYPE_TOKEN
+from pulumi_djangoapp.components.django_app import TYPE_TOKEN
 from harness import fake_password, run_program
 from conftest import KUBERNETES_ONLY, MINIMAL, OIDC
 

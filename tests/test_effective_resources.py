@@ -1,11 +1,7 @@
 from fractions import Fraction
 
-from pulumi_djangoapp.effective_resources import (
-    ContainerResources,
-    effective_pod_resources,
-    format_resources,
-)
-from pulumi_djangoapp.quantities import parse_quantity
+from pulumi_djangoapp.builders.effective_resources import ContainerResources, effective_pod_resources, format_resources
+from pulumi_djangoapp.settings.quantities import parse_quantity
 
 
 def c(name, role, requests=None, limits=None):
@@ -90,7 +86,7 @@ def test_formatted_output_names_each_resource_once():
 
 
 def test_a_container_with_neither_request_nor_limit_adds_nothing_to_the_pod():
-    from pulumi_djangoapp.effective_resources import ContainerResources
+    from pulumi_djangoapp.builders.effective_resources import ContainerResources
 
     containers = [
         ContainerResources(name="app", role="app", requests={"cpu": Fraction(1, 10)}, limits={}),
@@ -102,7 +98,7 @@ def test_a_container_with_neither_request_nor_limit_adds_nothing_to_the_pod():
 
 
 def test_an_explicit_zero_request_stays_zero():
-    from pulumi_djangoapp.effective_resources import ContainerResources
+    from pulumi_djangoapp.builders.effective_resources import ContainerResources
 
     requests, _ = effective_pod_resources([ContainerResources(name="app", role="app", requests={"cpu": Fraction(0)}, limits={})])
     assert requests == {"cpu": 0}

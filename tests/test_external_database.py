@@ -1,8 +1,10 @@
 import pytest
 
-from pulumi_djangoapp import DjangoApp, app_pod, network_policies
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import app as app_pod
+from pulumi_djangoapp.builders import network_policies
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, REFS
 from harness import run_program
 

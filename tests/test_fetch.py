@@ -1,6 +1,8 @@
 import pytest
 
-from pulumi_djangoapp import DjangoApp, app_pod, fetch
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import app as app_pod
+from pulumi_djangoapp.builders import fetch
 from pulumi_djangoapp.settings import normalise
 from conftest import KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
 from harness import MOCK_REGION, run_program
@@ -132,7 +134,7 @@ def test_region_defaults_to_the_provider_region_and_can_be_set():
 
 
 def test_endpoint_port_is_opened_for_the_fetch_steps():
-    from pulumi_djangoapp import network_policies
+    from pulumi_djangoapp.builders import network_policies
 
     s = normalise("shop", {**MINIMAL, "aws_endpoint_url": "http://localstack:4566"})
     web = network_policies.web_policy(s)
@@ -142,7 +144,7 @@ def test_endpoint_port_is_opened_for_the_fetch_steps():
 
 # --- The fetch steps, whole -------------------------------------------------------------------
 
-from pulumi_djangoapp.security import container_security_context  # noqa: E402
+from pulumi_djangoapp.builders.security import container_security_context  # noqa: E402
 
 FETCH_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 WEB_IDENTITY_ENV = [

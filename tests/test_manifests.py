@@ -3,7 +3,7 @@
 import kubernetes_validate
 import pytest
 
-from pulumi_djangoapp import manifests
+from pulumi_djangoapp.builders import manifests
 from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL, OIDC, REFS
 

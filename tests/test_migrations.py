@@ -1,8 +1,11 @@
 import pytest
 
-from pulumi_djangoapp import DjangoApp, app_pod, migrations
-from pulumi_djangoapp.settings import default_lock_key, normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import app as app_pod
+from pulumi_djangoapp.builders import migrations
+from pulumi_djangoapp.settings.migrations import default_lock_key
+from pulumi_djangoapp.settings.app import normalise
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, REFS
 from harness import run_program
 
@@ -159,8 +162,8 @@ def test_pulumi_waits_for_a_rollout_longer_than_its_pods_may_wait_for_the_databa
 
 # --- The steps and the Job, whole ------------------------------------------------------------
 
-from pulumi_djangoapp.labels import labels  # noqa: E402
-from pulumi_djangoapp.security import container_security_context  # noqa: E402
+from pulumi_djangoapp.builders.labels import labels  # noqa: E402
+from pulumi_djangoapp.builders.security import container_security_context  # noqa: E402
 from conftest import POD_IDENTITY  # noqa: E402
 
 

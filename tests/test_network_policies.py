@@ -1,7 +1,7 @@
 import pytest
 
-from pulumi_djangoapp import network_policies
-from pulumi_djangoapp.labels import selector_labels
+from pulumi_djangoapp.builders import network_policies
+from pulumi_djangoapp.builders.labels import selector_labels
 from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL, REFS
 
@@ -73,7 +73,7 @@ def test_every_client_policy_lets_dns_out_over_udp_and_tcp_on_53():
 
 
 def test_the_migrate_policy_selects_the_jobs_pods_and_restricts_both_directions():
-    from pulumi_djangoapp import app_pod
+    from pulumi_djangoapp.builders import app as app_pod
 
     s = normalise("shop", {**MINIMAL, "migrations": "job"})
     (policy,) = [p["spec"] for p in network_policies.network_policies(s) if p["metadata"]["name"] == "shop-migrate"]
@@ -85,7 +85,7 @@ def test_the_migrate_policy_selects_the_jobs_pods_and_restricts_both_directions(
 # --- Every policy, whole: what each kind of pod may do, written from the design -------------
 
 def _labels(component):
-    from pulumi_djangoapp.labels import labels
+    from pulumi_djangoapp.builders.labels import labels
 
     return labels("shop", component)
 

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from pulumi_djangoapp.quantities import QuantityError, format_quantity, parse_quantity
+from pulumi_djangoapp.settings.quantities import QuantityError, format_quantity, parse_quantity
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,11 @@ import kubernetes_validate
 import pulumi
 import pytest
 
-from pulumi_djangoapp import DjangoApp, rds
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import rds
+from pulumi_djangoapp.settings import rds as rds_settings
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY
 from harness import MOCK_VPC, RecordingMocks, fake_password, is_secret, run_program
 
@@ -379,7 +381,7 @@ def test_the_largest_storage_and_every_log_export_rds_offers_are_accepted():
 
 
 def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
-    from pulumi_djangoapp.django_app import await_timeouts
+    from pulumi_djangoapp.components.django_app import await_timeouts
 
     run = app()
     job = run.named("shop-db-role")
@@ -426,12 +428,12 @@ def test_master_user_names_rds_accepts_can_be_given(master):
 
 def test_the_reserved_words_are_postgresqls_reserved_key_words_only():
     # Non-reserved key words (name, role, admin) are fine master user names.
-    assert {"name", "role", "admin", "password"} & rds.RESERVED_WORDS == set()
-    assert {"user", "all", "table", "current_user", "system_user"} <= rds.RESERVED_WORDS
+    assert {"name", "role", "admin", "password"} & rds_settings.RESERVED_WORDS == set()
+    assert {"user", "all", "table", "current_user", "system_user"} <= rds_settings.RESERVED_WORDS
 
 
 def test_an_rds_app_name_must_leave_room_for_the_instance_identifier():
-    assert rds.MAX_APP_NAME_LENGTH == 37
+    assert rds_settings.MAX_APP_NAME_LENGTH == 37
     with pytest.raises(ValidationError) as error:
         normalise("a" * 38, {**MINIMAL, "database": RDS})
     assert "at most 37 characters with provider 'rds'" in str(error.value)

@@ -11,9 +11,10 @@ import pulumi
 import pytest
 
 import kubernetes_validate
-from pulumi_djangoapp import DjangoApp, manifests
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import manifests
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import IMAGE, KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
 from harness import RecordingMocks, run_program
 from test_stack_config import run_stack, stack_config
@@ -249,7 +250,7 @@ def test_a_kubernetes_backend_stack_cannot_keep_aws_only_keys_it_would_ignore(ro
 
 @pytest.mark.parametrize("key, value", [("replicas", "3.5"), ("replicas", " 3"), ("protectData", "True"), ("protectData", "1"), ("replica", "3"), ("imageTag", "x")])
 def test_the_engine_refuses_untyped_or_undeclared_stack_values_before_the_program(root, key, value):
-    from pulumi_djangoapp import runner
+    from pulumi_djangoapp.tools import runner
 
     project = runner.load_project(root)
     with pytest.raises(runner.ProgramError, match=f"djangoapp:{key}"):
@@ -434,7 +435,7 @@ def project_with_secure(root, tmp_path, key, value="v1:AAAA:BBBB"):
 
 
 def test_a_secure_value_never_breaks_the_render_and_is_never_shown(root, tmp_path):
-    from pulumi_djangoapp import render
+    from pulumi_djangoapp.tools import render
 
     project = project_with_secure(root, tmp_path, "kmsKeyArn")
     result = render.render(project / "stacks", "dev")

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import validate_render  # noqa: E402
 import yaml
 
-from pulumi_djangoapp import render
+from pulumi_djangoapp.tools import render
 from test_stack_config import STACKS
 
 VERSIONS = ("1.32.0", "1.34.0", "1.37.0")
@@ -321,7 +321,7 @@ def test_the_help_is_plain_text_and_names_every_file_the_render_writes(tmp_path)
     import sys
 
     from conftest import ROOT
-    from pulumi_djangoapp import render
+    from pulumi_djangoapp.tools import render
 
     help_text = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
     assert "``" not in help_text

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pulumi.output import Unknown
 
-from pulumi_djangoapp import runner
+from pulumi_djangoapp.tools import runner
 from harness import run_project
 
 PROBE = """
@@ -186,7 +186,7 @@ def test_a_virtualenv_inside_the_program_folder_is_not_forgotten_with_the_progra
     import sys
     import types
 
-    from pulumi_djangoapp import runner
+    from pulumi_djangoapp.tools import runner
 
     (tmp_path / "Pulumi.yaml").write_text("name: consumer\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n")
     (tmp_path / "__main__.py").write_text("import program_helper\n")

@@ -12,7 +12,7 @@ from test_stack_config import STACKS
 RENDER_ALL = """
 import json, sys
 from pathlib import Path
-from pulumi_djangoapp import render
+from pulumi_djangoapp.tools import render
 root = Path(sys.argv[1])
 programs = [(root / "stacks", s) for s in sys.argv[2:]] + [(root / "examples" / "consumer", "dev")]
 counts = {}

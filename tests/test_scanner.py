@@ -1,4 +1,4 @@
-from pulumi_djangoapp import scanner
+from pulumi_djangoapp.builders import scanner
 
 
 def pod(*images):

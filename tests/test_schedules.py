@@ -3,9 +3,11 @@
 import kubernetes_validate
 import pytest
 
-from pulumi_djangoapp import DjangoApp, manifests, schedules
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import manifests
+from pulumi_djangoapp.settings import schedules
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import KUBERNETES_ONLY, MINIMAL, REFS
 from harness import run_program
 

@@ -1,4 +1,4 @@
-from pulumi_djangoapp.security import container, container_security_context, pod_security_context
+from pulumi_djangoapp.builders.security import container, container_security_context, pod_security_context
 
 
 def test_every_built_container_carries_the_restricted_context_and_pull_policy():

@@ -1,11 +1,8 @@
 import pytest
 
-from pulumi_djangoapp.settings import (
-    BUILTIN_CONTAINERS,
-    DEFAULT_APP_RESOURCES,
-    normalise,
-)
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.sidecars import BUILTIN_CONTAINERS
+from pulumi_djangoapp.settings.app import DEFAULT_APP_RESOURCES, normalise
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import MINIMAL
 
 
@@ -246,7 +243,8 @@ def _rendered_pods():
     """Every pod the component renders for an app with all its steps (job mode, AWS, a sidecar)."""
     import dataclasses
 
-    from pulumi_djangoapp import app_pod
+    from pulumi_djangoapp.builders import app as app_pod
+    from pulumi_djangoapp.builders import processes
     from conftest import REFS
 
     s = normalise("shop", {
@@ -256,7 +254,7 @@ def _rendered_pods():
         "ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]},
     })  # fmt: skip
     refs = dataclasses.replace(REFS, secret_ids={**REFS.secret_ids, "broker-url": "arn:broker"})
-    return [app_pod.pod_spec(s, refs), app_pod.migration_pod_spec(s, refs), app_pod.process_pod_spec(s, s.processes[0], refs)]
+    return [app_pod.pod_spec(s, refs), app_pod.migration_pod_spec(s, refs), processes.process_pod_spec(s, s.processes[0], refs)]
 
 
 def test_no_variable_the_component_sets_can_be_set_by_the_user():
@@ -281,7 +279,8 @@ def test_no_container_name_of_the_component_can_name_a_sidecar():
 
 
 def test_a_native_sidecar_keeps_its_startup_probe_command_and_the_pull_policy():
-    from pulumi_djangoapp import app_pod
+    from pulumi_djangoapp.builders import app as app_pod
+    from pulumi_djangoapp.builders import processes
 
     s = normalise("shop", {**MINIMAL, "image_pull_policy": "IfNotPresent", "sidecars": [{
         "name": "proxy", "image": "ghcr.io/acme/proxy:1.0.0", "command": ["/proxy"], "args": ["--port", "9000"],

@@ -5,9 +5,9 @@ from pulumi.output import Unknown
 import pytest
 import yaml
 
-from pulumi_djangoapp import runner
+from pulumi_djangoapp.tools import runner
 from pulumi_djangoapp.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from harness import run_project
 
 PROJECT = "djangoapp"
@@ -206,7 +206,7 @@ def test_running_a_stack_loads_the_component_under_one_import_name_only(root):
     import sys
 
     run_stack(root, stack_config(root, "dev"))
-    assert "pulumi_djangoapp.django_app" in sys.modules
+    assert "pulumi_djangoapp.components.django_app" in sys.modules
     assert [m for m in sys.modules if m == "components" or m.startswith("components.")] == []
 
 
@@ -226,8 +226,8 @@ def test_no_stack_pulls_from_docker_hub_where_nodes_share_an_anonymous_pull_limi
 
 
 def test_component_default_images_come_from_aws_public_registry():
-    from pulumi_djangoapp.aws_settings import DEFAULT_AWS_CLI_IMAGE
-    from pulumi_djangoapp.settings import DEFAULT_POSTGRES_IMAGE
+    from pulumi_djangoapp.settings.aws import DEFAULT_AWS_CLI_IMAGE
+    from pulumi_djangoapp.settings.database import DEFAULT_POSTGRES_IMAGE
 
     assert DEFAULT_POSTGRES_IMAGE.startswith("public.ecr.aws/docker/library/postgres:")
     assert DEFAULT_AWS_CLI_IMAGE.startswith("public.ecr.aws/aws-cli/aws-cli:")

@@ -5,14 +5,15 @@ import pulumi
 import pytest
 
 from pulumi_djangoapp import storage_class
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.builders.storage_class import storage_class as build_storage_class
+from pulumi_djangoapp.settings.checks import ValidationError
 from test_stack_config import STACKS, load_yaml, run_stack, stack_config
 
 PROD_KEY = "arn:aws:kms:eu-west-3:333333333333:key/0b5c4e1a-7d2f-4c3b-9a8e-1f2d3c4b5a69"
 
 
 def built(**args):
-    return storage_class.storage_class(storage_class.normalise({"name": "shop-gp3", **args}))
+    return build_storage_class(storage_class.normalise({"name": "shop-gp3", **args}))
 
 
 def test_a_created_class_is_encrypted_expandable_zone_aware_and_keeps_volumes():

@@ -1,6 +1,6 @@
 import pytest
 
-from pulumi_djangoapp.validation import Problem, ValidationError, dns_label_problem, image_problem
+from pulumi_djangoapp.settings.checks import Problem, ValidationError, dns_label_problem, image_problem
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_validation_error_lists_every_problem_with_field_value_and_rule():
 
 
 def test_a_storage_class_name_valid_only_as_a_prefix_is_refused():
-    from pulumi_djangoapp.validation import Problems, storage_problems
+    from pulumi_djangoapp.settings.checks import Problems, storage_problems
 
     for name, refused in (("fast-gp3", False), ("fast-", True), ("fast.gp3", False), ("-fast", True)):
         problems = Problems()
@@ -68,7 +68,7 @@ def test_a_storage_class_name_valid_only_as_a_prefix_is_refused():
 
 from typing import NotRequired, TypedDict  # noqa: E402
 
-from pulumi_djangoapp.validation import Problems, given_args, storage_problems, unknown_keys  # noqa: E402
+from pulumi_djangoapp.settings.checks import Problems, given_args, storage_problems, unknown_keys  # noqa: E402
 
 
 def test_a_problem_shows_values_as_a_stack_file_spells_them():

@@ -9,9 +9,11 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from pulumi_djangoapp import DjangoApp, manifests, network_policies
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import manifests
+from pulumi_djangoapp.builders import network_policies
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.validation import ValidationError
+from pulumi_djangoapp.settings.checks import ValidationError
 from conftest import MINIMAL, REFS
 from harness import run_program
 
@@ -189,7 +191,7 @@ def test_an_ipv6_app_cannot_ask_for_an_ipv4_only_load_balancer():
 
 def test_an_ingress_cidr_as_wide_as_a_vpc_is_warned_about_and_subnets_are_not():
     # #27: with the VPC CNI the VPC CIDR admits every pod and node.
-    from pulumi_djangoapp import way_in
+    from pulumi_djangoapp.builders import way_in
 
     vpc = normalise("shop", {**MINIMAL, "aws_region": "eu-west-3", "ingress": {**ALB, "ingress_cidrs": ["10.30.0.0/16"]}}).way_in
     assert "10.30.0.0/16" in way_in.broad_cidr_warning(vpc) and "ALB's subnet CIDRs" in way_in.broad_cidr_warning(vpc)

@@ -1,4 +1,4 @@
-from pulumi_djangoapp import web
+from pulumi_djangoapp.builders import web
 from pulumi_djangoapp.settings import normalise
 from conftest import MINIMAL
 

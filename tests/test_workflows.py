@@ -94,7 +94,7 @@ def test_a_stack_without_its_cluster_is_a_clear_error(root, tmp_path):
         import stack_cluster
     finally:
         sys.path.pop(0)
-    from pulumi_djangoapp import runner
+    from pulumi_djangoapp.tools import runner
 
     with pytest.raises(runner.ProgramError, match="eksClusterName"):
         stack_cluster.cluster_of(tmp_path, "x")

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from pulumi_djangoapp import DjangoApp, workload_identity
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.builders import workload_identity
 from conftest import KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY
 from harness import MOCK_ACCOUNT, MOCK_REGION, run_program
 
@@ -76,7 +77,7 @@ def test_partition_comes_from_the_provider_arn():
 
 
 def test_an_aws_backend_app_without_a_credential_path_is_refused_before_anything_registers():
-    from pulumi_djangoapp.validation import ValidationError
+    from pulumi_djangoapp.settings.checks import ValidationError
 
     registered = []
 
@@ -106,7 +107,7 @@ def test_an_aws_backend_app_without_a_credential_path_is_refused_before_anything
 )
 def test_a_credential_path_cannot_be_half_given_or_contradictory(args, field):
     from pulumi_djangoapp.settings import normalise
-    from pulumi_djangoapp.validation import ValidationError
+    from pulumi_djangoapp.settings.checks import ValidationError
 
     with pytest.raises(ValidationError) as caught:
         normalise("shop", {"image": "ghcr.io/acme/shop:1.4.2", **args})
@@ -265,7 +266,8 @@ def test_the_partition_of_an_output_arn_is_an_output_of_the_partition():
 
 
 def test_the_backup_and_db_admin_roles_use_the_key_only_through_their_service():
-    from pulumi_djangoapp import backup_pod, rds
+    from pulumi_djangoapp.builders import backups as backup_pod
+    from pulumi_djangoapp.builders import rds
 
     key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     (backup,) = [s for s in backup_pod.access_policy("aws", "b", "p", key)["Statement"] if s["Sid"] == "EncryptWithAppKey"]

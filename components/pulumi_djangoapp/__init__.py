@@ -2,17 +2,21 @@
 
 __version__ = "0.2.0"
 
-from .args import DjangoAppArgs, PostgresArgs, ResourcesArgs, SidecarArgs
-from .autoscaling import AutoscalingArgs
-from .backups import BackupArgs
-from .broker import BrokerArgs
-from .processes import ProcessArgs
-from .rds import RdsArgs
-from .schedules import ScheduleArgs
-from .way_in import HttpRouteArgs, IngressArgs
-from .config_bucket import ConfigBucket, ConfigBucketArgs
-from .django_app import TYPE_TOKEN, DjangoApp
-from .validation import Problem, ValidationError
+from .components.config_bucket import ConfigBucket
+from .components.django_app import TYPE_TOKEN, DjangoApp
+from .settings.app import DjangoAppArgs
+from .settings.autoscaling import AutoscalingArgs
+from .settings.backups import BackupArgs
+from .settings.broker import BrokerArgs
+from .settings.checks import Problem, ValidationError
+from .settings.config_bucket import ConfigBucketArgs
+from .settings.database import PostgresArgs
+from .settings.processes import ProcessArgs
+from .settings.rds import RdsArgs
+from .settings.resources import ResourcesArgs
+from .settings.schedules import ScheduleArgs
+from .settings.sidecars import SidecarArgs
+from .settings.way_in import HttpRouteArgs, IngressArgs
 
 __all__ = [
     "AutoscalingArgs",

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Mapping
 
-from pulumi_djangoapp import fetch
+from pulumi_djangoapp.builders import fetch
 
 from .services import postgres_bin
 

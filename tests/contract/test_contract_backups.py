@@ -15,8 +15,9 @@ import sys
 import pytest
 from psycopg import sql
 
-from pulumi_djangoapp import backup_pod, backups
-from pulumi_djangoapp.fetch import AwsRefs
+from pulumi_djangoapp.builders import backups as backup_pod
+from pulumi_djangoapp.builders import backups
+from pulumi_djangoapp.builders.fetch import AwsRefs
 from pulumi_djangoapp.settings import normalise
 
 from .kubelet import APP_DIR

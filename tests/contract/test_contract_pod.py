@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pulumi_djangoapp import fetch
+from pulumi_djangoapp.builders import fetch
 
 from .services import free_port
 

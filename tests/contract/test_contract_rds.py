@@ -22,7 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pulumi_djangoapp import rds
+from pulumi_djangoapp.builders import rds
+from pulumi_djangoapp.settings import rds as rds_settings
 from harness import run_program
 
 from .render import OIDC, MotoMocks
@@ -373,7 +374,7 @@ def test_the_reserved_words_refused_as_master_user_are_the_servers_reserved_key_
     finally:
         other.stop()
     assert on_16 - on_15 == {"system_user"}, "16 reserved one more word"
-    assert on_15 | on_16 == rds.RESERVED_WORDS
+    assert on_15 | on_16 == rds_settings.RESERVED_WORDS
 
 
 def test_the_postgresql_16_server_runs_from_a_folder_every_user_can_traverse():

@@ -1,0 +1,148 @@
+"""Migrations that run exactly once, however many pods start at the same time.
+
+An init container runs once *per pod*, so two replicas run ``migrate`` concurrently and Django
+takes no lock of its own. The migrate step therefore takes a session-level PostgreSQL advisory
+lock *inside the Django process* that migrates (a lock taken by a separate ``psql`` would end with
+that session), runs ``migrate``, and unlocks; the other pods wait on the lock and then find
+nothing to do. In ``job`` mode one Job per release migrates and app pods only wait until
+``migrate --check`` passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..settings.app import Settings
+from .fetch import credential_annotations
+from .labels import labels
+from .security import container
+
+MIGRATE = "migrate"
+
+JOB_COMPONENT = "migrate"
+
+# Run by `python manage.py shell -c`, so the app's own manage.py picks the settings module and
+# the user's project needs no change. pg_try_advisory_lock in a loop (rather than the blocking
+# pg_advisory_lock) lets the step print progress and give up at its deadline.
+LOCKED_MIGRATE = """\
+import os, sys, time
+from django.core.management import call_command
+from django.db import connection
+key = int(os.environ["MIGRATION_LOCK_KEY"])
+timeout = float(os.environ["MIGRATION_LOCK_TIMEOUT"])
+deadline = time.monotonic() + timeout
+with connection.cursor() as cursor:
+    while True:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if cursor.fetchone()[0]:
+            break
+        if time.monotonic() >= deadline:
+            print(f"migrate: gave up after {timeout:.0f}s waiting for migration lock {key}; another pod is still migrating", file=sys.stderr, flush=True)
+            sys.exit(1)
+        print(f"migrate: another pod holds migration lock {key}; waiting", flush=True)
+        time.sleep(1)
+print(f"migrate: holding migration lock {key}", flush=True)
+try:
+    call_command("migrate", interactive=False)
+finally:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            print("migrate: the lock was lost during migrate (connection reset?)", file=sys.stderr, flush=True)
+"""
+
+WAIT_FOR_MIGRATIONS = """\
+deadline=$(( $(date +%s) + MIGRATIONS_WAIT_TIMEOUT ))
+until python manage.py migrate --check --noinput > /dev/null; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "wait-for-migrations: migrations still unapplied after ${MIGRATIONS_WAIT_TIMEOUT}s; did the migration Job fail?" >&2
+    exit 1
+  fi
+  echo "wait-for-migrations: unapplied migrations; waiting for the migration Job"
+  sleep 3
+done
+echo "wait-for-migrations: every migration is applied"
+"""
+
+def migrate_command() -> list[str]:
+    # -v 0 quiets the shell command itself (Django 5.2 announces its auto-imports), not migrate.
+    return ["python", "manage.py", "shell", "-v", "0", "-c", LOCKED_MIGRATE]
+
+def migrate_env(s: Settings) -> list[dict]:
+    m = s.migrations
+    return [
+        {"name": "MIGRATION_LOCK_KEY", "value": str(m.lock_key)},
+        {"name": "MIGRATION_LOCK_TIMEOUT", "value": str(m.lock_timeout_seconds)},
+    ]
+
+def wait_for_migrations_command() -> list[str]:
+    return ["sh", "-c", WAIT_FOR_MIGRATIONS]
+
+def job_name(s: Settings, template_shape: dict) -> str:
+    """One name per release: the hash covers the image, the Job settings and the whole pod
+    template (``template_shape``, built with placeholder AWS values), so any change that would
+    alter the immutable template makes a new Job instead."""
+    m = s.migrations
+    fingerprint = json.dumps(
+        [s.image, m.release, m.job_backoff_limit, m.job_deadline_seconds, template_shape],
+        sort_keys=True,
+    )
+    return f"{s.name}-migrate-{hashlib.sha256(fingerprint.encode()).hexdigest()[:10]}"
+
+REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
+
+def job(s: Settings, pod_spec: dict, name: str) -> dict:
+    """The migration Job; ``pod_spec`` is the app pod's spec with the migrate step as its only
+    container (built by ``app_pod.migration_pod_spec``)."""
+    m = s.migrations
+    pod_labels = labels(s.name, JOB_COMPONENT)
+    template_metadata: dict = {"labels": pod_labels}
+    annotations = credential_annotations(s, pod_spec)
+    if annotations:
+        template_metadata["annotations"] = annotations
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": s.namespace,
+            "labels": pod_labels,
+            # A failed Job is replaced by the next `up` instead of being awaited again forever
+            # (pulumi-kubernetes: a Job that is not ready is otherwise kept and re-awaited).
+            "annotations": {REPLACE_UNREADY_ANNOTATION: "true"},
+        },
+        "spec": {
+            "backoffLimit": m.job_backoff_limit,
+            "activeDeadlineSeconds": m.job_deadline_seconds,
+            "template": {"metadata": template_metadata, "spec": {**pod_spec, "restartPolicy": "Never"}},
+        },
+    }
+
+def migrate_container(s: Settings, base: dict) -> dict:
+    """The locked migrate step, from the app container's env, mounts and resources."""
+    return container(
+        MIGRATE,
+        s.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=migrate_command(),
+        env=[*base["env"], *migrate_env(s)],
+        resources=base["resources"],
+        volumeMounts=base["volumeMounts"],
+    )
+
+def wait_for_migrations_container(s: Settings, base: dict) -> dict:
+    return container(
+        "wait-for-migrations",
+        s.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=wait_for_migrations_command(),
+        env=[
+            *base["env"],
+            {"name": "MIGRATIONS_WAIT_TIMEOUT", "value": str(s.migrations.wait_timeout_seconds)},
+        ],
+        resources=base["resources"],
+        volumeMounts=base["volumeMounts"],
+    )

@@ -1,0 +1,198 @@
+"""NetworkPolicies: the app reachable on its ports, Postgres only from the app's pods.
+
+In a namespace the component owns, everything else is denied. App (and migration Job) pods may
+resolve names, reach their database and open HTTPS connections (cloud APIs, log sinks);
+Postgres may open nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..settings import broker as broker_settings
+from ..settings.app import Settings
+from . import broker, way_in
+from .fetch import AwsRefs
+from .labels import (
+    BACKUP,
+    BROKER,
+    DATABASE,
+    DB_ADMIN,
+    MIGRATE,
+    PROCESS,
+    SCHEDULE,
+    WEB,
+    labels,
+    selector_labels,
+)
+from .workload_identity import (
+    POD_IDENTITY_AGENT_IPV4,
+    POD_IDENTITY_AGENT_IPV6,
+    POD_IDENTITY_AGENT_PORT,
+)
+
+_DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+
+def _policy(s: Settings, name: str, component: str, spec: dict) -> dict:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": s.namespace, "labels": labels(s.name, component)},
+        "spec": spec,
+    }
+
+def default_deny(s: Settings) -> dict:
+    return _policy(
+        s,
+        f"{s.name}-default-deny",
+        WEB,
+        {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    )
+
+def _database_peers(refs: Optional[AwsRefs]) -> Any:
+    """RDS: its subnets' CIDRs, not its address, which moves to the standby on failover."""
+    if refs is None or refs.database_cidrs is None:
+        raise ValueError("an RDS database needs its subnets' CIDRs (AwsRefs.database_cidrs)")
+    cidrs = refs.database_cidrs
+    if isinstance(cidrs, (list, tuple)):
+        return [{"ipBlock": {"cidr": c}} for c in cidrs]
+    return cidrs.apply(lambda values: [{"ipBlock": {"cidr": c}} for c in values])
+
+def _client_egress(s: Settings, refs: Optional[AwsRefs] = None, with_broker: bool = True) -> list[dict]:
+    """Where the app's processes may connect: DNS, their database, HTTPS (and a local endpoint)."""
+    https = [{"port": 443, "protocol": "TCP"}]
+    if s.aws and s.aws.endpoint_port and s.aws.endpoint_port != 443:
+        # A LocalStack/moto endpoint on its own port must be reachable by the fetch steps.
+        https.append({"port": s.aws.endpoint_port, "protocol": "TCP"})
+    database = {"ports": [{"port": s.database.port, "protocol": "TCP"}]}
+    if not s.database.external:
+        database["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}]
+    elif s.database.provider == "rds":
+        database["to"] = _database_peers(refs)
+    rules = [{"ports": _DNS_PORTS}, database, {"ports": https}]
+    if s.broker and with_broker:
+        queue: dict = {"ports": [{"port": broker.port(s.broker), "protocol": "TCP"}]}
+        if s.broker.in_cluster:
+            queue["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, BROKER)}}]
+        rules.append(queue)
+    if s.aws and s.aws.pod_identity:
+        # The fetch steps' credentials come from the node's EKS Pod Identity agent (plain HTTP
+        # on a link-local address); web-identity needs only STS on 443.
+        rules.append(
+            {
+                "to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV4}}, {"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV6}}],
+                "ports": [{"port": POD_IDENTITY_AGENT_PORT, "protocol": "TCP"}],
+            }
+        )
+    return rules
+
+def web_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    sidecar_ports = [p for c in s.sidecars for p in c.ports]
+    if s.way_in:
+        # The load balancer (or the Gateway's pods) is the only way to the app's port: what
+        # makes trusting its X-Forwarded-Proto safe.
+        ingress = [{"from": way_in.ingress_peers(s.way_in), "ports": [{"port": s.port, "protocol": "TCP"}]}]
+        if sidecar_ports:
+            ingress.append({"ports": [{"port": p, "protocol": "TCP"} for p in sidecar_ports]})
+    else:
+        ingress = [{"ports": [{"port": p, "protocol": "TCP"} for p in (s.port, *sidecar_ports)]}]
+    return _policy(
+        s,
+        f"{s.name}-web",
+        WEB,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, WEB)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": _client_egress(s, refs),
+        },
+    )
+
+def _client_only(s: Settings, suffix: str, component: str, refs: Optional[AwsRefs] = None, with_broker: bool = True) -> dict:
+    """Pods that listen on nothing and connect like the app does."""
+    return _policy(
+        s,
+        f"{s.name}-{suffix}",
+        component,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, component)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": _client_egress(s, refs, with_broker),
+        },
+    )
+
+def migrate_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """Migration Job pods."""
+    return _client_only(s, "migrate", MIGRATE, refs)
+
+def schedule_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """Scheduled runs."""
+    return _client_only(s, "schedules", SCHEDULE, refs)
+
+def process_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """Background processes: they listen on nothing."""
+    return _client_only(s, "processes", PROCESS, refs)
+
+def _app_clients(s: Settings) -> list[str]:
+    """Components whose pods run the app's code: each may use the database and the broker."""
+    return [
+        WEB,
+        *([MIGRATE] if s.migrations.mode == "job" else []),
+        *([SCHEDULE] if s.schedules else []),
+        *([PROCESS] if s.processes else []),
+    ]
+
+def _server_only(s: Settings, suffix: str, component: str, port: int, clients: list[str]) -> dict:
+    """A server of this app: reached by ``clients`` on ``port``; egress listed with no rules, so
+    it opens no connections at all."""
+    return _policy(
+        s,
+        f"{s.name}-{suffix}",
+        component,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, component)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in clients],
+                    "ports": [{"port": port, "protocol": "TCP"}],
+                }
+            ],
+        },
+    )
+
+def broker_policy(s: Settings) -> dict:
+    return _server_only(s, "broker", BROKER, broker_settings.PORT, _app_clients(s))
+
+def backup_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """Backup and restore pods: the database, DNS and S3 (HTTPS); no broker (#27)."""
+    return _client_only(s, "backup", BACKUP, refs, with_broker=False)
+
+def db_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """The RDS role Job: DNS, the database, HTTPS (Secrets Manager, the CA bundle); no broker."""
+    return _client_only(s, "db-admin", DB_ADMIN, refs, with_broker=False)
+
+def database_policy(s: Settings) -> dict:
+    return _server_only(s, "postgres", DATABASE, s.database.port, [*_app_clients(s), *([BACKUP] if s.backups else [])])
+
+def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
+    if not s.network_policies:
+        return []
+    # Default deny only where we own the namespace: in a shared one it would cut off other apps.
+    policies = [default_deny(s)] if s.create_namespace else []
+    policies.append(web_policy(s, refs))
+    if s.database.provider == "rds":
+        policies.append(db_admin_policy(s, refs))
+    if s.migrations.mode == "job":
+        policies.append(migrate_policy(s, refs))
+    if s.schedules:
+        policies.append(schedule_policy(s, refs))
+    if s.processes:
+        policies.append(process_policy(s, refs))
+    if s.backups:
+        policies.append(backup_policy(s, refs))
+    if not s.database.external:
+        policies.append(database_policy(s))
+    if s.broker and s.broker.in_cluster:
+        policies.append(broker_policy(s))
+    return policies

@@ -1,0 +1,1 @@
+"""Registration: the Pulumi ComponentResources that turn the builders' objects into resources."""

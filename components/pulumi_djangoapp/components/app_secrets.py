@@ -1,0 +1,123 @@
+"""``AppSecrets``: the generated credentials of one app, and where they are kept.
+
+The database password and Django's ``SECRET_KEY`` are generated once (pulumi-random, kept in
+state) and are Pulumi secrets throughout. With Secrets Manager each file the app reads is its own
+secret; the in-cluster Postgres takes its password from the same generated value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from ..builders import broker, database, fetch, rds
+from ..settings.app import Settings
+
+TYPE_TOKEN = "djangoapp:index:AppSecrets"
+
+def secret_description(s: Settings, file_name: str) -> str:
+    return f"{file_name} of DjangoApp {s.name} in namespace {s.namespace} (managed by Pulumi)"
+
+class AppSecrets(pulumi.ComponentResource):
+    """Generated secrets of a ``DjangoApp``; in AWS Secrets Manager with the AWS backend."""
+
+    password: pulumi.Output[str]
+    secret_key: pulumi.Output[str]
+    database_url: pulumi.Output[str]
+    database_json: pulumi.Output[str]
+    # With a broker: the URL the app reads, and the in-cluster server's ACL file.
+    broker_url: Optional[pulumi.Output[str]]
+    broker_acl: Optional[pulumi.Output[str]]
+    # File name -> secret ARN; empty with the Kubernetes backend.
+    secret_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        opts: Optional[pulumi.ResourceOptions] = None,
+        database_host: Optional[pulumi.Output[str]] = None,
+    ):
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        s = settings
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=s.protect_data, retain_on_delete=s.protect_data
+        )
+        # Alphanumeric: it is embedded in DATABASE_URL without URL-escaping.
+        password = random.RandomPassword(f"{name}-db-password", length=32, special=False, opts=keep)
+        secret_key = random.RandomPassword(
+            f"{name}-secret-key",
+            length=64,
+            special=True,
+            override_special="!@#%^&*-_=+",
+            opts=keep,
+        )
+        self.password = pulumi.Output.secret(password.result)
+        self.secret_key = pulumi.Output.secret(secret_key.result)
+        # An RDS address is only known once the instance exists; other hosts are settings.
+        host = pulumi.Output.from_input(database_host)
+        credentials = pulumi.Output.all(password.result, host)
+        self.database_url = pulumi.Output.secret(credentials.apply(lambda v: database.database_url(s, v[0], v[1])))
+        verifier: Any = None
+        if s.database.provider == "rds":
+            # The role Job sets the password by its SCRAM verifier (rds.scram_sha256_verifier);
+            # the salt is random, and stable across runs like the password.
+            salt = random.RandomId(f"{name}-db-password-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=keep)
+            verifier = pulumi.Output.all(password.result, salt.b64_std).apply(
+                lambda v: rds.scram_sha256_verifier(v[0], base64.b64decode(v[1]))
+            )
+        # Built from the resolved values and dumped once (Output.json_dumps unwraps key by key).
+        self.database_json = pulumi.Output.secret(
+            pulumi.Output.all(password.result, host, verifier).apply(
+                lambda v: json.dumps(
+                    {
+                        **database.database_document(s, v[0], v[1]),
+                        "database_url": database.database_url(s, v[0], v[1]),
+                        **({rds.VERIFIER_KEY: v[2]} if v[2] is not None else {}),
+                    }
+                )
+            )
+        )
+
+        self.broker_url = self.broker_acl = None
+        if s.broker:
+            b = s.broker
+            # Alphanumeric like the database's: it goes into a URL and an ACL line unescaped.
+            broker_password = random.RandomPassword(f"{name}-broker-password", length=32, special=False, opts=keep)
+            self.broker_url = pulumi.Output.secret(broker_password.result.apply(lambda p: broker.url(b, s.name, s.namespace, p)))
+            self.broker_acl = pulumi.Output.secret(broker_password.result.apply(broker.acl_file))
+
+        self.secret_arns = {}
+        if s.uses_aws:
+            assert s.aws is not None
+            values = {
+                fetch.DATABASE_JSON_KEY: self.database_json,
+                fetch.DATABASE_URL_KEY: self.database_url,
+                fetch.SECRET_KEY_KEY: self.secret_key,
+                **({fetch.BROKER_URL_KEY: self.broker_url} if self.broker_url is not None else {}),
+            }
+            for file_name, value in values.items():
+                role = file_name.replace(".", "-")
+                secret = aws.secretsmanager.Secret(
+                    f"{name}-{role}",
+                    name_prefix=f"{s.namespace}/{s.name}/{file_name}-",
+                    description=secret_description(s, file_name),
+                    kms_key_id=s.aws.kms_key_arn,
+                    recovery_window_in_days=s.aws.recovery_window_days,
+                    opts=keep,
+                )
+                aws.secretsmanager.SecretVersion(
+                    f"{name}-{role}-version",
+                    secret_id=secret.id,
+                    secret_string=value,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                self.secret_arns[file_name] = secret.arn
+        self.register_outputs(
+            {"secret_arns": self.secret_arns, "database_secret_arn": self.secret_arns.get(fetch.DATABASE_JSON_KEY)}
+        )

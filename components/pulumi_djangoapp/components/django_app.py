@@ -1,0 +1,511 @@
+"""``DjangoApp``: registers the Kubernetes objects that the pure builders describe."""
+
+
+import dataclasses
+import functools
+import importlib
+import json
+import re
+import urllib.parse
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from ..builders import (
+    backups,
+    broker,
+    database,
+    effective_resources,
+    manifests,
+    rds,
+    way_in,
+    workload_identity,
+)
+from ..builders.effective_resources import effective_pod_resources, format_resources
+from ..builders.fetch import DATABASE_JSON_KEY, AwsRefs
+from ..settings.app import DjangoAppArgs, Settings, normalise
+from ..settings.aws import checked_issuer, unknown_region_warning
+from .app_secrets import AppSecrets
+from .config_bucket import ConfigBucket
+from .rds import RdsDatabase
+
+TYPE_TOKEN = "djangoapp:index:DjangoApp"
+
+# pulumi-kubernetes awaits a Job or Deployment for 10 minutes by default; the Job's own
+# deadline and a first start that waits for the database and the migration lock can be longer.
+AWAIT_MARGIN_SECONDS = 300
+
+# The app container's startup probe allows this long (60 failures, every 2 s).
+STARTUP_SECONDS = 120
+
+# A process's startup probe allows this long (60 failures, every 5 s).
+PROCESS_STARTUP_SECONDS = 300
+
+# Pod templates whose effective resources are outputs, by the pod kind they are reported as.
+_POD_KINDS = {"deployment": "web", "migration-job": "migrate", "db-role": "db-role", "postgres": "postgres", "broker": "broker"}
+
+def _pod_template(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = manifest["spec"]
+    return spec["jobTemplate"]["spec"]["template"]["spec"] if manifest["kind"] == "CronJob" else spec["template"]["spec"]
+
+def _pod_kind(role: str) -> Optional[str]:
+    if role.startswith(("schedule-", "process-")):
+        return role
+    return _POD_KINDS.get(role)
+
+def await_timeouts(s: Settings, role: str) -> Optional[pulumi.CustomTimeouts]:
+    """How long `pulumi up` waits for a Job or Deployment: longer than it can legitimately take,
+    so Pulumi never gives up on a rollout the cluster would still complete."""
+    if role == "migration-job":
+        seconds = s.migrations.job_deadline_seconds
+    elif role == "db-role":
+        seconds = rds.ROLE_JOB_DEADLINE_SECONDS
+    elif role == "deployment":
+        migration = {
+            "init-container": s.migrations.lock_timeout_seconds,
+            "job": s.migrations.wait_timeout_seconds,
+        }.get(s.migrations.mode, 0)
+        seconds = s.db_wait_timeout_seconds + migration + STARTUP_SECONDS
+    elif role.startswith("process-"):
+        seconds = s.db_wait_timeout_seconds + s.migrations.wait_timeout_seconds + PROCESS_STARTUP_SECONDS
+    else:
+        return None
+    minutes = -(-(seconds + AWAIT_MARGIN_SECONDS) // 60)
+    return pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m")
+
+# Resource classes by (apiVersion, kind), imported on first use: a program without a Job never
+# pays for importing pulumi_kubernetes.batch (SDK modules are large; imports dominate a preview).
+KINDS = {
+    ("v1", "Namespace"): ("core.v1", "Namespace"),
+    ("v1", "Secret"): ("core.v1", "Secret"),
+    ("v1", "ConfigMap"): ("core.v1", "ConfigMap"),
+    ("v1", "ServiceAccount"): ("core.v1", "ServiceAccount"),
+    ("v1", "Service"): ("core.v1", "Service"),
+    ("v1", "PersistentVolumeClaimPatch"): ("core.v1", "PersistentVolumeClaimPatch"),
+    ("apps/v1", "Deployment"): ("apps.v1", "Deployment"),
+    ("apps/v1", "StatefulSet"): ("apps.v1", "StatefulSet"),
+    ("batch/v1", "Job"): ("batch.v1", "Job"),
+    ("batch/v1", "CronJob"): ("batch.v1", "CronJob"),
+    ("policy/v1", "PodDisruptionBudget"): ("policy.v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("networking.v1", "NetworkPolicy"),
+    ("networking.k8s.io/v1", "Ingress"): ("networking.v1", "Ingress"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): ("autoscaling.v2", "HorizontalPodAutoscaler"),
+    # Gateway API objects are custom resources: the SDK has no class of their own.
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("apiextensions", "CustomResource"),
+}
+
+@functools.cache
+def resource_class(api_version: str, kind: str) -> type:
+    module, name = KINDS[(api_version, kind)]
+    return getattr(importlib.import_module(f"pulumi_kubernetes.{module}"), name)
+
+def _snake(field: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", field).lower()
+
+def _ignored_fields(s: Settings, role: str) -> Optional[list]:
+    """Fields Pulumi must not diff: the StatefulSet's immutable claim template (the live claim is
+    patched instead) and, under an HPA, the replica count the autoscaler owns."""
+    if role in manifests.HOLDS_DATA:
+        return [database.IMMUTABLE_CLAIM_TEMPLATES]
+    if role == "deployment" and s.autoscaling:
+        return ["spec.replicas"]
+    if role.startswith("process-") and any(p.autoscaling for p in s.processes if role == f"process-{p.name}"):
+        return ["spec.replicas"]
+    return None
+
+def _plain(value: Any) -> pulumi.Output:
+    """An Output of a value that holds no Outputs. ``Output.from_input`` would unwrap a dict or
+    list level by level, one Output per key and item (about 500 objects per app for the
+    effective resources): here the value is carried whole."""
+    return pulumi.Output.from_input(None).apply(lambda _: value)
+
+def _broker_host(s: Settings) -> Optional[str]:
+    if s.broker is None:
+        return None
+    return broker.host(s.name, s.namespace) if s.broker.in_cluster else urllib.parse.urlsplit(s.broker.url).hostname
+
+def _load_balancer_hostname(status: Any) -> Optional[str]:
+    """``status.loadBalancer.ingress[].hostname`` of an Ingress (the SDK's typed output)."""
+    entries = getattr(getattr(status, "load_balancer", None), "ingress", None) or []
+    return next((e.hostname for e in entries if getattr(e, "hostname", None)), None)
+
+class DjangoApp(pulumi.ComponentResource):
+    """A Django Deployment (gunicorn) with native sidecars, ordered init steps, an in-cluster
+    PostgreSQL and generated credentials delivered as in-memory files."""
+
+    namespace: pulumi.Output[str]
+    deployment_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    database_service_name: pulumi.Output[str]
+    database_endpoint: pulumi.Output[Optional[str]]
+    database_port: pulumi.Output[Optional[int]]
+    database_master_secret_arn: pulumi.Output[Optional[str]]
+    effective_pod_requests: pulumi.Output[Dict[str, str]]
+    effective_pod_limits: pulumi.Output[Dict[str, str]]
+    effective_resources: pulumi.Output[Dict[str, Dict[str, Dict[str, str]]]]
+    broker_host: pulumi.Output[Optional[str]]
+    backup_bucket_name: pulumi.Output[Optional[str]]
+    backup_prefix: pulumi.Output[Optional[str]]
+    backup_role_arn: pulumi.Output[Optional[str]]
+    restore_role_arn: pulumi.Output[Optional[str]]
+    bucket_name: pulumi.Output[Optional[str]]
+    config_prefix: pulumi.Output[Optional[str]]
+    secret_arn: pulumi.Output[Optional[str]]
+    role_arn: pulumi.Output[Optional[str]]
+    urls: pulumi.Output[List[str]]
+    ingress_hostname: pulumi.Output[Optional[str]]
+
+    def __init__(
+        self,
+        name: str,
+        args: DjangoAppArgs,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        # Validate before registering anything: bad input must not leave half a component.
+        settings = normalise(name, args)
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        self._settings = settings
+        s = settings
+
+        if s.aws and s.aws.region_check:
+            warning = unknown_region_warning(s.aws.region)
+            if warning:
+                pulumi.log.warn(f"DjangoApp {s.name!r}: {warning}", resource=self)
+        warning = way_in.broad_cidr_warning(s.way_in)
+        if warning and s.network_policies:
+            pulumi.log.warn(f"DjangoApp {s.name!r}: {warning}", resource=self)
+
+        # Holds which kind of server keeps the data. Changing the provider on a live stack would
+        # delete one server's data and start empty on another: with protect_data this marker is
+        # protected, so `pulumi preview` refuses the replacement its changed keeper needs
+        # (README "Databases per environment" has the migration runbook).
+        marker = random.RandomId(
+            f"{s.name}-database-provider",
+            byte_length=4,
+            keepers={"provider": s.database.provider},
+            opts=pulumi.ResourceOptions(parent=self, protect=s.protect_data),
+        )
+        rds_db = (
+            RdsDatabase(f"{s.name}-database", s, marker.hex, pulumi.ResourceOptions(parent=self))
+            if s.database.provider == "rds"
+            else None
+        )
+        secrets = AppSecrets(
+            f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self), database_host=rds_db.address if rds_db else None
+        )
+        refs, bucket, role, access = self._aws_side(s, secrets, rds_db) if s.uses_aws else (None, None, None, [])
+        db_admin_access: list = []
+        if rds_db is not None and refs is not None:
+            admin_role, db_admin_access = self._db_admin_side(s, secrets, rds_db)
+            refs = dataclasses.replace(refs, db_admin_role_arn=admin_role.arn)
+        secret_values = {
+            "password": secrets.password,
+            "database_url": secrets.database_url,
+            "database_json": secrets.database_json,
+            "secret_key": secrets.secret_key,
+        }
+        backup_refs, backup_bucket, backup_access, restore_role = (
+            self._backup_side(s, refs) if s.backups and refs is not None else (None, None, [], None)
+        )
+        if s.broker:
+            secret_values["broker_url"] = secrets.broker_url
+            secret_values["broker_acl"] = secrets.broker_acl
+        registered: dict[str, Any] = {}
+        pod_resources: dict[str, dict[str, dict[str, str]]] = {}
+        for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs, backup_refs):
+            depends_on = [registered["namespace"]] if "namespace" in registered else []
+            if manifests.uses_credentials(role_name) and "credentials" in registered:
+                depends_on.append(registered["credentials"])
+            if manifests.runs_the_app(role_name) and bucket is not None:
+                # The first pod's fetch steps need the files, the role, its policy and (pod
+                # identity) the association in place: without them the first start is denied.
+                depends_on += [*bucket.readable, *access]
+            if manifests.reads_backups(role_name) and backup_bucket is not None:
+                depends_on += [*backup_bucket.readable, *backup_access]
+            if role_name in manifests.PATCHES:
+                # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
+                depends_on.append(registered[role_name.removesuffix("-data")])
+            if role_name == "db-role":
+                # The instance, the master secret, the app's secret and the admin role first.
+                depends_on += [rds_db, secrets, *db_admin_access]
+            elif manifests.runs_the_app(role_name) and "db-role" in registered:
+                # The app's role and database exist before anything connects or migrates.
+                depends_on.append(registered["db-role"])
+            if (role_name == "deployment" or role_name.startswith("process-")) and "migration-job" in registered:
+                # Pulumi waits for the Job to complete before it rolls out the new pods.
+                depends_on.append(registered["migration-job"])
+            keep = role_name in manifests.HOLDS_DATA and s.protect_data
+            # A Job's template is immutable: a change the name hash could not see (an AWS value
+            # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
+            replace = role_name in ("migration-job", "db-role")
+            registered[role_name] = self._apply(
+                role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name),
+                patch=role_name in manifests.PATCHES,
+                ignore=_ignored_fields(s, role_name),
+            )
+            kind = _pod_kind(role_name)
+            if kind:
+                requests, limits = effective_pod_resources(effective_resources.container_resources(_pod_template(manifest)))
+                pod_resources[kind] = {"requests": format_resources(requests), "limits": format_resources(limits)}
+        deployment, service = registered["deployment"], registered["service"]
+        db_service = registered.get("postgres-service")
+        self.namespace = pulumi.Output.from_input(s.namespace)
+        self.deployment_name = deployment.metadata.apply(lambda m: m.name)
+        self.service_name = service.metadata.apply(lambda m: m.name)
+        # With an existing server there is no Service: the output is its host name (RDS: address).
+        self.database_service_name = (
+            db_service.metadata.apply(lambda m: m.name)
+            if db_service
+            else (rds_db.address if rds_db else pulumi.Output.from_input(s.database_host))
+        )
+        # RDS only: where it is and the master secret RDS manages (an ARN, not the password).
+        self.database_endpoint = rds_db.address if rds_db else pulumi.Output.from_input(None)
+        self.database_port = rds_db.port if rds_db else pulumi.Output.from_input(None)
+        self.database_master_secret_arn = rds_db.master_secret_arn if rds_db else pulumi.Output.from_input(None)
+        self.effective_pod_requests = _plain(pod_resources["web"]["requests"])
+        self.effective_pod_limits = _plain(pod_resources["web"]["limits"])
+        # Every pod kind (web, migrate, each schedule and process, postgres, broker).
+        self.effective_resources = _plain(pod_resources)
+        # Where the app's broker is (host only: the URL with its password is a secret file).
+        self.broker_host = pulumi.Output.from_input(_broker_host(s))
+        self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)
+        self.config_prefix = pulumi.Output.from_input(s.config_prefix if bucket else None)
+        self.secret_arn = pulumi.Output.from_input(
+            secrets.secret_arns.get(DATABASE_JSON_KEY) if s.uses_aws else None
+        )
+        self.role_arn = role.arn if role else pulumi.Output.from_input(None)
+        self.backup_bucket_name = backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
+        self.backup_prefix = pulumi.Output.from_input(backups.prefix(s.namespace, s.name) if backup_bucket else None)
+        self.backup_role_arn = backup_refs.role_arn if backup_refs else pulumi.Output.from_input(None)
+        self.restore_role_arn = restore_role.arn if restore_role is not None else pulumi.Output.from_input(None)
+        # https:// for every host of the way in; none without one (kubectl port-forward).
+        self.urls = _plain([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
+        ingress = registered.get("ingress")
+        # The load balancer's DNS name once the controller has made it (None for routes).
+        self.ingress_hostname = (
+            ingress.status.apply(_load_balancer_hostname) if ingress is not None else pulumi.Output.from_input(None)
+        )
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "config_prefix": self.config_prefix,
+                "secret_arn": self.secret_arn,
+                "role_arn": self.role_arn,
+                "namespace": self.namespace,
+                "deployment_name": self.deployment_name,
+                "service_name": self.service_name,
+                "database_service_name": self.database_service_name,
+                "database_endpoint": self.database_endpoint,
+                "database_port": self.database_port,
+                "database_master_secret_arn": self.database_master_secret_arn,
+                "effective_pod_requests": self.effective_pod_requests,
+                "effective_pod_limits": self.effective_pod_limits,
+                "effective_resources": self.effective_resources,
+                "broker_host": self.broker_host,
+                "backup_bucket_name": self.backup_bucket_name,
+                "backup_prefix": self.backup_prefix,
+                "backup_role_arn": self.backup_role_arn,
+                "restore_role_arn": self.restore_role_arn,
+                "urls": self.urls,
+                "ingress_hostname": self.ingress_hostname,
+            }
+        )
+
+    def _apply(
+        self,
+        role: str,
+        manifest: Mapping[str, Any],
+        depends_on: list,
+        keep: bool = False,
+        replace_on_spec_change: bool = False,
+        timeouts: Optional[pulumi.CustomTimeouts] = None,
+        patch: bool = False,
+        ignore: Optional[list] = None,
+    ) -> Any:
+        """Register one built object as ``<name>-<role>``, parented to the component.
+
+        Nested camelCase fields go to the provider as they are (the SDK passes keys it does not
+        know as Python names through unchanged), so what is registered is exactly what the
+        builders produced and what tests and renders inspect.
+        """
+        cls = resource_class(manifest["apiVersion"], manifest["kind"] + ("Patch" if patch else ""))
+        # Top-level fields are keyword arguments, so they need their Python names.
+        fields = {
+            _snake(k): v
+            for k, v in manifest.items()
+            if k not in ("apiVersion", "kind", "metadata")
+        }
+        if cls.__name__ == "CustomResource":
+            fields = {"api_version": manifest["apiVersion"], "kind": manifest["kind"], **fields}
+        return cls(
+            f"{self._settings.name}-{role}",
+            metadata=manifest["metadata"],
+            **fields,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=depends_on,
+                protect=keep,
+                retain_on_delete=keep,
+                replace_on_changes=["spec"] if replace_on_spec_change else None,
+                delete_before_replace=replace_on_spec_change or None,
+                custom_timeouts=timeouts,
+                ignore_changes=ignore,
+            ),
+        )
+
+    def _role_of(
+        self,
+        s: Settings,
+        account: str,
+        purpose: str,
+        description: str,
+        policy_of: Callable[[Any], Any],
+        association: Optional[str] = None,
+    ) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
+        """The role only ``account``'s credential steps can assume, its policy (``policy_of(partition)``)
+        and, with pod-identity, the association: everything their first start needs."""
+        assert s.aws is not None
+        a = s.aws
+        child = pulumi.ResourceOptions(parent=self)
+        if a.workload_identity:
+            # One path for plain strings and Outputs (a platform stack's StackReference): the
+            # issuer is checked again here, once known, with the same message as up front.
+            # Documents are built from resolved values and dumped once: Output.json_dumps would
+            # unwrap them key by key, one Output each.
+            trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
+                lambda v: json.dumps(
+                    workload_identity.trust_policy(v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, account)
+                )
+            )
+            partition = workload_identity.partition_of(a.oidc_provider_arn)
+        else:
+            trust = pulumi.Output.from_input(a.cluster_name).apply(
+                lambda cluster: json.dumps(workload_identity.pod_identity_trust_policy(s.namespace, account, cluster))
+            )
+            partition = None
+        role = aws.iam.Role(f"{s.name}-{purpose}-role", description=description, assume_role_policy=trust, opts=child)
+        if partition is None:
+            # The role's own ARN names the partition (aws, aws-cn, aws-us-gov).
+            partition = role.arn.apply(workload_identity.partition_of)
+        policy = aws.iam.RolePolicy(f"{s.name}-{purpose}-policy", role=role.id, policy=policy_of(partition), opts=child)
+        access: list[pulumi.Resource] = [role, policy]
+        if a.pod_identity:
+            # Read by the webhook when a pod is created: it must exist before the first pod.
+            access.append(
+                aws.eks.PodIdentityAssociation(
+                    association or f"{s.name}-{purpose}-pod-identity",
+                    cluster_name=a.cluster_name,
+                    namespace=s.namespace,
+                    service_account=account,
+                    role_arn=role.arn,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                )
+            )
+        return role, access
+
+    def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource], aws.iam.Role]":
+        """A bucket of its own (the config bucket's hardening, versions kept a day, archives
+        expiring after retention_days, abandoned multipart uploads after a week), a write-only role
+        for the upload step of the ``<app>-backup`` ServiceAccount, and a read-only one for the
+        download step of the ``<app>-restore`` ServiceAccount."""
+        assert s.aws is not None and s.backups is not None
+        a, prefix = s.aws, backups.prefix(s.namespace, s.name)
+        bucket = ConfigBucket(
+            f"{s.name}-backups",
+            {
+                "prefix": prefix,
+                "force_destroy": a.force_destroy,
+                "protect": s.protect_data,
+                "noncurrent_version_days": 1,
+                "expiration": {f"{prefix}/": s.backups.retention_days, f"{prefix}/{backups.INCOMING}/": backups.INCOMING_DAYS},
+                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn is not None else {}),
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+        def policy_of(document: Any) -> Any:
+            """A policy document over this app's backup prefix, once partition and bucket are known."""
+            return lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
+                lambda v: json.dumps(document(v[0], v[1], prefix, v[2]))
+            )
+
+        role, access = self._role_of(
+            s,
+            backups.name(s.name),
+            "backup",
+            f"Backups of DjangoApp {s.name} in {s.namespace}: write its archives",
+            policy_of(backups.access_policy),
+        )
+        # The restore Job's own role: it reads archives and can write none.
+        restore_role, _ = self._role_of(
+            s,
+            backups.restore_account(s.name),
+            "restore",
+            f"Restores of DjangoApp {s.name} in {s.namespace}: read its archives",
+            policy_of(backups.restore_access_policy),
+        )
+        return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access, restore_role
+
+    def _db_admin_side(self, s: Settings, secrets: AppSecrets, rds_db: RdsDatabase) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
+        """The role only the role Job's fetch step can assume: the master secret and the app's
+        database secret (and the app's KMS key when set), nothing else."""
+        a = s.aws
+        assert a is not None
+        return self._role_of(
+            s,
+            rds.admin_account(s.name),
+            "db-admin",
+            f"Role Job of DjangoApp {s.name} in {s.namespace}: read the RDS master secret and the app's database secret",
+            lambda partition: pulumi.Output.all(rds_db.master_secret_arn, secrets.secret_arns[DATABASE_JSON_KEY], a.kms_key_arn).apply(
+                lambda v: json.dumps(rds.access_policy(v[0], v[1], v[2]))
+            ),
+        )
+
+    def _aws_side(
+        self, s: Settings, secrets: AppSecrets, rds_db: Optional[RdsDatabase] = None
+    ) -> "tuple[AwsRefs, ConfigBucket, aws.iam.Role, list[pulumi.Resource]]":
+        """Config bucket, the role only the fetch steps may assume, and everything their first
+        start needs (role, policy, and with pod-identity the association)."""
+        assert s.aws is not None
+        a = s.aws
+        bucket = ConfigBucket(
+            f"{s.name}-config",
+            {
+                "prefix": s.config_prefix,
+                "config_files": dict(s.config_files),
+                "force_destroy": a.force_destroy,
+                "protect": s.protect_data,
+                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn is not None else {}),
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+        role, access = self._role_of(
+            s,
+            s.name,
+            "fetch",
+            f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
+            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn, *secrets.secret_arns.values()).apply(
+                lambda v: json.dumps(workload_identity.access_policy(v[0], v[1], s.config_prefix, v[3:], v[2]))
+            ),
+            association=f"{s.name}-pod-identity",
+        )
+        region = a.region if a.region is not None else aws.get_region_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).region
+        refs = AwsRefs(
+            bucket=bucket.bucket_name,
+            region=region,
+            secret_ids=secrets.secret_arns,
+            role_arn=role.arn,
+        )
+        if rds_db is not None:
+            assert s.database.rds is not None
+            refs = dataclasses.replace(
+                refs,
+                database_host=rds_db.address,
+                database_cidrs=rds_db.cidrs,
+                ca_bundle_url=rds.ca_bundle_url(s.database.rds, region),
+                master_secret_arn=rds_db.master_secret_arn,
+            )
+        return refs, bucket, role, access

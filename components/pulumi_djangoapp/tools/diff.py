@@ -1,0 +1,209 @@
+"""What a change does, from two renders: resources added, removed and changed (field by field),
+and the replacements to expect — an **estimate**, from the table below and each resource's own
+``replaceOnChanges``, never a substitute for ``pulumi preview`` against the real cluster.
+
+Replacement table (why each entry forces a new resource):
+- Kubernetes: a new ``metadata.name`` or ``metadata.namespace`` is a new object. Immutable after
+  creation, so pulumi-kubernetes replaces the object: Deployment/StatefulSet/Job
+  ``spec.selector``; StatefulSet every spec field but replicas, ordinals, template,
+  updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds (k8s.io/kubernetes
+  ``pkg/apis/apps/validation`` ``ValidateStatefulSetUpdate``); Job ``spec.template``
+  (``pkg/apis/batch/validation``); Service ``spec.clusterIP``; Secret and ConfigMap ``type``;
+  a bound claim's ``spec.storageClassName`` (``pkg/apis/core/validation``).
+- AWS and random (the providers' ForceNew arguments): an S3 bucket's ``bucket``/``bucketPrefix``;
+  a Secrets Manager secret's ``name``/``namePrefix``; an IAM role's ``name``/``namePrefix``/
+  ``path``; a Pod Identity association's cluster, namespace and service account; an RDS
+  instance's identifier, engine, master username, database name, KMS key, encryption, zone,
+  character set and time zone; a DB subnet group's or parameter group's name (and the group's
+  family: a major upgrade makes a new group); a security group's name, VPC and description; every
+  input of a ``random`` resource.
+Fields a resource ignores (``ignoreChanges``) change nothing. Resources that hold data (the
+database and broker StatefulSets and their claims, buckets, secrets, generated passwords) are
+flagged when they would be replaced or removed, and so is the database-provider marker: its
+replacement means the data would have to move to another server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import yaml
+
+_K8S_NEW_OBJECT = ("metadata.name", "metadata.namespace")
+
+_STATEFULSET_MUTABLE = ("spec.replicas", "spec.ordinals", "spec.template", "spec.updateStrategy", "spec.persistentVolumeClaimRetentionPolicy", "spec.minReadySeconds")
+
+IMMUTABLE: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec.selector",),
+    "Job": ("spec.selector", "spec.template"),
+    "Service": ("spec.clusterIP",),
+    "Secret": ("type",),
+    "ConfigMap": ("type",),
+    "PersistentVolumeClaimPatch": ("spec.storageClassName",),
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
+    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
+    "aws:iam/role:Role": ("name", "namePrefix", "path"),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("clusterName", "namespace", "serviceAccount"),
+    "aws:rds/instance:Instance": (
+        "identifier", "identifierPrefix", "engine", "username", "dbName", "kmsKeyId", "storageEncrypted",
+        "availabilityZone", "characterSetName", "timezone",
+    ),
+    "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
+    "aws:rds/parameterGroup:ParameterGroup": ("name", "namePrefix", "family", "description"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+}
+
+HOLDS_DATA = (
+    "StatefulSet", "PersistentVolumeClaimPatch", "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret",
+    "random:index/randomPassword:RandomPassword", "aws:rds/instance:Instance",
+    # Which kind of server holds the data: replacing it means moving the data (a provider change).
+    "random:index/randomId:RandomId",
+)  # fmt: skip
+
+@dataclass
+class Change:
+    name: str
+    type: str
+    action: str  # added | removed | changed
+    fields: list[tuple[str, Any, Any]] = field(default_factory=list)  # (path, before, after)
+    replaced_by: list[str] = field(default_factory=list)  # the fields that force a replacement
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.type.rsplit(":", 1)[-1] if self.type.startswith("kubernetes:") else self.type
+
+    @property
+    def holds_data(self) -> bool:
+        return self.kind in HOLDS_DATA or self.type in HOLDS_DATA
+
+    @property
+    def loud(self) -> bool:
+        return self.holds_data and (self.action == "removed" or bool(self.replaced_by))
+
+def _load(directory: Path) -> dict[str, tuple[str, Any]]:
+    """Pulumi name -> (type, inputs as rendered)."""
+    resources = yaml.safe_load((directory / "resources.yaml").read_text()) or []
+    objects = {}
+    for doc in yaml.safe_load_all((directory / "kubernetes.yaml").read_text()):
+        if doc:
+            meta = doc.get("metadata", {})
+            objects[f"{doc.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"] = doc
+    cloud = {r["name"]: r["inputs"] for r in json.loads((directory / "aws.json").read_text())}
+    loaded = {}
+    for r in resources:
+        if not r.get("custom"):
+            continue
+        inputs = objects.get(r.get("object", "")) if "object" in r else cloud.get(r["name"])
+        loaded[r["name"]] = (r["type"], inputs if inputs is not None else {}, r.get("options", {}))
+    return loaded
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths to leaves; list items with a ``name`` are addressed by it (``containers[django]``)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out or {prefix: {}}
+    if isinstance(value, list) and value and all(isinstance(i, dict) and "name" in i for i in value):
+        out = {}
+        for i in value:
+            out.update(_flatten({k: v for k, v in i.items()}, f"{prefix}[{i['name']}]"))
+        return out
+    return {prefix: value}
+
+def _under(path: str, roots: Iterable[str]) -> Optional[str]:
+    for root in roots:
+        if path == root or path.startswith(root + ".") or path.startswith(root + "["):
+            return root
+    return None
+
+def _immutable(type_: str, kind: str) -> tuple[str, ...]:
+    if type_.startswith("random:"):
+        return ("",)
+    if type_.startswith("kubernetes:"):
+        if kind == "StatefulSet":
+            return (*_K8S_NEW_OBJECT, "spec")
+        return (*_K8S_NEW_OBJECT, *IMMUTABLE.get(kind, ()))
+    return IMMUTABLE.get(type_, ())
+
+def diff(old: Path, new: Path) -> list[Change]:
+    before, after = _load(old), _load(new)
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            changes.append(Change(name, after[name][0], "added"))
+            continue
+        if name not in after:
+            changes.append(Change(name, before[name][0], "removed"))
+            continue
+        type_, old_inputs, _ = before[name]
+        _, new_inputs, options = after[name]
+        a, b = _flatten(old_inputs), _flatten(new_inputs)
+        fields = [(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+        if not fields:
+            continue
+        change = Change(name, type_, "changed", fields)
+        ignored_roots = [i.replace("[", ".").rstrip("]") for i in options.get("ignoreChanges", [])]
+        kind = change.kind
+        for path, _, _ in fields:
+            if _under(path, ignored_roots):
+                change.ignored.append(path)
+                continue
+            if kind == "StatefulSet" and path.startswith("spec.") and _under(path, _STATEFULSET_MUTABLE):
+                continue
+            root = _under(path, _immutable(type_, kind)) if not type_.startswith("random:") else path
+            if root is not None or _under(path, options.get("replaceOnChanges", [])):
+                change.replaced_by.append(path)
+        changes.append(change)
+    return changes
+
+def _value(v: Any) -> str:
+    text = json.dumps(v) if not isinstance(v, str) else v
+    return text if len(text) <= 60 else text[:57] + "..."
+
+def text(changes: list[Change]) -> str:
+    if not changes:
+        return "No changes."
+    lines = []
+    for c in changes:
+        marker = {"added": "+", "removed": "-", "changed": "~"}[c.action]
+        note = ""
+        if c.replaced_by:
+            note = "  REPLACE (estimate)"
+        if c.loud:
+            note += "  !! HOLDS DATA: " + ("removed" if c.action == "removed" else "replaced") + " !!"
+        lines.append(f"{marker} {c.name} ({c.kind}){note}")
+        for path, old, new in c.fields:
+            flag = " (ignored by Pulumi)" if path in c.ignored else (" (forces replacement)" if path in c.replaced_by else "")
+            lines.append(f"    {path}: {_value(old)} -> {_value(new)}{flag}")
+    counts = {a: sum(1 for c in changes if c.action == a) for a in ("added", "removed", "changed")}
+    replaced = sum(1 for c in changes if c.replaced_by)
+    lines.append(f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed, {replaced} replaced (estimate)")
+    return "\n".join(lines)
+
+def markdown(changes: list[Change]) -> str:
+    if not changes:
+        return "**No changes** to the rendered resources.\n"
+    loud = [c for c in changes if c.loud]
+    lines = ["### What this change does (offline render; replacements are an estimate)", ""]
+    if loud:
+        lines += [f"> [!CAUTION]\n> **{c.name}** ({c.kind}) holds data and would be {'removed' if c.action == 'removed' else 'replaced'}." for c in loud]
+        lines.append("")
+    lines += ["| | resource | kind | what |", "|---|---|---|---|"]
+    for c in changes:
+        marker = {"added": "➕", "removed": "➖", "changed": "✏️"}[c.action]
+        what = "replaced (estimate) by " + ", ".join(f"`{p}`" for p in c.replaced_by) if c.replaced_by else (f"{len(c.fields)} field(s)" if c.fields else c.action)
+        lines.append(f"| {marker} | `{c.name}` | {c.kind} | {what} |")
+    details = [c for c in changes if c.fields]
+    if details:
+        lines += ["", "<details><summary>Field-level changes</summary>", ""]
+        for c in details:
+            lines.append(f"**{c.name}**")
+            lines += [f"- `{p}`: `{_value(o)}` → `{_value(n)}`" + (" (ignored)" if p in c.ignored else "") for p, o, n in c.fields]
+            lines.append("")
+        lines.append("</details>")
+    return "\n".join(lines) + "\n"
