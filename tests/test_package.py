@@ -19,6 +19,7 @@ import pulumi_djangoapp
 from pulumi_djangoapp import DjangoApp, DjangoAppArgs
 from pulumi_djangoapp.config_bucket import ConfigBucketArgs
 from harness import run_program
+from pulumi_djangoapp.components.django_app import OUTPUTS
 
 
 
@@ -64,14 +65,35 @@ def test_schema_has_every_argument_with_a_description_stating_its_default(schema
     assert set(bucket["inputProperties"]) == {camel(k) for k in ConfigBucketArgs.__annotations__}
 
 
-def test_schema_lists_every_output(schema):
-    outputs = set(schema["resources"][pulumi_djangoapp.TYPE_TOKEN]["properties"])
-    assert outputs == {
-        "namespace", "deploymentName", "serviceName", "databaseServiceName", "effectivePodRequests",
-        "effectivePodLimits", "effectiveResources", "bucketName", "configPrefix", "secretArn", "roleArn", "urls",
-            "ingressHostname", "brokerHost", "backupBucketName", "backupPrefix", "backupRoleArn", "restoreRoleArn",
-        "databaseEndpoint", "databasePort", "databaseMasterSecretArn",
-    }  # fmt: skip
+def test_schema_lists_every_output_with_a_description_saying_when_it_is_set(schema):
+    properties = schema["resources"][pulumi_djangoapp.TYPE_TOKEN]["properties"]
+    assert set(properties) == {camel(o) for o in OUTPUTS}
+    assert len(OUTPUTS) == 21
+    undescribed = [name for name, prop in properties.items() if not re.match(r"(Always:|With )", prop.get("description", ""))]
+    assert undescribed == []
+
+
+def test_an_output_without_a_docstring_cannot_pass_the_description_check():
+    # Negative control: the analyzer leaves an undocumented output without a description.
+    import textwrap
+
+    from pulumi.provider.experimental.analyzer import Analyzer
+
+    namespace = {}
+    source = textwrap.dedent('''
+        import pulumi
+        from typing import TypedDict
+        class NoArgs(TypedDict):
+            pass
+        class Bare(pulumi.ComponentResource):
+            url: pulumi.Output[str]
+            def __init__(self, name: str, args: NoArgs, opts=None):
+                super().__init__("x:index:Bare", name, {}, opts)
+    ''')
+    module = tmp_module(source)
+    analysis = Analyzer("x").analyze([module.Bare])
+    outputs = analysis["component_definitions"]["Bare"].outputs
+    assert outputs["url"].description is None
 
 
 def test_nested_arg_types_are_published_with_their_required_fields(schema):
@@ -245,3 +267,16 @@ def test_readme_minimal_consumer_installs_from_its_requirements_and_renders(root
     docs = [d for d in yaml.safe_load_all((tmp_path / "out" / "kubernetes.yaml").read_text()) if d]
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/shop:1.4.2"
+
+
+def tmp_module(source):
+    import importlib.util
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "bare_component.py").write_text(source)
+    spec = importlib.util.spec_from_file_location("bare_component", folder / "bare_component.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bare_component"] = module
+    spec.loader.exec_module(module)
+    return module

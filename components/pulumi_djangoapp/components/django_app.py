@@ -6,6 +6,7 @@ import functools
 import importlib
 import json
 import re
+import typing
 import urllib.parse
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
@@ -136,26 +137,48 @@ class DjangoApp(pulumi.ComponentResource):
     PostgreSQL and generated credentials delivered as in-memory files."""
 
     namespace: pulumi.Output[str]
+    """Always: the namespace of every object."""
     deployment_name: pulumi.Output[str]
+    """Always: the web Deployment's name."""
     service_name: pulumi.Output[str]
+    """Always: the web Service's name (ClusterIP, port ``port``)."""
     database_service_name: pulumi.Output[str]
+    """Always: the in-cluster database's Service; with ``external`` its host, with ``rds`` its address."""
     database_endpoint: pulumi.Output[Optional[str]]
+    """With ``rds``: the instance's address; None otherwise."""
     database_port: pulumi.Output[Optional[int]]
+    """With ``rds``: the instance's port; None otherwise."""
     database_master_secret_arn: pulumi.Output[Optional[str]]
+    """With ``rds``: the ARN of the master secret RDS manages (an ARN, never the password); None otherwise."""
     effective_pod_requests: pulumi.Output[Dict[str, str]]
+    """Always: what the scheduler reserves for one web pod (KEP-753), per resource."""
     effective_pod_limits: pulumi.Output[Dict[str, str]]
+    """Always: the web pod's effective limits; a resource unbounded somewhere is left out."""
     effective_resources: pulumi.Output[Dict[str, Dict[str, Dict[str, str]]]]
+    """Always: requests and limits of every pod kind (web, migrate, each schedule and process,
+    postgres, broker, backup), by pod kind."""
     broker_host: pulumi.Output[Optional[str]]
+    """With a broker: its host (never the URL, which holds the password); None otherwise."""
     backup_bucket_name: pulumi.Output[Optional[str]]
+    """With backups: the bucket the archives go to; None otherwise."""
     backup_prefix: pulumi.Output[Optional[str]]
+    """With backups: the key prefix of this app's archives; None otherwise."""
     backup_role_arn: pulumi.Output[Optional[str]]
+    """With backups: the write-only role of the backup pod; None otherwise."""
     restore_role_arn: pulumi.Output[Optional[str]]
+    """With backups: the read-only role ``python -m pulumi_djangoapp.restore`` uses; None otherwise."""
     bucket_name: pulumi.Output[Optional[str]]
+    """With the AWS backend: the config bucket; None otherwise."""
     config_prefix: pulumi.Output[Optional[str]]
+    """With the AWS backend: the key prefix of this app's config files; None otherwise."""
     secret_arn: pulumi.Output[Optional[str]]
+    """With the AWS backend: the ARN of the database secret (never its value); None otherwise."""
     role_arn: pulumi.Output[Optional[str]]
+    """With the AWS backend: the role of the fetch steps; None otherwise."""
     urls: pulumi.Output[List[str]]
+    """Always: ``https://<host>`` for every host of the way in; empty without one."""
     ingress_hostname: pulumi.Output[Optional[str]]
+    """With an Ingress: the load balancer's DNS name once the controller made it; None otherwise."""
 
     def __init__(
         self,
@@ -287,31 +310,7 @@ class DjangoApp(pulumi.ComponentResource):
         self.ingress_hostname = (
             ingress.status.apply(_load_balancer_hostname) if ingress is not None else pulumi.Output.from_input(None)
         )
-        self.register_outputs(
-            {
-                "bucket_name": self.bucket_name,
-                "config_prefix": self.config_prefix,
-                "secret_arn": self.secret_arn,
-                "role_arn": self.role_arn,
-                "namespace": self.namespace,
-                "deployment_name": self.deployment_name,
-                "service_name": self.service_name,
-                "database_service_name": self.database_service_name,
-                "database_endpoint": self.database_endpoint,
-                "database_port": self.database_port,
-                "database_master_secret_arn": self.database_master_secret_arn,
-                "effective_pod_requests": self.effective_pod_requests,
-                "effective_pod_limits": self.effective_pod_limits,
-                "effective_resources": self.effective_resources,
-                "broker_host": self.broker_host,
-                "backup_bucket_name": self.backup_bucket_name,
-                "backup_prefix": self.backup_prefix,
-                "backup_role_arn": self.backup_role_arn,
-                "restore_role_arn": self.restore_role_arn,
-                "urls": self.urls,
-                "ingress_hostname": self.ingress_hostname,
-            }
-        )
+        self.register_outputs({name: getattr(self, name) for name in OUTPUTS})
 
     def _apply(
         self,
@@ -509,3 +508,10 @@ class DjangoApp(pulumi.ComponentResource):
                 master_secret_arn=rds_db.master_secret_arn,
             )
         return refs, bucket, role, access
+
+
+# The outputs, in the order the class declares them: ``register_outputs``, the stack program,
+# the schema (each docstring is its description) and the README's table all read this one list.
+OUTPUTS: tuple[str, ...] = tuple(
+    name for name, kind in DjangoApp.__annotations__.items() if typing.get_origin(kind) is pulumi.Output
+)
