@@ -51,10 +51,6 @@ if storage:
 
 app = DjangoApp(name, args, pulumi.ResourceOptions(providers=providers, depends_on=depends_on))
 
-for output in (
-    "namespace", "deployment_name", "service_name", "database_service_name",
-    "effective_pod_requests", "effective_pod_limits", "effective_resources", "broker_host",
-    "backup_bucket_name", "backup_prefix", "backup_role_arn", "restore_role_arn",
-    "bucket_name", "config_prefix", "secret_arn", "role_arn", "urls", "ingress_hostname",
-):  # fmt: skip
+# Every output of the component, from its one list (none holds a secret value).
+for output in DjangoApp.OUTPUTS:
     pulumi.export(output, getattr(app, output))

@@ -341,3 +341,21 @@ def test_the_log_shippers_health_port_is_open_to_no_peer(root):
     pod = run.one("apps/v1:Deployment", "shop-deployment").inputs["spec"]["template"]["spec"]
     (shipper,) = [c for c in pod["initContainers"] if c.get("restartPolicy") == "Always"]
     assert shipper["startupProbe"]["tcpSocket"]["port"] == 2020 and "ports" not in shipper
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_stack_program_exports_every_output_of_the_component(root, stack, monkeypatch):
+    from pulumi_djangoapp import DjangoApp
+
+    exported = []
+    real_export = pulumi.export
+    monkeypatch.setattr(pulumi, "export", lambda name, value: (exported.append(name), real_export(name, value)))
+    run_stack(root, stack_config(root, stack))
+    assert [o for o in DjangoApp.OUTPUTS if o not in exported] == []
+
+
+def test_a_stack_program_missing_an_output_cannot_pass_the_export_check():
+    # Negative control: the list the check compares with is the component's whole list.
+    from pulumi_djangoapp import DjangoApp
+
+    assert {"database_endpoint", "database_port", "database_master_secret_arn"} <= set(DjangoApp.OUTPUTS)

@@ -515,3 +515,5 @@ class DjangoApp(pulumi.ComponentResource):
 OUTPUTS: tuple[str, ...] = tuple(
     name for name, kind in DjangoApp.__annotations__.items() if typing.get_origin(kind) is pulumi.Output
 )
+# Also on the class (not annotated, so the schema does not take it for an output).
+DjangoApp.OUTPUTS = OUTPUTS
