@@ -1,3 +1,4 @@
+import dataclasses
 """RDS: the instance's arguments, the security group, the role Job, TLS, egress and refusals."""
 
 import json
@@ -11,7 +12,7 @@ from pulumi_djangoapp.builders import rds
 from pulumi_djangoapp.settings import rds as rds_settings
 from pulumi_djangoapp.settings import normalise
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY
+from conftest import REFS, KUBERNETES_ONLY, MINIMAL, POD_IDENTITY
 from harness import MOCK_VPC, RecordingMocks, fake_password, is_secret, run_program
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-0a1b2c3e"]
@@ -380,6 +381,17 @@ def test_the_largest_storage_and_every_log_export_rds_offers_are_accepted():
     assert s.database.rds.log_exports == ("postgresql", "upgrade", "iam-db-auth-error")
 
 
+def built_rds_objects():
+    from pulumi_djangoapp.builders import manifests
+
+    refs = dataclasses.replace(
+        REFS, master_secret_arn="arn:aws:secretsmanager:eu-west-3:1:secret:m", db_admin_role_arn="arn:aws:iam::1:role/a",
+        database_host="shop.abc.eu-west-3.rds.amazonaws.com", database_cidrs=["10.0.1.0/24"], ca_bundle_url="https://x/ca.pem",
+    )
+    values = dict.fromkeys(("password", "database_url", "database_json", "secret_key"), "x")
+    return manifests.built_objects(normalise("shop", {**MINIMAL, "database": RDS}), values, refs)
+
+
 def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
     from pulumi_djangoapp.components.django_app import await_timeouts
 
@@ -389,7 +401,8 @@ def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
     spec = job.inputs["spec"]["template"]["spec"]
     assert [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "work"] == [{"name": "work", "mountPath": "/work", "readOnly": True}]
     assert {"name": "WORK_DIR", "value": "/work"} in spec["initContainers"][0]["env"]
-    assert await_timeouts(normalise("shop", {**MINIMAL, "database": RDS}), "db-role").create == "15m"
+    (facts,) = [b.facts for b in built_rds_objects() if b.role == "db-role"]
+    assert facts.await_seconds == 600 and await_timeouts(facts.await_seconds).create == "15m"
 
 
 # --- What RDS itself refuses (#25 items 5 and 6) ------------------------------------------

@@ -18,6 +18,9 @@ from .security import container, pod_security_context
 
 LOGS_MOUNT_PATH = "/var/log/app"
 
+# The app container's startup probe allows this long (60 failures, every 2 s).
+STARTUP_SECONDS = 120
+
 TMP_MOUNT_PATH = "/tmp"
 
 SECRETS_VOLUME = "secrets"
@@ -334,3 +337,10 @@ def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
             },
         },
     }
+
+
+def await_seconds(s: Settings) -> int:
+    """How long a web rollout may legitimately take: the database wait, the migration step (the
+    lock in ``init-container`` mode, the wait for the Job in ``job`` mode) and the startup probe."""
+    migration = {"init-container": s.migrations.lock_timeout_seconds, "job": s.migrations.wait_timeout_seconds}
+    return s.db_wait_timeout_seconds + migration.get(s.migrations.mode, 0) + STARTUP_SECONDS

@@ -6,6 +6,8 @@ validated is what ``pulumi up`` sends.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from ..settings.app import Settings
@@ -29,22 +31,43 @@ from .fetch import AwsRefs
 from .labels import WEB, labels
 
 
-# Roles whose pods run the app's code and first need its files and permissions.
-def runs_the_app(role: str) -> bool:
-    return role in ("deployment", "migration-job") or role.startswith(("schedule-", "process-"))
+@dataclass(frozen=True)
+class Facts:
+    """What registering a built object involves, decided where the object is built: the
+    component's loop reads these instead of knowing roles by name."""
 
-def reads_backups(role: str) -> bool:
-    return role == "backup"
+    pod_kind: Optional[str] = None
+    """Its pod template's effective resources are reported under this kind (``effective_resources``)."""
+    runs_app: bool = False
+    """Runs the app's code: first needs its files, its cloud permissions and its database role."""
+    mounts_credentials: bool = False
+    """Mounts the credentials Secret, so it must not start before the Secret exists."""
+    reads_backups: bool = False
+    """Reads or writes the backup bucket, so it waits for the bucket and its role."""
+    holds_data: bool = False
+    """Holds data: protected and retained under ``protect_data``; its claim templates are not diffed."""
+    patches: Optional[str] = None
+    """A server-side apply patch of what the object of this role created (a StatefulSet's claim)."""
+    replace_on_change: bool = False
+    """A Job: its template is immutable, so a change Pulumi sees replaces it."""
+    await_seconds: Optional[int] = None
+    """How long a create or update may legitimately take; ``pulumi up`` waits that long plus a margin."""
+    after_migrations: bool = False
+    """Rolls out only once the migration Job (when there is one) completed."""
+    creates_db_role: bool = False
+    """The RDS role Job: waits for the instance, the master secret, the app's secret and the admin role."""
+    ignore_changes: tuple[str, ...] = ()
+    """Fields Pulumi must not diff (the replica count an autoscaler owns)."""
 
-def uses_credentials(role: str) -> bool:
-    """Objects that mount the credentials Secret; they must not start before it exists."""
-    return role in ("postgres", "broker", "backup") or runs_the_app(role)
 
-# Objects registered as server-side apply patches of something the cluster created.
-PATCHES = ("postgres-data", "broker-data")
+@dataclass(frozen=True)
+class Built:
+    """One Kubernetes object of the app, registered as ``<name>-<role>``, with its facts."""
 
-# Objects that hold data: kept (protect, retain on delete) when protect_data is on.
-HOLDS_DATA = ("postgres", "broker")
+    role: str
+    object: dict
+    facts: Facts = Facts()
+
 
 # What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
 SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
@@ -94,75 +117,127 @@ def config_map(s: Settings) -> dict:
 def kubernetes_objects(
     s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None, backup_refs: Optional[AwsRefs] = None
 ) -> list[tuple[str, dict]]:
-    """``(role, object)`` pairs; the namespace (when owned) comes first."""
-    objects: list[tuple[str, dict]] = []
+    """``(role, object)`` pairs of :func:`built_objects`."""
+    return [(b.role, b.object) for b in built_objects(s, secret_values, refs, backup_refs)]
+
+
+def built_objects(
+    s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None, backup_refs: Optional[AwsRefs] = None
+) -> list[Built]:
+    """Every object with its registration facts, in apply order; the namespace (when owned) first."""
+    objects: list[Built] = []
     if s.create_namespace:
-        objects.append(("namespace", web.namespace(s)))
+        objects.append(Built("namespace", web.namespace(s)))
     # With Secrets Manager and no server in the cluster nothing there needs a Secret.
     if not (s.uses_aws and s.database.external and not (s.broker and s.broker.in_cluster)):
-        objects.append(("credentials", credentials_secret(s, secret_values)))
+        objects.append(Built("credentials", credentials_secret(s, secret_values)))
     if not s.uses_aws:
-        objects.append(("config", config_map(s)))
-    objects.append(("service-account", web.service_account(s)))
+        objects.append(Built("config", config_map(s)))
+    objects.append(Built("service-account", web.service_account(s)))
+    server = Facts(holds_data=True, mounts_credentials=True, ignore_changes=(database.IMMUTABLE_CLAIM_TEMPLATES,))
     if not s.database.external:
         objects += [
-            ("postgres-service-account", database.service_account(s)),
-            ("postgres", database.statefulset(s)),
-            ("postgres-service", database.service(s)),
-            ("postgres-headless-service", database.headless_service(s)),
-            ("postgres-data", database.data_claim_patch(s)),
+            Built("postgres-service-account", database.service_account(s)),
+            Built("postgres", database.statefulset(s), dataclasses.replace(server, pod_kind="postgres")),
+            Built("postgres-service", database.service(s)),
+            Built("postgres-headless-service", database.headless_service(s)),
+            Built("postgres-data", database.data_claim_patch(s), Facts(patches="postgres")),
         ]
     if s.broker and s.broker.in_cluster:
         b, pull = s.broker, s.image_pull_policy
+        statefulset = broker.statefulset(b, s.name, s.namespace, app.credentials_secret_name(s), pull, app.SECRET_FILE_MODE)
         objects += [
-            ("broker-service-account", broker.service_account(s.name, s.namespace)),
-            ("broker", broker.statefulset(b, s.name, s.namespace, app.credentials_secret_name(s), pull, app.SECRET_FILE_MODE)),
-            ("broker-service", broker.service(s.name, s.namespace)),
-            ("broker-data", broker.data_claim_patch(b, s.name, s.namespace, database.PATCH_FORCE_ANNOTATION)),
+            Built("broker-service-account", broker.service_account(s.name, s.namespace)),
+            Built("broker", statefulset, dataclasses.replace(server, pod_kind="broker")),
+            Built("broker-service", broker.service(s.name, s.namespace)),
+            Built(
+                "broker-data",
+                broker.data_claim_patch(b, s.name, s.namespace, database.PATCH_FORCE_ANNOTATION),
+                Facts(patches="broker"),
+            ),
         ]
     if s.database.provider == "rds":
         if refs is None or refs.master_secret_arn is None or refs.db_admin_role_arn is None:
             raise ValueError("an RDS database needs its master secret and address (AwsRefs)")
-        objects += [("db-admin-service-account", rds.service_account(s)), ("db-role", rds.role_job(s, refs))]
+        role_job = Facts(
+            pod_kind="db-role", replace_on_change=True, await_seconds=rds.ROLE_JOB_DEADLINE_SECONDS, creates_db_role=True
+        )
+        objects += [
+            Built("db-admin-service-account", rds.service_account(s)),
+            Built("db-role", rds.role_job(s, refs), role_job),
+        ]
+    runs_app = Facts(runs_app=True, mounts_credentials=True)
     job = app.migration_job(s, refs)
     if job:
-        objects.append(("migration-job", job))
+        objects.append(
+            Built(
+                "migration-job",
+                job,
+                dataclasses.replace(
+                    runs_app, pod_kind="migrate", replace_on_change=True, await_seconds=s.migrations.job_deadline_seconds
+                ),
+            )
+        )
+    web_facts = dataclasses.replace(
+        runs_app,
+        pod_kind="web",
+        after_migrations=True,
+        await_seconds=app.await_seconds(s),
+        ignore_changes=("spec.replicas",) if s.autoscaling else (),
+    )
+    objects += [Built("deployment", app.deployment(s, refs), web_facts), Built("service", web.service(s))]
     objects += [
-        ("deployment", app.deployment(s, refs)),
-        ("service", web.service(s)),
+        Built(role, cron_job, dataclasses.replace(runs_app, pod_kind=role))
+        for role, cron_job in schedules.schedule_cron_jobs(s, refs)
     ]
-    objects += schedules.schedule_cron_jobs(s, refs)
-    objects += processes.process_deployments(s, refs)
+    for process, (role, deployment) in zip(s.processes, processes.process_deployments(s, refs)):
+        facts = dataclasses.replace(
+            runs_app,
+            pod_kind=role,
+            after_migrations=True,
+            await_seconds=processes.await_seconds(s),
+            ignore_changes=("spec.replicas",) if process.autoscaling else (),
+        )
+        objects.append(Built(role, deployment, facts))
     if s.backups:
         if backup_refs is None:
             raise ValueError("backups need the backup bucket and role (AwsRefs)")
         objects += [
-            ("backup-service-account", backups.service_account(s)),
-            ("restore-service-account", backups.restore_service_account(s)),
-            ("backup", backups.cron_job(s, backup_refs)),
+            Built("backup-service-account", backups.service_account(s)),
+            Built("restore-service-account", backups.restore_service_account(s)),
+            Built("backup", backups.cron_job(s, backup_refs), Facts(mounts_credentials=True, reads_backups=True)),
         ]
     if s.way_in and s.way_in.kind == "ingress":
-        objects.append(("ingress", way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family)))
+        ingress = way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family)
+        objects.append(Built("ingress", ingress))
     elif s.way_in:
-        objects.append(("http-route", way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port)))
+        objects.append(Built("http-route", way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port)))
     if s.autoscaling:
-        objects.append(("hpa", autoscaling.horizontal_pod_autoscaler(s.autoscaling, s.name, s.namespace, s.name)))
+        objects.append(Built("hpa", autoscaling.horizontal_pod_autoscaler(s.autoscaling, s.name, s.namespace, s.name)))
     for process in s.processes:
         hpa = processes.horizontal_pod_autoscaler(s.name, s.namespace, process)
         if hpa:
-            objects.append((f"hpa-{process.name}", hpa))
-    for _, obj in objects:
-        if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
-            scanner.annotate(obj, obj["spec"]["template"]["spec"])
-        elif obj["kind"] == "CronJob":
-            scanner.annotate(obj, obj["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+            objects.append(Built(f"hpa-{process.name}", hpa))
+    for built in objects:
+        template = pod_template(built.object)
+        if template is not None:
+            scanner.annotate(built.object, template)
     pdb = web.pod_disruption_budget(s)
     if pdb:
-        objects.append(("pdb", pdb))
+        objects.append(Built("pdb", pdb))
     for process in s.processes:
         pdb = processes.pod_disruption_budget(s.name, s.namespace, process)
         if pdb:
-            objects.append((f"pdb-{process.name}", pdb))
+            objects.append(Built(f"pdb-{process.name}", pdb))
     for policy in network_policies.network_policies(s, refs):
-        objects.append(("netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-"), policy))
+        objects.append(Built("netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-"), policy))
     return objects
+
+
+def pod_template(obj: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    """The pod spec an object's controller creates pods from, or None for objects without pods."""
+    if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
+        return obj["spec"]["template"]["spec"]
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return None

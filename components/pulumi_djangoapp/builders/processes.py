@@ -29,6 +29,9 @@ from .app import CONFIG_HASH_ANNOTATION, command_pod_spec
 from .fetch import AwsRefs
 from .labels import PROCESS, labels, process_selector_labels
 
+# A process's startup probe allows this long (60 failures, every 5 s).
+STARTUP_SECONDS = 300
+
 # Run with `python -I -S`: no site-packages, no user paths, only the standard library, so a probe
 # costs a few milliseconds and never imports the app. argv: mode, file[, max age in seconds].
 PROBE_SCRIPT = """\
@@ -143,3 +146,9 @@ def process_deployments(s: Settings, refs: Optional[AwsRefs] = None) -> list[tup
         }
         result.append((f"process-{process.name}", deployment(process, s.name, s.namespace, pod_metadata, spec)))
     return result
+
+
+def await_seconds(s: Settings) -> int:
+    """How long a process rollout may take: the database wait, the wait for migrations (every
+    mode) and the startup probe."""
+    return s.db_wait_timeout_seconds + s.migrations.wait_timeout_seconds + STARTUP_SECONDS

@@ -17,7 +17,6 @@ import pulumi_random as random
 from ..builders import (
     backups,
     broker,
-    database,
     effective_resources,
     manifests,
     rds,
@@ -38,43 +37,14 @@ TYPE_TOKEN = "djangoapp:index:DjangoApp"
 # deadline and a first start that waits for the database and the migration lock can be longer.
 AWAIT_MARGIN_SECONDS = 300
 
-# The app container's startup probe allows this long (60 failures, every 2 s).
-STARTUP_SECONDS = 120
-
-# A process's startup probe allows this long (60 failures, every 5 s).
-PROCESS_STARTUP_SECONDS = 300
-
-# Pod templates whose effective resources are outputs, by the pod kind they are reported as.
-_POD_KINDS = {"deployment": "web", "migration-job": "migrate", "db-role": "db-role", "postgres": "postgres", "broker": "broker"}
-
-def _pod_template(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = manifest["spec"]
-    return spec["jobTemplate"]["spec"]["template"]["spec"] if manifest["kind"] == "CronJob" else spec["template"]["spec"]
-
-def _pod_kind(role: str) -> Optional[str]:
-    if role.startswith(("schedule-", "process-")):
-        return role
-    return _POD_KINDS.get(role)
-
-def await_timeouts(s: Settings, role: str) -> Optional[pulumi.CustomTimeouts]:
+def await_timeouts(seconds: Optional[int]) -> Optional[pulumi.CustomTimeouts]:
     """How long `pulumi up` waits for a Job or Deployment: longer than it can legitimately take,
     so Pulumi never gives up on a rollout the cluster would still complete."""
-    if role == "migration-job":
-        seconds = s.migrations.job_deadline_seconds
-    elif role == "db-role":
-        seconds = rds.ROLE_JOB_DEADLINE_SECONDS
-    elif role == "deployment":
-        migration = {
-            "init-container": s.migrations.lock_timeout_seconds,
-            "job": s.migrations.wait_timeout_seconds,
-        }.get(s.migrations.mode, 0)
-        seconds = s.db_wait_timeout_seconds + migration + STARTUP_SECONDS
-    elif role.startswith("process-"):
-        seconds = s.db_wait_timeout_seconds + s.migrations.wait_timeout_seconds + PROCESS_STARTUP_SECONDS
-    else:
+    if seconds is None:
         return None
     minutes = -(-(seconds + AWAIT_MARGIN_SECONDS) // 60)
     return pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m")
+
 
 # Resource classes by (apiVersion, kind), imported on first use: a program without a Job never
 # pays for importing pulumi_kubernetes.batch (SDK modules are large; imports dominate a preview).
@@ -104,17 +74,6 @@ def resource_class(api_version: str, kind: str) -> type:
 
 def _snake(field: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", field).lower()
-
-def _ignored_fields(s: Settings, role: str) -> Optional[list]:
-    """Fields Pulumi must not diff: the StatefulSet's immutable claim template (the live claim is
-    patched instead) and, under an HPA, the replica count the autoscaler owns."""
-    if role in manifests.HOLDS_DATA:
-        return [database.IMMUTABLE_CLAIM_TEMPLATES]
-    if role == "deployment" and s.autoscaling:
-        return ["spec.replicas"]
-    if role.startswith("process-") and any(p.autoscaling for p in s.processes if role == f"process-{p.name}"):
-        return ["spec.replicas"]
-    return None
 
 def _plain(value: Any) -> pulumi.Output:
     """An Output of a value that holds no Outputs. ``Output.from_input`` would unwrap a dict or
@@ -237,41 +196,38 @@ class DjangoApp(pulumi.ComponentResource):
             secret_values["broker_acl"] = secrets.broker_acl
         registered: dict[str, Any] = {}
         pod_resources: dict[str, dict[str, dict[str, str]]] = {}
-        for role_name, manifest in manifests.kubernetes_objects(s, secret_values, refs, backup_refs):
+        for built in manifests.built_objects(s, secret_values, refs, backup_refs):
+            role_name, manifest, facts = built.role, built.object, built.facts
             depends_on = [registered["namespace"]] if "namespace" in registered else []
-            if manifests.uses_credentials(role_name) and "credentials" in registered:
+            if facts.mounts_credentials and "credentials" in registered:
                 depends_on.append(registered["credentials"])
-            if manifests.runs_the_app(role_name) and bucket is not None:
+            if facts.runs_app and bucket is not None:
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
                 depends_on += [*bucket.readable, *access]
-            if manifests.reads_backups(role_name) and backup_bucket is not None:
+            if facts.reads_backups and backup_bucket is not None:
                 depends_on += [*backup_bucket.readable, *backup_access]
-            if role_name in manifests.PATCHES:
+            if facts.patches:
                 # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
-                depends_on.append(registered[role_name.removesuffix("-data")])
-            if role_name == "db-role":
-                # The instance, the master secret, the app's secret and the admin role first.
+                depends_on.append(registered[facts.patches])
+            if facts.creates_db_role:
                 depends_on += [rds_db, secrets, *db_admin_access]
-            elif manifests.runs_the_app(role_name) and "db-role" in registered:
+            elif facts.runs_app and "db-role" in registered:
                 # The app's role and database exist before anything connects or migrates.
                 depends_on.append(registered["db-role"])
-            if (role_name == "deployment" or role_name.startswith("process-")) and "migration-job" in registered:
+            if facts.after_migrations and "migration-job" in registered:
                 # Pulumi waits for the Job to complete before it rolls out the new pods.
                 depends_on.append(registered["migration-job"])
-            keep = role_name in manifests.HOLDS_DATA and s.protect_data
-            # A Job's template is immutable: a change the name hash could not see (an AWS value
-            # such as a replaced bucket's name) replaces the Job instead of failing to patch it.
-            replace = role_name in ("migration-job", "db-role")
             registered[role_name] = self._apply(
-                role_name, manifest, depends_on, keep, replace, timeouts=await_timeouts(s, role_name),
-                patch=role_name in manifests.PATCHES,
-                ignore=_ignored_fields(s, role_name),
-            )
-            kind = _pod_kind(role_name)
-            if kind:
-                requests, limits = effective_pod_resources(effective_resources.container_resources(_pod_template(manifest)))
-                pod_resources[kind] = {"requests": format_resources(requests), "limits": format_resources(limits)}
+                role_name, manifest, depends_on, facts.holds_data and s.protect_data, facts.replace_on_change,
+                timeouts=await_timeouts(facts.await_seconds),
+                patch=facts.patches is not None,
+                ignore=list(facts.ignore_changes) or None,
+            )  # fmt: skip
+            if facts.pod_kind:
+                containers = effective_resources.container_resources(manifests.pod_template(manifest))
+                requests, limits = effective_pod_resources(containers)
+                pod_resources[facts.pod_kind] = {"requests": format_resources(requests), "limits": format_resources(limits)}
         deployment, service = registered["deployment"], registered["service"]
         db_service = registered.get("postgres-service")
         self.namespace = pulumi.Output.from_input(s.namespace)
