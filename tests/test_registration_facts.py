@@ -101,3 +101,17 @@ def test_a_wrong_fact_cannot_pass_the_checks(field):
         assert {b.role for b in flipped if b.facts.runs_app} != {b.role for b in flipped if s.image in images(b.object)}
     else:
         assert {b.role for b in flipped if b.facts.holds_data} != {"postgres", "broker"}
+
+
+def test_every_object_with_a_pod_template_reports_its_pod_kind():
+    _, objects = built()
+    assert [b.role for b in objects if manifests.pod_template(b.object) is not None and not b.facts.pod_kind] == []
+
+
+def test_every_pod_kind_appears_in_the_effective_resources_output():
+    from pulumi_djangoapp import DjangoApp
+    from harness import run_program
+
+    run = run_program(lambda: DjangoApp("shop", EVERYTHING).effective_resources)
+    assert set(run.result) == {b.facts.pod_kind for b in built()[1] if b.facts.pod_kind}
+    assert "backup" in run.result

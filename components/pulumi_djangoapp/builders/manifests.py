@@ -205,7 +205,7 @@ def built_objects(
         objects += [
             Built("backup-service-account", backups.service_account(s)),
             Built("restore-service-account", backups.restore_service_account(s)),
-            Built("backup", backups.cron_job(s, backup_refs), Facts(mounts_credentials=True, reads_backups=True)),
+            Built("backup", backups.cron_job(s, backup_refs), Facts(pod_kind="backup", mounts_credentials=True, reads_backups=True)),
         ]
     if s.way_in and s.way_in.kind == "ingress":
         ingress = way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family)
