@@ -1,6 +1,7 @@
 import json
 
 from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.settings import normalise
 from conftest import KUBERNETES_ONLY, MINIMAL
 from harness import fake_password, run_program
 
@@ -96,3 +97,33 @@ def test_generated_values_travel_as_pulumi_secrets():
     run = run_program(lambda: DjangoApp("shop", KUBERNETES_ONLY).secret_arn)
     k8s = run.one("core/v1:Secret").raw_inputs["stringData"]
     assert is_secret(k8s) or all(is_secret(k8s[k]) for k in ("password", "database-url", "secret-key", "database.json"))
+
+
+def test_every_list_of_secret_files_is_the_one_table():
+    # The Secret volume, the credentials Secret (kubernetes backend), the fetch step, the app's
+    # *_FILE variables and the env check all follow settings/secret_files.py.
+    from pulumi_djangoapp.builders import app, manifests
+    from pulumi_djangoapp.builders.fetch import FETCH_SECRETS_SCRIPT
+    from pulumi_djangoapp.settings.env import MANAGED_ENV, SECRET_ENV
+    from pulumi_djangoapp.settings.secret_files import SECRET_FILES
+
+    s = normalise("shop", {**KUBERNETES_ONLY, "broker": {}})
+    keys = [f.key for f in SECRET_FILES]
+    secret = manifests.credentials_secret(s, dict.fromkeys((*manifests.SECRET_VALUES, *manifests.BROKER_SECRET_VALUES), "x"))
+    volume = next(v for v in app.pod_spec(s)["volumes"] if v["name"] == "secrets")
+    env = {e["name"]: e.get("value") for e in app.app_env(s)}
+    assert [i["key"] for i in volume["secret"]["items"]] == keys
+    assert set(keys) <= set(secret["stringData"])
+    assert {env[f.file_env] for f in SECRET_FILES} == {f"{s.secrets_mount_path}/{k}" for k in keys}
+    assert all(f.file_env in MANAGED_ENV for f in SECRET_FILES)
+    assert set(SECRET_ENV) == {"DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"}
+    assert all(f'fetch "${f.secret_id_env}" {f.key}' in FETCH_SECRETS_SCRIPT for f in SECRET_FILES)
+
+
+def test_an_app_without_a_broker_has_no_broker_file():
+    from pulumi_djangoapp.builders import app
+
+    s = normalise("shop", KUBERNETES_ONLY)
+    volume = next(v for v in app.pod_spec(s)["volumes"] if v["name"] == "secrets")
+    assert "broker-url" not in [i["key"] for i in volume["secret"]["items"]]
+    assert "BROKER_URL_FILE" not in {e["name"] for e in app.app_env(s)}

@@ -57,13 +57,14 @@ def test_fetch_secrets_writes_each_secret_to_its_own_0400_file_in_memory():
     container = by_name(spec)["fetch-secrets"]
     env = env_of(container)
     assert env["SECRETS_DIR"] == "/run/secrets/app"
-    assert {env[fetch.SECRET_ENV[f]] for f in fetch.SECRET_FILES} == set(REFS.secret_ids.values())
+    ids = {"database.json": "DATABASE_SECRET_ID", "database-url": "DATABASE_URL_SECRET_ID", "secret-key": "SECRET_KEY_SECRET_ID"}
+    assert {f: env[name] for f, name in ids.items()} == REFS.secret_ids
     # The broker's file is fetched only when the app has a broker.
     assert "BROKER_URL_SECRET_ID" not in env
     script = container["command"][-1]
     assert "chmod 0400" in script and "mv -f" in script
-    for file_name in fetch.SECRET_FILES:
-        assert f"fetch \"${fetch.SECRET_ENV[file_name]}\" {file_name}" in script
+    for file_name, name in ids.items():
+        assert f"fetch \"${name}\" {file_name}\n" in script
     volume = next(v for v in spec["volumes"] if v["name"] == "secrets")
     assert volume["emptyDir"]["medium"] == "Memory"
 

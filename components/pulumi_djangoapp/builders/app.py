@@ -10,9 +10,10 @@ from typing import Iterable, Optional
 
 from ..settings.app import WAIT_FOR_DB_RESOURCES, Settings
 from ..settings.config_files import configmap_key
+from ..settings.secret_files import APP_ENV_ORDER
 from ..settings.sidecars import SidecarSettings
 from . import broker, fetch, migrations, way_in
-from .fetch import DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY, AwsRefs
+from .fetch import AwsRefs
 from .labels import WEB, labels, selector_labels
 from .security import container, pod_security_context
 
@@ -59,10 +60,7 @@ def app_env(s: Settings) -> list[dict]:
     """The user's variables, then the component's: secrets only as paths to files."""
     managed = (
         ("DJANGO_CONFIG_DIR", s.config_mount_path),
-        ("DATABASE_URL_FILE", f"{s.secrets_mount_path}/{DATABASE_URL_KEY}"),
-        ("DATABASE_CREDENTIALS_FILE", f"{s.secrets_mount_path}/{DATABASE_JSON_KEY}"),
-        ("SECRET_KEY_FILE", f"{s.secrets_mount_path}/{SECRET_KEY_KEY}"),
-        *((("BROKER_URL_FILE", f"{s.secrets_mount_path}/{fetch.BROKER_URL_KEY}"),) if s.broker else ()),
+        *((f.file_env, f"{s.secrets_mount_path}/{f.key}") for f in APP_ENV_ORDER if f in s.secret_files),
         *(
             ((broker.VISIBILITY_TIMEOUT_ENV, str(broker.visibility_timeout([p.termination_grace_seconds for p in s.processes]))),)
             if s.broker
@@ -231,7 +229,7 @@ def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dic
             "secret": {
                 "secretName": credentials_secret_name(s),
                 "defaultMode": SECRET_FILE_MODE,
-                "items": [{"key": k, "path": k} for k in fetch.secret_files(s)],
+                "items": [{"key": f.key, "path": f.key} for f in s.secret_files],
             },
         },
     ]

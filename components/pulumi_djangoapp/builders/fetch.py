@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 from ..settings.app import Settings
 from ..settings.aws import TOKEN_AUDIENCE
+from ..settings.secret_files import SECRET_FILES
 from .security import container
 from .workload_identity import SKIP_CONTAINERS_ANNOTATION
 
@@ -43,27 +44,23 @@ FETCH_RESOURCES = {
 
 # Secret files the app reads, each fetched from its own Secrets Manager secret (or projected
 # from the Kubernetes Secret of the same keys).
-DATABASE_JSON_KEY = "database.json"
+def _fetch_lines() -> str:
+    always = [f for f in SECRET_FILES if not f.with_broker]
+    lines = [f'fetch "${f.secret_id_env}" {f.key}' for f in always]
+    lines.append(f'written="{", ".join(f.key for f in always)}"')
+    for f in SECRET_FILES:
+        if f.with_broker:
+            lines += [
+                f'if [ -n "${{{f.secret_id_env}:-}}" ]; then',
+                f'  fetch "${f.secret_id_env}" {f.key}',
+                f'  written="$written, {f.key}"',
+                "fi",
+            ]
+    return "\n".join(lines) + "\n"
 
-DATABASE_URL_KEY = "database-url"
 
-SECRET_KEY_KEY = "secret-key"
-
-# Only with a broker.
-BROKER_URL_KEY = "broker-url"
-
-SECRET_FILES = (DATABASE_JSON_KEY, DATABASE_URL_KEY, SECRET_KEY_KEY)
-
-SECRET_ENV = {
-    DATABASE_JSON_KEY: "DATABASE_SECRET_ID",
-    DATABASE_URL_KEY: "DATABASE_URL_SECRET_ID",
-    SECRET_KEY_KEY: "SECRET_KEY_SECRET_ID",
-    BROKER_URL_KEY: "BROKER_URL_SECRET_ID",
-}
-
-def secret_files(s: Settings) -> tuple[str, ...]:
-    """The secret files this app's pods read."""
-    return (*SECRET_FILES, BROKER_URL_KEY) if s.broker else SECRET_FILES
+# One line per secret file of the table (settings/secret_files.py).
+FETCH_LINES = _fetch_lines()
 
 # Each secret goes to a temporary file with mode 0400 and is then renamed into place, so a
 # restarted step (init containers are retried) replaces files whole and never leaves half of one.
@@ -79,14 +76,7 @@ fetch() {
   chmod 0400 "$tmp"
   mv -f "$tmp" "$SECRETS_DIR/$2"
 }
-fetch "$DATABASE_SECRET_ID" database.json
-fetch "$DATABASE_URL_SECRET_ID" database-url
-fetch "$SECRET_KEY_SECRET_ID" secret-key
-written="database.json, database-url, secret-key"
-if [ -n "${BROKER_URL_SECRET_ID:-}" ]; then
-  fetch "$BROKER_URL_SECRET_ID" broker-url
-  written="$written, broker-url"
-fi
+""" + FETCH_LINES + """\
 if [ -n "${CA_BUNDLE_URL:-}" ]; then
   # The database's CA: the app's URL verifies the server with it (sslmode=verify-full).
   download_ca "$CA_BUNDLE_URL" "$SECRETS_DIR/rds-ca.pem"
@@ -182,7 +172,7 @@ def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
         command=["sh", "-c", FETCH_SECRETS_SCRIPT],
         env=[
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
-            *({"name": SECRET_ENV[f], "value": refs.secret_ids[f]} for f in secret_files(s)),
+            *({"name": f.secret_id_env, "value": refs.secret_ids[f.key]} for f in s.secret_files),
             *([{"name": "CA_BUNDLE_URL", "value": refs.ca_bundle_url}] if refs.ca_bundle_url is not None else []),
             *aws_env(s, refs),
         ],

@@ -12,13 +12,13 @@ from typing import Any, Mapping, Optional
 
 from ..settings.app import Settings
 from ..settings.config_files import configmap_key
+from ..settings.secret_files import BROKER_URL, DATABASE_JSON, DATABASE_URL, SECRET_KEY
 from . import (
     app,
     autoscaling,
     backups,
     broker,
     database,
-    fetch,
     network_policies,
     processes,
     rds,
@@ -81,7 +81,7 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
     if s.broker and s.broker.in_cluster:
         data[broker.ACL_KEY] = values["broker_acl"]
     if s.broker and not s.uses_aws:
-        data[fetch.BROKER_URL_KEY] = values["broker_url"]
+        data[BROKER_URL.key] = values["broker_url"]
     if not s.uses_aws:
         db = s.database
         data |= {
@@ -89,9 +89,9 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
             "database": db.database_name,
             "host": s.database_host,
             "port": str(db.port),
-            fetch.DATABASE_JSON_KEY: values["database_json"],
-            fetch.DATABASE_URL_KEY: values["database_url"],
-            fetch.SECRET_KEY_KEY: values["secret_key"],
+            DATABASE_JSON.key: values["database_json"],
+            DATABASE_URL.key: values["database_url"],
+            SECRET_KEY.key: values["secret_key"],
         }
     return {
         "apiVersion": "v1",

@@ -31,6 +31,7 @@ from typing import Any, Optional
 
 from ..settings.app import Settings
 from ..settings.rds import RdsSettings, checked_ca_bundle_url
+from ..settings.secret_files import DATABASE_JSON
 from . import fetch, security
 from .fetch import DOWNLOAD_CA, AwsRefs
 from .labels import DB_ADMIN, labels, metadata
@@ -236,7 +237,7 @@ WORK_VOLUME = "work"
 def _cloud_env(s: Settings, refs: AwsRefs) -> list[dict]:
     env = [
         {"name": "MASTER_SECRET_ID", "value": refs.master_secret_arn},
-        {"name": "DATABASE_SECRET_ID", "value": refs.secret_ids[fetch.DATABASE_JSON_KEY]},
+        {"name": DATABASE_JSON.secret_id_env, "value": refs.secret_ids[DATABASE_JSON.key]},
         {"name": "CA_BUNDLE_URL", "value": refs.ca_bundle_url},
         {"name": "WORK_DIR", "value": WORK_DIR},
         # The admin role, never the fetch role of the app's pods.

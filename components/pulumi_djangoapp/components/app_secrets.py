@@ -15,8 +15,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..builders import broker, database, fetch, rds
+from ..builders import broker, database, rds
 from ..settings.app import Settings
+from ..settings.secret_files import BROKER_URL, DATABASE_JSON, DATABASE_URL, SECRET_KEY
 
 TYPE_TOKEN = "djangoapp:index:AppSecrets"
 
@@ -96,12 +97,12 @@ class AppSecrets(pulumi.ComponentResource):
         if s.uses_aws:
             assert s.aws is not None
             values = {
-                fetch.DATABASE_JSON_KEY: self.database_json,
-                fetch.DATABASE_URL_KEY: self.database_url,
-                fetch.SECRET_KEY_KEY: self.secret_key,
-                **({fetch.BROKER_URL_KEY: self.broker_url} if self.broker_url is not None else {}),
+                DATABASE_JSON: self.database_json,
+                DATABASE_URL: self.database_url,
+                SECRET_KEY: self.secret_key,
+                BROKER_URL: self.broker_url,
             }
-            for file_name, value in values.items():
+            for file_name, value in ((f.key, values[f]) for f in s.secret_files):
                 role = file_name.replace(".", "-")
                 secret = aws.secretsmanager.Secret(
                     f"{name}-{role}",
@@ -119,5 +120,5 @@ class AppSecrets(pulumi.ComponentResource):
                 )
                 self.secret_arns[file_name] = secret.arn
         self.register_outputs(
-            {"secret_arns": self.secret_arns, "database_secret_arn": self.secret_arns.get(fetch.DATABASE_JSON_KEY)}
+            {"secret_arns": self.secret_arns, "database_secret_arn": self.secret_arns.get(DATABASE_JSON.key)}
         )

@@ -24,9 +24,10 @@ from ..builders import (
     workload_identity,
 )
 from ..builders.effective_resources import effective_pod_resources, format_resources
-from ..builders.fetch import DATABASE_JSON_KEY, AwsRefs
+from ..builders.fetch import AwsRefs
 from ..settings.app import DjangoAppArgs, Settings, normalise
 from ..settings.aws import checked_issuer, unknown_region_warning
+from ..settings.secret_files import DATABASE_JSON
 from .app_secrets import AppSecrets
 from .config_bucket import ConfigBucket
 from .rds import RdsDatabase
@@ -252,7 +253,7 @@ class DjangoApp(pulumi.ComponentResource):
         self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)
         self.config_prefix = pulumi.Output.from_input(s.config_prefix if bucket else None)
         self.secret_arn = pulumi.Output.from_input(
-            secrets.secret_arns.get(DATABASE_JSON_KEY) if s.uses_aws else None
+            secrets.secret_arns.get(DATABASE_JSON.key) if s.uses_aws else None
         )
         self.role_arn = role.arn if role else pulumi.Output.from_input(None)
         self.backup_bucket_name = backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
@@ -412,7 +413,7 @@ class DjangoApp(pulumi.ComponentResource):
             rds.admin_account(s.name),
             "db-admin",
             f"Role Job of DjangoApp {s.name} in {s.namespace}: read the RDS master secret and the app's database secret",
-            lambda partition: pulumi.Output.all(rds_db.master_secret_arn, secrets.secret_arns[DATABASE_JSON_KEY], a.kms_key_arn).apply(
+            lambda partition: pulumi.Output.all(rds_db.master_secret_arn, secrets.secret_arns[DATABASE_JSON.key], a.kms_key_arn).apply(
                 lambda v: json.dumps(rds.access_policy(v[0], v[1], v[2]))
             ),
         )

@@ -46,6 +46,7 @@ from .migrations import MigrationSettings, checked_migrations
 from .processes import ProcessArgs, ProcessSettings
 from .resources import Resources, ResourcesArgs, checked_resources
 from .schedules import ScheduleArgs, ScheduleSettings
+from .secret_files import SecretFile, secret_files
 from .sidecars import BUILTIN_CONTAINERS, SidecarArgs, SidecarSettings, checked_sidecar
 from .way_in import HttpRouteArgs, IngressArgs, WayIn
 
@@ -309,6 +310,11 @@ class Settings:
     @property
     def uses_aws(self) -> bool:
         return self.secrets_backend == AWS_SECRETS_MANAGER
+
+    @property
+    def secret_files(self) -> tuple[SecretFile, ...]:
+        """The secret files this app's pods read (with a broker, its URL too)."""
+        return secret_files(self.broker is not None)
 
     @property
     def config_prefix(self) -> str:

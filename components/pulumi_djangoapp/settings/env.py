@@ -15,19 +15,17 @@ from .checks import (
     Problems,
     checked_mapping,
 )
+from .secret_files import FILE_ENV, PLAINTEXT_ENV
 
 # Variables the component sets itself; a user value would silently contradict them.
 MANAGED_ENV = (
-    "DATABASE_URL_FILE",
-    "BROKER_URL_FILE",
+    *FILE_ENV,
     "BROKER_VISIBILITY_TIMEOUT",
     "HEARTBEAT_FILE",
     "READY_FILE",
     "MIGRATION_LOCK_KEY",
     "MIGRATION_LOCK_TIMEOUT",
     "MIGRATIONS_WAIT_TIMEOUT",
-    "DATABASE_CREDENTIALS_FILE",
-    "SECRET_KEY_FILE",
     "DJANGO_CONFIG_DIR",
     "DJANGO_LOG_DIR",
     "WEB_CONCURRENCY",
@@ -37,7 +35,7 @@ MANAGED_ENV = (
 )
 
 # These would carry a secret in plain text; the component delivers them as files instead.
-SECRET_ENV = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL")
+SECRET_ENV = PLAINTEXT_ENV
 
 _SECRET_LOOKING_NAME = re.compile(
     r"PASSWORD|PASSWD|PASSPHRASE|(?:^|_)PASS(?:$|_)|(?:^|_)PWD(?:$|_)|SECRET|TOKEN|CREDENTIAL|"
