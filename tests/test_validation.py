@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from pulumi_djangoapp.settings.checks import Problem, ValidationError, dns_label_problem, image_problem
@@ -158,3 +160,27 @@ def test_unknown_top_level_keys_are_named_bare():
     problems = Problems()
     unknown_keys(problems, {"replica": 2}, TwoArgs)
     assert [p.field for p in problems.items] == ["replica"]
+
+
+def test_a_non_boolean_flag_is_one_problem_and_the_field_keeps_its_default():
+    from pulumi_djangoapp.settings.checks import Problems, checked_bool
+
+    problems = Problems()
+    assert checked_bool(problems, "broker.persistence", "yes", True) is True
+    assert checked_bool(problems, "protect_data", 1, False) is False
+    assert [(p.field, p.value, p.allowed) for p in problems.items] == [
+        ("broker.persistence", "yes", "must be true or false"),
+        ("protect_data", 1, "must be true or false"),
+    ]
+
+
+def test_a_boolean_flag_cannot_be_replaced_by_its_default():
+    from pulumi_djangoapp.settings.checks import Problems, checked_bool
+
+    problems = Problems()
+    assert checked_bool(problems, "protect_data", True, False) is True and problems.items == []
+
+
+def test_the_boolean_check_is_written_once():
+    root = Path(__file__).resolve().parents[1] / "components" / "pulumi_djangoapp" / "settings"
+    assert [p.name for p in sorted(root.glob("*.py")) if "must be true or false" in p.read_text()] == ["checks.py"]

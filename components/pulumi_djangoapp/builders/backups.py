@@ -38,8 +38,6 @@ from .workload_identity import SKIP_CONTAINERS_ANNOTATION
 
 DUMP_DIR = "/backup"
 
-DUMP_FILE = "dump"
-
 PASSWORD_DIR = "/run/secrets/postgres"
 
 # Versions before 0.3 uploaded under incoming/ first: what they left there expires after a day.
@@ -150,8 +148,6 @@ def dump_volume(storage_size: str, storage_class: Optional[str], volume_labels: 
     if storage_class is not None:
         spec["storageClassName"] = storage_class
     return {"name": "dump", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": volume_labels}, "spec": spec}}}
-
-CLOUD_CONTAINERS = ("upload", "download")
 
 def _db_env(s: Settings) -> list[dict]:
     db = s.database

@@ -29,8 +29,6 @@ ACL_MOUNT_PATH = "/run/secrets/broker"
 
 ACL_KEY = "broker-users.acl"
 
-URL_KEY = "broker-url"
-
 # kombu's Redis transport redelivers an unacknowledged message after visibility_timeout, 3600 s
 # by default (kombu/transport/redis.py): with acks-late, a SIGKILLed worker's task came back an
 # hour later. The component sets it from the processes' grace periods, which the README asks to

@@ -6,8 +6,6 @@ the README; it is added only when it applies, so fixing the cause removes the sk
 
 from __future__ import annotations
 
-from typing import Iterable
-
 DIGEST_SKIP = (
     "CKV_K8S_43",
     "images are pinned by tag: DjangoApp refuses untagged and :latest images; pass image@sha256 "
@@ -31,6 +29,3 @@ def annotate(workload: dict, pod_spec: dict) -> dict:
         merged = {**workload["metadata"].get("annotations", {}), **annotations}
         workload["metadata"] = {**workload["metadata"], "annotations": merged}
     return workload
-
-def all_skips(objects: Iterable[dict]) -> list[str]:
-    return sorted({v for o in objects for k, v in o.get("metadata", {}).get("annotations", {}).items() if k.startswith("checkov.io/skip")})

@@ -44,7 +44,7 @@ from .database import DatabaseSettings, PostgresArgs, checked_database
 from .env import checked_env
 from .migrations import MigrationSettings, checked_migrations
 from .processes import ProcessArgs, ProcessSettings
-from .resources import Resources, ResourcesArgs, checked_resources
+from .resources import DEFAULT_APP_RESOURCES, Resources, ResourcesArgs, checked_resources
 from .schedules import ScheduleArgs, ScheduleSettings
 from .secret_files import SecretFile, secret_files
 from .sidecars import BUILTIN_CONTAINERS, SidecarArgs, SidecarSettings, checked_sidecar
@@ -233,10 +233,6 @@ MIN_KUBERNETES_MINOR = 32
 
 DEFAULT_KUBERNETES_VERSION = "1.32"
 
-DEFAULT_APP_RESOURCES = {
-    "requests": {"cpu": "250m", "memory": "256Mi"},
-    "limits": {"cpu": "1", "memory": "512Mi"},
-}
 
 # wait-for-db only runs pg_isready in a loop.
 WAIT_FOR_DB_RESOURCES = {
@@ -444,14 +440,14 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     if not isinstance(probe_host, str) or not HOST_NAME.match(probe_host):
         problems.add("probe_host", probe_host, "must be a host name (labels of letters, digits and '-') that Django's ALLOWED_HOSTS accepts")
 
-    protect_data = checked_bool(problems, "protect_data", args.get("protect_data", False))
+    protect_data = checked_bool(problems, "protect_data", args.get("protect_data", False), False)
     ip_family = checked_choice(problems, "ip_family", args.get("ip_family", "ipv4"), IP_FAMILIES)
     secrets_backend = backend(problems, args.get("secrets_backend", AWS_SECRETS_MANAGER))
 
     settings = Settings(
         name=name,
         namespace=namespace if isinstance(namespace, str) else "",
-        create_namespace=checked_bool(problems, "create_namespace", args.get("create_namespace", True)),
+        create_namespace=checked_bool(problems, "create_namespace", args.get("create_namespace", True), True),
         image=image,
         replicas=replicas,
         autoscaling=scaling,
@@ -459,21 +455,17 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             problems,
             args.get("schedules"),
             name if isinstance(name, str) else "",
-            lambda field, value: checked_resources(problems, field, value, DEFAULT_APP_RESOURCES),
             {*BUILTIN_CONTAINERS, *(c.name for c in sidecars)},
         ),
         processes=processes.normalise(
             problems,
             args.get("processes"),
             name if isinstance(name, str) else "",
-            lambda field, value: checked_resources(problems, field, value, DEFAULT_APP_RESOURCES),
             {*BUILTIN_CONTAINERS, *(c.name for c in sidecars), *_names(args.get("schedules"))},
         ),
         broker=broker.normalise(
             problems,
             args.get("broker"),
-            lambda field, value, defaults: checked_resources(problems, field, value, defaults),
-            lambda field, value: checked_image(problems, field, value),
         ),
         backups=backups.normalise(
             problems,
@@ -494,7 +486,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         health_path=health_path,
         probe_host=probe_host,
         run_as_user=checked_int(problems, "run_as_user", args.get("run_as_user", 10001), 10000, 2**31 - 1),
-        network_policies=checked_bool(problems, "network_policies", args.get("network_policies", True)),
+        network_policies=checked_bool(problems, "network_policies", args.get("network_policies", True), True),
         db_wait_timeout_seconds=checked_int(
             problems, "db_wait_timeout_seconds", args.get("db_wait_timeout_seconds", 120), 1, 3600
         ),

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
-from .checks import Problem, Problems, ValidationError, image_problem, is_int
+from .checks import Problem, Problems, ValidationError, checked_bool, image_problem, is_int
 
 AWS_SECRETS_MANAGER = "aws-secrets-manager"
 
@@ -272,11 +272,8 @@ def normalise_aws(
     elif window == 0 and protect_data:
         problems.add("secret_recovery_window_days", window, "0 (delete at once) is not allowed with protect_data")
 
-    force_destroy = args.get("config_bucket_force_destroy", False)
-    if not isinstance(force_destroy, bool):
-        problems.add("config_bucket_force_destroy", force_destroy, "must be true or false")
-        force_destroy = False
-    elif force_destroy and protect_data:
+    force_destroy = checked_bool(problems, "config_bucket_force_destroy", args.get("config_bucket_force_destroy", False), False)
+    if force_destroy and protect_data:
         problems.add("config_bucket_force_destroy", force_destroy, "cannot be combined with protect_data")
 
     cli_image = args.get("aws_cli_image", DEFAULT_AWS_CLI_IMAGE)
@@ -309,11 +306,5 @@ def normalise_aws(
         recovery_window_days=window if is_int(window) else 30,
         force_destroy=force_destroy,
         cli_image=cli_image if isinstance(cli_image, str) else "",
-        region_check=_region_check(problems, args.get("aws_region_check", True)),
+        region_check=checked_bool(problems, "aws_region_check", args.get("aws_region_check", True), True),
     )
-
-def _region_check(problems: Problems, value: Any) -> bool:
-    if not isinstance(value, bool):
-        problems.add("aws_region_check", value, "must be true or false")
-        return True
-    return value

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, Optional, TypedDict
 
 from . import schedules
-from .checks import Problems, given_args, is_int
+from .checks import Problems, checked_bool, given_args, is_int
 
 DEFAULT_SCHEDULE = "0 2 * * *"
 
@@ -72,9 +72,7 @@ def normalise(problems: Problems, raw: Any, database_external: bool, uses_aws: b
     days = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
     if not is_int(days) or not 1 <= days <= 3650:
         problems.add("backups.retention_days", days, "must be a number of days from 1 to 3650")
-    suspend = raw.get("suspend", False)
-    if not isinstance(suspend, bool):
-        problems.add("backups.suspend", suspend, "must be true or false")
+    suspend = checked_bool(problems, "backups.suspend", raw.get("suspend", False), False)
     return BackupSettings(
         schedule=schedule if isinstance(schedule, str) else DEFAULT_SCHEDULE,
         time_zone=zone if isinstance(zone, str) else schedules.DEFAULT_TIME_ZONE,

@@ -18,10 +18,11 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping, NotRequired, Optional, TypedDict
+from typing import Any, Mapping, NotRequired, Optional, TypedDict
 
-from .checks import Problems, given_args, storage_problems
+from .checks import Problems, checked_bool, checked_image, given_args, storage_problems
 from .quantities import parse_quantity
+from .resources import Resources, checked_resources
 
 PROVIDERS = ("in-cluster", "external")
 
@@ -77,7 +78,7 @@ class BrokerSettings:
     image: str
     storage_size: str
     storage_class: Optional[str]
-    resources: Any  # settings.Resources
+    resources: Resources
     persistence: bool
 
     @property
@@ -110,8 +111,6 @@ def _url_problem(url: Any) -> Optional[str]:
 def normalise(
     problems: Problems,
     raw: Any,
-    resources: Callable[[str, Any, Mapping], Any],
-    image: Callable[[str, Any], str],
 ) -> Optional[BrokerSettings]:
     raw = given_args(problems, raw, BrokerArgs, "broker")
     if raw is None:
@@ -132,16 +131,14 @@ def normalise(
         problems.add("broker.url", _redacted(url), "only applies with provider external")
     size, storage_class = raw.get("storage_size", DEFAULT_STORAGE_SIZE), raw.get("storage_class")
     storage_problems(problems, "broker", size, storage_class, "1Gi")
-    persistence = raw.get("persistence", True)
-    if not isinstance(persistence, bool):
-        problems.add("broker.persistence", persistence, "must be true or false")
+    persistence = checked_bool(problems, "broker.persistence", raw.get("persistence", True), True)
     settings = BrokerSettings(
         provider=provider,
         url=url if provider == "external" and isinstance(url, str) else None,
-        image=image("broker.image", raw.get("image", DEFAULT_IMAGE)),
+        image=checked_image(problems, "broker.image", raw.get("image", DEFAULT_IMAGE)),
         storage_size=str(size),
         storage_class=storage_class,
-        resources=resources("broker.resources", raw.get("resources"), DEFAULT_RESOURCES),
+        resources=checked_resources(problems, "broker.resources", raw.get("resources"), DEFAULT_RESOURCES),
         persistence=persistence is True,
     )
     if provider == "in-cluster" and "memory" not in dict(settings.resources.limits):

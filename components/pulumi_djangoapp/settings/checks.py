@@ -253,10 +253,12 @@ def checked_choice(problems: Problems, field: str, value: Any, allowed: tuple[st
         return allowed[0]
     return value
 
-def checked_bool(problems: Problems, field: str, value: Any) -> bool:
+def checked_bool(problems: Problems, field: str, value: Any, default: bool) -> bool:
+    """``value`` when it is a boolean; otherwise a problem, and the field's default, so later
+    checks go on as if the field had been left out."""
     if not isinstance(value, bool):
         problems.add(field, value, "must be true or false")
-        return True
+        return default
     return value
 
 def checked_image(problems: Problems, field: str, value: Any) -> str:

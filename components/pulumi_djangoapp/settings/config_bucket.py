@@ -10,7 +10,7 @@ from typing import Any, Dict, Mapping, NotRequired, Optional, TypedDict
 
 from . import config_files
 from .aws import _KMS_KEY_ARN, is_output
-from .checks import Problems, is_int, unknown_keys
+from .checks import Problems, checked_bool, is_int, unknown_keys
 
 
 class ConfigBucketArgs(TypedDict):
@@ -60,11 +60,9 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
     days = args.get("noncurrent_version_days", 30)
     if not is_int(days) or days < 1:
         problems.add("noncurrent_version_days", days, "must be an integer of at least 1")
-    force_destroy, protect = args.get("force_destroy", False), args.get("protect", False)
-    for field, value in (("force_destroy", force_destroy), ("protect", protect)):
-        if not isinstance(value, bool):
-            problems.add(field, value, "must be true or false")
-    if force_destroy is True and protect is True:
+    force_destroy = checked_bool(problems, "force_destroy", args.get("force_destroy", False), False)
+    protect = checked_bool(problems, "protect", args.get("protect", False), False)
+    if force_destroy and protect:
         problems.add("force_destroy", force_destroy, "cannot be combined with protect")
     files = config_files.gather(problems, args.get("config_files"), args.get("config_dir"))
     expiration = args.get("expiration") or {}

@@ -20,11 +20,12 @@ while a new one starts (the control plane cannot stop what it cannot reach).
 
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, NotRequired, Optional, TypedDict
+from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
 
 from . import autoscaling
 from .autoscaling import AutoscalingSettings
-from .checks import DNS1123_LABEL, Problems, is_int, unknown_keys
+from .checks import DNS1123_LABEL, Problems, checked_bool, is_int, unknown_keys
+from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
 
 # Pod host names are the pod name cut at 63: <deployment>-<10-char template hash>-<5-char id>.
 MAX_DEPLOYMENT_NAME = 47
@@ -74,7 +75,7 @@ class ProcessSettings:
     name: str
     command: tuple[str, ...]
     replicas: int
-    resources: Optional[Any]  # settings.Resources, or None for the django container's
+    resources: Optional[Resources]  # None: the django container's
     singleton: bool
     termination_grace_seconds: int
     probes: bool
@@ -90,7 +91,7 @@ def _file(problems: Problems, field: str, value: Any) -> str:
     return value
 
 def normalise(
-    problems: Problems, raw: Any, app_name: str, resources: Callable[[str, Any], Any], taken: set[str]
+    problems: Problems, raw: Any, app_name: str, taken: set[str]
 ) -> tuple[ProcessSettings, ...]:
     """``taken`` holds container, sidecar and schedule names a process may not reuse."""
     if raw is None:
@@ -119,10 +120,7 @@ def normalise(
         if not isinstance(command, (list, tuple)) or not command or not all(isinstance(c, str) and c for c in command):
             problems.add(f"{field}.command", command, "is required: an exec-form list of strings (no shell, so SIGTERM reaches the process)")
             command = ()
-        singleton = item.get("singleton", False)
-        if not isinstance(singleton, bool):
-            problems.add(f"{field}.singleton", singleton, "must be true or false")
-            singleton = False
+        singleton = checked_bool(problems, f"{field}.singleton", item.get("singleton", False), False)
         replicas = item.get("replicas", 1)
         if not is_int(replicas) or not 1 <= replicas <= 2**31 - 1:
             problems.add(f"{field}.replicas", replicas, "must be an integer of at least 1")
@@ -139,9 +137,7 @@ def normalise(
         if not is_int(grace) or not 1 <= grace <= 2**31 - 1:
             problems.add(f"{field}.termination_grace_seconds", grace, "must be a positive number of seconds (longer than the longest task)")
             grace = DEFAULT_GRACE_SECONDS
-        probes = item.get("probes", True)
-        if not isinstance(probes, bool):
-            problems.add(f"{field}.probes", probes, "must be true or false")
+        probes = checked_bool(problems, f"{field}.probes", item.get("probes", True), True)
         max_age = item.get("heartbeat_max_age_seconds", DEFAULT_HEARTBEAT_MAX_AGE)
         if not is_int(max_age) or not 5 <= max_age <= 86400:
             problems.add(f"{field}.heartbeat_max_age_seconds", max_age, "must be a number of seconds from 5 to 86400")
@@ -164,7 +160,9 @@ def normalise(
                 name=name if isinstance(name, str) else "",
                 command=tuple(command),
                 replicas=replicas,
-                resources=resources(f"{field}.resources", item["resources"]) if "resources" in item else None,
+                resources=checked_resources(problems, f"{field}.resources", item["resources"], DEFAULT_APP_RESOURCES)
+                if "resources" in item
+                else None,
                 singleton=singleton,
                 termination_grace_seconds=grace,
                 probes=probes is not False,

@@ -27,7 +27,7 @@ from typing import Any, List, NotRequired, Optional, Sequence, TypedDict
 
 import pulumi
 
-from .checks import Problems, given_args, is_int
+from .checks import Problems, checked_bool, given_args, is_int
 
 PROVIDERS = ("in-cluster", "rds", "external")
 
@@ -238,12 +238,6 @@ def checked_ids(problems: Problems, field: str, value: Any, pattern: "re.Pattern
         return ()
     return tuple(value)
 
-def _bool(problems: Problems, field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        problems.add(field, value, "must be true or false")
-        return False
-    return value
-
 def default_ceiling(allocated: int) -> int:
     """100 GiB while that is 110 % of the allocation; beyond, twice the allocation."""
     if DEFAULT_MAX_ALLOCATED_GB * 100 >= allocated * AUTOSCALING_MARGIN_PERCENT:
@@ -366,16 +360,14 @@ def normalise(
         instance_class=instance_class,
         allocated_storage_gb=allocated,
         max_allocated_storage_gb=ceiling,
-        multi_az=_bool(problems, "database.rds.multi_az", given.get("multi_az", protect_data)),
+        multi_az=checked_bool(problems, "database.rds.multi_az", given.get("multi_az", protect_data), protect_data),
         backup_retention_days=retention,
-        performance_insights=_bool(problems, "database.rds.performance_insights", given.get("performance_insights", False)),
+        performance_insights=checked_bool(problems, "database.rds.performance_insights", given.get("performance_insights", False), False),
         log_exports=tuple(exports),
         master_username=master,
         ca_bundle_url=url,
-        apply_immediately=_bool(problems, "database.rds.apply_immediately", given.get("apply_immediately", False)),
-        allow_major_version_upgrade=_bool(
-            problems, "database.rds.allow_major_version_upgrade", given.get("allow_major_version_upgrade", False)
-        ),
+        apply_immediately=checked_bool(problems, "database.rds.apply_immediately", given.get("apply_immediately", False), False),
+        allow_major_version_upgrade=checked_bool(problems, "database.rds.allow_major_version_upgrade", given.get("allow_major_version_upgrade", False), False),
     )
 
 def checked_ca_bundle_url(region: str) -> str:

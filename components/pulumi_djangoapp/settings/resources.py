@@ -8,6 +8,12 @@ from typing import Any, Dict, Mapping, NotRequired, TypedDict
 from .checks import Problems, checked_mapping, unknown_keys
 from .quantities import QuantityError, parse_quantity
 
+# The django container's requests and limits (and migrate's, and every schedule's and process's
+# unless they set their own).
+DEFAULT_APP_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
 
 class ResourcesArgs(TypedDict):
     """Requests and limits of one container, as quantity strings (``{"cpu": "250m"}``)."""

@@ -14,7 +14,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
 
-from .checks import DNS1123_LABEL, Problems, is_int, unknown_keys
+from .checks import DNS1123_LABEL, Problems, checked_bool, is_int, unknown_keys
+from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
 
 # Job names get an 11-character suffix from the CronJob controller: 63 - 11.
 MAX_CRONJOB_NAME = 52
@@ -62,7 +63,7 @@ class ScheduleSettings:
     schedule: str
     command: tuple[str, ...]
     time_zone: str
-    resources: Optional[Any]  # settings.Resources, or None for the django container's
+    resources: Optional[Resources]  # None: the django container's
     deadline_seconds: int
     suspend: bool
 
@@ -115,9 +116,8 @@ def time_zone_problem(zone: Any) -> Optional[str]:
         return "must be an IANA time zone such as 'Europe/Paris' (the API server checks the name)"
     return None
 
-def normalise(problems: Problems, raw: Any, app_name: str, resources: Any, taken: set[str]) -> tuple[ScheduleSettings, ...]:
-    """``resources(field, value)`` normalises a resources mapping; ``taken`` holds container and
-    sidecar names a schedule may not reuse."""
+def normalise(problems: Problems, raw: Any, app_name: str, taken: set[str]) -> tuple[ScheduleSettings, ...]:
+    """``taken`` holds container and sidecar names a schedule may not reuse."""
     if raw is None:
         return ()
     if not isinstance(raw, (list, tuple)):
@@ -154,16 +154,16 @@ def normalise(problems: Problems, raw: Any, app_name: str, resources: Any, taken
         deadline = item.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)
         if not is_int(deadline) or not 1 <= deadline <= 2**63 - 1:
             problems.add(f"{field}.deadline_seconds", deadline, "must be a positive number of seconds")
-        suspend = item.get("suspend", False)
-        if not isinstance(suspend, bool):
-            problems.add(f"{field}.suspend", suspend, "must be true or false")
+        suspend = checked_bool(problems, f"{field}.suspend", item.get("suspend", False), False)
         result.append(
             ScheduleSettings(
                 name=name if isinstance(name, str) else "",
                 schedule=item.get("schedule", "") if isinstance(item.get("schedule"), str) else "",
                 command=tuple(command),
                 time_zone=zone if isinstance(zone, str) else DEFAULT_TIME_ZONE,
-                resources=resources(f"{field}.resources", item["resources"]) if "resources" in item else None,
+                resources=checked_resources(problems, f"{field}.resources", item["resources"], DEFAULT_APP_RESOURCES)
+                if "resources" in item
+                else None,
                 deadline_seconds=deadline if is_int(deadline) else DEFAULT_DEADLINE_SECONDS,
                 suspend=suspend is True,
             )

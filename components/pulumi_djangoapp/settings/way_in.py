@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
 
-from .checks import Problems, is_int, unknown_keys
+from .checks import Problems, checked_bool, is_int, unknown_keys
 
 ALB_CLASS = "alb"
 
@@ -183,9 +183,7 @@ def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) 
     if not is_int(delay) or not 0 <= delay <= 3600:
         problems.add("ingress.deregistration_delay_seconds", delay, "must be an integer from 0 to 3600 (the ALB's range)")
         delay = DEFAULT_DEREGISTRATION_SECONDS
-    external_dns = raw.get("external_dns", False)
-    if not isinstance(external_dns, bool):
-        problems.add("ingress.external_dns", external_dns, "must be true or false")
+    external_dns = checked_bool(problems, "ingress.external_dns", raw.get("external_dns", False), False)
     class_name = raw.get("class_name", ALB_CLASS)
     if not isinstance(class_name, str) or not _DNS1123.match(class_name):
         problems.add("ingress.class_name", class_name, "must be an IngressClass name")

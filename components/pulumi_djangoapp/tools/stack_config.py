@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from ..settings import storage_class
-from ..settings.app import DEFAULT_APP_RESOURCES, LISTEN_ADDRESSES, DjangoAppArgs
+from ..settings.app import LISTEN_ADDRESSES, DjangoAppArgs
 from ..settings.aws import AWS_SECRETS_MANAGER, BACKENDS
 from ..settings.checks import Problem, ValidationError
 from ..settings.database import DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
+from ..settings.resources import DEFAULT_APP_RESOURCES
 
 LOG_SHIPPER_PORT = 2020
 
