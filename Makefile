@@ -16,10 +16,18 @@ K8S_VERSIONS := 1.32.0 1.34.0 1.37.0
 # Two workers: the machines have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test unit contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools e2e
+# What ruff checks and formats: the package, its tests, the scripts and every program.
+LINTED := components tests scripts stacks examples policy provider e2e
 
-test: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
+.PHONY: test unit lint contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools e2e
+
+test: lint $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rules and line length in pyproject.toml; `ruff format $(LINTED)` fixes what --check reports.
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 unit: $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) graphviz
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/contract

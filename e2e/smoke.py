@@ -26,7 +26,14 @@ import urllib.request
 from pathlib import Path
 
 CACHE = Path(os.environ.get("E2E_CACHE", Path.home() / ".cache" / "djangoapp-e2e"))
-TOOLS = {"kube": "v1.34.4", "etcd": "v3.6.16", "kwok": "v0.8.0", "pulumi": "v3.260.0", "kubernetes": "4.25.0", "yaml": "v1.25.0"}
+TOOLS = {
+    "kube": "v1.34.4",
+    "etcd": "v3.6.16",
+    "kwok": "v0.8.0",
+    "pulumi": "v3.260.0",
+    "kubernetes": "4.25.0",
+    "yaml": "v1.25.0",
+}
 PROGRAM = """\
 name: smoke
 runtime: yaml
@@ -84,7 +91,13 @@ def certificates(root: Path) -> dict[str, Path]:
         return x509.Name(attributes)
 
     def write_key(key, path: Path) -> Path:
-        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         return path
 
     def issue(subject, key, issuer, issuer_key, ca=False, sans=None, client=False):
@@ -97,7 +110,11 @@ def certificates(root: Path) -> dict[str, Path]:
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         if not ca:
-            usage = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH if client else x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+            usage = (
+                x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH
+                if client
+                else x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+            )
             builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         return builder.sign(issuer_key, hashes.SHA256())
 
@@ -109,17 +126,33 @@ def certificates(root: Path) -> dict[str, Path]:
     ca_key = new_key()
     ca = issue(name("smoke-ca"), ca_key, name("smoke-ca"), ca_key, ca=True)
     server_key, admin_key, sa_key = new_key(), new_key(), new_key()
-    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("10.96.0.1"))]
+    sans = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("10.96.0.1")),
+    ]
     files = {
         "ca": pem(ca, root / "ca.crt"),
-        "server": pem(issue(name("kube-apiserver"), server_key, ca.subject, ca_key, sans=sans), root / "server.crt"),
+        "server": pem(
+            issue(name("kube-apiserver"), server_key, ca.subject, ca_key, sans=sans),
+            root / "server.crt",
+        ),
         "server-key": write_key(server_key, root / "server.key"),
-        "admin": pem(issue(name("smoke-admin", "system:masters"), admin_key, ca.subject, ca_key, client=True), root / "admin.crt"),
+        "admin": pem(
+            issue(
+                name("smoke-admin", "system:masters"), admin_key, ca.subject, ca_key, client=True
+            ),
+            root / "admin.crt",
+        ),
         "admin-key": write_key(admin_key, root / "admin.key"),
         "sa-key": write_key(sa_key, root / "sa.key"),
     }
     files["sa-pub"] = root / "sa.pub"
-    files["sa-pub"].write_bytes(sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    files["sa-pub"].write_bytes(
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return files
 
 
@@ -133,7 +166,14 @@ class Cluster:
 
     def start(self, name: str, argv: list[str]) -> None:
         log = open(self.root / f"{name}.log", "w")
-        self.processes.append((name, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)))
+        self.processes.append(
+            (
+                name,
+                subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                ),
+            )
+        )
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         context = ssl.create_default_context(cafile=str(self.certs["ca"]))
@@ -145,7 +185,11 @@ class Cluster:
         )  # fmt: skip
         with urllib.request.urlopen(request, context=context, timeout=10) as response:
             body = response.read()
-            return json.loads(body) if response.headers.get_content_type() == "application/json" else {"text": body.decode()}
+            return (
+                json.loads(body)
+                if response.headers.get_content_type() == "application/json"
+                else {"text": body.decode()}
+            )
 
     def wait(self, what: str, check, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -157,7 +201,9 @@ class Cluster:
                 pass
             for name, process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({process.returncode}): {(self.root / f'{name}.log').read_text()[-3000:]}")
+                    raise RuntimeError(
+                        f"{name} exited ({process.returncode}): {(self.root / f'{name}.log').read_text()[-3000:]}"
+                    )
             time.sleep(0.5)
         raise RuntimeError(f"timed out waiting for {what}")
 
@@ -207,7 +253,10 @@ class Cluster:
         self.wait("the kwok node to be Ready", lambda: any(
             cond["type"] == "Ready" and cond["status"] == "True" for cond in self.api("GET", "/api/v1/nodes/kwok-node-0")["status"].get("conditions", [])
         ))  # fmt: skip
-        self.wait("the default service account", lambda: self.api("GET", "/api/v1/namespaces/default/serviceaccounts/default"))
+        self.wait(
+            "the default service account",
+            lambda: self.api("GET", "/api/v1/namespaces/default/serviceaccounts/default"),
+        )
 
     def down(self) -> list[str]:
         left = []
@@ -231,9 +280,18 @@ def pulumi(root: Path, cluster: Cluster, *args: str) -> str:
         "PULUMI_CONFIG_PASSPHRASE": "smoke", "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "KUBECONFIG": str(cluster.kubeconfig), "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
     }  # fmt: skip
-    result = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=root / "program", env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["pulumi", *args, "--non-interactive"],
+        cwd=root / "program",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"pulumi {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise RuntimeError(
+            f"pulumi {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result.stdout
 
 
@@ -258,11 +316,14 @@ def main() -> int:
                 assert out.strip() == "2", f"readyReplicas {out.strip()!r}"
         left = cluster.api("GET", "/apis/apps/v1/namespaces/default/deployments")["items"]
         assert left == [], "destroy left the Deployment"
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         failed = error
     finally:
         still = cluster.down()
-        print(f"processes left running: {still or 'none'}; total {time.monotonic() - started:.1f}s", flush=True)
+        print(
+            f"processes left running: {still or 'none'}; total {time.monotonic() - started:.1f}s",
+            flush=True,
+        )
     if failed is not None:
         print(f"smoke FAILED: {failed}\n(logs in {root})", file=sys.stderr)
         return 1

@@ -1,8 +1,12 @@
 """The DjangoApp guardrails policy pack: `pulumi preview --policy-pack policy/`."""
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
-
 import validators
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyPack,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
 
 PolicyPack(
     name="djangoapp-guardrails",

@@ -19,7 +19,9 @@ WORKLOADS = {
     "kubernetes:batch/v1:CronJob",
     "kubernetes:core/v1:Pod",
 }
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY", re.I)
+_SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY", re.I
+)
 _PASSWORD_IN_URL = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
 # Names that refer to a secret (where it is, which one) rather than hold it.
 _REFERENCE_SUFFIXES = ("_FILE", "_DIR", "_PATH", "_ID", "_ARN")
@@ -66,8 +68,12 @@ def no_secret_in_plain_env(args, report: Report) -> None:
             name, value = item.get("name", ""), item.get("value")
             if not isinstance(value, str):
                 continue  # valueFrom, or unknown during preview
-            if (_SECRET_NAME.search(name) and not name.endswith(_REFERENCE_SUFFIXES)) or _PASSWORD_IN_URL.search(value):
-                report(f"container {container.get('name')!r}: env {name!r} holds a secret-looking value in plain text; mount it as a file")
+            if (
+                _SECRET_NAME.search(name) and not name.endswith(_REFERENCE_SUFFIXES)
+            ) or _PASSWORD_IN_URL.search(value):
+                report(
+                    f"container {container.get('name')!r}: env {name!r} holds a secret-looking value in plain text; mount it as a file"
+                )
 
 
 def containers_restricted(args, report: Report) -> None:
@@ -80,7 +86,7 @@ def containers_restricted(args, report: Report) -> None:
             problems.append("allowPrivilegeEscalation must be false")
         if ctx.get("privileged"):
             problems.append("must not be privileged")
-        if not (ctx.get("runAsNonRoot", pod.get("runAsNonRoot")) is True):
+        if ctx.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
             problems.append("runAsNonRoot must be true")
         if ctx.get("runAsUser", pod.get("runAsUser")) == 0:
             problems.append("runAsUser must not be 0")
@@ -112,7 +118,9 @@ def images_pinned(args, report: Report) -> None:
     for _, container in _workload_containers(args):
         image = container.get("image")
         if isinstance(image, str) and not image_is_pinned(image):
-            report(f"container {container.get('name')!r}: image {image!r} must be pinned by a version tag or digest, never latest")
+            report(
+                f"container {container.get('name')!r}: image {image!r} must be pinned by a version tag or digest, never latest"
+            )
 
 
 def app_has_no_cloud_credentials(args, report: Report) -> None:
@@ -122,7 +130,10 @@ def app_has_no_cloud_credentials(args, report: Report) -> None:
     token_volumes = {
         v.get("name")
         for v in spec.get("volumes") or []
-        if any("serviceAccountToken" in (s or {}) for s in ((v.get("projected") or {}).get("sources") or []))
+        if any(
+            "serviceAccountToken" in (s or {})
+            for s in ((v.get("projected") or {}).get("sources") or [])
+        )
     }
     automount = spec.get("automountServiceAccountToken") is not False
     for container in containers(spec):
@@ -133,24 +144,39 @@ def app_has_no_cloud_credentials(args, report: Report) -> None:
             report(f"app container {container.get('name')!r} holds cloud credentials: env {name}")
         for mount in container.get("volumeMounts") or []:
             if mount.get("name") in token_volumes:
-                report(f"app container {container.get('name')!r} mounts the service-account token volume {mount.get('name')!r}")
+                report(
+                    f"app container {container.get('name')!r} mounts the service-account token volume {mount.get('name')!r}"
+                )
         if automount:
-            report(f"app container {container.get('name')!r}: the pod automounts a service-account token")
+            report(
+                f"app container {container.get('name')!r}: the pod automounts a service-account token"
+            )
 
 
 def s3_public_access_blocked(args, report: Report) -> None:
     if args.resource_type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
         return
-    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+    for flag in (
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ):
         if args.props.get(flag) is not True:
             report(f"public access block must set {flag} to true")
 
 
 def s3_encryption_on(args, report: Report) -> None:
-    if args.resource_type != "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+    if (
+        args.resource_type
+        != "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ):
         return
     rules = args.props.get("rules") or []
-    algorithms = [((r or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for r in rules]
+    algorithms = [
+        ((r or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+        for r in rules
+    ]
     if not algorithms or any(a not in ("aws:kms", "aws:kms:dsse", "AES256") for a in algorithms):
         report("bucket default encryption must be SSE-KMS or SSE-S3")
 
@@ -171,7 +197,10 @@ def every_bucket_is_guarded(args, report: Report) -> None:
             continue  # name not known before the bucket exists (preview)
         for guard, label in (
             ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "public access block"),
-            ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "default encryption"),
+            (
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                "default encryption",
+            ),
         ):
             if ident not in guards.get(guard, set()):
                 report(f"bucket {bucket.name!r} has no {label}", bucket.urn)
@@ -197,7 +226,9 @@ def rds_backups_kept(args, report: Report) -> None:
         return
     days = args.props.get("backupRetentionPeriod")
     if not isinstance(days, (int, float)) or days < RDS_MIN_RETENTION_DAYS:
-        report(f"RDS instance must keep automated backups for at least {RDS_MIN_RETENTION_DAYS} days (backupRetentionPeriod is {days!r})")
+        report(
+            f"RDS instance must keep automated backups for at least {RDS_MIN_RETENTION_DAYS} days (backupRetentionPeriod is {days!r})"
+        )
 
 
 def rds_protected_when_protected(args, report: Report) -> None:
@@ -209,20 +240,36 @@ def rds_protected_when_protected(args, report: Report) -> None:
     if props.get("deletionProtection") is not True:
         report("protected RDS instance must set deletionProtection: true")
     if props.get("skipFinalSnapshot") is True or not props.get("finalSnapshotIdentifier"):
-        report("protected RDS instance must leave a final snapshot (finalSnapshotIdentifier, skipFinalSnapshot false)")
+        report(
+            "protected RDS instance must leave a final snapshot (finalSnapshotIdentifier, skipFinalSnapshot false)"
+        )
     if props.get("deleteAutomatedBackups") is not False:
-        report("protected RDS instance must keep its automated backups after deletion (deleteAutomatedBackups: false)")
+        report(
+            "protected RDS instance must keep its automated backups after deletion (deleteAutomatedBackups: false)"
+        )
 
 
 RESOURCE_CHECKS = {
     "no-secret-in-plain-env": ("No secret in a plain environment value", no_secret_in_plain_env),
-    "containers-restricted": ("Every container meets Pod Security 'restricted' with a read-only root", containers_restricted),
+    "containers-restricted": (
+        "Every container meets Pod Security 'restricted' with a read-only root",
+        containers_restricted,
+    ),
     "images-pinned": ("Images are pinned by tag or digest, never latest", images_pinned),
-    "app-no-cloud-credentials": ("The app container holds no cloud credentials", app_has_no_cloud_credentials),
-    "s3-public-access-blocked": ("S3 public access is blocked on all four flags", s3_public_access_blocked),
+    "app-no-cloud-credentials": (
+        "The app container holds no cloud credentials",
+        app_has_no_cloud_credentials,
+    ),
+    "s3-public-access-blocked": (
+        "S3 public access is blocked on all four flags",
+        s3_public_access_blocked,
+    ),
     "s3-encryption-on": ("S3 default encryption is on", s3_encryption_on),
     "rds-encrypted": ("RDS storage is encrypted", rds_encrypted),
     "rds-not-public": ("RDS instances are not publicly accessible", rds_not_public),
     "rds-backups-kept": ("RDS keeps at least 7 days of automated backups", rds_backups_kept),
-    "rds-protected-when-protected": ("A protected RDS instance has deletion protection, a final snapshot and kept backups", rds_protected_when_protected),
+    "rds-protected-when-protected": (
+        "A protected RDS instance has deletion protection, a final snapshot and kept backups",
+        rds_protected_when_protected,
+    ),
 }

@@ -42,7 +42,13 @@ def app_args(index: int) -> dict:
         "oidc_provider_arn": "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-3.amazonaws.com/id/BENCH",
         "oidc_provider_url": "https://oidc.eks.eu-west-3.amazonaws.com/id/BENCH",
         "aws_region": "eu-west-3",
-        "sidecars": [{"name": "log-shipper", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/var/log/app"}}],
+        "sidecars": [
+            {
+                "name": "log-shipper",
+                "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4",
+                "volume_mounts": {"logs": "/var/log/app"},
+            }
+        ],
         # The second wave switched on: a way in and an autoscaler.
         "ingress": {"hosts": [f"app-{index}.example.com"], "ingress_cidrs": ["10.0.0.0/16"]},
         "autoscaling": {"min_replicas": 2, "max_replicas": 6},
@@ -64,7 +70,9 @@ def _mocks():
 
         def new_resource(self, args):
             if self.record is not None:
-                self.record.append({"type": args.typ, "name": args.name, "inputs": _unwrap(args.inputs)})
+                self.record.append(
+                    {"type": args.typ, "name": args.name, "inputs": _unwrap(args.inputs)}
+                )
             state = dict(args.inputs)
             state.setdefault("result", "generated")
             state.setdefault("arn", f"arn:aws:::{args.name}")
@@ -152,7 +160,15 @@ def _python_class(token: str) -> str:
         return {"aws": "aws.Provider", "kubernetes": "k8s.Provider"}[name]
     if package == "kubernetes":
         group, version = module.rsplit("/", 1)
-        group = {"core": "core", "apps": "apps", "batch": "batch", "policy": "policy", "networking.k8s.io": "networking", "storage.k8s.io": "storage", "autoscaling": "autoscaling"}[group]
+        group = {
+            "core": "core",
+            "apps": "apps",
+            "batch": "batch",
+            "policy": "policy",
+            "networking.k8s.io": "networking",
+            "storage.k8s.io": "storage",
+            "autoscaling": "autoscaling",
+        }[group]
         return f"k8s.{group}.{version}.{name}"
     if package == "aws":
         return f"aws.{module.split('/')[0]}.{name}"
@@ -203,13 +219,22 @@ def write_raw_program(recorded: list[dict], folder: str = "raw", tuned_gc: bool 
 
 def _once(argv: tuple[str, ...]) -> dict:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "child", *argv], capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "child", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     wall = time.perf_counter() - started
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "wall": wall}
 
 
 def _summary(samples: list[dict]) -> dict:
-    return {"seconds": statistics.median(s["wall"] for s in samples), "rss_mb": max(s["rss_mb"] for s in samples)}
+    return {
+        "seconds": statistics.median(s["wall"] for s in samples),
+        "rss_mb": max(s["rss_mb"] for s in samples),
+    }
 
 
 def measure(*argv: str, runs: int = RUNS) -> dict:
@@ -245,7 +270,12 @@ def unit_suite_seconds() -> float:
 
 def main() -> None:
     BUILD.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, __file__, "child", "record", STACK], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, __file__, "child", "record", STACK],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     raw = write_raw_program(json.loads((BUILD / "recorded.json").read_text()), tuned_gc=True)
 
     component, floor = measure_ab(("stack", STACK), ("raw", str(raw)), runs=max(RUNS, 7))
@@ -254,18 +284,35 @@ def main() -> None:
     by_hand = {}
     programs = {}
     for n in (1, 10, 100):
-        subprocess.run([sys.executable, __file__, "child", "record-apps", str(n)], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, __file__, "child", "record-apps", str(n)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         recorded = json.loads((BUILD / f"recorded-apps-{n}.json").read_text())
         program = programs[n] = write_raw_program(recorded, f"raw-apps-{n}") / "__main__.py"
         if n == 1:
             continue
-        custom = sum(1 for r in recorded if not r["type"].startswith(("djangoapp:", "pulumi:pulumi:")))
-        apps, hand = measure_ab(("apps", str(n)), ("raw-apps", str(program)), runs=3 if n >= 100 else RUNS)
-        by_hand[n] = {"apps": apps, "hand": hand, "ratio": apps["seconds"] / hand["seconds"], "resources": custom}
+        custom = sum(
+            1 for r in recorded if not r["type"].startswith(("djangoapp:", "pulumi:pulumi:"))
+        )
+        apps, hand = measure_ab(
+            ("apps", str(n)), ("raw-apps", str(program)), runs=3 if n >= 100 else RUNS
+        )
+        by_hand[n] = {
+            "apps": apps,
+            "hand": hand,
+            "ratio": apps["seconds"] / hand["seconds"],
+            "resources": custom,
+        }
     # Objects allocated per app (from 1 to 10 apps), component and by hand: deterministic.
     per_app_allocations = {
         side: (allocations((kind, arg(10))) - allocations((kind, arg(1)))) / 9
-        for side, kind, arg in (("component", "apps", str), ("by hand", "raw-apps", lambda n: str(programs[n])))
+        for side, kind, arg in (
+            ("component", "apps", str),
+            ("by hand", "raw-apps", lambda n: str(programs[n])),
+        )
     }
     suite = unit_suite_seconds()
 
@@ -293,14 +340,31 @@ def main() -> None:
         ("container objects allocated per app (component / by hand)", f"{per_app_allocations['component']:.0f} / {per_app_allocations['by hand']:.0f}", "", "deterministic"),
         ("unit suite (pytest -n 2, no contract tests)", f"{suite:.1f} s", "", f"<= {TARGETS['unit_suite_seconds']:.0f} s"),
     ]  # fmt: skip
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    print(f"runs per figure: median of {RUNS} (7 alternating A/B for the ratio, 3 for 50 and 100 apps); RSS is the peak of the process")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
+    )
+    print(
+        f"runs per figure: median of {RUNS} (7 alternating A/B for the ratio, 3 for 50 and 100 apps); RSS is the peak of the process"
+    )
     width = max(len(r[0]) for r in rows)
     print(f"| {'measure'.ljust(width)} | time | peak RSS | target |")
     print(f"|{'-' * (width + 2)}|------|----------|--------|")
     for name, seconds, rss, target in rows:
         print(f"| {name.ljust(width)} | {seconds} | {rss} | {target} |")
-    (BUILD / "results.json").write_text(json.dumps({"component": component, "floor": floor, "ratio": ratio, "scaling": scaling, "by_hand": by_hand, "allocations_per_app": per_app_allocations, "unit_suite_seconds": suite}, indent=2))
+    (BUILD / "results.json").write_text(
+        json.dumps(
+            {
+                "component": component,
+                "floor": floor,
+                "ratio": ratio,
+                "scaling": scaling,
+                "by_hand": by_hand,
+                "allocations_per_app": per_app_allocations,
+                "unit_suite_seconds": suite,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

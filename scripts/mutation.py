@@ -52,12 +52,38 @@ EXHAUSTIVE = (
 # Sampled with SEED, in groups that share one mutmut workspace (one stats run): a tenth of each
 # module's mutants, a twentieth where every test is a whole component run (RDS).
 SAMPLE_GROUPS = {
-    "settings": (("settings.app", "settings.database", "settings.sidecars", "settings.env", "settings.resources"), 10),
+    "settings": (
+        (
+            "settings.app",
+            "settings.database",
+            "settings.sidecars",
+            "settings.env",
+            "settings.resources",
+        ),
+        10,
+    ),
     "data": (("settings.rds", "builders.rds"), 20),
-    "edges": (("builders.fetch", "settings.broker", "builders.broker", "settings.way_in", "builders.way_in"), 10),
+    "edges": (
+        (
+            "builders.fetch",
+            "settings.broker",
+            "builders.broker",
+            "settings.way_in",
+            "builders.way_in",
+        ),
+        10,
+    ),
     "background": (
-        ("settings.processes", "builders.processes", "settings.schedules", "builders.schedules", "settings.backups",
-         "builders.backups", "settings.autoscaling", "builders.autoscaling"),
+        (
+            "settings.processes",
+            "builders.processes",
+            "settings.schedules",
+            "builders.schedules",
+            "settings.backups",
+            "builders.backups",
+            "settings.autoscaling",
+            "builders.autoscaling",
+        ),
         10,
     ),
 }
@@ -69,9 +95,18 @@ TESTS = {
     "settings.quantities": ["test_quantities.py", "test_effective_resources.py"],
     "settings.checks": ["test_validation.py", "test_settings.py"],
     "builders.migrations": ["test_migrations.py", "test_app_pod.py"],
-    "builders.workload_identity": ["test_workload_identity.py", "test_fetch.py", "test_network_policies.py"],
+    "builders.workload_identity": [
+        "test_workload_identity.py",
+        "test_fetch.py",
+        "test_network_policies.py",
+    ],
     "builders.network_policies": ["test_network_policies.py"],
-    "builders.app": ["test_app_pod.py", "test_migrations.py", "test_processes.py", "test_schedules.py"],
+    "builders.app": [
+        "test_app_pod.py",
+        "test_migrations.py",
+        "test_processes.py",
+        "test_schedules.py",
+    ],
     "settings.rds": ["test_rds.py"],
     "builders.rds": ["test_rds.py"],
     "settings.app": ["test_settings.py", "test_app_pod.py", "test_refusals.py"],
@@ -86,8 +121,6 @@ TESTS = {
     "builders.processes": ["test_processes.py"],
     "settings.backups": ["test_backups.py"],
     "builders.backups": ["test_backups.py"],
-    "builders.backups": ["test_backups.py"],
-    "builders.rds": ["test_rds.py"],
     "settings.schedules": ["test_schedules.py"],
     "builders.schedules": ["test_schedules.py"],
     "settings.way_in": ["test_way_in.py"],
@@ -119,8 +152,6 @@ MUTMUT_TESTS = {
     "builders.processes": ["test_processes.py"],
     "settings.backups": ["test_backups.py"],
     "builders.backups": ["test_backups.py"],
-    "builders.backups": ["test_backups.py"],
-    "builders.rds": ["test_rds.py"],
     "settings.schedules": ["test_schedules.py"],
     "builders.schedules": ["test_schedules.py"],
     "settings.way_in": ["test_way_in.py"],
@@ -206,7 +237,9 @@ def _workspace(label: str, modules: tuple[str, ...]) -> Path:
     if work.exists():
         shutil.rmtree(work)
     (work / "src").mkdir(parents=True)
-    shutil.copytree(PACKAGE, work / "src" / "pulumi_djangoapp", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        PACKAGE, work / "src" / "pulumi_djangoapp", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for name in ALSO_COPY:
         source = ROOT / name
         if source.is_dir():
@@ -236,7 +269,9 @@ def _mutmut(work: Path, *names: str) -> None:
     result = subprocess.run(command, cwd=work, capture_output=True, text=True)
     if result.returncode != 0:
         shown = re.sub(r"[^\n]*\r", "", result.stdout)  # the progress lines
-        raise SystemExit(f"mutmut run in {work} failed ({result.returncode}):\n{shown[-3000:]}\n{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"mutmut run in {work} failed ({result.returncode}):\n{shown[-3000:]}\n{result.stderr[-2000:]}"
+        )
 
 
 def _mutmut_results(work: Path) -> dict[str, str]:
@@ -283,7 +318,9 @@ def mutmut_pass(modules=None) -> dict[str, Tally]:
             module = _module_of(name)
             if status == "survived" and name in EQUIVALENT:
                 status = f"equivalent: {EQUIVALENT[name]}"
-            tallies.setdefault(f"mutmut {module}" + ("" if module in EXHAUSTIVE else " (sample)"), Tally()).add(name, status)
+            tallies.setdefault(
+                f"mutmut {module}" + ("" if module in EXHAUSTIVE else " (sample)"), Tally()
+            ).add(name, status)
     return tallies
 
 
@@ -331,13 +368,19 @@ def _variants(node: ast.expr, label: str):
                 yield f"{label}: start anchor dropped", ast.Constant(value[1:])
             match = _QUANTITY.match(value)
             if match and not value.startswith("^"):
-                yield f"{label}: {value} doubled", ast.Constant(f"{int(match.group(1)) * 2}{match.group(2)}")
+                yield (
+                    f"{label}: {value} doubled",
+                    ast.Constant(f"{int(match.group(1)) * 2}{match.group(2)}"),
+                )
             elif not (value.endswith("$") or value.startswith("^")):
                 yield f"{label}: {value!r} renamed", ast.Constant(value + "-x" if value else "x")
     elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         for index, element in enumerate(node.elts):
             shown = ast.unparse(element)[:40]
-            yield f"{label}: {shown} removed", _sequence(node, [e for i, e in enumerate(node.elts) if i != index])
+            yield (
+                f"{label}: {shown} removed",
+                _sequence(node, [e for i, e in enumerate(node.elts) if i != index]),
+            )
         for index, element in enumerate(node.elts):
             for sub_label, replacement in _variants(element, f"{label}[{index}]"):
                 elts = list(node.elts)
@@ -348,8 +391,12 @@ def _variants(node: ast.expr, label: str):
     elif isinstance(node, ast.Dict):
         for index, key in enumerate(node.keys):
             shown = ast.unparse(key)[:40] if key is not None else "**"
-            yield f"{label}: key {shown} removed", ast.Dict(
-                keys=[k for i, k in enumerate(node.keys) if i != index], values=[v for i, v in enumerate(node.values) if i != index]
+            yield (
+                f"{label}: key {shown} removed",
+                ast.Dict(
+                    keys=[k for i, k in enumerate(node.keys) if i != index],
+                    values=[v for i, v in enumerate(node.values) if i != index],
+                ),
             )
             for sub_label, replacement in _variants(node.values[index], f"{label}[{shown}]"):
                 values = list(node.values)
@@ -359,7 +406,12 @@ def _variants(node: ast.expr, label: str):
         func = ast.unparse(node.func)
         if func in ("re.compile", "frozenset", "tuple", "Fraction") and node.args:
             for sub_label, replacement in _variants(node.args[0], label):
-                yield sub_label, ast.Call(func=node.func, args=[replacement, *node.args[1:]], keywords=node.keywords)
+                yield (
+                    sub_label,
+                    ast.Call(
+                        func=node.func, args=[replacement, *node.args[1:]], keywords=node.keywords
+                    ),
+                )
 
 
 def _sequence(like: ast.expr, elts: list) -> ast.expr:
@@ -385,7 +437,12 @@ def constant_mutants(module: str) -> list[ConstantMutant]:
         else:
             continue
         name = _is_constant_name(target)
-        if name is None or isinstance(value, ast.Constant) and isinstance(value.value, str) and "\n" in value.value:
+        if (
+            name is None
+            or isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and "\n" in value.value
+        ):
             continue
         if not (_literal(value) or isinstance(value, (ast.Call, ast.Dict))):
             continue
@@ -394,7 +451,14 @@ def constant_mutants(module: str) -> list[ConstantMutant]:
         methods = _regex_methods(name)
         for label, replacement in _variants(value, f"{module}.{name}"):
             mutated = text[:start] + ast.unparse(replacement) + text[end:]
-            mutants.append(ConstantMutant(module, label, mutated, EQUIVALENT.get(label) or _anchor_equivalence(label, methods)))
+            mutants.append(
+                ConstantMutant(
+                    module,
+                    label,
+                    mutated,
+                    EQUIVALENT.get(label) or _anchor_equivalence(label, methods),
+                )
+            )
     return mutants
 
 
@@ -428,21 +492,33 @@ def _overlay(mutant: ConstantMutant, overlay_root: Path) -> Path:
 
 
 def _pytest_args(module: str) -> list[str]:
-    return ["-x", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "-p", "no:warnings", *[str(ROOT / "tests" / t) for t in TESTS[module]]]
+    return [
+        "-x",
+        "-q",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:warnings",
+        *[str(ROOT / "tests" / t) for t in TESTS[module]],
+    ]
 
 
 def _preload() -> None:
     """What every test process imports anyway, imported once before forking: the SDKs, pytest
     and the validators. Never the package itself: each child imports its mutated copy."""
-    import pytest  # noqa: F401
+    import kubernetes_validate  # noqa: F401
     import pulumi  # noqa: F401
     import pulumi_aws  # noqa: F401
     import pulumi_kubernetes  # noqa: F401
     import pulumi_random  # noqa: F401
-    import kubernetes_validate  # noqa: F401
+    import pytest  # noqa: F401
     import yaml  # noqa: F401
 
-    assert not any(name.startswith("pulumi_djangoapp") for name in sys.modules), "the package must not be preloaded"
+    assert not any(name.startswith("pulumi_djangoapp") for name in sys.modules), (
+        "the package must not be preloaded"
+    )
 
 
 def _child(overlay: Path, module: str, timeout: float) -> None:
@@ -499,9 +575,17 @@ def _run_constant(mutant: ConstantMutant, overlay_root: Path, timeout: float) ->
 def _imports_the_overlay(overlay_root: Path) -> bool:
     """The editable install must lose to PYTHONPATH: the tests' process imports the copy."""
     overlay = overlay_root / "which"
-    shutil.copytree(PACKAGE, overlay / "pulumi_djangoapp", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        PACKAGE, overlay / "pulumi_djangoapp", ignore=shutil.ignore_patterns("__pycache__")
+    )
     env = {**os.environ, "PYTHONPATH": str(overlay)}
-    found = subprocess.run([str(PYTHON), "-c", "import pulumi_djangoapp; print(pulumi_djangoapp.__file__)"], env=env, capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    found = subprocess.run(
+        [str(PYTHON), "-c", "import pulumi_djangoapp; print(pulumi_djangoapp.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.strip()
     shutil.rmtree(overlay)
     return found.startswith(str(overlay))
 
@@ -510,7 +594,9 @@ def constant_pass(modules=CONSTANT_MODULES) -> dict[str, Tally]:
     overlay_root = WORK / "constants"
     overlay_root.mkdir(parents=True, exist_ok=True)
     if not _imports_the_overlay(overlay_root):
-        raise SystemExit("constant pass: the tests import the installed package, not the mutated copy")
+        raise SystemExit(
+            "constant pass: the tests import the installed package, not the mutated copy"
+        )
     mutants = [m for module in modules for m in constant_mutants(module)]
     canary = [m for m in mutants if m.name == CANARY]
     if not canary:
@@ -519,17 +605,25 @@ def constant_pass(modules=CONSTANT_MODULES) -> dict[str, Tally]:
     # Each module's tests pass unmutated (a clean copy), and how long they take bounds a mutant.
     timeouts: dict[str, float] = {}
     for module in modules:
-        clean = ConstantMutant(module, f"clean {module}", (PACKAGE / f"{module.replace('.', '/')}.py").read_text())
+        clean = ConstantMutant(
+            module, f"clean {module}", (PACKAGE / f"{module.replace('.', '/')}.py").read_text()
+        )
         started = time.monotonic()
         status = _run_constant(clean, overlay_root, 600)
         if status != "survived":
-            raise SystemExit(f"constant pass: the tests of {module} do not pass without a mutant ({status})")
+            raise SystemExit(
+                f"constant pass: the tests of {module} do not pass without a mutant ({status})"
+            )
         timeouts[module] = max(30.0, 5 * (time.monotonic() - started))
     status = _run_constant(canary[0], overlay_root, timeouts["quantities"])
     if status != "killed":
-        raise SystemExit(f"constant pass: the canary {canary[0].name} {status}: the tests are not running the mutants")
+        raise SystemExit(
+            f"constant pass: the canary {canary[0].name} {status}: the tests are not running the mutants"
+        )
     tallies: dict[str, Tally] = {}
-    results = _run_forked([(m, _overlay(m, overlay_root), timeouts[m.module]) for m in mutants if not m.equivalent])
+    results = _run_forked(
+        [(m, _overlay(m, overlay_root), timeouts[m.module]) for m in mutants if not m.equivalent]
+    )
     for mutant in mutants:
         status = f"equivalent: {mutant.equivalent}" if mutant.equivalent else results[mutant.name]
         tallies.setdefault(f"constants {mutant.module}", Tally()).add(mutant.name, status)
@@ -542,15 +636,23 @@ def constant_pass(modules=CONSTANT_MODULES) -> dict[str, Tally]:
 
 
 def report(tallies: dict[str, Tally], seconds: float) -> str:
-    lines = [f"{'pass and module':34} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'other':>6} {'kill rate':>9}"]
+    lines = [
+        f"{'pass and module':34} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'other':>6} {'kill rate':>9}"
+    ]
     for name in sorted(tallies):
         t = tallies[name]
-        lines.append(f"{name:34} {t.mutants:7} {t.killed:7} {t.survived:8} {t.timeout:7} {t.other:6} {t.rate:9.1%}")
-    lines.append(f"({seconds:.0f} s; kill rate = killed / (killed + survived); timeouts and 'other' apart)")
+        lines.append(
+            f"{name:34} {t.mutants:7} {t.killed:7} {t.survived:8} {t.timeout:7} {t.other:6} {t.rate:9.1%}"
+        )
+    lines.append(
+        f"({seconds:.0f} s; kill rate = killed / (killed + survived); timeouts and 'other' apart)"
+    )
     for name in sorted(tallies):
         for survivor in tallies[name].survivors:
             reason = EQUIVALENT.get(survivor)
-            lines.append(f"  survived  {survivor}" + (f"  (equivalent: {reason})" if reason else ""))
+            lines.append(
+                f"  survived  {survivor}" + (f"  (equivalent: {reason})" if reason else "")
+            )
     for name in sorted(tallies):
         for mutant, reason in sorted(tallies[name].equivalent.items()):
             lines.append(f"  not run   {mutant}  (equivalent: {reason})")
@@ -566,13 +668,21 @@ def main(argv=None) -> int:
     tallies: dict[str, Tally] = {}
     WORK.mkdir(parents=True, exist_ok=True)
     if args.only != "constants":
-        tallies |= mutmut_pass(tuple(m for m in args.modules if m in (*EXHAUSTIVE, *SAMPLED)) if args.modules else None)
+        tallies |= mutmut_pass(
+            tuple(m for m in args.modules if m in (*EXHAUSTIVE, *SAMPLED)) if args.modules else None
+        )
     if args.only != "mutmut":
-        tallies |= constant_pass(tuple(m for m in args.modules if m in CONSTANT_MODULES) if args.modules else CONSTANT_MODULES)
+        tallies |= constant_pass(
+            tuple(m for m in args.modules if m in CONSTANT_MODULES)
+            if args.modules
+            else CONSTANT_MODULES
+        )
     text = report(tallies, time.monotonic() - started)
     print(text)
     (WORK / "report.json").write_text(
-        json.dumps({k: {**vars(v), "rate": v.rate} for k, v in tallies.items()}, indent=2, sort_keys=True)
+        json.dumps(
+            {k: {**vars(v), "rate": v.rate} for k, v in tallies.items()}, indent=2, sort_keys=True
+        )
     )
     return 0
 

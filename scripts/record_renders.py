@@ -24,13 +24,30 @@ PROGRAMS = (
     ("local", None, "local"),
     ("consumer", "examples/consumer", "dev"),
 )
-KEPT = ("kubernetes.yaml", "aws.json", "aws.yaml", "resources.yaml", "outputs.json", "graph.dot", "pods.dot")
+KEPT = (
+    "kubernetes.yaml",
+    "aws.json",
+    "aws.yaml",
+    "resources.yaml",
+    "outputs.json",
+    "graph.dot",
+    "pods.dot",
+)
 
 
 def render(program: str | None, stack: str, out: Path) -> None:
     where = ["--program", program] if program else []
     subprocess.run(
-        [sys.executable, "-m", "pulumi_djangoapp.render", *where, "--stack", stack, "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "pulumi_djangoapp.render",
+            *where,
+            "--stack",
+            stack,
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,

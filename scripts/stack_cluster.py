@@ -13,8 +13,15 @@ from pulumi_djangoapp import runner
 def cluster_of(root: Path, stack: str) -> tuple[str, str, str]:
     project = runner.load_project(root)
     config, _ = runner.stack_config(project, stack)
-    values = [config.get(f"{project.name}:{key}", "") for key in ("eksClusterName", "kubeContext", "awsRegion")]
-    missing = [key for key, value in zip(("eksClusterName", "kubeContext", "awsRegion"), values) if not value]
+    values = [
+        config.get(f"{project.name}:{key}", "")
+        for key in ("eksClusterName", "kubeContext", "awsRegion")
+    ]
+    missing = [
+        key
+        for key, value in zip(("eksClusterName", "kubeContext", "awsRegion"), values, strict=True)
+        if not value
+    ]
     if missing:
         raise runner.ProgramError(f"stack {stack!r} does not name its {', '.join(missing)}")
     return values[0], values[1], values[2]

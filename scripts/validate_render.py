@@ -13,7 +13,9 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-HTTPROUTE_SCHEMA = Path(__file__).resolve().parent.parent / "tests" / "schemas" / "httproute-v1.json"
+HTTPROUTE_SCHEMA = (
+    Path(__file__).resolve().parent.parent / "tests" / "schemas" / "httproute-v1.json"
+)
 
 
 def validate(document: dict, versions: list[str]) -> None:
@@ -32,7 +34,10 @@ def main(path: str, versions: list[str]) -> int:
             validate(document, versions)
         except (jsonschema.ValidationError, kubernetes_validate.ValidationError) as error:
             failed += 1
-            print(f"{path}: {document['kind']} {document['metadata'].get('name')}: {error.message}", file=sys.stderr)
+            print(
+                f"{path}: {document['kind']} {document['metadata'].get('name')}: {error.message}",
+                file=sys.stderr,
+            )
     return 1 if failed else 0
 
 

@@ -13,7 +13,12 @@ import pulumi_kubernetes as k8s
 
 from pulumi_djangoapp import DjangoApp, ValidationError, storage_class
 from pulumi_djangoapp.settings import normalise
-from pulumi_djangoapp.stack_config import args_from_config, aws_provider_args, storage_class_args, with_config_keys
+from pulumi_djangoapp.stack_config import (
+    args_from_config,
+    aws_provider_args,
+    storage_class_args,
+    with_config_keys,
+)
 
 # A Pulumi program is a short batch process whose objects mostly live until it ends: after the
 # imports, freeze what exists (the SDKs' modules) out of the collector's sight and collect the
@@ -29,7 +34,11 @@ config = pulumi.Config()
 try:
     # Stack paths are relative to the project root; the working directory is stacks/.
     name, args = args_from_config(
-        config.get, project, pulumi.get_root_directory(), config.get_secret, pulumi.runtime.config.is_config_secret
+        config.get,
+        project,
+        pulumi.get_root_directory(),
+        config.get_secret,
+        pulumi.runtime.config.is_config_secret,
     )
     normalise(name, args)
     storage = storage_class_args(config.get, project)
@@ -46,7 +55,11 @@ providers = {
 depends_on = []
 if storage:
     depends_on.append(
-        storage_class.create(f"{name}-storage-class", storage, pulumi.ResourceOptions(provider=providers["kubernetes"]))
+        storage_class.create(
+            f"{name}-storage-class",
+            storage,
+            pulumi.ResourceOptions(provider=providers["kubernetes"]),
+        )
     )
 
 app = DjangoApp(name, args, pulumi.ResourceOptions(providers=providers, depends_on=depends_on))

@@ -42,7 +42,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
-            return args.name, {"name": args.inputs["name"], "outputs": self.stack_outputs.get(args.inputs["name"], {}), "secretOutputNames": []}
+            return args.name, {
+                "name": args.inputs["name"],
+                "outputs": self.stack_outputs.get(args.inputs["name"], {}),
+                "secretOutputNames": [],
+            }
         if args.typ == RANDOM_PASSWORD:
             state["result"] = fake_password(args.name)
         # Computed attributes of the AWS resources, shaped as AWS would return them.
@@ -51,7 +55,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:s3:::{state['bucket']}"
             return state["bucket"], state
         if args.typ == "aws:secretsmanager/secret:Secret":
-            state["arn"] = f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:{args.name}-AbCdEf"
+            state["arn"] = (
+                f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:{args.name}-AbCdEf"
+            )
             return state["arn"], state
         if args.typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
             # The provider names them (auto-naming): the name the instance refers to.
@@ -59,13 +65,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomId:RandomId":
             state["hex"] = "a1b2c3d4"
             # As the provider derives it: the same bytes, standard base64.
-            state["b64Std"] = base64.b64encode(bytes.fromhex("a1b2c3d4" * (int(args.inputs.get("byteLength", 4)) // 4))).decode()
+            state["b64Std"] = base64.b64encode(
+                bytes.fromhex("a1b2c3d4" * (int(args.inputs.get("byteLength", 4)) // 4))
+            ).decode()
         if args.typ == "aws:rds/instance:Instance":
             state["address"] = f"{args.name}.c9akciq32.{MOCK_REGION}.rds.amazonaws.com"
             state["masterUserSecrets"] = [
                 {
                     "secretArn": f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:rds!db-{args.name}-XyZ12",
-                    "kmsKeyId": args.inputs.get("masterUserSecretKmsKeyId", "alias/aws/secretsmanager"),
+                    "kmsKeyId": args.inputs.get(
+                        "masterUserSecretKmsKeyId", "alias/aws/secretsmanager"
+                    ),
                     "secretStatus": "active",
                 }
             ]
@@ -116,7 +126,9 @@ class RecordingMonitor(mocks.MockMonitor):
         self.outputs: dict[str, dict] = {}
 
     def RegisterResourceOutputs(self, request):
-        self.outputs[request.urn] = unwrap_secrets(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+        self.outputs[request.urn] = unwrap_secrets(
+            rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        )
         return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
@@ -230,7 +242,9 @@ def run_project(
     mock = mocks or RecordingMocks()
     monitor = RecordingMonitor(mock)
     try:
-        runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=monitor, preview=preview)
+        runner.run(
+            project, stack, config, mock, secret_keys=secret_keys, monitor=monitor, preview=preview
+        )
     except Exception as error:
         # What was registered before the program failed: a bad input must leave nothing behind.
         error.registrations = list(monitor.registrations)  # type: ignore[attr-defined]

@@ -2,16 +2,19 @@ import json
 from fractions import Fraction
 
 import pytest
+from conftest import KUBERNETES_ONLY, MINIMAL, REFS
+from conftest import POD_IDENTITY as POD_IDENTITY_ARGS
 
 from pulumi_djangoapp.builders import app as app_pod
-from pulumi_djangoapp.builders import processes
-from pulumi_djangoapp.builders import schedules
-from pulumi_djangoapp.builders import effective_resources
+from pulumi_djangoapp.builders import effective_resources, processes, schedules
 from pulumi_djangoapp.builders.effective_resources import effective_pod_resources, format_resources
 from pulumi_djangoapp.settings import normalise
-from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY as POD_IDENTITY_ARGS, REFS
 
-LOG_SHIPPER = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/logs"}}
+LOG_SHIPPER = {
+    "name": "log-shipper",
+    "image": "fluent/fluent-bit:3.2.4",
+    "volume_mounts": {"logs": "/logs"},
+}
 
 
 def spec(**args):
@@ -30,7 +33,13 @@ def all_containers(pod):
 
 def test_sidecar_starts_before_wait_for_db_and_migrations():
     pod = spec(sidecars=[LOG_SHIPPER])
-    assert names(pod["initContainers"]) == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
+    assert names(pod["initContainers"]) == [
+        "log-shipper",
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+        "migrate",
+    ]
     assert pod["initContainers"][0]["restartPolicy"] == "Always"
 
 
@@ -66,7 +75,10 @@ def test_wait_for_db_is_bounded_and_says_why_it_fails():
     assert "did not accept connections" in script
 
 
-@pytest.mark.parametrize("args", [{}, {"sidecars": [LOG_SHIPPER]}, {"kubernetes_version": "1.37", "sidecars": [LOG_SHIPPER]}])
+@pytest.mark.parametrize(
+    "args",
+    [{}, {"sidecars": [LOG_SHIPPER]}, {"kubernetes_version": "1.37", "sidecars": [LOG_SHIPPER]}],
+)
 def test_every_container_is_restricted_and_read_only(args):
     pod = spec(**args)
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -103,7 +115,9 @@ def test_database_credentials_reach_the_app_only_as_files():
     assert env["SECRET_KEY_FILE"] == "/run/secrets/app/secret-key"
     assert "DATABASE_URL" not in env and "SECRET_KEY" not in env
     # The only value from elsewhere is the pod's own IP (downward API), never a Secret.
-    assert [e for e in django["env"] if "valueFrom" in e] == [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
+    assert [e for e in django["env"] if "valueFrom" in e] == [
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    ]
     secrets = next(v for v in pod["volumes"] if v["name"] == "secrets")
     assert secrets["secret"]["secretName"] == "shop-credentials"
     assert secrets["secret"]["defaultMode"] == 0o440
@@ -156,7 +170,10 @@ def test_gunicorn_workers_are_explicit():
 
 
 def test_custom_command_replaces_gunicorn():
-    assert spec(command=["uvicorn", "config.asgi:application"])["containers"][0]["command"] == ["uvicorn", "config.asgi:application"]
+    assert spec(command=["uvicorn", "config.asgi:application"])["containers"][0]["command"] == [
+        "uvicorn",
+        "config.asgi:application",
+    ]
 
 
 def test_two_replicas_spread_across_nodes_and_one_does_not():
@@ -203,7 +220,11 @@ RESTRICTED = container_security_context(10001)
 
 def _probe(period, failures, timeout):
     return {
-        "httpGet": {"path": "/healthz", "port": "http", "httpHeaders": [{"name": "Host", "value": "localhost"}]},
+        "httpGet": {
+            "path": "/healthz",
+            "port": "http",
+            "httpHeaders": [{"name": "Host", "value": "localhost"}],
+        },
         "periodSeconds": period,
         "failureThreshold": failures,
         "timeoutSeconds": timeout,
@@ -219,17 +240,30 @@ def test_the_web_deployment_rolls_one_ready_pod_at_a_time_and_spreads_over_nodes
         "replicas": 2,
         "revisionHistoryLimit": 5,
         "selector": WEB_SELECTOR,
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        },
     }
     template = d["spec"]["template"]
     # Web identity: no pod-identity skip list; the config hash rolls the pods on new content.
-    assert template["metadata"] == {"labels": WEB_LABELS, "annotations": {"djangoapp.io/config-hash": s.config_hash}}
+    assert template["metadata"] == {
+        "labels": WEB_LABELS,
+        "annotations": {"djangoapp.io/config-hash": s.config_hash},
+    }
     pod = template["spec"]
     spread = [
-        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": WEB_SELECTOR}
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": WEB_SELECTOR,
+        }
         for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
     ]
-    assert {k: v for k, v in pod.items() if k not in ("initContainers", "containers", "volumes")} == {
+    assert {
+        k: v for k, v in pod.items() if k not in ("initContainers", "containers", "volumes")
+    } == {
         "serviceAccountName": "shop",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -238,12 +272,19 @@ def test_the_web_deployment_rolls_one_ready_pod_at_a_time_and_spreads_over_nodes
         "securityContext": pod_security_context(10001),
         "topologySpreadConstraints": spread,
     }
-    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
+    assert [c["name"] for c in pod["initContainers"]] == [
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+        "migrate",
+    ]
     assert [c["name"] for c in pod["containers"]] == ["django"]
 
 
 def test_one_replica_is_not_spread():
-    assert "topologySpreadConstraints" not in app_pod.pod_spec(normalise("shop", {**MINIMAL, "replicas": 1}), REFS)
+    assert "topologySpreadConstraints" not in app_pod.pod_spec(
+        normalise("shop", {**MINIMAL, "replicas": 1}), REFS
+    )
 
 
 def test_the_django_container_serves_gunicorn_with_file_secrets_probes_and_a_pre_stop_pause():
@@ -269,7 +310,10 @@ def test_the_django_container_serves_gunicorn_with_file_secrets_probes_and_a_pre
             {"name": "DJANGO_HEALTH_PATH", "value": "/healthz"},
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         ],
-        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
         "volumeMounts": [
             {"name": "config", "mountPath": "/app/config", "readOnly": True},
             {"name": "secrets", "mountPath": "/run/secrets/app", "readOnly": True},
@@ -285,14 +329,19 @@ def test_the_django_container_serves_gunicorn_with_file_secrets_probes_and_a_pre
 
 
 def test_with_a_broker_the_app_is_told_where_its_url_file_is():
-    env = {e["name"]: e.get("value") for e in app_pod.app_env(normalise("shop", {**MINIMAL, "broker": {}}))}
+    env = {
+        e["name"]: e.get("value")
+        for e in app_pod.app_env(normalise("shop", {**MINIMAL, "broker": {}}))
+    }
     assert env["BROKER_URL_FILE"] == "/run/secrets/app/broker-url"
     assert "BROKER_URL_FILE" not in {e["name"] for e in app_pod.app_env(normalise("shop", MINIMAL))}
 
 
 def test_wait_for_db_polls_the_database_with_pg_isready_small_and_bounded():
     s = normalise("shop", {**MINIMAL, "db_wait_timeout_seconds": 90})
-    wait = next(c for c in app_pod.pod_spec(s, REFS)["initContainers"] if c["name"] == "wait-for-db")
+    wait = next(
+        c for c in app_pod.pod_spec(s, REFS)["initContainers"] if c["name"] == "wait-for-db"
+    )
     assert wait == {
         "name": "wait-for-db",
         "image": "public.ecr.aws/docker/library/postgres:17.6-bookworm",
@@ -305,10 +354,16 @@ def test_wait_for_db_polls_the_database_with_pg_isready_small_and_bounded():
             {"name": "DB_NAME", "value": "shop"},
             {"name": "DB_WAIT_TIMEOUT", "value": "90"},
         ],
-        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "16Mi"},
+            "limits": {"cpu": "100m", "memory": "64Mi"},
+        },
         "securityContext": RESTRICTED,
     }
-    assert "pg_isready" in app_pod.WAIT_FOR_DB_SCRIPT and "DB_WAIT_TIMEOUT" in app_pod.WAIT_FOR_DB_SCRIPT
+    assert (
+        "pg_isready" in app_pod.WAIT_FOR_DB_SCRIPT
+        and "DB_WAIT_TIMEOUT" in app_pod.WAIT_FOR_DB_SCRIPT
+    )
 
 
 def test_an_rds_wait_step_cannot_be_built_without_the_instance_address():
@@ -321,19 +376,38 @@ def test_an_rds_wait_step_cannot_be_built_without_the_instance_address():
 def test_aws_backend_volumes_keep_secrets_in_memory_and_size_every_scratch_space():
     vols = app_pod.volumes(normalise("shop", MINIMAL), REFS)
     by_name = {v["name"]: v for v in vols}
-    assert [v["name"] for v in vols] == ["config", "secrets", "aws-home", "aws-token", "tmp", "logs"]
+    assert [v["name"] for v in vols] == [
+        "config",
+        "secrets",
+        "aws-home",
+        "aws-token",
+        "tmp",
+        "logs",
+    ]
     assert by_name["config"] == {"name": "config", "emptyDir": {"sizeLimit": "32Mi"}}
-    assert by_name["secrets"] == {"name": "secrets", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}
+    assert by_name["secrets"] == {
+        "name": "secrets",
+        "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"},
+    }
     assert by_name["tmp"] == {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}
     assert by_name["logs"] == {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}}
 
 
 def test_kubernetes_backend_volumes_project_the_config_map_and_the_secret_files_read_only():
-    s = normalise("shop", {**KUBERNETES_ONLY, "config_files": {"app.toml": "a = 1\n", "nested/b.toml": "b = 2\n"}, "broker": {}})
+    s = normalise(
+        "shop",
+        {
+            **KUBERNETES_ONLY,
+            "config_files": {"app.toml": "a = 1\n", "nested/b.toml": "b = 2\n"},
+            "broker": {},
+        },
+    )
     vols = app_pod.volumes(s)
     assert [v["name"] for v in vols] == ["config", "secrets", "tmp", "logs"]
     config, secrets = vols[0], vols[1]
-    assert config["configMap"]["name"] == "shop-config" and config["configMap"]["defaultMode"] == 0o444
+    assert (
+        config["configMap"]["name"] == "shop-config" and config["configMap"]["defaultMode"] == 0o444
+    )
     assert [i["path"] for i in config["configMap"]["items"]] == ["app.toml", "nested/b.toml"]
     assert len({i["key"] for i in config["configMap"]["items"]}) == 2
     assert secrets == {
@@ -341,7 +415,10 @@ def test_kubernetes_backend_volumes_project_the_config_map_and_the_secret_files_
         "secret": {
             "secretName": "shop-credentials",
             "defaultMode": 0o440,
-            "items": [{"key": k, "path": k} for k in ("database.json", "database-url", "secret-key", "broker-url")],
+            "items": [
+                {"key": k, "path": k}
+                for k in ("database.json", "database-url", "secret-key", "broker-url")
+            ],
         },
     }
     assert "items" not in app_pod.volumes(normalise("shop", KUBERNETES_ONLY))[0]["configMap"]
@@ -374,31 +451,56 @@ def test_a_sidecar_is_native_restricted_and_mounts_shared_volumes_read_only_with
             {"name": "logs", "mountPath": "/var/log/app", "readOnly": True},
             {"name": "tmp-log-shipper", "mountPath": "/tmp"},
         ],
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"cpu": "200m", "memory": "128Mi"},
+        },
         "securityContext": RESTRICTED,
     }
-    assert pod["volumes"][-1] == {"name": "tmp-log-shipper", "emptyDir": {"medium": "Memory", "sizeLimit": "32Mi"}}
-    bare = app_pod.sidecar_container(s, normalise("shop", {**MINIMAL, "sidecars": [{"name": "x", "image": "a/b:1"}]}).sidecars[0])
+    assert pod["volumes"][-1] == {
+        "name": "tmp-log-shipper",
+        "emptyDir": {"medium": "Memory", "sizeLimit": "32Mi"},
+    }
+    bare = app_pod.sidecar_container(
+        s, normalise("shop", {**MINIMAL, "sidecars": [{"name": "x", "image": "a/b:1"}]}).sidecars[0]
+    )
     assert not {"command", "args", "env", "ports", "startupProbe"} & set(bare)
 
 
 def test_the_migration_step_follows_the_mode():
-    for mode, names in (("init-container", ["migrate"]), ("job", ["wait-for-migrations"]), ("none", [])):
-        assert [c["name"] for c in app_pod.migration_step(normalise("shop", {**MINIMAL, "migrations": mode}))] == names, mode
+    for mode, names in (
+        ("init-container", ["migrate"]),
+        ("job", ["wait-for-migrations"]),
+        ("none", []),
+    ):
+        assert [
+            c["name"]
+            for c in app_pod.migration_step(normalise("shop", {**MINIMAL, "migrations": mode}))
+        ] == names, mode
 
 
 def test_container_resources_reads_roles_and_quantities_in_pod_order():
     spec = {
         "initContainers": [
-            {"name": "sidecar", "restartPolicy": "Always", "resources": {"requests": {"cpu": "50m"}}},
+            {
+                "name": "sidecar",
+                "restartPolicy": "Always",
+                "resources": {"requests": {"cpu": "50m"}},
+            },
             {"name": "step", "resources": {"limits": {"memory": "1Gi"}}},
         ],
         "containers": [{"name": "app"}],
     }
     found = effective_resources.container_resources(spec)
-    assert [(c.name, c.role) for c in found] == [("sidecar", "sidecar"), ("step", "init"), ("app", "app")]
+    assert [(c.name, c.role) for c in found] == [
+        ("sidecar", "sidecar"),
+        ("step", "init"),
+        ("app", "app"),
+    ]
     assert found[0].requests == {"cpu": Fraction(1, 20)} and found[0].limits == {}
-    assert found[1].limits == {"memory": 2**30} and found[2].requests == {} and found[2].limits == {}
+    assert (
+        found[1].limits == {"memory": 2**30} and found[2].requests == {} and found[2].limits == {}
+    )
 
 
 # --- Command pods (schedules, processes): the web pod's preparation, one command, no spread ---
@@ -409,14 +511,22 @@ WORKER = {"name": "worker", "command": ["celery", "-A", "project", "worker"], "r
 
 def test_a_scheduled_run_prepares_like_the_web_pod_waits_for_migrations_and_runs_its_command_once():
     s = normalise("shop", {**MINIMAL, "schedules": [SCHEDULE], "migrations": "job"})
-    (role, cron), = schedules.schedule_cron_jobs(s, REFS)
+    ((role, cron),) = schedules.schedule_cron_jobs(s, REFS)
     assert role == "schedule-report" and cron["metadata"]["name"] == "shop-report"
     assert cron["metadata"]["labels"] == labels("shop", "schedule")
     template = cron["spec"]["jobTemplate"]["spec"]["template"]
-    assert template["metadata"] == {"labels": labels("shop", "schedule"), "annotations": {"djangoapp.io/config-hash": s.config_hash}}
+    assert template["metadata"] == {
+        "labels": labels("shop", "schedule"),
+        "annotations": {"djangoapp.io/config-hash": s.config_hash},
+    }
     pod = template["spec"]
     assert pod["restartPolicy"] == "Never" and "topologySpreadConstraints" not in pod
-    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db", "wait-for-migrations"]
+    assert [c["name"] for c in pod["initContainers"]] == [
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+        "wait-for-migrations",
+    ]
     (run,) = pod["containers"]
     django = app_pod.django_container(s)
     assert run == {
@@ -425,16 +535,27 @@ def test_a_scheduled_run_prepares_like_the_web_pod_waits_for_migrations_and_runs
         "volumeMounts": django["volumeMounts"], "securityContext": RESTRICTED,
     }  # fmt: skip
     assert pod["volumes"] == app_pod.volumes(s, REFS)
-    none = normalise("shop", {**MINIMAL, "schedules": [{**SCHEDULE, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}], "migrations": "none"})
+    none = normalise(
+        "shop",
+        {
+            **MINIMAL,
+            "schedules": [
+                {**SCHEDULE, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}
+            ],
+            "migrations": "none",
+        },
+    )
     pod = schedules.schedule_pod_spec(none, none.schedules[0], REFS)
-    assert [c["name"] for c in pod["initContainers"]][-1] == "wait-for-db", "with migrations none nobody waits for them"
+    assert [c["name"] for c in pod["initContainers"]][-1] == "wait-for-db", (
+        "with migrations none nobody waits for them"
+    )
     assert pod["containers"][0]["resources"]["requests"] == {"cpu": "10m", "memory": "32Mi"}
 
 
 def test_a_process_waits_for_migrations_in_every_mode_spreads_from_two_replicas_and_has_its_own_grace():
     for mode in ("init-container", "job", "none"):
         s = normalise("shop", {**POD_IDENTITY_ARGS, "processes": [WORKER], "migrations": mode})
-        (role, deployment), = processes.process_deployments(s, REFS)
+        ((role, deployment),) = processes.process_deployments(s, REFS)
         assert role == "process-worker" and deployment["metadata"]["name"] == "shop-worker"
         template = deployment["spec"]["template"]
         pod = template["spec"]
@@ -445,21 +566,33 @@ def test_a_process_waits_for_migrations_in_every_mode_spreads_from_two_replicas_
             "eks.amazonaws.com/skip-containers": "wait-for-db,wait-for-migrations,worker",
         }
         assert pod["terminationGracePeriodSeconds"] == 120
-        assert [t["topologyKey"] for t in pod["topologySpreadConstraints"]] == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+        assert [t["topologyKey"] for t in pod["topologySpreadConstraints"]] == [
+            "kubernetes.io/hostname",
+            "topology.kubernetes.io/zone",
+        ]
         (worker,) = pod["containers"]
         assert worker["command"] == ["celery", "-A", "project", "worker"]
         assert {"HEARTBEAT_FILE", "READY_FILE"} <= {e["name"] for e in worker["env"]}
         assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(worker)
     one = normalise("shop", {**MINIMAL, "processes": [{**WORKER, "replicas": 1}]})
-    assert "topologySpreadConstraints" not in processes.process_pod_spec(one, one.processes[0], REFS)
+    assert "topologySpreadConstraints" not in processes.process_pod_spec(
+        one, one.processes[0], REFS
+    )
 
 
 def test_the_migration_job_pod_prepares_like_the_web_pod_and_runs_only_the_locked_migrate():
     s = normalise("shop", {**MINIMAL, "migrations": "job"})
     pod = app_pod.migration_pod_spec(s, REFS)
     assert "topologySpreadConstraints" not in pod
-    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db"]
+    assert [c["name"] for c in pod["initContainers"]] == [
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+    ]
     assert [c["name"] for c in pod["containers"]] == ["migrate"]
     job = app_pod.migration_job(s, REFS)
-    assert job["metadata"]["name"].startswith("shop-migrate-") and job["spec"]["template"]["spec"]["containers"] == pod["containers"]
+    assert (
+        job["metadata"]["name"].startswith("shop-migrate-")
+        and job["spec"]["template"]["spec"]["containers"] == pod["containers"]
+    )
     assert app_pod.migration_job(normalise("shop", MINIMAL), REFS) is None

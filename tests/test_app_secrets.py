@@ -1,9 +1,10 @@
 import json
 
-from pulumi_djangoapp import DjangoApp
-from pulumi_djangoapp.settings import normalise
 from conftest import KUBERNETES_ONLY, MINIMAL
 from harness import fake_password, run_program
+
+from pulumi_djangoapp import DjangoApp
+from pulumi_djangoapp.settings import normalise
 
 PASSWORD = fake_password("shop-secrets-db-password")
 SECRET_KEY = fake_password("shop-secrets-secret-key")
@@ -11,7 +12,10 @@ SECRET_KEY = fake_password("shop-secrets-secret-key")
 
 def secret_versions(run):
     secrets = {r.name: r for r in run.of_type("secretsmanager/secret:Secret")}
-    versions = {r.name.removesuffix("-version"): r.inputs["secretString"] for r in run.of_type(":SecretVersion")}
+    versions = {
+        r.name.removesuffix("-version"): r.inputs["secretString"]
+        for r in run.of_type(":SecretVersion")
+    }
     assert set(secrets) == set(versions)
     return secrets, versions
 
@@ -19,7 +23,11 @@ def secret_versions(run):
 def test_each_secret_file_is_its_own_secrets_manager_secret():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).secret_arn)
     secrets, versions = secret_versions(run)
-    assert sorted(secrets) == ["shop-secrets-database-json", "shop-secrets-database-url", "shop-secrets-secret-key"]
+    assert sorted(secrets) == [
+        "shop-secrets-database-json",
+        "shop-secrets-database-url",
+        "shop-secrets-secret-key",
+    ]
     assert versions["shop-secrets-secret-key"] == SECRET_KEY
     assert run.result.endswith("shop-secrets-database-json-AbCdEf")
 
@@ -51,7 +59,13 @@ def test_postgres_and_secrets_manager_share_one_generated_password():
 
 def test_recovery_window_and_customer_key_reach_every_secret():
     key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "secret_recovery_window_days": 7, "kms_key_arn": key}).secret_arn)
+    run = run_program(
+        lambda: (
+            DjangoApp(
+                "shop", {**MINIMAL, "secret_recovery_window_days": 7, "kms_key_arn": key}
+            ).secret_arn
+        )
+    )
     for secret in run.of_type("secretsmanager/secret:Secret"):
         assert secret.inputs["recoveryWindowInDays"] == 7
         assert secret.inputs["kmsKeyId"] == key
@@ -60,7 +74,11 @@ def test_recovery_window_and_customer_key_reach_every_secret():
 def test_secret_names_are_scoped_to_namespace_and_app():
     run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "namespace": "shop-prod"}).secret_arn)
     prefixes = sorted(r.inputs["namePrefix"] for r in run.of_type("secretsmanager/secret:Secret"))
-    assert prefixes == ["shop-prod/shop/database-url-", "shop-prod/shop/database.json-", "shop-prod/shop/secret-key-"]
+    assert prefixes == [
+        "shop-prod/shop/database-url-",
+        "shop-prod/shop/database.json-",
+        "shop-prod/shop/secret-key-",
+    ]
 
 
 def test_kubernetes_backend_keeps_every_file_in_the_kubernetes_secret():
@@ -76,7 +94,7 @@ def test_protect_data_protects_and_retains_everything_holding_data():
     kept = {r.name for r in run.registrations if r.protect and r.retain_on_delete}
     assert {
         "shop-config-bucket", "shop-postgres", "shop-secrets-db-password", "shop-secrets-secret-key",
-        "shop-secrets-database-json", "shop-secrets-database-url", "shop-secrets-secret-key",
+        "shop-secrets-database-json", "shop-secrets-database-url",
     } <= kept  # fmt: skip
     assert "shop-deployment" not in kept
 
@@ -96,7 +114,9 @@ def test_generated_values_travel_as_pulumi_secrets():
     assert is_secret(k8s) or is_secret(k8s["password"])
     run = run_program(lambda: DjangoApp("shop", KUBERNETES_ONLY).secret_arn)
     k8s = run.one("core/v1:Secret").raw_inputs["stringData"]
-    assert is_secret(k8s) or all(is_secret(k8s[k]) for k in ("password", "database-url", "secret-key", "database.json"))
+    assert is_secret(k8s) or all(
+        is_secret(k8s[k]) for k in ("password", "database-url", "secret-key", "database.json")
+    )
 
 
 def test_every_list_of_secret_files_is_the_one_table():
@@ -109,14 +129,22 @@ def test_every_list_of_secret_files_is_the_one_table():
 
     s = normalise("shop", {**KUBERNETES_ONLY, "broker": {}})
     keys = [f.key for f in SECRET_FILES]
-    secret = manifests.credentials_secret(s, dict.fromkeys((*manifests.SECRET_VALUES, *manifests.BROKER_SECRET_VALUES), "x"))
+    secret = manifests.credentials_secret(
+        s, dict.fromkeys((*manifests.SECRET_VALUES, *manifests.BROKER_SECRET_VALUES), "x")
+    )
     volume = next(v for v in app.pod_spec(s)["volumes"] if v["name"] == "secrets")
     env = {e["name"]: e.get("value") for e in app.app_env(s)}
     assert [i["key"] for i in volume["secret"]["items"]] == keys
     assert set(keys) <= set(secret["stringData"])
     assert {env[f.file_env] for f in SECRET_FILES} == {f"{s.secrets_mount_path}/{k}" for k in keys}
     assert all(f.file_env in MANAGED_ENV for f in SECRET_FILES)
-    assert set(SECRET_ENV) == {"DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"}
+    assert set(SECRET_ENV) == {
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "DJANGO_SECRET_KEY",
+        "BROKER_URL",
+        "CELERY_BROKER_URL",
+    }
     assert all(f'fetch "${f.secret_id_env}" {f.key}' in FETCH_SECRETS_SCRIPT for f in SECRET_FILES)
 
 

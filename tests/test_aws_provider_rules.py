@@ -30,12 +30,12 @@ import re
 from typing import Callable, Optional
 
 import pytest
+from conftest import MINIMAL, POD_IDENTITY, ROOT
+from harness import Registration, run_program, run_project
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.settings import rds
 from pulumi_djangoapp.settings.app import MAX_NAME_LENGTH
-from conftest import MINIMAL, POD_IDENTITY, ROOT
-from harness import Registration, run_program, run_project
 
 Check = Callable[[str], Optional[str]]
 
@@ -61,7 +61,9 @@ def iam_description(value: str) -> Optional[str]:
 
 
 def length(maximum: int, minimum: int = 0) -> Check:
-    return lambda value: None if minimum <= len(value) <= maximum else f"must be {minimum} to {maximum} characters"
+    return lambda value: (
+        None if minimum <= len(value) <= maximum else f"must be {minimum} to {maximum} characters"
+    )
 
 
 def pattern(regex: str, what: str) -> Check:
@@ -97,7 +99,11 @@ RULES: dict[str, dict[str, list[Check]]] = {
     "aws:iam/role:Role": {"description": [iam_description], "@name": iam_name(64)},
     "aws:iam/rolePolicy:RolePolicy": {"@name": iam_name(128)},
     "aws:rds/subnetGroup:SubnetGroup": {
-        "@name": [pattern(r"^[0-9a-z_ .-]+$", "only [0-9a-z_ .-]"), length(255), refuses(r"(?i)^default$", "must not be 'default'")],
+        "@name": [
+            pattern(r"^[0-9a-z_ .-]+$", "only [0-9a-z_ .-]"),
+            length(255),
+            refuses(r"(?i)^default$", "must not be 'default'"),
+        ],
         "description": [length(255, 1)],
     },
     "aws:rds/parameterGroup:ParameterGroup": {
@@ -113,19 +119,32 @@ RULES: dict[str, dict[str, list[Check]]] = {
         ],
     },
     "aws:secretsmanager/secret:Secret": {
-        "namePrefix": [pattern(r"^[0-9A-Za-z/_+=.@-]+$", "only [0-9A-Za-z/_+=.@-]"), length(512 - 26, 1)],
+        "namePrefix": [
+            pattern(r"^[0-9A-Za-z/_+=.@-]+$", "only [0-9A-Za-z/_+=.@-]"),
+            length(512 - 26, 1),
+        ],
         "description": [length(2048)],
     },
     "aws:s3/bucket:Bucket": {
-        "@bucket": [length(63, 3), pattern(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$", "only [a-z0-9.-], a letter or digit at each end")],
+        "@bucket": [
+            length(63, 3),
+            pattern(
+                r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$", "only [a-z0-9.-], a letter or digit at each end"
+            ),
+        ],
     },
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": {},
     "aws:secretsmanager/secretVersion:SecretVersion": {},
     **{
         f"aws:s3/{kind}:{kind[0].upper()}{kind[1:]}": {}
         for kind in (
-            "bucketLifecycleConfiguration", "bucketObjectv2", "bucketOwnershipControls", "bucketPolicy",
-            "bucketPublicAccessBlock", "bucketServerSideEncryptionConfiguration", "bucketVersioning",
+            "bucketLifecycleConfiguration",
+            "bucketObjectv2",
+            "bucketOwnershipControls",
+            "bucketPolicy",
+            "bucketPublicAccessBlock",
+            "bucketServerSideEncryptionConfiguration",
+            "bucketVersioning",
         )
     },  # fmt: skip
 }
@@ -138,7 +157,11 @@ AUTONAME_SUFFIX = "-0a1b2c3"
 def values(inputs: dict, path: str) -> list[str]:
     if "[]." in path:
         items, field = path.split("[].", 1)
-        return [item[field] for item in inputs.get(items) or [] if isinstance(item, dict) and field in item]
+        return [
+            item[field]
+            for item in inputs.get(items) or []
+            if isinstance(item, dict) and field in item
+        ]
     return [inputs[path]] if path in inputs else []
 
 
@@ -179,7 +202,10 @@ def longest(length: int) -> str:
 
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-0a1b2c3e"]
-RDS = {"provider": "rds", "rds": {"subnet_ids": SUBNETS, "client_security_group_ids": ["sg-0c1d2e3f"]}}
+RDS = {
+    "provider": "rds",
+    "rds": {"subnet_ids": SUBNETS, "client_security_group_ids": ["sg-0c1d2e3f"]},
+}
 KMS = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CONFIG = str(ROOT / "config" / "prod")
 # Each with the longest app name it accepts.
@@ -220,15 +246,30 @@ def test_the_rds_security_group_rule_description_is_one_ec2_accepts():
 
 def test_the_rules_can_refuse_what_the_provider_refuses():
     # The description every RDS stack sent before: refused by validSecurityGroupRuleDescription.
-    assert ec2_description("PostgreSQL from the app's clients") == "has characters EC2 refuses: [\"'\"]"
+    assert (
+        ec2_description("PostgreSQL from the app's clients") == 'has characters EC2 refuses: ["\'"]'
+    )
     assert ec2_description("x" * 256) == "is longer than 255 characters"
     assert ec2_description("PostgreSQL 5432 from sg-1 (clients), ok: [a]+{b}") is None
-    bad = Registration("aws:rds/instance:Instance", "Shop--db", "urn", "", True, {"finalSnapshotIdentifier": "1-final-"}, False, False)
+    bad = Registration(
+        "aws:rds/instance:Instance",
+        "Shop--db",
+        "urn",
+        "",
+        True,
+        {"finalSnapshotIdentifier": "1-final-"},
+        False,
+        False,
+    )
     assert len(problems_of(bad)) == 5
     unknown = Registration("aws:sqs/queue:Queue", "shop-q", "urn", "", True, {}, False, False)
-    assert problems_of(unknown) == ["aws:sqs/queue:Queue shop-q: no provider rules recorded for this type: add them to RULES"]
+    assert problems_of(unknown) == [
+        "aws:sqs/queue:Queue shop-q: no provider rules recorded for this type: add them to RULES"
+    ]
     assert iam_name(64)[0]("r" * 65) and iam_name(64)[1]("role name")
-    tagged = Registration("aws:s3/bucket:Bucket", "b", "urn", "", True, {"tags": {"aws:x": "v" * 257}}, False, False)
+    tagged = Registration(
+        "aws:s3/bucket:Bucket", "b", "urn", "", True, {"tags": {"aws:x": "v" * 257}}, False, False
+    )
     assert len(problems_of(tagged)) == 2
 
 
@@ -236,6 +277,10 @@ def test_every_aws_type_with_rules_is_one_the_component_can_register():
     # Rules for a type nothing registers would be dead weight that looks like coverage.
     seen = set()
     for _, case in EVERYTHING.values():
-        seen |= {r.type for r in aws_registrations(run_program(lambda: DjangoApp("shop", case).urn).registrations)}
+        seen |= {
+            r.type
+            for r in aws_registrations(
+                run_program(lambda case=case: DjangoApp("shop", case).urn).registrations
+            )
+        }
     assert set(RULES) == seen
-

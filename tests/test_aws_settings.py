@@ -1,8 +1,8 @@
 import pytest
+from conftest import MINIMAL, OIDC
 
 from pulumi_djangoapp.settings import normalise
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import MINIMAL, OIDC
 
 
 def problems(**args):
@@ -28,14 +28,25 @@ def test_oidc_provider_with_both_gives_the_issuer_without_scheme():
         ("arn:aws:iam::123:oidc-provider/x", OIDC["oidc_provider_url"], "oidc_provider_arn"),
         ("arn:aws:iam::123456789012:role/x", OIDC["oidc_provider_url"], "oidc_provider_arn"),
         (OIDC["oidc_provider_arn"], "not a url", "oidc_provider_url"),
-        (OIDC["oidc_provider_arn"], "https://oidc.eks.eu-west-3.amazonaws.com/id/OTHER", "oidc_provider_url"),
+        (
+            OIDC["oidc_provider_arn"],
+            "https://oidc.eks.eu-west-3.amazonaws.com/id/OTHER",
+            "oidc_provider_url",
+        ),
     ],
 )
 def test_malformed_or_mismatched_oidc_provider_is_refused(arn, url, field):
     assert field in problems(oidc_provider_arn=arn, oidc_provider_url=url)
 
 
-@pytest.mark.parametrize("arn", ["arn:aws:kms:eu-west-3:123456789012:alias/app", "key-id", "arn:aws:kms:eu-west-3:1234:key/abc"])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:kms:eu-west-3:123456789012:alias/app",
+        "key-id",
+        "arn:aws:kms:eu-west-3:1234:key/abc",
+    ],
+)
 def test_malformed_kms_key_arn_is_refused(arn):
     assert "kms_key_arn" in problems(kms_key_arn=arn)
 
@@ -54,12 +65,19 @@ def test_recovery_window_outside_7_to_30_is_refused(window):
 
 
 def test_immediate_deletion_is_allowed_only_without_protect_data():
-    assert normalise("shop", {**MINIMAL, "secret_recovery_window_days": 0}).aws.recovery_window_days == 0
-    assert "secret_recovery_window_days" in problems(secret_recovery_window_days=0, protect_data=True)
+    assert (
+        normalise("shop", {**MINIMAL, "secret_recovery_window_days": 0}).aws.recovery_window_days
+        == 0
+    )
+    assert "secret_recovery_window_days" in problems(
+        secret_recovery_window_days=0, protect_data=True
+    )
 
 
 def test_force_destroy_cannot_be_combined_with_protect_data():
-    assert "config_bucket_force_destroy" in problems(config_bucket_force_destroy=True, protect_data=True)
+    assert "config_bucket_force_destroy" in problems(
+        config_bucket_force_destroy=True, protect_data=True
+    )
 
 
 def test_unknown_secrets_backend_is_refused():

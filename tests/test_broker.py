@@ -1,14 +1,14 @@
 """The broker: an in-cluster Valkey with its password as an ACL file, or an external server."""
 
 import pytest
+from conftest import KUBERNETES_ONLY, MINIMAL
+from harness import is_secret, run_program
+from test_processes import WORKER, objects, pod
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import broker
 from pulumi_djangoapp.settings import normalise
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import KUBERNETES_ONLY, MINIMAL
-from harness import is_secret, run_program
-from test_processes import WORKER, objects, pod
 
 ELASTICACHE = "rediss://master.shop.abc123.euw3.cache.amazonaws.com:6380/1"
 
@@ -26,7 +26,7 @@ def server(objs):
 
 def flags(container):
     command = container["command"]
-    return dict(zip(command[1::2], command[2::2]))
+    return dict(zip(command[1::2], command[2::2], strict=True))
 
 
 def test_the_in_cluster_broker_never_evicts_and_persists_by_default():
@@ -41,7 +41,9 @@ def test_the_in_cluster_broker_never_evicts_and_persists_by_default():
 
 
 def test_maxmemory_follows_the_memory_limit_and_persistence_can_be_switched_off():
-    f = flags(server(objects(broker={"resources": {"limits": {"memory": "1Gi"}}, "persistence": False})))
+    f = flags(
+        server(objects(broker={"resources": {"limits": {"memory": "1Gi"}}, "persistence": False}))
+    )
     assert f["--maxmemory"] == str(2**30 * 3 // 4) and f["--appendonly"] == "no"
 
 
@@ -49,7 +51,11 @@ def test_the_broker_runs_restricted_with_a_read_only_root_and_its_password_only_
     objs = objects(broker={})
     container = server(objs)
     context = container["securityContext"]
-    assert context["readOnlyRootFilesystem"] and context["runAsNonRoot"] and context["runAsUser"] >= 10000
+    assert (
+        context["readOnlyRootFilesystem"]
+        and context["runAsNonRoot"]
+        and context["runAsUser"] >= 10000
+    )
     assert not any("PASS" in e["name"] for e in container.get("env", []))
     (acl,) = [v for v in pod(objs["broker"])["volumes"] if v["name"] == "acl"]
     assert acl["secret"]["items"] == [{"key": "broker-users.acl", "path": "broker-users.acl"}]
@@ -58,27 +64,48 @@ def test_the_broker_runs_restricted_with_a_read_only_root_and_its_password_only_
 
 def test_the_broker_keeps_its_data_claim_when_deleted_or_scaled_down():
     spec = objects(broker={"storage_size": "5Gi", "storage_class": "gp3"})["broker"]["spec"]
-    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
     (claim,) = spec["volumeClaimTemplates"]
-    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi" and claim["spec"]["storageClassName"] == "gp3"
+    assert (
+        claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+        and claim["spec"]["storageClassName"] == "gp3"
+    )
 
 
 def test_only_this_apps_pods_reach_the_broker_and_it_reaches_nothing():
     objs = objects(broker={}, processes=[WORKER], migrations="job")
     policy = objs["netpol-broker"]["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"] and "egress" not in policy
-    components = {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in policy["ingress"][0]["from"]}
+    components = {
+        p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for p in policy["ingress"][0]["from"]
+    }
     assert components == {"web", "migrate", "process"}
-    assert all(p["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "shop" for p in policy["ingress"][0]["from"])
+    assert all(
+        p["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "shop"
+        for p in policy["ingress"][0]["from"]
+    )
     for role in ("netpol-web", "netpol-processes"):
-        rule = [r for r in objs[role]["spec"]["egress"] if {"port": 6379, "protocol": "TCP"} in r.get("ports", [])]
-        assert rule and rule[0]["to"] == [{"podSelector": {"matchLabels": policy["podSelector"]["matchLabels"]}}]
+        rule = [
+            r
+            for r in objs[role]["spec"]["egress"]
+            if {"port": 6379, "protocol": "TCP"} in r.get("ports", [])
+        ]
+        assert rule and rule[0]["to"] == [
+            {"podSelector": {"matchLabels": policy["podSelector"]["matchLabels"]}}
+        ]
 
 
 def test_an_external_broker_gets_egress_to_its_port_and_no_server_in_the_cluster():
     objs = objects(broker={"url": ELASTICACHE}, processes=[WORKER])
     assert "broker" not in objs and "netpol-broker" not in objs
-    assert any({"port": 6380, "protocol": "TCP"} in r.get("ports", []) and "to" not in r for r in objs["netpol-web"]["spec"]["egress"])
+    assert any(
+        {"port": 6380, "protocol": "TCP"} in r.get("ports", []) and "to" not in r
+        for r in objs["netpol-web"]["spec"]["egress"]
+    )
 
 
 def test_the_app_reads_the_broker_url_from_a_file_never_from_env():
@@ -93,10 +120,14 @@ def test_the_app_reads_the_broker_url_from_a_file_never_from_env():
 
 def test_with_secrets_manager_fetch_secrets_also_fetches_the_broker_url():
     objs = objects(broker={}, processes=[WORKER])
-    fetch = next(c for c in pod(objs["process-worker"])["initContainers"] if c["name"] == "fetch-secrets")
+    fetch = next(
+        c for c in pod(objs["process-worker"])["initContainers"] if c["name"] == "fetch-secrets"
+    )
     env = {e["name"]: e["value"] for e in fetch["env"]}
     assert env["BROKER_URL_SECRET_ID"].endswith(":secret:broker-AbCdEf")
-    assert "broker-url" not in objs["credentials"]["stringData"], "Secrets Manager holds it, not the cluster"
+    assert "broker-url" not in objs["credentials"]["stringData"], (
+        "Secrets Manager holds it, not the cluster"
+    )
 
 
 def test_with_kubernetes_secrets_the_url_is_a_key_of_the_credentials_secret():
@@ -108,21 +139,31 @@ def test_with_kubernetes_secrets_the_url_is_a_key_of_the_credentials_secret():
 
 def test_urls_carry_the_generated_password_and_the_server_its_acl():
     in_cluster = normalise("shop", {**MINIMAL, "broker": {}}).broker
-    assert broker.url(in_cluster, "shop", "shop", "pw") == "redis://:pw@shop-broker.shop.svc.cluster.local:6379/0"
+    assert (
+        broker.url(in_cluster, "shop", "shop", "pw")
+        == "redis://:pw@shop-broker.shop.svc.cluster.local:6379/0"
+    )
     external = normalise("shop", {**MINIMAL, "broker": {"url": ELASTICACHE}}).broker
-    assert broker.url(external, "shop", "shop", "pw") == "rediss://:pw@master.shop.abc123.euw3.cache.amazonaws.com:6380/1"
+    assert (
+        broker.url(external, "shop", "shop", "pw")
+        == "rediss://:pw@master.shop.abc123.euw3.cache.amazonaws.com:6380/1"
+    )
     assert broker.acl_file("pw") == "user default on >pw ~* &* +@all\n"
 
 
 def test_the_broker_password_is_generated_kept_secret_and_protected_with_the_data():
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "broker": {}, "protect_data": True}).broker_host)
+    run = run_program(
+        lambda: DjangoApp("shop", {**MINIMAL, "broker": {}, "protect_data": True}).broker_host
+    )
     assert run.result == "shop-broker.shop.svc.cluster.local"
     password = run.one("randomPassword:RandomPassword", "shop-secrets-broker-password")
     assert password.protect
     statefulset = run.one("apps/v1:StatefulSet", "shop-broker")
     assert statefulset.protect and statefulset.retain_on_delete
     assert "spec.volumeClaimTemplates" in statefulset.ignore_changes
-    secret = run.one("aws:secretsmanager/secretVersion:SecretVersion", "shop-secrets-broker-url-version")
+    secret = run.one(
+        "aws:secretsmanager/secretVersion:SecretVersion", "shop-secrets-broker-url-version"
+    )
     assert is_secret(secret.raw_inputs["secretString"])
     # The ACL (with the password) reaches the cluster only inside a Pulumi secret.
     assert is_secret(run.one("core/v1:Secret").raw_inputs["stringData"])
@@ -135,7 +176,10 @@ def test_the_broker_password_is_generated_kept_secret_and_protected_with_the_dat
         ({"url": "https://cache.example.com"}, "broker.url"),
         ({"url": "redis://cache.example.com:6379/42"}, "broker.url"),
         ({"provider": "external"}, "broker.url"),
-        ({"provider": "external", "url": ELASTICACHE, "storage_size": "1Gi"}, "broker.storage_size"),
+        (
+            {"provider": "external", "url": ELASTICACHE, "storage_size": "1Gi"},
+            "broker.storage_size",
+        ),
         ({"provider": "in-cluster", "url": ELASTICACHE}, "broker.url"),
         ({"provider": "elasticache"}, "broker.provider"),
         ({"storage_size": "1.5"}, "broker.storage_size"),
@@ -160,9 +204,18 @@ def test_a_broker_cannot_set_a_secret_url_through_env():
 
 
 def test_the_broker_claim_grows_in_place_after_its_statefulset():
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "broker": {"storage_size": "4Gi", "storage_class": "gp3"}}).broker_host)
+    run = run_program(
+        lambda: (
+            DjangoApp(
+                "shop", {**MINIMAL, "broker": {"storage_size": "4Gi", "storage_class": "gp3"}}
+            ).broker_host
+        )
+    )
     claim = run.one("PersistentVolumeClaimPatch", "shop-broker-data")
     assert claim.inputs["metadata"]["name"] == "data-shop-broker-0"
     assert claim.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
-    assert claim.inputs["spec"] == {"resources": {"requests": {"storage": "4Gi"}}, "storageClassName": "gp3"}
+    assert claim.inputs["spec"] == {
+        "resources": {"requests": {"storage": "4Gi"}},
+        "storageClassName": "gp3",
+    }
     assert run.one("apps/v1:StatefulSet", "shop-broker").urn in claim.dependencies

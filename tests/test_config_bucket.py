@@ -1,12 +1,12 @@
 import json
 
 import pytest
+from conftest import MINIMAL
+from harness import run_program
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.config_bucket import ConfigBucket
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import MINIMAL
-from harness import run_program
 
 KEY = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -28,8 +28,18 @@ def test_every_control_is_its_own_resource_attached_to_the_bucket():
 def test_public_access_is_blocked_on_all_four_flags_and_acls_are_disabled():
     run = bucket_run()
     block = run.one(":BucketPublicAccessBlock").inputs
-    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    assert run.one(":BucketOwnershipControls").inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    assert all(
+        block[k] is True
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    assert run.one(":BucketOwnershipControls").inputs["rule"] == {
+        "objectOwnership": "BucketOwnerEnforced"
+    }
 
 
 def test_default_encryption_is_sse_kms_with_a_bucket_key():
@@ -39,7 +49,9 @@ def test_default_encryption_is_sse_kms_with_a_bucket_key():
 
 
 def test_customer_key_is_used_when_given():
-    (rule,) = bucket_run(kms_key_arn=KEY).one(":BucketServerSideEncryptionConfiguration").inputs["rules"]
+    (rule,) = (
+        bucket_run(kms_key_arn=KEY).one(":BucketServerSideEncryptionConfiguration").inputs["rules"]
+    )
     assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == KEY
 
 
@@ -55,7 +67,11 @@ def test_policy_denies_every_request_without_tls():
     run = bucket_run()
     (statement,) = json.loads(run.one(":BucketPolicy").inputs["policy"])["Statement"]
     arn = f"arn:aws:s3:::{run.result}"
-    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+    assert (
+        statement["Effect"] == "Deny"
+        and statement["Principal"] == "*"
+        and statement["Action"] == "s3:*"
+    )
     assert statement["Resource"] == [arn, f"{arn}/*"]
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -89,7 +105,9 @@ def test_bad_bucket_args_register_nothing():
 def test_config_change_changes_the_pod_template_annotation():
     def annotation(files):
         run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "config_files": files}).namespace)
-        return run.one("Deployment").inputs["spec"]["template"]["metadata"]["annotations"]["djangoapp.io/config-hash"]
+        return run.one("Deployment").inputs["spec"]["template"]["metadata"]["annotations"][
+            "djangoapp.io/config-hash"
+        ]
 
     first = annotation({"a.toml": "x = 1"})
     assert first == annotation({"a.toml": "x = 1"})

@@ -10,7 +10,9 @@ def gather(files=None, directory=None):
     return result, {(p.field, p.value): p.allowed for p in problems.items}
 
 
-@pytest.mark.parametrize("name", ["", "  ", "/etc/passwd", "../secrets", "a/../../b", "a//b", "with space.txt"])
+@pytest.mark.parametrize(
+    "name", ["", "  ", "/etc/passwd", "../secrets", "a/../../b", "a//b", "with space.txt"]
+)
 def test_unsafe_or_malformed_file_names_are_refused(name):
     _, problems = gather({name: "x"})
     assert ("config_files", name) in problems

@@ -1,8 +1,9 @@
+from conftest import MINIMAL
+from harness import run_program
+
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import database
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL
-from harness import run_program
 
 
 def settings(**db):
@@ -35,7 +36,11 @@ def test_password_is_a_file_never_an_env_value():
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres/password"
     assert "POSTGRES_PASSWORD" not in env
-    volume = next(v for v in database.statefulset(settings())["spec"]["template"]["spec"]["volumes"] if v["name"] == "password")
+    volume = next(
+        v
+        for v in database.statefulset(settings())["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "password"
+    )
     assert volume["secret"]["items"] == [{"key": "password", "path": "password"}]
 
 
@@ -58,7 +63,11 @@ def test_postgres_pod_is_restricted_with_an_fsgroup_for_its_volume():
     assert pod["securityContext"]["fsGroup"] == database.POSTGRES_UID
     assert pod["automountServiceAccountToken"] is False
     sc = pod["containers"][0]["securityContext"]
-    assert sc["runAsNonRoot"] and sc["capabilities"] == {"drop": ["ALL"]} and not sc["allowPrivilegeEscalation"]
+    assert (
+        sc["runAsNonRoot"]
+        and sc["capabilities"] == {"drop": ["ALL"]}
+        and not sc["allowPrivilegeEscalation"]
+    )
 
 
 def test_probes_use_pg_isready_for_the_configured_database():
@@ -81,7 +90,11 @@ def test_database_url_points_at_the_service():
 
 
 def data_objects(**database):
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "namespace": "shop-prod", "database": database}).namespace)
+    run = run_program(
+        lambda: (
+            DjangoApp("shop", {**MINIMAL, "namespace": "shop-prod", "database": database}).namespace
+        )
+    )
     return run, run.one("StatefulSet"), run.one("PersistentVolumeClaimPatch")
 
 
@@ -106,5 +119,7 @@ def test_the_claim_patch_takes_over_the_size_field_from_the_controller_after_the
 def test_the_claim_name_matches_the_statefulsets_template_and_name():
     _, statefulset, claim = data_objects()
     template = statefulset.inputs["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
-    assert claim.inputs["metadata"]["name"] == f"{template}-{statefulset.inputs['metadata']['name']}-0"
+    assert (
+        claim.inputs["metadata"]["name"] == f"{template}-{statefulset.inputs['metadata']['name']}-0"
+    )
     assert statefulset.inputs["spec"]["replicas"] == 1  # one claim: ordinal 0

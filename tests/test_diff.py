@@ -6,13 +6,17 @@ import sys
 import pytest
 import yaml
 
-from pulumi_djangoapp.tools import render
-from pulumi_djangoapp.tools import diff
+from pulumi_djangoapp.tools import diff, render
 
 
 def _render(root, tmp_path, label, *overrides, program=None, start=None):
     out = tmp_path / label
-    result = render.render(program, "prod" if program is None and start is None else "dev", list(overrides), start=start or root)
+    result = render.render(
+        program,
+        "prod" if program is None and start is None else "dev",
+        list(overrides),
+        start=start or root,
+    )
     render.write(result, out)
     return out
 
@@ -33,40 +37,68 @@ def test_an_image_bump_changes_the_pods_in_place(root, tmp_path, prod):
     changes = by_name(diff.diff(prod, after))
     web = changes["shop-deployment"]
     assert web.action == "changed" and not web.replaced_by
-    assert ("spec.template.spec.containers[django].image", "ghcr.io/example/django-shop:0.1.0", "ghcr.io/example/django-shop:0.2.0") in web.fields
-    assert {"shop-process-worker", "shop-process-beat", "shop-schedule-clearsessions"} <= set(changes)
+    assert (
+        "spec.template.spec.containers[django].image",
+        "ghcr.io/example/django-shop:0.1.0",
+        "ghcr.io/example/django-shop:0.2.0",
+    ) in web.fields
+    assert {"shop-process-worker", "shop-process-beat", "shop-schedule-clearsessions"} <= set(
+        changes
+    )
     assert not any(c.replaced_by for c in changes.values())
     assert "shop-postgres" not in changes
 
 
-def test_a_bigger_database_volume_patches_the_claim_and_the_template_change_is_ignored(root, tmp_path):
+def test_a_bigger_database_volume_patches_the_claim_and_the_template_change_is_ignored(
+    root, tmp_path
+):
     # staging keeps PostgreSQL in the cluster (prod is on RDS).
     before, after = tmp_path / "before", tmp_path / "after"
     render.write(render.render(None, "staging", start=root), before)
-    render.write(render.render(None, "staging", ["djangoapp:databaseStorageSize=200Gi"], start=root), after)
+    render.write(
+        render.render(None, "staging", ["djangoapp:databaseStorageSize=200Gi"], start=root), after
+    )
     changes = by_name(diff.diff(before, after))
     statefulset = changes["shop-postgres"]
-    assert statefulset.ignored == ["spec.volumeClaimTemplates"] and not statefulset.replaced_by and not statefulset.loud
+    assert (
+        statefulset.ignored == ["spec.volumeClaimTemplates"]
+        and not statefulset.replaced_by
+        and not statefulset.loud
+    )
     claim = changes["shop-postgres-data"]
-    assert claim.fields == [("spec.resources.requests.storage", "10Gi", "200Gi")] and not claim.replaced_by
+    assert (
+        claim.fields == [("spec.resources.requests.storage", "10Gi", "200Gi")]
+        and not claim.replaced_by
+    )
 
 
-def test_moving_prod_off_rds_is_said_loudly_as_data_that_would_be_removed_or_replaced(root, tmp_path, prod):
+def test_moving_prod_off_rds_is_said_loudly_as_data_that_would_be_removed_or_replaced(
+    root, tmp_path, prod
+):
     after = tmp_path / "in-cluster"
     overrides = ["djangoapp:databaseProvider=in-cluster", "djangoapp:databaseSubnetIds=[]", "djangoapp:databaseClientSecurityGroupIds=[]",
                  "djangoapp:databaseInstanceClass=db.t4g.medium", "djangoapp:databaseAllocatedStorageGb=20",
                  "djangoapp:databaseMaxAllocatedStorageGb=100", "djangoapp:databaseBackupRetentionDays=7"]  # fmt: skip
     render.write(render.render(None, "prod", overrides, start=root), after)
     changes = by_name(diff.diff(prod, after))
-    assert changes["shop-database-instance"].action == "removed" and changes["shop-database-instance"].loud
+    assert (
+        changes["shop-database-instance"].action == "removed"
+        and changes["shop-database-instance"].loud
+    )
     marker = changes["shop-database-provider"]
-    assert marker.replaced_by and marker.loud, "the protected marker's replacement is what preview refuses"
+    assert marker.replaced_by and marker.loud, (
+        "the protected marker's replacement is what preview refuses"
+    )
     assert changes["shop-postgres"].action == "added"
 
 
-def test_a_major_upgrade_replaces_the_parameter_group_and_changes_the_instance_in_place(root, tmp_path, prod):
+def test_a_major_upgrade_replaces_the_parameter_group_and_changes_the_instance_in_place(
+    root, tmp_path, prod
+):
     after = tmp_path / "pg18"
-    render.write(render.render(None, "prod", ["djangoapp:databaseEngineVersion=18"], start=root), after)
+    render.write(
+        render.render(None, "prod", ["djangoapp:databaseEngineVersion=18"], start=root), after
+    )
     changes = by_name(diff.diff(prod, after))
     assert "family" in changes["shop-database-params"].replaced_by
     instance = changes["shop-database-instance"]
@@ -76,14 +108,18 @@ def test_a_major_upgrade_replaces_the_parameter_group_and_changes_the_instance_i
 def test_a_new_release_replaces_the_migration_job(tmp_path):
     project = tmp_path / "jobs"
     project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: jobs\nruntime: python\nconfig:\n  tag:\n    type: string\n    default: '1.0.0'\n")
+    (project / "Pulumi.yaml").write_text(
+        "name: jobs\nruntime: python\nconfig:\n  tag:\n    type: string\n    default: '1.0.0'\n"
+    )
     (project / "__main__.py").write_text(
         "import pulumi\nfrom pulumi_djangoapp import DjangoApp\n"
         "tag = pulumi.Config().get('tag')\n"
         "DjangoApp('shop', {'image': f'ghcr.io/acme/shop:{tag}', 'secrets_backend': 'kubernetes', 'migrations': 'job'})\n"
     )
     for label, tag in (("before", "1.0.0"), ("after", "1.1.0")):
-        render.write(render.render(None, "dev", [f"jobs:tag={tag}"], start=project), tmp_path / label)
+        render.write(
+            render.render(None, "dev", [f"jobs:tag={tag}"], start=project), tmp_path / label
+        )
     job = by_name(diff.diff(tmp_path / "before", tmp_path / "after"))["shop-migration-job"]
     assert "metadata.name" in job.replaced_by and not job.loud
 
@@ -107,11 +143,18 @@ def test_removing_what_holds_data_is_said_loudly_in_text_and_markdown(root, tmp_
     after = _render(root, tmp_path, "after", "djangoapp:broker=none")
     changes = diff.diff(prod, after)
     loud = {c.name for c in changes if c.loud}
-    assert {"shop-broker", "shop-broker-data", "shop-secrets-broker-password", "shop-secrets-broker-url"} <= loud
+    assert {
+        "shop-broker",
+        "shop-broker-data",
+        "shop-secrets-broker-password",
+        "shop-secrets-broker-url",
+    } <= loud
     assert "shop-broker-service" not in loud, "a Service holds no data"
     assert "!! HOLDS DATA: removed !!" in diff.text(changes)
     md = diff.markdown(changes)
-    assert "[!CAUTION]" in md and "**shop-broker** (StatefulSet) holds data and would be removed" in md
+    assert (
+        "[!CAUTION]" in md and "**shop-broker** (StatefulSet) holds data and would be removed" in md
+    )
     assert md.count("| ➖ |") == sum(1 for c in changes if c.action == "removed")
 
 
@@ -127,13 +170,34 @@ def test_the_cli_prints_the_diff_and_writes_markdown(root, tmp_path, prod):
         cwd=root, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "~ shop-deployment (Deployment)" in result.stdout and "spec.replicas: 3 -> 4" in result.stdout
+    assert (
+        "~ shop-deployment (Deployment)" in result.stdout
+        and "spec.replicas: 3 -> 4" in result.stdout
+    )
     assert "`shop-deployment`" in (tmp_path / "diff.md").read_text()
-    bad = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "prod", "--out", str(tmp_path / "x"), "--diff", str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pulumi_djangoapp.render",
+            "--stack",
+            "prod",
+            "--out",
+            str(tmp_path / "x"),
+            "--diff",
+            str(tmp_path),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "not a render folder" in bad.stderr
 
 
-def test_base_renders_the_ref_with_its_own_make_in_its_own_worktree_then_diffs(root, tmp_path, prod, monkeypatch, capsys):
+def test_base_renders_the_ref_with_its_own_make_in_its_own_worktree_then_diffs(
+    root, tmp_path, prod, monkeypatch, capsys
+):
     """The orchestration of --base (the real `make` of a base commit builds a venv: exercised by
     the pull-request workflow, not here): which commit, where, with whose Makefile."""
     import shutil
@@ -156,11 +220,24 @@ def test_base_renders_the_ref_with_its_own_make_in_its_own_worktree_then_diffs(r
 
     monkeypatch.setattr(render.subprocess, "run", fake_run)
     monkeypatch.chdir(root)
-    sha = real_run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    sha = real_run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
+    ).stdout.strip()
     tree = root / "build" / f"base-{sha[:12]}"
     shutil.rmtree(tree, ignore_errors=True)
     try:
-        code = render.main(["--stack", "prod", "--out", str(tmp_path / "new"), "--set", "djangoapp:replicas=5", "--base", "HEAD"])
+        code = render.main(
+            [
+                "--stack",
+                "prod",
+                "--out",
+                str(tmp_path / "new"),
+                "--set",
+                "djangoapp:replicas=5",
+                "--base",
+                "HEAD",
+            ]
+        )
     finally:
         shutil.rmtree(tree, ignore_errors=True)
     assert code == 0
@@ -174,4 +251,6 @@ def test_base_with_an_unknown_ref_is_a_one_line_error(root, tmp_path):
         [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "prod", "--out", str(tmp_path), "--base", "no-such-ref-xyz"],
         cwd=root, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert result.returncode == 2 and result.stderr.startswith("render: --base no-such-ref-xyz: git rev-parse")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "render: --base no-such-ref-xyz: git rev-parse"
+    )

@@ -2,11 +2,11 @@ import json
 
 import pulumi
 import pytest
+from conftest import KUBERNETES_ONLY, MINIMAL, OIDC
+from harness import fake_password, run_program
 
 from pulumi_djangoapp import DjangoApp, DjangoAppArgs, PostgresArgs, SidecarArgs, ValidationError
 from pulumi_djangoapp.components.django_app import TYPE_TOKEN
-from harness import fake_password, run_program
-from conftest import KUBERNETES_ONLY, MINIMAL, OIDC
 
 LOG_SHIPPER = SidecarArgs(name="log-shipper", image="fluent/fluent-bit:3.2.4")
 
@@ -30,7 +30,11 @@ KUBERNETES_KINDS = [
 
 
 def test_minimal_call_registers_both_the_kubernetes_and_the_aws_side():
-    run = run_program(lambda: outputs_of(DjangoApp("shop", DjangoAppArgs(image="ghcr.io/acme/shop:1.4.2", **OIDC))))
+    run = run_program(
+        lambda: outputs_of(
+            DjangoApp("shop", DjangoAppArgs(image="ghcr.io/acme/shop:1.4.2", **OIDC))
+        )
+    )
     kinds = sorted(r.kind for r in run.registrations)
     aws_kinds = [
         "ConfigBucket", "Bucket", "BucketPublicAccessBlock", "BucketOwnershipControls",
@@ -81,7 +85,9 @@ def test_outputs_are_attributes_and_registered_outputs():
 
 def test_invalid_args_register_no_resource_at_all():
     with pytest.raises(ValidationError) as caught:
-        run_program(lambda: DjangoApp("shop", {**OIDC, "image": "shop:latest", "replica": 3}).namespace)
+        run_program(
+            lambda: DjangoApp("shop", {**OIDC, "image": "shop:latest", "replica": 3}).namespace
+        )
     assert {p.field for p in caught.value.problems} == {"image", "replica"}
     run = run_program(lambda: _swallow(lambda: DjangoApp("shop", {"image": "shop"})))
     assert run.registrations == []
@@ -95,7 +101,10 @@ def _swallow(build):
     return None
 
 
-PASSWORD, SECRET_KEY = fake_password("shop-secrets-db-password"), fake_password("shop-secrets-secret-key")
+PASSWORD, SECRET_KEY = (
+    fake_password("shop-secrets-db-password"),
+    fake_password("shop-secrets-secret-key"),
+)
 
 
 @pytest.mark.parametrize("args, holders", [
@@ -120,7 +129,10 @@ def test_secret_holds_the_database_url_for_the_in_cluster_service():
     data = run.one("core/v1:Secret").inputs["stringData"]
     password = PASSWORD
     assert data["password"] == password
-    assert data["database-url"] == f"postgres://shop:{password}@shop-postgres.shop.svc.cluster.local:5432/shop"
+    assert (
+        data["database-url"]
+        == f"postgres://shop:{password}@shop-postgres.shop.svc.cluster.local:5432/shop"
+    )
 
 
 def test_workloads_wait_for_the_namespace_and_the_secret():
@@ -131,7 +143,11 @@ def test_workloads_wait_for_the_namespace_and_the_secret():
 
 
 def test_existing_namespace_is_used_without_creating_or_locking_it_down():
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "create_namespace": False, "namespace": "apps"}).namespace)
+    run = run_program(
+        lambda: (
+            DjangoApp("shop", {**MINIMAL, "create_namespace": False, "namespace": "apps"}).namespace
+        )
+    )
     assert run.of_type("Namespace") == []
     assert "shop-netpol-default-deny" not in [r.name for r in run.registrations]
     assert run.one("Deployment").inputs["metadata"]["namespace"] == "apps"
@@ -145,7 +161,13 @@ def test_single_replica_registers_no_pdb():
 def test_registered_deployment_carries_native_sidecar_first():
     run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "sidecars": [LOG_SHIPPER]}).namespace)
     init = run.one("Deployment").inputs["spec"]["template"]["spec"]["initContainers"]
-    assert [c["name"] for c in init] == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db", "migrate"]
+    assert [c["name"] for c in init] == [
+        "log-shipper",
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+        "migrate",
+    ]
     assert init[0]["restartPolicy"] == "Always"
 
 

@@ -1,6 +1,10 @@
 from fractions import Fraction
 
-from pulumi_djangoapp.builders.effective_resources import ContainerResources, effective_pod_resources, format_resources
+from pulumi_djangoapp.builders.effective_resources import (
+    ContainerResources,
+    effective_pod_resources,
+    format_resources,
+)
 from pulumi_djangoapp.settings.quantities import parse_quantity
 
 
@@ -16,14 +20,22 @@ def c(name, role, requests=None, limits=None):
 def test_sidecar_listed_before_an_init_step_adds_to_it():
     # The Kubernetes docs' example: sidecar 100m before init 200m, app 50m -> 300m.
     requests, _ = effective_pod_resources(
-        [c("log", "sidecar", {"cpu": "100m"}), c("init", "init", {"cpu": "200m"}), c("app", "app", {"cpu": "50m"})]
+        [
+            c("log", "sidecar", {"cpu": "100m"}),
+            c("init", "init", {"cpu": "200m"}),
+            c("app", "app", {"cpu": "50m"}),
+        ]
     )
     assert requests["cpu"] == Fraction(3, 10)
 
 
 def test_sidecar_listed_after_an_init_step_does_not_add_to_it():
     requests, _ = effective_pod_resources(
-        [c("init", "init", {"cpu": "200m"}), c("log", "sidecar", {"cpu": "100m"}), c("app", "app", {"cpu": "50m"})]
+        [
+            c("init", "init", {"cpu": "200m"}),
+            c("log", "sidecar", {"cpu": "100m"}),
+            c("app", "app", {"cpu": "50m"}),
+        ]
     )
     assert requests["cpu"] == Fraction(200, 1000)
 
@@ -100,9 +112,14 @@ def test_a_container_with_neither_request_nor_limit_adds_nothing_to_the_pod():
 def test_an_explicit_zero_request_stays_zero():
     from pulumi_djangoapp.builders.effective_resources import ContainerResources
 
-    requests, _ = effective_pod_resources([ContainerResources(name="app", role="app", requests={"cpu": Fraction(0)}, limits={})])
+    requests, _ = effective_pod_resources(
+        [ContainerResources(name="app", role="app", requests={"cpu": Fraction(0)}, limits={})]
+    )
     assert requests == {"cpu": 0}
 
 
 def test_each_resource_is_formatted_for_what_it_is():
-    assert format_resources({"cpu": Fraction(2048), "memory": Fraction(2048)}) == {"cpu": "2048", "memory": "2Ki"}
+    assert format_resources({"cpu": Fraction(2048), "memory": Fraction(2048)}) == {
+        "cpu": "2048",
+        "memory": "2Ki",
+    }

@@ -1,17 +1,21 @@
 import pytest
+from conftest import KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
+from harness import MOCK_REGION, run_program
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import app as app_pod
 from pulumi_djangoapp.builders import fetch
 from pulumi_djangoapp.settings import normalise
-from conftest import KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
-from harness import MOCK_REGION, run_program
 
 CREDENTIAL_ENV = {
     "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 }  # fmt: skip
-SIDECAR = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volume_mounts": {"logs": "/l", "config": "/c"}}
+SIDECAR = {
+    "name": "log-shipper",
+    "image": "fluent/fluent-bit:3.2.4",
+    "volume_mounts": {"logs": "/l", "config": "/c"},
+}
 
 
 def pod(**args):
@@ -36,10 +40,20 @@ def test_fetch_steps_run_after_sidecars_and_before_wait_for_db():
 def test_fetch_config_syncs_the_app_prefix_into_the_config_volume():
     s, spec = pod()
     container = by_name(spec)["fetch-config"]
-    assert container["command"][:5] == ["aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)"]
+    assert container["command"][:5] == [
+        "aws",
+        "s3",
+        "sync",
+        "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/",
+        "$(CONFIG_DIR)",
+    ]
     assert "--delete" in container["command"]
     env = env_of(container)
-    assert (env["CONFIG_BUCKET"], env["CONFIG_PREFIX"], env["CONFIG_DIR"]) == (REFS.bucket, "shop/shop", "/app/config")
+    assert (env["CONFIG_BUCKET"], env["CONFIG_PREFIX"], env["CONFIG_DIR"]) == (
+        REFS.bucket,
+        "shop/shop",
+        "/app/config",
+    )
     config = next(m for m in container["volumeMounts"] if m["name"] == "config")
     assert not config.get("readOnly")
 
@@ -57,14 +71,18 @@ def test_fetch_secrets_writes_each_secret_to_its_own_0400_file_in_memory():
     container = by_name(spec)["fetch-secrets"]
     env = env_of(container)
     assert env["SECRETS_DIR"] == "/run/secrets/app"
-    ids = {"database.json": "DATABASE_SECRET_ID", "database-url": "DATABASE_URL_SECRET_ID", "secret-key": "SECRET_KEY_SECRET_ID"}
+    ids = {
+        "database.json": "DATABASE_SECRET_ID",
+        "database-url": "DATABASE_URL_SECRET_ID",
+        "secret-key": "SECRET_KEY_SECRET_ID",
+    }
     assert {f: env[name] for f, name in ids.items()} == REFS.secret_ids
     # The broker's file is fetched only when the app has a broker.
     assert "BROKER_URL_SECRET_ID" not in env
     script = container["command"][-1]
     assert "chmod 0400" in script and "mv -f" in script
     for file_name, name in ids.items():
-        assert f"fetch \"${name}\" {file_name}\n" in script
+        assert f'fetch "${name}" {file_name}\n' in script
     volume = next(v for v in spec["volumes"] if v["name"] == "secrets")
     assert volume["emptyDir"]["medium"] == "Memory"
 
@@ -75,7 +93,12 @@ def test_only_the_fetch_steps_hold_aws_credentials():
         env = set(env_of(container))
         mounts = {m["name"] for m in container.get("volumeMounts", [])}
         if name in ("fetch-config", "fetch-secrets"):
-            assert {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_ENDPOINT_URL"} <= env
+            assert {
+                "AWS_ROLE_ARN",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_REGION",
+                "AWS_ENDPOINT_URL",
+            } <= env
             assert fetch.TOKEN_VOLUME in mounts and fetch.HOME_VOLUME in mounts
         else:
             assert not env & CREDENTIAL_ENV, name
@@ -102,7 +125,11 @@ def test_with_pod_identity_no_token_of_ours_is_mounted_anywhere():
     spec = app_pod.pod_spec(s, REFS)
     assert fetch.TOKEN_VOLUME not in {v["name"] for v in spec["volumes"]}
     assert "AWS_ROLE_ARN" not in env_of(by_name(spec)["fetch-config"])
-    assert all(m["name"] != fetch.TOKEN_VOLUME for c in by_name(spec).values() for m in c.get("volumeMounts", []))
+    assert all(
+        m["name"] != fetch.TOKEN_VOLUME
+        for c in by_name(spec).values()
+        for m in c.get("volumeMounts", [])
+    )
 
 
 def test_kubernetes_backend_has_no_fetch_steps_and_a_config_map():
@@ -147,7 +174,10 @@ def test_endpoint_port_is_opened_for_the_fetch_steps():
 
 from pulumi_djangoapp.builders.security import container_security_context  # noqa: E402
 
-FETCH_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+FETCH_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "96Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
 WEB_IDENTITY_ENV = [
     {"name": "AWS_REGION", "value": "eu-west-3"},
     {"name": "AWS_DEFAULT_REGION", "value": "eu-west-3"},
@@ -155,12 +185,19 @@ WEB_IDENTITY_ENV = [
     {"name": "AWS_PAGER", "value": ""},
     {"name": "HOME", "value": "/home/fetch"},
     {"name": "AWS_ROLE_ARN", "value": REFS.role_arn},
-    {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"},
+    {
+        "name": "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    },
     {"name": "AWS_ROLE_SESSION_NAME", "value": "shop-fetch"},
 ]
 CLI_MOUNTS = [
     {"name": "aws-home", "mountPath": "/home/fetch"},
-    {"name": "aws-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount", "readOnly": True},
+    {
+        "name": "aws-token",
+        "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+        "readOnly": True,
+    },
 ]
 
 
@@ -170,7 +207,16 @@ def test_fetch_config_is_exactly_an_s3_sync_of_the_prefix_with_the_fetch_role():
         "name": "fetch-config",
         "image": "public.ecr.aws/aws-cli/aws-cli:2.31.0",
         "imagePullPolicy": "Always",
-        "command": ["aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)", "--delete", "--no-progress", "--only-show-errors"],
+        "command": [
+            "aws",
+            "s3",
+            "sync",
+            "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/",
+            "$(CONFIG_DIR)",
+            "--delete",
+            "--no-progress",
+            "--only-show-errors",
+        ],
         "env": [
             {"name": "CONFIG_BUCKET", "value": REFS.bucket},
             {"name": "CONFIG_PREFIX", "value": "shop/shop"},
@@ -225,5 +271,12 @@ def test_with_pod_identity_the_webhook_skips_exactly_the_steps_that_are_not_fetc
     s = normalise("shop", {**POD_IDENTITY, "sidecars": [{"name": "log-shipper", "image": "a/b:1"}]})
     deployment = app_pod.deployment(s, REFS)
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["eks.amazonaws.com/skip-containers"] == "log-shipper,wait-for-db,migrate,django"
-    assert fetch.credential_annotations(normalise("shop", MINIMAL), deployment["spec"]["template"]["spec"]) == {}
+    assert (
+        annotations["eks.amazonaws.com/skip-containers"] == "log-shipper,wait-for-db,migrate,django"
+    )
+    assert (
+        fetch.credential_annotations(
+            normalise("shop", MINIMAL), deployment["spec"]["template"]["spec"]
+        )
+        == {}
+    )

@@ -27,8 +27,14 @@ def imports_of(path):
             target = [*base, *(node.module.split(".") if node.module else [])]
             for alias in node.names:
                 candidate = ".".join([*target, alias.name])
-                found.add(candidate if (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists() else ".".join(target))
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi_djangoapp"):
+                found.add(
+                    candidate
+                    if (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists()
+                    else ".".join(target)
+                )
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "pulumi_djangoapp"
+        ):
             found.add(node.module)
     return {m for m in found if m != ".".join(here)}
 
@@ -47,7 +53,7 @@ def cycles(edges):
 
     def visit(node):
         if node in stack:
-            found.append(stack[stack.index(node):] + [node])
+            found.append(stack[stack.index(node) :] + [node])
             return
         if node in seen:
             return
@@ -64,8 +70,18 @@ def cycles(edges):
 
 def test_every_module_lives_in_a_layer_or_is_a_public_path():
     top = {p.stem for p in PACKAGE.glob("*.py")}
-    assert top == {"__init__", "render", "restore", "runner", "stack_config", "storage_class", "config_bucket"}
-    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(LAYERS)
+    assert top == {
+        "__init__",
+        "render",
+        "restore",
+        "runner",
+        "stack_config",
+        "storage_class",
+        "config_bucket",
+    }
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(
+        LAYERS
+    )
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -94,4 +110,17 @@ def test_a_concept_keeps_its_file_name_in_every_layer():
     settings = {p.stem for p in (PACKAGE / "settings").glob("*.py")}
     builders = {p.stem for p in (PACKAGE / "builders").glob("*.py")}
     shared = settings & builders
-    assert {"autoscaling", "backups", "broker", "processes", "rds", "schedules", "way_in", "storage_class", "config_bucket", "database", "migrations", "app"} <= shared
+    assert {
+        "autoscaling",
+        "backups",
+        "broker",
+        "processes",
+        "rds",
+        "schedules",
+        "way_in",
+        "storage_class",
+        "config_bucket",
+        "database",
+        "migrations",
+        "app",
+    } <= shared

@@ -2,10 +2,10 @@
 
 import kubernetes_validate
 import pytest
+from conftest import MINIMAL, OIDC, REFS
 
 from pulumi_djangoapp.builders import manifests
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL, OIDC, REFS
 
 PLACEHOLDERS = {k: "[secret]" for k in manifests.SECRET_VALUES}
 SIDECAR = {
@@ -21,11 +21,30 @@ VARIANTS = {
     "minimal": {},
     "sidecar": {"sidecars": [SIDECAR], "replicas": 3, "database": {"storage_class": "gp3"}},
     "shared-namespace": {"create_namespace": False, "namespace": "apps", "replicas": 1},
-    "kubernetes-backend": {"oidc_provider_arn": None, "oidc_provider_url": None, "secrets_backend": "kubernetes", "config_files": {"app.toml": "a=1", "sub/x.json": "{}"}},
-    "pod-identity": {"oidc_provider_arn": None, "oidc_provider_url": None, "aws_credentials": "pod-identity", "eks_cluster_name": "shop", "sidecars": [SIDECAR], "migrations": "job"},
-    "aws-localstack": {**OIDC, "aws_endpoint_url": "http://localstack.localstack:4566", "sidecars": [SIDECAR]},
+    "kubernetes-backend": {
+        "oidc_provider_arn": None,
+        "oidc_provider_url": None,
+        "secrets_backend": "kubernetes",
+        "config_files": {"app.toml": "a=1", "sub/x.json": "{}"},
+    },
+    "pod-identity": {
+        "oidc_provider_arn": None,
+        "oidc_provider_url": None,
+        "aws_credentials": "pod-identity",
+        "eks_cluster_name": "shop",
+        "sidecars": [SIDECAR],
+        "migrations": "job",
+    },
+    "aws-localstack": {
+        **OIDC,
+        "aws_endpoint_url": "http://localstack.localstack:4566",
+        "sidecars": [SIDECAR],
+    },
     "job-mode": {**OIDC, "migrations": "job", "sidecars": [SIDECAR]},
-    "external-database": {"database": {"host": "db.example.com", "port": 6432}, "migrations": "none"},
+    "external-database": {
+        "database": {"host": "db.example.com", "port": 6432},
+        "migrations": "none",
+    },
 }
 
 
@@ -40,8 +59,12 @@ def test_every_object_is_valid_for_the_kubernetes_version(variant, version):
     for role, obj in objects(variant, version):
         try:
             kubernetes_validate.validate(obj, version + ".0", strict=True)
-        except kubernetes_validate.ValidationError as error:  # pragma: no cover - message on failure
-            pytest.fail(f"{role} ({obj['kind']}) invalid for {version}: {error.message} at {list(error.path)}")
+        except (
+            kubernetes_validate.ValidationError
+        ) as error:  # pragma: no cover - message on failure
+            pytest.fail(
+                f"{role} ({obj['kind']}) invalid for {version}: {error.message} at {list(error.path)}"
+            )
 
 
 def test_an_invalid_object_is_caught_by_the_schema_check():

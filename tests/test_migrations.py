@@ -1,13 +1,13 @@
 import pytest
+from conftest import KUBERNETES_ONLY, MINIMAL, REFS
+from harness import run_program
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import app as app_pod
 from pulumi_djangoapp.builders import migrations
-from pulumi_djangoapp.settings.migrations import default_lock_key
 from pulumi_djangoapp.settings.app import normalise
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import KUBERNETES_ONLY, MINIMAL, REFS
-from harness import run_program
+from pulumi_djangoapp.settings.migrations import default_lock_key
 
 SIDECAR = {"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4"}
 
@@ -35,7 +35,11 @@ def test_init_container_mode_migrates_under_the_advisory_lock_by_default():
     assert env["MIGRATION_LOCK_KEY"] == str(default_lock_key("shop", "shop"))
     assert env["MIGRATION_LOCK_TIMEOUT"] == "600"
     script = migrate["command"][-1]
-    assert script.index("pg_try_advisory_lock") < script.index('call_command("migrate"') < script.index("pg_advisory_unlock")
+    assert (
+        script.index("pg_try_advisory_lock")
+        < script.index('call_command("migrate"')
+        < script.index("pg_advisory_unlock")
+    )
 
 
 def test_job_mode_pods_wait_for_migrations_instead_of_migrating():
@@ -49,7 +53,9 @@ def test_none_mode_has_no_migration_step():
 
 def test_lock_key_and_timeout_are_configurable():
     s = settings(migration_lock_key=42, migration_lock_timeout_seconds=30)
-    env = {e["name"]: e.get("value") for e in app_pod.pod_spec(s, REFS)["initContainers"][-1]["env"]}
+    env = {
+        e["name"]: e.get("value") for e in app_pod.pod_spec(s, REFS)["initContainers"][-1]["env"]
+    }
     assert (env["MIGRATION_LOCK_KEY"], env["MIGRATION_LOCK_TIMEOUT"]) == ("42", "30")
 
 
@@ -71,12 +77,25 @@ def test_job_is_named_per_release_and_stable_for_the_same_release():
 
 
 def test_job_runs_the_locked_migrate_once_with_bounded_retries():
-    job = app_pod.migration_job(settings(migrations="job", migration_job_backoff_limit=1, migration_job_deadline_seconds=300, sidecars=[SIDECAR]), REFS)
+    job = app_pod.migration_job(
+        settings(
+            migrations="job",
+            migration_job_backoff_limit=1,
+            migration_job_deadline_seconds=300,
+            sidecars=[SIDECAR],
+        ),
+        REFS,
+    )
     spec = job["spec"]
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (1, 300)
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
-    assert [c["name"] for c in pod["initContainers"]] == ["log-shipper", "fetch-config", "fetch-secrets", "wait-for-db"]
+    assert [c["name"] for c in pod["initContainers"]] == [
+        "log-shipper",
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+    ]
     assert pod["initContainers"][0]["restartPolicy"] == "Always"  # does not keep the Job running
     assert [c["name"] for c in pod["containers"]] == ["migrate"]
     assert pod["containers"][0]["command"] == migrations.migrate_command()
@@ -128,7 +147,9 @@ def test_job_name_fits_the_63_character_limit_at_the_longest_component_name():
 
 def test_two_apps_in_one_namespace_get_different_job_names():
     def name(app):
-        s = normalise(app, {**MINIMAL, "migrations": "job", "namespace": "shared", "create_namespace": False})
+        s = normalise(
+            app, {**MINIMAL, "migrations": "job", "namespace": "shared", "create_namespace": False}
+        )
         return app_pod.migration_job(s, REFS)["metadata"]["name"]
 
     assert name("web") != name("admin")
@@ -147,13 +168,27 @@ def minutes(duration):
 
 @pytest.mark.parametrize("deadline", [900, 3600])
 def test_pulumi_waits_for_the_job_longer_than_the_jobs_own_deadline(deadline):
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "migrations": "job", "migration_job_deadline_seconds": deadline}).namespace)
+    run = run_program(
+        lambda: (
+            DjangoApp(
+                "shop", {**MINIMAL, "migrations": "job", "migration_job_deadline_seconds": deadline}
+            ).namespace
+        )
+    )
     create, update = run.one("batch/v1:Job").timeouts
     assert minutes(create) * 60 > deadline and minutes(update) * 60 > deadline
 
 
-@pytest.mark.parametrize("mode, bound", [("init-container", "migration_lock_timeout_seconds"), ("job", "migrations_wait_timeout_seconds")])
-def test_pulumi_waits_for_a_rollout_longer_than_its_pods_may_wait_for_the_database_and_migrations(mode, bound):
+@pytest.mark.parametrize(
+    "mode, bound",
+    [
+        ("init-container", "migration_lock_timeout_seconds"),
+        ("job", "migrations_wait_timeout_seconds"),
+    ],
+)
+def test_pulumi_waits_for_a_rollout_longer_than_its_pods_may_wait_for_the_database_and_migrations(
+    mode, bound
+):
     args = {**MINIMAL, "migrations": mode, bound: 1800, "db_wait_timeout_seconds": 600}
     run = run_program(lambda: DjangoApp("shop", args).namespace)
     create, _ = run.one("Deployment").timeouts
@@ -162,9 +197,10 @@ def test_pulumi_waits_for_a_rollout_longer_than_its_pods_may_wait_for_the_databa
 
 # --- The steps and the Job, whole ------------------------------------------------------------
 
+from conftest import POD_IDENTITY  # noqa: E402
+
 from pulumi_djangoapp.builders.labels import labels  # noqa: E402
 from pulumi_djangoapp.builders.security import container_security_context  # noqa: E402
-from conftest import POD_IDENTITY  # noqa: E402
 
 
 def _django_env(s):
@@ -180,7 +216,10 @@ def _mounts():
     ]
 
 
-APP_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+APP_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
 
 
 def test_the_migrate_step_runs_the_locked_script_in_a_quiet_django_shell_with_the_apps_env_and_mounts():
@@ -215,7 +254,10 @@ def test_the_job_mode_gate_waits_a_bounded_time_with_migrate_check_in_the_app_im
         "volumeMounts": _mounts(),
         "securityContext": container_security_context(10001),
     }
-    assert "migrate --check" in migrations.WAIT_FOR_MIGRATIONS and "MIGRATIONS_WAIT_TIMEOUT" in migrations.WAIT_FOR_MIGRATIONS
+    assert (
+        "migrate --check" in migrations.WAIT_FOR_MIGRATIONS
+        and "MIGRATIONS_WAIT_TIMEOUT" in migrations.WAIT_FOR_MIGRATIONS
+    )
 
 
 def test_the_migration_job_is_labelled_annotated_and_never_restarts_its_pod():
@@ -236,9 +278,15 @@ def test_the_migration_job_is_labelled_annotated_and_never_restarts_its_pod():
         "annotations": {"eks.amazonaws.com/skip-containers": "wait-for-db,migrate"},
     }
     assert pod["restartPolicy"] == "Never"
-    assert [c["name"] for c in pod["initContainers"]] == ["fetch-config", "fetch-secrets", "wait-for-db"]
+    assert [c["name"] for c in pod["initContainers"]] == [
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+    ]
     assert [c["name"] for c in pod["containers"]] == ["migrate"]
-    web_identity = app_pod.migration_job(settings(migrations="job"), REFS)["spec"]["template"]["metadata"]
+    web_identity = app_pod.migration_job(settings(migrations="job"), REFS)["spec"]["template"][
+        "metadata"
+    ]
     assert web_identity == {"labels": migrate_labels}
 
 

@@ -1,13 +1,16 @@
 import pytest
+from conftest import MINIMAL, REFS
 
 from pulumi_djangoapp.builders import network_policies
 from pulumi_djangoapp.builders.labels import selector_labels
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL, REFS
 
 
 def policies(**args):
-    return {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(normalise("shop", {**MINIMAL, **args}))}
+    return {
+        p["metadata"]["name"]: p["spec"]
+        for p in network_policies.network_policies(normalise("shop", {**MINIMAL, **args}))
+    }
 
 
 def test_owned_namespace_gets_a_default_deny_for_both_directions():
@@ -36,7 +39,10 @@ def test_app_is_reachable_on_its_port_and_sidecar_ports_only():
 
 def test_app_may_reach_its_database_and_dns():
     egress = policies()["shop-web"]["egress"]
-    assert any(r.get("to") == [{"podSelector": {"matchLabels": selector_labels("shop", "database")}}] for r in egress)
+    assert any(
+        r.get("to") == [{"podSelector": {"matchLabels": selector_labels("shop", "database")}}]
+        for r in egress
+    )
     assert any({"port": 53, "protocol": "UDP"} in r["ports"] for r in egress)
 
 
@@ -45,15 +51,23 @@ def test_policies_can_be_turned_off():
 
 
 def egress_ports(spec):
-    return {(p["port"], p.get("protocol")) for rule in spec["egress"] for p in rule.get("ports", [])}
+    return {
+        (p["port"], p.get("protocol")) for rule in spec["egress"] for p in rule.get("ports", [])
+    }
 
 
 def test_pod_identity_pods_can_reach_the_node_agent_on_both_address_families():
     from conftest import POD_IDENTITY
 
-    spec = {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(normalise("shop", POD_IDENTITY))}["shop-web"]
+    spec = {
+        p["metadata"]["name"]: p["spec"]
+        for p in network_policies.network_policies(normalise("shop", POD_IDENTITY))
+    }["shop-web"]
     (agent,) = [r for r in spec["egress"] if r.get("ports") == [{"port": 80, "protocol": "TCP"}]]
-    assert agent["to"] == [{"ipBlock": {"cidr": "169.254.170.23/32"}}, {"ipBlock": {"cidr": "fd00:ec2::23/128"}}]
+    assert agent["to"] == [
+        {"ipBlock": {"cidr": "169.254.170.23/32"}},
+        {"ipBlock": {"cidr": "fd00:ec2::23/128"}},
+    ]
 
 
 def test_web_identity_pods_cannot_reach_port_80_anywhere():
@@ -68,21 +82,32 @@ def test_every_client_policy_lets_dns_out_over_udp_and_tcp_on_53():
     })  # fmt: skip
     policies = {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(s)}
     for name in ("shop-web", "shop-migrate", "shop-schedules", "shop-processes", "shop-backup"):
-        dns = [r for r in policies[name]["egress"] if "to" not in r and any(p["port"] == 53 for p in r["ports"])]
-        assert dns == [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}], name
+        dns = [
+            r
+            for r in policies[name]["egress"]
+            if "to" not in r and any(p["port"] == 53 for p in r["ports"])
+        ]
+        assert dns == [
+            {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+        ], name
 
 
 def test_the_migrate_policy_selects_the_jobs_pods_and_restricts_both_directions():
     from pulumi_djangoapp.builders import app as app_pod
 
     s = normalise("shop", {**MINIMAL, "migrations": "job"})
-    (policy,) = [p["spec"] for p in network_policies.network_policies(s) if p["metadata"]["name"] == "shop-migrate"]
+    (policy,) = [
+        p["spec"]
+        for p in network_policies.network_policies(s)
+        if p["metadata"]["name"] == "shop-migrate"
+    ]
     job_labels = app_pod.migration_job(s, REFS)["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= job_labels.items()
     assert policy["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in policy
 
 
 # --- Every policy, whole: what each kind of pod may do, written from the design -------------
+
 
 def _labels(component):
     from pulumi_djangoapp.builders.labels import labels
@@ -96,7 +121,10 @@ def _select(component):
 
 DNS = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
 HTTPS = {"ports": [{"port": 443, "protocol": "TCP"}]}
-IN_CLUSTER_DB = {"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"podSelector": _select("database")}]}
+IN_CLUSTER_DB = {
+    "ports": [{"port": 5432, "protocol": "TCP"}],
+    "to": [{"podSelector": _select("database")}],
+}
 FULL = {
     **MINIMAL, "migrations": "job", "backups": {}, "broker": {},
     "schedules": [{"name": "report", "schedule": "@daily", "command": ["python", "manage.py", "report"]}],
@@ -121,8 +149,15 @@ def test_every_policy_is_a_named_labelled_networking_v1_object_of_the_apps_names
         "shop-postgres": "database", "shop-processes": "process", "shop-schedules": "schedule", "shop-web": "web",
     }  # fmt: skip
     for name, policy in found.items():
-        assert (policy["apiVersion"], policy["kind"]) == ("networking.k8s.io/v1", "NetworkPolicy"), name
-        assert policy["metadata"] == {"name": name, "namespace": "shop", "labels": _labels(components[name])}, name
+        assert (policy["apiVersion"], policy["kind"]) == (
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+        ), name
+        assert policy["metadata"] == {
+            "name": name,
+            "namespace": "shop",
+            "labels": _labels(components[name]),
+        }, name
 
 
 def test_the_web_policy_admits_its_port_and_lets_out_dns_its_database_and_https_only():
@@ -136,7 +171,12 @@ def test_the_web_policy_admits_its_port_and_lets_out_dns_its_database_and_https_
 
 def test_with_a_broker_every_app_client_may_reach_it_and_it_admits_only_them():
     found = whole(**{k: v for k, v in FULL.items() if k not in MINIMAL})
-    for name, component in (("shop-web", "web"), ("shop-migrate", "migrate"), ("shop-schedules", "schedule"), ("shop-processes", "process")):
+    for name, component in (
+        ("shop-web", "web"),
+        ("shop-migrate", "migrate"),
+        ("shop-schedules", "schedule"),
+        ("shop-processes", "process"),
+    ):
         spec = found[name]["spec"]
         assert spec["podSelector"] == _select(component), name
         assert spec["policyTypes"] == ["Ingress", "Egress"], name
@@ -168,7 +208,11 @@ def test_an_external_broker_is_reached_on_its_port_anywhere_and_has_no_policy_of
 
 def test_an_existing_database_is_reached_on_its_port_anywhere_and_has_no_policy_of_its_own():
     found = whole(database={"host": "db.example.internal", "port": 6432})
-    assert found["shop-web"]["spec"]["egress"] == [DNS, {"ports": [{"port": 6432, "protocol": "TCP"}]}, HTTPS]
+    assert found["shop-web"]["spec"]["egress"] == [
+        DNS,
+        {"ports": [{"port": 6432, "protocol": "TCP"}]},
+        HTTPS,
+    ]
     assert "shop-postgres" not in found
 
 
@@ -179,7 +223,10 @@ def test_an_rds_database_is_reached_on_its_subnets_cidrs_and_the_role_job_has_it
         "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0a1b2c3d"]}}})  # fmt: skip
     refs = replace(REFS, database_cidrs=["10.0.1.0/24", "10.0.2.0/24"])
     found = {p["metadata"]["name"]: p for p in network_policies.network_policies(s, refs)}
-    rds = {"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": "10.0.1.0/24"}}, {"ipBlock": {"cidr": "10.0.2.0/24"}}]}
+    rds = {
+        "ports": [{"port": 5432, "protocol": "TCP"}],
+        "to": [{"ipBlock": {"cidr": "10.0.1.0/24"}}, {"ipBlock": {"cidr": "10.0.2.0/24"}}],
+    }
     assert found["shop-web"]["spec"]["egress"] == [DNS, rds, HTTPS, BROKER]
     assert found["shop-db-admin"]["spec"] == {
         "podSelector": _select("db-admin"), "policyTypes": ["Ingress", "Egress"], "egress": [DNS, rds, HTTPS],
@@ -191,8 +238,12 @@ def test_an_rds_database_is_reached_on_its_subnets_cidrs_and_the_role_job_has_it
 
 
 def test_a_local_aws_endpoint_port_is_let_out_beside_https():
-    egress = whole(aws_endpoint_url="http://localstack.tools.svc:4566")["shop-web"]["spec"]["egress"]
-    assert egress[2] == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 4566, "protocol": "TCP"}]}
+    egress = whole(aws_endpoint_url="http://localstack.tools.svc:4566")["shop-web"]["spec"][
+        "egress"
+    ]
+    assert egress[2] == {
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 4566, "protocol": "TCP"}]
+    }
 
 
 def test_behind_an_alb_only_its_addresses_reach_the_app_port_while_sidecar_ports_stay_open():
@@ -201,15 +252,18 @@ def test_behind_an_alb_only_its_addresses_reach_the_app_port_while_sidecar_ports
         sidecars=[{"name": "metrics", "image": "a/b:1", "ports": [9100]}],
     )["shop-web"]["spec"]
     assert spec["ingress"] == [
-        {"from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}], "ports": [{"port": 8000, "protocol": "TCP"}]},
+        {
+            "from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}],
+            "ports": [{"port": 8000, "protocol": "TCP"}],
+        },
         {"ports": [{"port": 9100, "protocol": "TCP"}]},
     ]
 
 
 def test_every_rds_client_policy_reaches_the_subnets_cidrs_even_when_they_are_outputs():
-    import pulumi
-
     from dataclasses import replace
+
+    import pulumi
     from harness import run_program
 
     args = {
@@ -221,7 +275,9 @@ def test_every_rds_client_policy_reaches_the_subnets_cidrs_even_when_they_are_ou
 
     def program():
         refs = replace(REFS, database_cidrs=pulumi.Output.from_input(["10.0.7.0/24"]))
-        specs = {p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(s, refs)}
+        specs = {
+            p["metadata"]["name"]: p["spec"] for p in network_policies.network_policies(s, refs)
+        }
         return pulumi.Output.all(*[
             pulumi.Output.from_input(specs[name]["egress"][1]["to"]) for name in ("shop-web", "shop-migrate", "shop-schedules", "shop-processes", "shop-db-admin")
         ])  # fmt: skip
@@ -239,5 +295,7 @@ def test_an_rds_policy_cannot_be_built_without_the_cidrs():
 
 
 def test_an_aws_endpoint_on_443_adds_no_second_port():
-    egress = whole(aws_endpoint_url="https://aws.internal.example.com:443")["shop-web"]["spec"]["egress"]
+    egress = whole(aws_endpoint_url="https://aws.internal.example.com:443")["shop-web"]["spec"][
+        "egress"
+    ]
     assert egress[2] == {"ports": [{"port": 443, "protocol": "TCP"}]}

@@ -11,22 +11,23 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness import run_program
 from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.schema import generate_schema
 
 import pulumi_djangoapp
 from pulumi_djangoapp import DjangoApp, DjangoAppArgs
-from pulumi_djangoapp.config_bucket import ConfigBucketArgs
-from harness import run_program
 from pulumi_djangoapp.components.django_app import OUTPUTS
-
+from pulumi_djangoapp.config_bucket import ConfigBucketArgs
 
 
 def provider_module(root):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("djangoapp_provider", root / "provider" / "__main__.py")
+    spec = importlib.util.spec_from_file_location(
+        "djangoapp_provider", root / "provider" / "__main__.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # guarded by __name__ == "__main__": does not start a server
     return module
@@ -69,7 +70,11 @@ def test_schema_lists_every_output_with_a_description_saying_when_it_is_set(sche
     properties = schema["resources"][pulumi_djangoapp.TYPE_TOKEN]["properties"]
     assert set(properties) == {camel(o) for o in OUTPUTS}
     assert len(OUTPUTS) == 21
-    undescribed = [name for name, prop in properties.items() if not re.match(r"(Always:|With )", prop.get("description", ""))]
+    undescribed = [
+        name
+        for name, prop in properties.items()
+        if not re.match(r"(Always:|With )", prop.get("description", ""))
+    ]
     assert undescribed == []
 
 
@@ -79,8 +84,7 @@ def test_an_output_without_a_docstring_cannot_pass_the_description_check():
 
     from pulumi.provider.experimental.analyzer import Analyzer
 
-    namespace = {}
-    source = textwrap.dedent('''
+    source = textwrap.dedent("""
         import pulumi
         from typing import TypedDict
         class NoArgs(TypedDict):
@@ -89,7 +93,7 @@ def test_an_output_without_a_docstring_cannot_pass_the_description_check():
             url: pulumi.Output[str]
             def __init__(self, name: str, args: NoArgs, opts=None):
                 super().__init__("x:index:Bare", name, {}, opts)
-    ''')
+    """)
     module = tmp_module(source)
     analysis = Analyzer("x").analyze([module.Bare])
     outputs = analysis["component_definitions"]["Bare"].outputs
@@ -111,12 +115,20 @@ def test_cluster_facts_may_be_outputs_of_another_stack(schema):
 def test_args_arriving_as_schema_dicts_build_the_same_component(root):
     """What a TypeScript or YAML program sends: camelCase keys, nested plain dicts."""
     provider = provider_module(root)
-    host = ComponentProvider(provider.COMPONENTS, provider.PACKAGE, None, pulumi_djangoapp.__version__)
+    host = ComponentProvider(
+        provider.COMPONENTS, provider.PACKAGE, None, pulumi_djangoapp.__version__
+    )
     inputs = {
         "image": "ghcr.io/acme/shop:1.4.2",
         "replicas": 3,
         "secretsBackend": "kubernetes",
-        "sidecars": [{"name": "log-shipper", "image": "fluent/fluent-bit:3.2.4", "volumeMounts": {"logs": "/l"}}],
+        "sidecars": [
+            {
+                "name": "log-shipper",
+                "image": "fluent/fluent-bit:3.2.4",
+                "volumeMounts": {"logs": "/l"},
+            }
+        ],
         "database": {"storageSize": "20Gi"},
     }
     args = host.map_inputs(inputs, host._component_defs["DjangoApp"])
@@ -124,7 +136,12 @@ def test_args_arriving_as_schema_dicts_build_the_same_component(root):
     spec = run.one("Deployment").inputs["spec"]
     assert spec["replicas"] == 3
     assert spec["template"]["spec"]["initContainers"][0]["volumeMounts"][0]["mountPath"] == "/l"
-    assert run.one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert (
+        run.one("StatefulSet").inputs["spec"]["volumeClaimTemplates"][0]["spec"]["resources"][
+            "requests"
+        ]["storage"]
+        == "20Gi"
+    )
 
 
 def test_plugin_file_names_the_python_runtime(root):
@@ -132,7 +149,11 @@ def test_plugin_file_names_the_python_runtime(root):
 
 
 def requirement_names(lines):
-    return {re.split(r"[<>=!~ \[]", line.strip(), maxsplit=1)[0].lower(): line.strip() for line in lines if line.strip() and not line.startswith(("#", "-"))}
+    return {
+        re.split(r"[<>=!~ \[]", line.strip(), maxsplit=1)[0].lower(): line.strip()
+        for line in lines
+        if line.strip() and not line.startswith(("#", "-"))
+    }
 
 
 def test_package_dependencies_match_requirements(root):
@@ -170,7 +191,12 @@ def wheel_python(root, tmp_path_factory) -> Path:
     (wheel,) = (tmp / "wheels").glob("pulumi_djangoapp-*.whl")
     assert wheel.name.startswith(f"pulumi_djangoapp-{pulumi_djangoapp.__version__}-")
     python = fresh_venv(tmp / "venv")
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], capture_output=True, text=True, timeout=300)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr
     return python
 
@@ -203,7 +229,9 @@ with open(os.environ["REPORT"], "w") as out:
 """
 
 
-def test_wheel_works_in_a_consumer_project_that_has_its_own_components_package(wheel_python, tmp_path):
+def test_wheel_works_in_a_consumer_project_that_has_its_own_components_package(
+    wheel_python, tmp_path
+):
     project = tmp_path / "team-infra"
     (project / "components").mkdir(parents=True)
     (project / "Pulumi.yaml").write_text("name: team-infra\nruntime: python\n")
@@ -224,7 +252,12 @@ def test_wheel_works_in_a_consumer_project_that_has_its_own_components_package(w
     assert report["foreign_components_modules"] == []  # nothing of ours is named components.*
     assert report["package"].startswith(str(wheel_python.parent.parent))
     assert report["typed"] is True
-    assert {r.split(">")[0].split("<")[0] for r in report["requires"]} >= {"pulumi", "pulumi-kubernetes", "pulumi-aws", "pulumi-random"}
+    assert {r.split(">")[0].split("<")[0] for r in report["requires"]} >= {
+        "pulumi",
+        "pulumi-kubernetes",
+        "pulumi-aws",
+        "pulumi-random",
+    }
 
 
 def test_the_wheel_holds_one_import_package_and_no_components_module(root, wheel_python):
@@ -266,7 +299,10 @@ def test_readme_minimal_consumer_installs_from_its_requirements_and_renders(root
     assert result.returncode == 0, result.stderr
     docs = [d for d in yaml.safe_load_all((tmp_path / "out" / "kubernetes.yaml").read_text()) if d]
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/shop:1.4.2"
+    assert (
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "ghcr.io/acme/shop:1.4.2"
+    )
 
 
 def tmp_module(source):

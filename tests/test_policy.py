@@ -6,12 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import (
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policy"))
-import validators  # noqa: E402
-
-from test_stack_config import STACKS, run_stack, stack_config  # noqa: E402
+import validators
+from test_stack_config import STACKS, run_stack, stack_config
 
 
 def options():
@@ -19,7 +23,9 @@ def options():
 
 
 def args_for(resource_type, props, name="r"):
-    return ResourceValidationArgs(resource_type, props, f"urn:pulumi:s::p::{resource_type}::{name}", name, options(), None)
+    return ResourceValidationArgs(
+        resource_type, props, f"urn:pulumi:s::p::{resource_type}::{name}", name, options(), None
+    )
 
 
 def violations(check, resource_type, props):
@@ -29,7 +35,10 @@ def violations(check, resource_type, props):
 
 
 def all_violations(resource_type, props):
-    return {name: violations(check, resource_type, props) for name, (_, check) in validators.RESOURCE_CHECKS.items()}
+    return {
+        name: violations(check, resource_type, props)
+        for name, (_, check) in validators.RESOURCE_CHECKS.items()
+    }
 
 
 def stack_resources(root, stack):
@@ -45,9 +54,12 @@ def test_policies_pass_on_every_shipped_stack(root, stack):
         assert found == {}, (r.name, found)
     reported = []
     policy_resources = [
-        PolicyResource(r.type, r.inputs, r.urn, r.name, options(), None, None, [], {}) for r in resources
+        PolicyResource(r.type, r.inputs, r.urn, r.name, options(), None, None, [], {})
+        for r in resources
     ]
-    validators.every_bucket_is_guarded(StackValidationArgs(policy_resources), lambda m, urn=None: reported.append(m))
+    validators.every_bucket_is_guarded(
+        StackValidationArgs(policy_resources), lambda m, urn=None: reported.append(m)
+    )
     assert reported == []
 
 
@@ -69,12 +81,17 @@ def django(props):
 def test_plain_secret_env_is_caught(deployment):
     django(deployment)["env"].append({"name": "DB_PASSWORD", "value": "hunter2"})
     django(deployment)["env"].append({"name": "DATABASE", "value": "postgres://u:pw@db/x"})
-    found = violations(validators.no_secret_in_plain_env, "kubernetes:apps/v1:Deployment", deployment)
+    found = violations(
+        validators.no_secret_in_plain_env, "kubernetes:apps/v1:Deployment", deployment
+    )
     assert len(found) == 2 and "DB_PASSWORD" in found[0]
 
 
 def test_secret_file_paths_are_not_secrets(deployment):
-    assert violations(validators.no_secret_in_plain_env, "kubernetes:apps/v1:Deployment", deployment) == []
+    assert (
+        violations(validators.no_secret_in_plain_env, "kubernetes:apps/v1:Deployment", deployment)
+        == []
+    )
 
 
 def test_unrestricted_container_is_caught(deployment):
@@ -82,8 +99,14 @@ def test_unrestricted_container_is_caught(deployment):
     ctx["allowPrivilegeEscalation"] = True
     ctx["capabilities"] = {"add": ["SYS_ADMIN"]}
     ctx["readOnlyRootFilesystem"] = False
-    (message,) = violations(validators.containers_restricted, "kubernetes:apps/v1:Deployment", deployment)
-    assert "allowPrivilegeEscalation" in message and "drop ALL" in message and "SYS_ADMIN" not in message
+    (message,) = violations(
+        validators.containers_restricted, "kubernetes:apps/v1:Deployment", deployment
+    )
+    assert (
+        "allowPrivilegeEscalation" in message
+        and "drop ALL" in message
+        and "SYS_ADMIN" not in message
+    )
     assert "NET_BIND_SERVICE" in message and "readOnlyRootFilesystem" in message
 
 
@@ -94,35 +117,64 @@ def test_unpinned_image_is_caught(deployment, image):
 
 
 def test_pinned_images_pass():
-    assert all(validators.image_is_pinned(i) for i in ["a:1", "localhost:5000/a:1.2", "a@sha256:" + "f" * 64])
+    assert all(
+        validators.image_is_pinned(i)
+        for i in ["a:1", "localhost:5000/a:1.2", "a@sha256:" + "f" * 64]
+    )
 
 
 def test_app_container_with_cloud_credentials_is_caught(deployment):
     django(deployment)["env"].append({"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::1:role/x"})
     django(deployment)["volumeMounts"].append({"name": "aws-token", "mountPath": "/t"})
-    found = violations(validators.app_has_no_cloud_credentials, "kubernetes:apps/v1:Deployment", deployment)
+    found = violations(
+        validators.app_has_no_cloud_credentials, "kubernetes:apps/v1:Deployment", deployment
+    )
     assert len(found) == 2
 
 
 def test_automounted_token_in_the_app_pod_is_caught(deployment):
     deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] = True
-    assert violations(validators.app_has_no_cloud_credentials, "kubernetes:apps/v1:Deployment", deployment)
+    assert violations(
+        validators.app_has_no_cloud_credentials, "kubernetes:apps/v1:Deployment", deployment
+    )
 
 
 def test_open_bucket_and_unencrypted_bucket_are_caught():
-    pab = {"bucket": "b", "blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True, "restrictPublicBuckets": True}
-    assert violations(validators.s3_public_access_blocked, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", pab) == [
-        "public access block must set blockPublicPolicy to true"
-    ]
-    sse = {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}]}
-    assert violations(validators.s3_encryption_on, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", sse)
+    pab = {
+        "bucket": "b",
+        "blockPublicAcls": True,
+        "blockPublicPolicy": False,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    assert violations(
+        validators.s3_public_access_blocked,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        pab,
+    ) == ["public access block must set blockPublicPolicy to true"]
+    sse = {
+        "bucket": "b",
+        "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}],
+    }
+    assert violations(
+        validators.s3_encryption_on,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        sse,
+    )
 
 
 def test_bucket_without_guards_is_caught_by_the_stack_policy():
-    bucket = PolicyResource("aws:s3/bucket:Bucket", {"bucket": "naked"}, "urn:b", "naked", options(), None, None, [], {})
+    bucket = PolicyResource(
+        "aws:s3/bucket:Bucket", {"bucket": "naked"}, "urn:b", "naked", options(), None, None, [], {}
+    )
     reported = []
-    validators.every_bucket_is_guarded(StackValidationArgs([bucket]), lambda m, urn=None: reported.append(m))
-    assert reported == ["bucket 'naked' has no public access block", "bucket 'naked' has no default encryption"]
+    validators.every_bucket_is_guarded(
+        StackValidationArgs([bucket]), lambda m, urn=None: reported.append(m)
+    )
+    assert reported == [
+        "bucket 'naked' has no public access block",
+        "bucket 'naked' has no default encryption",
+    ]
 
 
 def test_policy_pack_declares_every_check(root):
@@ -133,7 +185,11 @@ def test_policy_pack_declares_every_check(root):
 
 
 def test_an_unrestricted_cron_job_container_is_caught(root):
-    cron = copy.deepcopy(run_stack(root, stack_config(root, "staging")).one("batch/v1:CronJob", "shop-schedule-clearsessions").inputs)
+    cron = copy.deepcopy(
+        run_stack(root, stack_config(root, "staging"))
+        .one("batch/v1:CronJob", "shop-schedule-clearsessions")
+        .inputs
+    )
     assert violations(validators.containers_restricted, "kubernetes:batch/v1:CronJob", cron) == []
     container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     container["securityContext"]["allowPrivilegeEscalation"] = True
@@ -149,12 +205,21 @@ RDS_INSTANCE = "aws:rds/instance:Instance"
 @pytest.fixture(scope="module")
 def rds_instance():
     """The instance DjangoApp registers for a protected RDS app: what the rules must accept."""
-    from harness import run_program
     from conftest import MINIMAL
+    from harness import run_program
+
     from pulumi_djangoapp import DjangoApp
 
-    database = {"provider": "rds", "rds": {"subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"], "client_security_group_ids": ["sg-0c1d2e3f"]}}
-    run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "protect_data": True, "database": database}).namespace)
+    database = {
+        "provider": "rds",
+        "rds": {
+            "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"],
+            "client_security_group_ids": ["sg-0c1d2e3f"],
+        },
+    }
+    run = run_program(
+        lambda: DjangoApp("shop", {**MINIMAL, "protect_data": True, "database": database}).namespace
+    )
     instance = run.one("rds/instance:Instance")
     assert instance.protect
     return instance.inputs
@@ -164,7 +229,12 @@ def rds_violations(props, protect):
     found = []
     args = ResourceValidationArgs(RDS_INSTANCE, props, "urn:pulumi:s::p::aws:rds/instance:Instance::db", "db",
                                   PolicyResourceOptions(protect, [], None, [], None, []), None)  # fmt: skip
-    for name in ("rds-encrypted", "rds-not-public", "rds-backups-kept", "rds-protected-when-protected"):
+    for name in (
+        "rds-encrypted",
+        "rds-not-public",
+        "rds-backups-kept",
+        "rds-protected-when-protected",
+    ):
         validators.RESOURCE_CHECKS[name][1](args, lambda message, urn=None: found.append(message))
     return found
 
@@ -191,9 +261,16 @@ def test_an_rds_instance_breaking_a_rule_is_caught(rds_instance, change, message
 
 
 def test_an_unprotected_instance_may_skip_deletion_protection_but_not_encryption(rds_instance):
-    relaxed = {**rds_instance, "deletionProtection": False, "skipFinalSnapshot": True, "deleteAutomatedBackups": True}
+    relaxed = {
+        **rds_instance,
+        "deletionProtection": False,
+        "skipFinalSnapshot": True,
+        "deleteAutomatedBackups": True,
+    }
     assert rds_violations(relaxed, protect=False) == []
-    assert rds_violations({**relaxed, "storageEncrypted": False}, protect=False) == ["RDS instance storage must be encrypted (storageEncrypted: true)"]
+    assert rds_violations({**relaxed, "storageEncrypted": False}, protect=False) == [
+        "RDS instance storage must be encrypted (storageEncrypted: true)"
+    ]
 
 
 def test_the_policy_pack_reports_rds_violations_over_its_analyzer_service(root, rds_instance):
@@ -205,7 +282,9 @@ def test_the_policy_pack_reports_rds_violations_over_its_analyzer_service(root, 
     from google.protobuf import struct_pb2
     from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-    pack = subprocess.Popen([sys.executable, "__main__.py"], cwd=root / "policy", stdout=subprocess.PIPE, text=True)
+    pack = subprocess.Popen(
+        [sys.executable, "__main__.py"], cwd=root / "policy", stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(pack.stdout.readline())
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -218,12 +297,18 @@ def test_the_policy_pack_reports_rds_violations_over_its_analyzer_service(root, 
                     type=RDS_INSTANCE, properties=properties, urn="urn:pulumi:prod::shop::aws:rds/instance:Instance::db",
                     name="db", options=analyzer_pb2.AnalyzerResourceOptions(protect=protect),
                 )  # fmt: skip
-                return {(d.policyName, d.enforcementLevel) for d in stub.Analyze(request, timeout=30).diagnostics}
+                return {
+                    (d.policyName, d.enforcementLevel)
+                    for d in stub.Analyze(request, timeout=30).diagnostics
+                }
 
             assert analyze(rds_instance, protect=True) == set()
             broken = {**rds_instance, "publiclyAccessible": True, "deletionProtection": False}
             mandatory = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
-            assert analyze(broken, protect=True) == {("rds-not-public", mandatory), ("rds-protected-when-protected", mandatory)}
+            assert analyze(broken, protect=True) == {
+                ("rds-not-public", mandatory),
+                ("rds-protected-when-protected", mandatory),
+            }
             assert analyze(broken, protect=False) == {("rds-not-public", mandatory)}
     finally:
         pack.kill()

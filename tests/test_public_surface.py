@@ -26,7 +26,12 @@ PUBLIC_MODULES = {
     "pulumi_djangoapp.runner": {"run", "load_project", "find_root", "ProgramError"},
     "pulumi_djangoapp.storage_class": {"StorageClassArgs", "create", "normalise"},
     "pulumi_djangoapp.settings": {"normalise", "Settings"},
-    "pulumi_djangoapp.stack_config": {"args_from_config", "aws_provider_args", "storage_class_args", "with_config_keys"},
+    "pulumi_djangoapp.stack_config": {
+        "args_from_config",
+        "aws_provider_args",
+        "storage_class_args",
+        "with_config_keys",
+    },
     "pulumi_djangoapp.config_bucket": {"ConfigBucket", "ConfigBucketArgs"},
 }
 CLIS = ("pulumi_djangoapp.render", "pulumi_djangoapp.restore")
@@ -47,7 +52,9 @@ def test_public_module_path_can_be_imported_with_its_names(module):
 
 @pytest.mark.parametrize("module", CLIS)
 def test_public_cli_can_be_run_with_python_dash_m(module):
-    result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
 
@@ -57,14 +64,20 @@ def _referenced_modules():
     found = {}
     for user in USERS:
         path = ROOT / user
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.suffix in (".py", ".md", ".yaml")]
+        files = (
+            [path]
+            if path.is_file()
+            else [p for p in path.rglob("*") if p.suffix in (".py", ".md", ".yaml")]
+        )
         for file in files:
             if "__pycache__" in file.parts or file.name == "record_renders.py":
                 continue
             for match in pattern.finditer(file.read_text()):
                 parts = match.group(1).split(".")[1:]
                 # keep module paths, not attributes such as __version__ or __file__
-                module = "pulumi_djangoapp" + "".join(f".{p}" for p in parts if not p.startswith("__"))
+                module = "pulumi_djangoapp" + "".join(
+                    f".{p}" for p in parts if not p.startswith("__")
+                )
                 found.setdefault(module, str(file.relative_to(ROOT)))
     return found
 
@@ -73,7 +86,11 @@ def test_every_module_path_its_users_name_is_listed_as_public():
     referenced = _referenced_modules()
     # scripts/mutation.py names the modules it mutates: a contributor tool, not a user's import.
     internal = {m for m, where in referenced.items() if where == "scripts/mutation.py"}
-    unlisted = {m: w for m, w in referenced.items() if m not in internal and m != "pulumi_djangoapp" and m not in PUBLIC_MODULES}
+    unlisted = {
+        m: w
+        for m, w in referenced.items()
+        if m not in internal and m != "pulumi_djangoapp" and m not in PUBLIC_MODULES
+    }
     assert unlisted == {}
 
 

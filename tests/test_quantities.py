@@ -48,7 +48,9 @@ def test_amounts_format_as_people_write_them(amount, resource, expected):
 def test_formatting_round_trips_through_parsing():
     for text in ["350m", "320Mi", "2", "1500M", "64Ki"]:
         resource = "cpu" if text.endswith("m") or text.isdigit() else "memory"
-        assert parse_quantity(format_quantity(parse_quantity(text), resource)) == parse_quantity(text)
+        assert parse_quantity(format_quantity(parse_quantity(text), resource)) == parse_quantity(
+            text
+        )
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,12 @@ def test_cpu_is_never_written_with_a_binary_suffix():
 
 @pytest.mark.parametrize(
     "value, message",
-    [(True, "True is not a quantity"), ([1], "[1] is not a quantity string"), ("ten", "'ten' is not a quantity"), ("", "'' is not a quantity")],
+    [
+        (True, "True is not a quantity"),
+        ([1], "[1] is not a quantity string"),
+        ("ten", "'ten' is not a quantity"),
+        ("", "'' is not a quantity"),
+    ],
 )
 def test_a_bad_quantity_is_named_in_the_error(value, message):
     with pytest.raises(QuantityError) as caught:

@@ -1,28 +1,33 @@
-import dataclasses
 """RDS: the instance's arguments, the security group, the role Job, TLS, egress and refusals."""
 
+import dataclasses
 import json
 
 import kubernetes_validate
 import pulumi
 import pytest
+from conftest import KUBERNETES_ONLY, MINIMAL, POD_IDENTITY, REFS
+from harness import MOCK_VPC, RecordingMocks, fake_password, is_secret, run_program
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import rds
-from pulumi_djangoapp.settings import rds as rds_settings
 from pulumi_djangoapp.settings import normalise
+from pulumi_djangoapp.settings import rds as rds_settings
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import REFS, KUBERNETES_ONLY, MINIMAL, POD_IDENTITY
-from harness import MOCK_VPC, RecordingMocks, fake_password, is_secret, run_program
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-0a1b2c3e"]
-RDS = {"provider": "rds", "rds": {"subnet_ids": SUBNETS, "client_security_group_ids": ["sg-0c1d2e3f"]}}
+RDS = {
+    "provider": "rds",
+    "rds": {"subnet_ids": SUBNETS, "client_security_group_ids": ["sg-0c1d2e3f"]},
+}
 PASSWORD = fake_password("shop-secrets-db-password")
 KMS = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def app(base=MINIMAL, database=None, **args):
-    return run_program(lambda: DjangoApp("shop", {**base, "database": database or RDS, **args}).database_endpoint)
+    return run_program(
+        lambda: DjangoApp("shop", {**base, "database": database or RDS, **args}).database_endpoint
+    )
 
 
 def refused(base=MINIMAL, **args):
@@ -69,7 +74,11 @@ def test_an_unprotected_rds_instance_can_be_deleted_without_a_snapshot_and_has_n
 
 
 def test_the_app_kms_key_encrypts_storage_the_master_secret_and_insights():
-    i = app(kms_key_arn=KMS, database=with_rds(performance_insights=True)).one("rds/instance:Instance").inputs
+    i = (
+        app(kms_key_arn=KMS, database=with_rds(performance_insights=True))
+        .one("rds/instance:Instance")
+        .inputs
+    )
     assert i["kmsKeyId"] == i["masterUserSecretKmsKeyId"] == i["performanceInsightsKmsKeyId"] == KMS
     assert i["performanceInsightsEnabled"] is True
 
@@ -79,13 +88,26 @@ def test_sizes_versions_and_retention_are_arguments():
         database=with_rds(engine_version="16.4", instance_class="db.r7g.large", allocated_storage_gb=50,
                           max_allocated_storage_gb=500, backup_retention_days=35, multi_az=True, log_exports=["postgresql"])
     ).one("rds/instance:Instance").inputs  # fmt: skip
-    assert (i["engineVersion"], i["instanceClass"], i["allocatedStorage"], i["maxAllocatedStorage"]) == ("16.4", "db.r7g.large", 50, 500)
-    assert (i["backupRetentionPeriod"], i["multiAz"], i["enabledCloudwatchLogsExports"]) == (35, True, ["postgresql"])
+    assert (
+        i["engineVersion"],
+        i["instanceClass"],
+        i["allocatedStorage"],
+        i["maxAllocatedStorage"],
+    ) == ("16.4", "db.r7g.large", 50, 500)
+    assert (i["backupRetentionPeriod"], i["multiAz"], i["enabledCloudwatchLogsExports"]) == (
+        35,
+        True,
+        ["postgresql"],
+    )
 
 
 def test_a_major_upgrade_can_be_allowed_for_the_change_that_makes_it():
     assert app().one("rds/instance:Instance").inputs["allowMajorVersionUpgrade"] is False
-    upgrade = app(database=with_rds(engine_version="18", allow_major_version_upgrade=True)).one("rds/instance:Instance").inputs
+    upgrade = (
+        app(database=with_rds(engine_version="18", allow_major_version_upgrade=True))
+        .one("rds/instance:Instance")
+        .inputs
+    )
     assert (upgrade["engineVersion"], upgrade["allowMajorVersionUpgrade"]) == ("18", True)
 
 
@@ -126,17 +148,32 @@ def test_subnet_and_security_group_ids_may_be_outputs_of_a_platform_stack():
     def program():
         ids = pulumi.Output.from_input(SUBNETS)
         groups = pulumi.Output.from_input(["sg-0c1d2e3f"])
-        return DjangoApp("shop", {**MINIMAL, "database": {"provider": "rds", "rds": {"subnet_ids": ids, "client_security_group_ids": groups}}}).database_endpoint
+        return DjangoApp(
+            "shop",
+            {
+                **MINIMAL,
+                "database": {
+                    "provider": "rds",
+                    "rds": {"subnet_ids": ids, "client_security_group_ids": groups},
+                },
+            },
+        ).database_endpoint
 
     run = run_program(program)
     assert run.one("rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == SUBNETS
-    assert run.one("ec2/securityGroup:SecurityGroup").inputs["ingress"][0]["securityGroups"] == ["sg-0c1d2e3f"]
+    assert run.one("ec2/securityGroup:SecurityGroup").inputs["ingress"][0]["securityGroups"] == [
+        "sg-0c1d2e3f"
+    ]
 
 
 def test_an_output_of_one_subnet_is_refused_once_known():
     def program():
         return DjangoApp(
-            "shop", {**MINIMAL, "database": with_rds(subnet_ids=pulumi.Output.from_input(["subnet-0a1b2c3d"]))}
+            "shop",
+            {
+                **MINIMAL,
+                "database": with_rds(subnet_ids=pulumi.Output.from_input(["subnet-0a1b2c3d"])),
+            },
         ).database_endpoint
 
     with pytest.raises(Exception, match="database.rds.subnet_ids"):
@@ -153,17 +190,34 @@ def test_the_app_url_verifies_the_rds_server_with_the_downloaded_ca_bundle():
     url = f"postgres://shop:{PASSWORD}@{host}:5432/shop?sslmode=verify-full&sslrootcert=/run/secrets/app/rds-ca.pem"
     assert versions["shop-secrets-database-url-version"] == url
     document = json.loads(versions["shop-secrets-database-json-version"])
-    assert (document["host"], document["sslmode"], document["sslrootcert"]) == (host, "verify-full", "/run/secrets/app/rds-ca.pem")
+    assert (document["host"], document["sslmode"], document["sslrootcert"]) == (
+        host,
+        "verify-full",
+        "/run/secrets/app/rds-ca.pem",
+    )
     fetch_secrets = pod_containers(run, "shop-deployment")["fetch-secrets"]
     env = {e["name"]: e["value"] for e in fetch_secrets["env"]}
-    assert env["CA_BUNDLE_URL"] == "https://truststore.pki.rds.amazonaws.com/eu-west-3/eu-west-3-bundle.pem"
+    assert (
+        env["CA_BUNDLE_URL"]
+        == "https://truststore.pki.rds.amazonaws.com/eu-west-3/eu-west-3-bundle.pem"
+    )
     assert 'download_ca "$CA_BUNDLE_URL" "$SECRETS_DIR/rds-ca.pem"' in fetch_secrets["command"][-1]
 
 
 def test_in_cluster_and_external_urls_have_no_tls_parameters_and_no_bundle_download():
     for database in (None, {"host": "db.example.internal"}):
-        run = run_program(lambda: DjangoApp("shop", {**MINIMAL, **({"database": database} if database else {})}).namespace)
-        url = next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-url-version")
+        run = run_program(
+            lambda database=database: (
+                DjangoApp(
+                    "shop", {**MINIMAL, **({"database": database} if database else {})}
+                ).namespace
+            )
+        )
+        url = next(
+            r.inputs["secretString"]
+            for r in run.of_type(":SecretVersion")
+            if r.name == "shop-secrets-database-url-version"
+        )
         assert "sslmode" not in url
         env = {e["name"] for e in pod_containers(run, "shop-deployment")["fetch-secrets"]["env"]}
         assert "CA_BUNDLE_URL" not in env
@@ -182,7 +236,10 @@ def test_no_password_of_an_rds_app_is_in_plain_state_or_env():
 
 
 def test_the_wait_step_targets_the_rds_address():
-    env = {e["name"]: e["value"] for e in pod_containers(app(), "shop-deployment")["wait-for-db"]["env"]}
+    env = {
+        e["name"]: e["value"]
+        for e in pod_containers(app(), "shop-deployment")["wait-for-db"]["env"]
+    }
     assert env["DB_HOST"] == "shop-database-instance.c9akciq32.eu-west-3.rds.amazonaws.com"
 
 
@@ -197,7 +254,9 @@ def test_the_role_job_fetches_with_its_own_role_then_creates_the_role_without_cr
     (fetch,), (create,) = spec["initContainers"], spec["containers"]
     fetch_env = {e["name"]: e["value"] for e in fetch["env"]}
     assert fetch_env["AWS_ROLE_ARN"] == "arn:aws:iam::123456789012:role/shop-db-admin-role-9f8e7d"
-    assert fetch_env["MASTER_SECRET_ID"].startswith("arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-")
+    assert fetch_env["MASTER_SECRET_ID"].startswith(
+        "arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-"
+    )
     assert fetch_env["DATABASE_SECRET_ID"].endswith("shop-secrets-database-json-AbCdEf")
     assert fetch["image"].startswith("public.ecr.aws/aws-cli/aws-cli:")
     create_env = {e["name"] for e in create["env"]}
@@ -235,13 +294,18 @@ def test_the_admin_role_reads_only_the_master_and_the_database_secret():
 def test_with_pod_identity_only_the_fetch_step_of_the_role_job_gets_credentials():
     run = app(base=POD_IDENTITY)
     job = run.named("shop-db-role")
-    assert job.inputs["spec"]["template"]["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"] == "create-role"
+    assert (
+        job.inputs["spec"]["template"]["metadata"]["annotations"][
+            "eks.amazonaws.com/skip-containers"
+        ]
+        == "create-role"
+    )
     association = run.named("shop-db-admin-pod-identity").inputs
     assert association["serviceAccount"] == "shop-db-admin"
 
 
 def test_the_role_sql_never_puts_the_password_on_a_command_line():
-    assert "`cat \"$WORK_DIR/app-password-verifier\"`" in rds.ROLE_SQL
+    assert '`cat "$WORK_DIR/app-password-verifier"`' in rds.ROLE_SQL
     assert "\\unset app_password" in rds.ROLE_SQL
     psql = rds.CREATE_ROLE_SCRIPT.split("<<'SQL'")[0].split("psql ", 1)[1]
     assert "password" not in psql.lower(), "psql's arguments hold names, never a password"
@@ -251,11 +315,23 @@ def test_the_role_sql_never_puts_the_password_on_a_command_line():
 
 
 def test_every_client_reaches_rds_on_its_subnets_cidrs_not_on_an_address():
-    run = app(migrations="job", schedules=[{"name": "sessions", "schedule": "0 3 * * *", "command": ["python", "manage.py", "clearsessions"]}])
+    run = app(
+        migrations="job",
+        schedules=[
+            {
+                "name": "sessions",
+                "schedule": "0 3 * * *",
+                "command": ["python", "manage.py", "clearsessions"],
+            }
+        ],
+    )
     for policy in ("web", "migrate", "schedules", "db-admin"):
         egress = run.named(f"shop-netpol-{policy}").inputs["spec"]["egress"]
         (database,) = [r for r in egress if {"port": 5432, "protocol": "TCP"} in r["ports"]]
-        assert database["to"] == [{"ipBlock": {"cidr": "10.0.61.0/24"}}, {"ipBlock": {"cidr": "10.0.62.0/24"}}], policy
+        assert database["to"] == [
+            {"ipBlock": {"cidr": "10.0.61.0/24"}},
+            {"ipBlock": {"cidr": "10.0.62.0/24"}},
+        ], policy
     assert not [r for r in run.registrations if r.name == "shop-netpol-postgres"]
 
 
@@ -286,7 +362,11 @@ def test_the_role_job_is_schema_valid_for_every_supported_minor():
 def test_outputs_name_the_endpoint_port_and_master_secret_but_hold_no_password():
     run = run_program(
         lambda: pulumi.Output.all(
-            *[getattr(a, k) for a in [DjangoApp("shop", {**MINIMAL, "database": RDS})] for k in ("database_endpoint", "database_port", "database_master_secret_arn")]
+            *[
+                getattr(a, k)
+                for a in [DjangoApp("shop", {**MINIMAL, "database": RDS})]
+                for k in ("database_endpoint", "database_port", "database_master_secret_arn")
+            ]
         )
     )
     endpoint, port, secret = run.result
@@ -304,31 +384,87 @@ def test_other_providers_have_no_rds_outputs():
         ({"provider": "cloud"}, "database.provider", "in-cluster, rds, external"),
         ({"provider": "external"}, "database.host", "is required with provider 'external'"),
         ({**RDS, "host": "db.example.com"}, "database.host", "only applies to provider 'external'"),
-        ({**RDS, "storage_size": "20Gi"}, "database.storage_size", "only applies to the in-cluster server"),
+        (
+            {**RDS, "storage_size": "20Gi"},
+            "database.storage_size",
+            "only applies to the in-cluster server",
+        ),
         ({"rds": RDS["rds"]}, "database.rds", "only applies to provider 'rds'"),
         ({"provider": "rds"}, "database.rds.subnet_ids", "is required with provider 'rds'"),
-        (with_rds(subnet_ids=["subnet-0a1b2c3d"]), "database.rds.subnet_ids", "at least 2 distinct"),
-        (with_rds(subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3d"]), "database.rds.subnet_ids", "distinct"),
-        (with_rds(subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3d-x"]), "database.rds.subnet_ids", "ids such as"),
-        (with_rds(client_security_group_ids=[]), "database.rds.client_security_group_ids", "at least 1"),
-        (with_rds(client_security_group_ids=["sg-0a1b2c3"]), "database.rds.client_security_group_ids", "ids such as"),
+        (
+            with_rds(subnet_ids=["subnet-0a1b2c3d"]),
+            "database.rds.subnet_ids",
+            "at least 2 distinct",
+        ),
+        (
+            with_rds(subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3d"]),
+            "database.rds.subnet_ids",
+            "distinct",
+        ),
+        (
+            with_rds(subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3d-x"]),
+            "database.rds.subnet_ids",
+            "ids such as",
+        ),
+        (
+            with_rds(client_security_group_ids=[]),
+            "database.rds.client_security_group_ids",
+            "at least 1",
+        ),
+        (
+            with_rds(client_security_group_ids=["sg-0a1b2c3"]),
+            "database.rds.client_security_group_ids",
+            "ids such as",
+        ),
         (with_rds(engine_version="14"), "database.rds.engine_version", "15 or newer"),
         (with_rds(engine_version="17.x"), "database.rds.engine_version", "major.minor"),
         (with_rds(instance_class="t4g.medium"), "database.rds.instance_class", "db.t4g.medium"),
         (with_rds(allocated_storage_gb=10), "database.rds.allocated_storage_gb", "from 20"),
-        (with_rds(allocated_storage_gb=200, max_allocated_storage_gb=100), "database.rds.max_allocated_storage_gb", "at least 110 % of allocated_storage_gb (200)"),
+        (
+            with_rds(allocated_storage_gb=200, max_allocated_storage_gb=100),
+            "database.rds.max_allocated_storage_gb",
+            "at least 110 % of allocated_storage_gb (200)",
+        ),
         (with_rds(backup_retention_days=1), "database.rds.backup_retention_days", "from 7 to 35"),
         (with_rds(backup_retention_days=36), "database.rds.backup_retention_days", "from 7 to 35"),
         (with_rds(log_exports=["audit"]), "database.rds.log_exports", "postgresql, upgrade"),
-        (with_rds(master_username="shop"), "database.rds.master_username", "must differ from database.username"),
-        (with_rds(master_username="rdsadmin"), "database.rds.master_username", "a role RDS for PostgreSQL has of its own"),
-        (with_rds(ca_bundle_url="http://example.com/ca.pem"), "database.rds.ca_bundle_url", "https://"),
+        (
+            with_rds(master_username="shop"),
+            "database.rds.master_username",
+            "must differ from database.username",
+        ),
+        (
+            with_rds(master_username="rdsadmin"),
+            "database.rds.master_username",
+            "a role RDS for PostgreSQL has of its own",
+        ),
+        (
+            with_rds(ca_bundle_url="http://example.com/ca.pem"),
+            "database.rds.ca_bundle_url",
+            "https://",
+        ),
         (with_rds(multi_az="yes"), "database.rds.multi_az", "true or false"),
         (with_rds(instance="big"), "database.rds.instance", "not a known argument"),
-        (with_rds(client_security_group_ids=["sg-0a1b2c3d-x"]), "database.rds.client_security_group_ids", "ids such as"),
-        (with_rds(instance_class="db.t4g.medium-x"), "database.rds.instance_class", "db.t4g.medium"),
-        (with_rds(master_username="db-admin"), "database.rds.master_username", "1 to 16 lower-case letters"),
-        (with_rds(max_allocated_storage_gb=65537), "database.rds.max_allocated_storage_gb", "at most 65536"),
+        (
+            with_rds(client_security_group_ids=["sg-0a1b2c3d-x"]),
+            "database.rds.client_security_group_ids",
+            "ids such as",
+        ),
+        (
+            with_rds(instance_class="db.t4g.medium-x"),
+            "database.rds.instance_class",
+            "db.t4g.medium",
+        ),
+        (
+            with_rds(master_username="db-admin"),
+            "database.rds.master_username",
+            "1 to 16 lower-case letters",
+        ),
+        (
+            with_rds(max_allocated_storage_gb=65537),
+            "database.rds.max_allocated_storage_gb",
+            "at most 65536",
+        ),
     ],
 )
 def test_bad_rds_input_is_refused_naming_the_field(database, field, message):
@@ -357,7 +493,18 @@ def test_bad_rds_input_registers_nothing():
 
 def test_the_provider_marker_is_protected_with_protect_data_so_a_provider_change_is_refused():
     for database in (None, RDS, {"host": "db.example.internal"}):
-        run = run_program(lambda: DjangoApp("shop", {**MINIMAL, "protect_data": True, **({"database": database} if database else {})}).namespace)
+        run = run_program(
+            lambda database=database: (
+                DjangoApp(
+                    "shop",
+                    {
+                        **MINIMAL,
+                        "protect_data": True,
+                        **({"database": database} if database else {}),
+                    },
+                ).namespace
+            )
+        )
         marker = run.named("shop-database-provider")
         assert marker.protect, database
         provider = (database or {}).get("provider", "external" if database else "in-cluster")
@@ -385,8 +532,12 @@ def built_rds_objects():
     from pulumi_djangoapp.builders import manifests
 
     refs = dataclasses.replace(
-        REFS, master_secret_arn="arn:aws:secretsmanager:eu-west-3:1:secret:m", db_admin_role_arn="arn:aws:iam::1:role/a",
-        database_host="shop.abc.eu-west-3.rds.amazonaws.com", database_cidrs=["10.0.1.0/24"], ca_bundle_url="https://x/ca.pem",
+        REFS,
+        master_secret_arn="arn:aws:secretsmanager:eu-west-3:1:secret:m",
+        db_admin_role_arn="arn:aws:iam::1:role/a",
+        database_host="shop.abc.eu-west-3.rds.amazonaws.com",
+        database_cidrs=["10.0.1.0/24"],
+        ca_bundle_url="https://x/ca.pem",
     )
     values = dict.fromkeys(("password", "database_url", "database_json", "secret_key"), "x")
     return manifests.built_objects(normalise("shop", {**MINIMAL, "database": RDS}), values, refs)
@@ -397,9 +548,14 @@ def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
 
     run = app()
     job = run.named("shop-db-role")
-    assert job.inputs["spec"]["activeDeadlineSeconds"] == 600 and job.inputs["spec"]["backoffLimit"] == 3
+    assert (
+        job.inputs["spec"]["activeDeadlineSeconds"] == 600
+        and job.inputs["spec"]["backoffLimit"] == 3
+    )
     spec = job.inputs["spec"]["template"]["spec"]
-    assert [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "work"] == [{"name": "work", "mountPath": "/work", "readOnly": True}]
+    assert [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "work"] == [
+        {"name": "work", "mountPath": "/work", "readOnly": True}
+    ]
     assert {"name": "WORK_DIR", "value": "/work"} in spec["initContainers"][0]["env"]
     (facts,) = [b.facts for b in built_rds_objects() if b.role == "db-role"]
     assert facts.await_seconds == 600 and await_timeouts(facts.await_seconds).create == "15m"
@@ -412,8 +568,16 @@ def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
     "database, field, message",
     [
         (with_rds(master_username="a" * 17), "database.rds.master_username", "1 to 16"),
-        (with_rds(master_username="_admin"), "database.rds.master_username", "starting with a letter"),
-        (with_rds(master_username="1admin"), "database.rds.master_username", "starting with a letter"),
+        (
+            with_rds(master_username="_admin"),
+            "database.rds.master_username",
+            "starting with a letter",
+        ),
+        (
+            with_rds(master_username="1admin"),
+            "database.rds.master_username",
+            "starting with a letter",
+        ),
         (with_rds(master_username="user"), "database.rds.master_username", "reserved word"),
         (with_rds(master_username="select"), "database.rds.master_username", "reserved word"),
         (with_rds(master_username="rds_superuser"), "database.rds.master_username", "of its own"),
@@ -425,7 +589,11 @@ def test_the_role_job_gives_up_after_ten_minutes_and_pulumi_waits_longer():
         ({**with_rds(), "database_name": "postgres"}, "database.database_name", "of its own"),
         ({**with_rds(), "database_name": "template1"}, "database.database_name", "of its own"),
         ({**with_rds(), "database_name": "rdsadmin"}, "database.database_name", "of its own"),
-        (with_rds(allocated_storage_gb=100, max_allocated_storage_gb=109), "database.rds.max_allocated_storage_gb", "110 %"),
+        (
+            with_rds(allocated_storage_gb=100, max_allocated_storage_gb=109),
+            "database.rds.max_allocated_storage_gb",
+            "110 %",
+        ),
     ],
 )
 def test_names_and_sizes_rds_refuses_cannot_reach_the_provider(database, field, message):
@@ -436,7 +604,12 @@ def test_names_and_sizes_rds_refuses_cannot_reach_the_provider(database, field, 
 
 @pytest.mark.parametrize("master", ["a" * 16, "admin_1", "dbadmin", "z"])
 def test_master_user_names_rds_accepts_can_be_given(master):
-    assert normalise("shop", {**MINIMAL, "database": with_rds(master_username=master)}).database.rds.master_username == master
+    assert (
+        normalise(
+            "shop", {**MINIMAL, "database": with_rds(master_username=master)}
+        ).database.rds.master_username
+        == master
+    )
 
 
 def test_the_reserved_words_are_postgresqls_reserved_key_words_only():
@@ -455,11 +628,24 @@ def test_an_rds_app_name_must_leave_room_for_the_instance_identifier():
 
 @pytest.mark.parametrize(
     "allocated, given, sent",
-    [(20, None, 100), (90, None, 100), (91, None, 182), (100, None, 200), (40000, None, 65536), (100, 110, 110), (100, 100, 0), (20, 20, 0)],
+    [
+        (20, None, 100),
+        (90, None, 100),
+        (91, None, 182),
+        (100, None, 200),
+        (40000, None, 65536),
+        (100, 110, 110),
+        (100, 100, 0),
+        (20, 20, 0),
+    ],
 )
 def test_the_autoscaling_ceiling_is_at_least_110_percent_or_off(allocated, given, sent):
     extra = {} if given is None else {"max_allocated_storage_gb": given}
-    i = app(database=with_rds(allocated_storage_gb=allocated, **extra)).one("rds/instance:Instance").inputs
+    i = (
+        app(database=with_rds(allocated_storage_gb=allocated, **extra))
+        .one("rds/instance:Instance")
+        .inputs
+    )
     assert (i["allocatedStorage"], i["maxAllocatedStorage"]) == (allocated, sent)
     assert sent == 0 or sent * 100 >= allocated * 110
 
@@ -474,13 +660,22 @@ def test_subnets_of_one_availability_zone_cannot_make_a_subnet_group():
     "region, url",
     [
         ("eu-west-3", "https://truststore.pki.rds.amazonaws.com/eu-west-3/eu-west-3-bundle.pem"),
-        ("us-gov-east-1", "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/us-gov-east-1/us-gov-east-1-bundle.pem"),
-        ("cn-northwest-1", "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/cn-northwest-1/cn-northwest-1-bundle.pem"),
+        (
+            "us-gov-east-1",
+            "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/us-gov-east-1/us-gov-east-1-bundle.pem",
+        ),
+        (
+            "cn-northwest-1",
+            "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/cn-northwest-1/cn-northwest-1-bundle.pem",
+        ),
     ],
 )
 def test_the_ca_bundle_comes_from_the_trust_store_of_the_regions_partition(region, url):
     run = app(aws_region=region)
-    env = {e["name"]: e["value"] for e in pod_containers(run, "shop-deployment")["fetch-secrets"]["env"]}
+    env = {
+        e["name"]: e["value"]
+        for e in pod_containers(run, "shop-deployment")["fetch-secrets"]["env"]
+    }
     assert env["CA_BUNDLE_URL"] == url
 
 
@@ -488,9 +683,13 @@ def test_the_ca_bundle_comes_from_the_trust_store_of_the_regions_partition(regio
 def test_a_partition_without_a_documented_trust_store_cannot_default_the_bundle(region):
     problems = refused(database=RDS, aws_region=region, aws_region_check=False)
     assert "uncited" not in str(problems)
-    assert "database.rds.ca_bundle_url" in problems and "set database.rds.ca_bundle_url" in str(problems["database.rds.ca_bundle_url"])
+    assert "database.rds.ca_bundle_url" in problems and "set database.rds.ca_bundle_url" in str(
+        problems["database.rds.ca_bundle_url"]
+    )
     given = with_rds(ca_bundle_url="https://pki.example.internal/rds.pem")
-    assert normalise("shop", {**MINIMAL, "database": given, "aws_region": region, "aws_region_check": False}).database.rds
+    assert normalise(
+        "shop", {**MINIMAL, "database": given, "aws_region": region, "aws_region_check": False}
+    ).database.rds
 
 
 def test_a_region_known_only_at_run_time_is_checked_once_known():
@@ -503,8 +702,12 @@ def test_a_region_known_only_at_run_time_is_checked_once_known():
         return original(args)
 
     mocks.call = iso_region
-    with pytest.raises(Exception, match="database.rds.ca_bundle_url has no default in region 'us-iso-east-1'"):
-        run_program(lambda: DjangoApp("shop", {**MINIMAL, "database": RDS}).database_endpoint, mocks=mocks)
+    with pytest.raises(
+        Exception, match="database.rds.ca_bundle_url has no default in region 'us-iso-east-1'"
+    ):
+        run_program(
+            lambda: DjangoApp("shop", {**MINIMAL, "database": RDS}).database_endpoint, mocks=mocks
+        )
 
 
 # --- The password reaches PostgreSQL as a SCRAM verifier only (#25 item 4) -----------------
@@ -529,34 +732,58 @@ def test_the_scram_verifier_answers_rfc_7677s_exchange():
     ).encode()
     proof = base64.b64decode("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
     client_signature = hmac.new(stored_key, auth, "sha256").digest()
-    client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+    client_key = bytes(a ^ b for a, b in zip(proof, client_signature, strict=True))
     assert hashlib.sha256(client_key).digest() == stored_key
-    assert base64.b64encode(hmac.new(server_key, auth, "sha256").digest()).decode() == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+    assert (
+        base64.b64encode(hmac.new(server_key, auth, "sha256").digest()).decode()
+        == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+    )
 
 
 def test_a_wrong_password_cannot_produce_the_same_verifier():
     salt = bytes(16)
     assert rds.scram_sha256_verifier("pencil", salt) != rds.scram_sha256_verifier("pencils", salt)
-    assert rds.scram_sha256_verifier("pencil", salt) != rds.scram_sha256_verifier("pencil", b"\x01" * 16)
+    assert rds.scram_sha256_verifier("pencil", salt) != rds.scram_sha256_verifier(
+        "pencil", b"\x01" * 16
+    )
 
 
 def test_the_role_job_receives_the_verifier_and_the_password_is_never_in_its_sql():
     run = app()
     salt = run.one("randomId:RandomId", "shop-secrets-db-password-salt")
     assert salt.inputs["byteLength"] == 16 and salt.custom
-    document = json.loads(next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version"))
+    document = json.loads(
+        next(
+            r.inputs["secretString"]
+            for r in run.of_type(":SecretVersion")
+            if r.name == "shop-secrets-database-json-version"
+        )
+    )
     import base64
 
-    assert document["password_verifier"] == rds.scram_sha256_verifier(PASSWORD, base64.b64decode("obLD1KGyw9ShssPUobLD1A=="))
+    assert document["password_verifier"] == rds.scram_sha256_verifier(
+        PASSWORD, base64.b64decode("obLD1KGyw9ShssPUobLD1A==")
+    )
     fetch_step = _job_step(run, "fetch-credentials")
-    assert '"$app" | jq -ej .password_verifier' in fetch_step and '"$app" | jq -ej .password ' not in fetch_step
+    assert (
+        '"$app" | jq -ej .password_verifier' in fetch_step
+        and '"$app" | jq -ej .password ' not in fetch_step
+    )
     assert PASSWORD not in json.dumps(run.named("shop-db-role").inputs)
 
 
 def test_apps_on_other_databases_get_no_verifier_or_salt():
     run = run_program(lambda: DjangoApp("shop", MINIMAL).namespace)
-    assert not run.of_type("randomId:RandomId") or all("salt" not in r.name for r in run.of_type("randomId:RandomId"))
-    document = json.loads(next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version"))
+    assert not run.of_type("randomId:RandomId") or all(
+        "salt" not in r.name for r in run.of_type("randomId:RandomId")
+    )
+    document = json.loads(
+        next(
+            r.inputs["secretString"]
+            for r in run.of_type(":SecretVersion")
+            if r.name == "shop-secrets-database-json-version"
+        )
+    )
     assert "password_verifier" not in document
 
 

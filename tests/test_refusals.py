@@ -7,17 +7,17 @@ pass, and their objects must be valid under the strict schemas of every supporte
 
 from __future__ import annotations
 
+import kubernetes_validate
 import pulumi
 import pytest
+from conftest import IMAGE, KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
+from harness import RecordingMocks, run_program
+from test_stack_config import run_stack, stack_config
 
-import kubernetes_validate
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import manifests
 from pulumi_djangoapp.settings import normalise
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import IMAGE, KUBERNETES_ONLY, MINIMAL, OIDC, POD_IDENTITY, REFS
-from harness import RecordingMocks, run_program
-from test_stack_config import run_stack, stack_config
 
 DROP = object()  # remove the key from the base args
 SHA256 = "a" * 64
@@ -45,56 +45,150 @@ API_CASES = [
     ("numbers", {"port": 0}, "port"),
     ("numbers", {"workers": 0}, "workers"),
     ("numbers", {"run_as_user": 2**31}, "run_as_user"),
-    ("numbers", {"migrations": "job", "migration_job_deadline_seconds": 2**63}, "migration_job_deadline_seconds"),
-    ("numbers", {"migrations": "job", "migration_job_backoff_limit": -1}, "migration_job_backoff_limit"),
-    ("numbers", {"migrations": "job", "migrations_wait_timeout_seconds": 2**31}, "migrations_wait_timeout_seconds"),
+    (
+        "numbers",
+        {"migrations": "job", "migration_job_deadline_seconds": 2**63},
+        "migration_job_deadline_seconds",
+    ),
+    (
+        "numbers",
+        {"migrations": "job", "migration_job_backoff_limit": -1},
+        "migration_job_backoff_limit",
+    ),
+    (
+        "numbers",
+        {"migrations": "job", "migrations_wait_timeout_seconds": 2**31},
+        "migrations_wait_timeout_seconds",
+    ),
     ("numbers", {"db_wait_timeout_seconds": -5}, "db_wait_timeout_seconds"),
     ("numbers", {"migration_lock_timeout_seconds": -1}, "migration_lock_timeout_seconds"),
     ("numbers", {"migration_lock_key": 2**63}, "migration_lock_key"),
     ("numbers", sidecar(ports=[70000]), "sidecars[0].ports[0]"),
     ("numbers", {"database": {"port": 99999}}, "database.port"),
     ("numbers", {"aws_endpoint_url": "http://localstack:99999"}, "aws_endpoint_url"),
-    ("numbers", probe(tcpSocket={"port": 2020}, periodSeconds=2**31), "sidecars[0].startup_probe.periodSeconds"),
-    ("numbers", probe(tcpSocket={"port": 2020}, initialDelaySeconds=-1), "sidecars[0].startup_probe.initialDelaySeconds"),
-    ("numbers", probe(tcpSocket={"port": 2020}, timeoutSeconds=0), "sidecars[0].startup_probe.timeoutSeconds"),
-    ("numbers", probe(tcpSocket={"port": 2020}, failureThreshold=0), "sidecars[0].startup_probe.failureThreshold"),
-    ("numbers", probe(tcpSocket={"port": 2020}, terminationGracePeriodSeconds=0), "sidecars[0].startup_probe.terminationGracePeriodSeconds"),
+    (
+        "numbers",
+        probe(tcpSocket={"port": 2020}, periodSeconds=2**31),
+        "sidecars[0].startup_probe.periodSeconds",
+    ),
+    (
+        "numbers",
+        probe(tcpSocket={"port": 2020}, initialDelaySeconds=-1),
+        "sidecars[0].startup_probe.initialDelaySeconds",
+    ),
+    (
+        "numbers",
+        probe(tcpSocket={"port": 2020}, timeoutSeconds=0),
+        "sidecars[0].startup_probe.timeoutSeconds",
+    ),
+    (
+        "numbers",
+        probe(tcpSocket={"port": 2020}, failureThreshold=0),
+        "sidecars[0].startup_probe.failureThreshold",
+    ),
+    (
+        "numbers",
+        probe(tcpSocket={"port": 2020}, terminationGracePeriodSeconds=0),
+        "sidecars[0].startup_probe.terminationGracePeriodSeconds",
+    ),
     ("numbers", {"secret_recovery_window_days": 31}, "secret_recovery_window_days"),
     ("numbers", {"replicas": True}, "replicas"),
     # Resources the API server rejects.
     ("resources", {"resources": {"limits": {"cpu": "100m"}}}, "resources.limits.cpu"),
     ("resources", {"resources": {"limits": {"memory": "128Mi"}}}, "resources.limits.memory"),
-    ("resources", {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}, "resources.limits.cpu"),
+    (
+        "resources",
+        {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}},
+        "resources.limits.cpu",
+    ),
     ("resources", {"resources": {"limits": {"memory": "0"}}}, "resources.limits.memory"),
     ("resources", {"resources": {"limits": {"memory": 0}}}, "resources.limits.memory"),
-    ("resources", {"resources": {"requests": {"cpu": "0"}, "limits": {"cpu": "0"}}}, "resources.limits.cpu"),
-    ("resources", {"resources": {"requests": {"nvidia.com/gpu": "1"}}}, "resources.limits.nvidia.com/gpu"),
-    ("resources", {"resources": {"requests": {"nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "2"}}}, "resources.limits.nvidia.com/gpu"),
-    ("resources", {"resources": {"requests": {"nvidia.com/gpu": "500m"}, "limits": {"nvidia.com/gpu": "500m"}}}, "resources.requests.nvidia.com/gpu"),
-    ("resources", {"resources": {"requests": {"hugepages-2Mi": "64Mi"}}}, "resources.limits.hugepages-2Mi"),
+    (
+        "resources",
+        {"resources": {"requests": {"cpu": "0"}, "limits": {"cpu": "0"}}},
+        "resources.limits.cpu",
+    ),
+    (
+        "resources",
+        {"resources": {"requests": {"nvidia.com/gpu": "1"}}},
+        "resources.limits.nvidia.com/gpu",
+    ),
+    (
+        "resources",
+        {"resources": {"requests": {"nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "2"}}},
+        "resources.limits.nvidia.com/gpu",
+    ),
+    (
+        "resources",
+        {
+            "resources": {
+                "requests": {"nvidia.com/gpu": "500m"},
+                "limits": {"nvidia.com/gpu": "500m"},
+            }
+        },
+        "resources.requests.nvidia.com/gpu",
+    ),
+    (
+        "resources",
+        {"resources": {"requests": {"hugepages-2Mi": "64Mi"}}},
+        "resources.limits.hugepages-2Mi",
+    ),
     ("resources", {"resources": {"requests": {"cpu": "abc"}}}, "resources.requests.cpu"),
     ("resources", {"resources": {"requests": {"memory": -1}}}, "resources.requests.memory"),
     ("resources", {"resources": {"requests": {"cpu": True}}}, "resources.requests.cpu"),
     ("resources", {"resources": {"requests": {"cpu": float("nan")}}}, "resources.requests.cpu"),
-    ("resources", sidecar(resources={"limits": {"cpu": "10m"}}), "sidecars[0].resources.limits.cpu"),
-    ("resources", {"database": {"resources": {"limits": {"memory": "100Mi"}}}}, "database.resources.limits.memory"),
+    (
+        "resources",
+        sidecar(resources={"limits": {"cpu": "10m"}}),
+        "sidecars[0].resources.limits.cpu",
+    ),
+    (
+        "resources",
+        {"database": {"resources": {"limits": {"memory": "100Mi"}}}},
+        "database.resources.limits.memory",
+    ),
     ("resources", {"resources": {"requests": {"CPU": "1"}}}, "resources.requests.CPU"),
     # Pod-spec rules outside the JSON schema.
     ("pod", {"config_mount_path": "/tmp"}, "config_mount_path"),
     ("pod", {"config_mount_path": "/var/log/app"}, "config_mount_path"),
     ("pod", {"secrets_mount_path": "/tmp/"}, "secrets_mount_path"),
     ("pod", {"secrets_mount_path": "/app/config"}, "secrets_mount_path"),
-    ("pod", sidecar(volume_mounts={"config": "/shared", "logs": "/shared"}), "sidecars[0].volume_mounts.logs"),
+    (
+        "pod",
+        sidecar(volume_mounts={"config": "/shared", "logs": "/shared"}),
+        "sidecars[0].volume_mounts.logs",
+    ),
     ("pod", sidecar(volume_mounts={"logs": "/tmp"}), "sidecars[0].volume_mounts.logs"),
-    ("pod", probe(tcpSocket={"port": 2020}, successThreshold=2), "sidecars[0].startup_probe.successThreshold"),
+    (
+        "pod",
+        probe(tcpSocket={"port": 2020}, successThreshold=2),
+        "sidecars[0].startup_probe.successThreshold",
+    ),
     ("pod", probe(httpGet={"path": "/"}), "sidecars[0].startup_probe.httpGet.port"),
     ("pod", probe(tcpSocket={}), "sidecars[0].startup_probe.tcpSocket.port"),
     ("pod", probe(grpc={"port": "http"}), "sidecars[0].startup_probe.grpc.port"),
     ("pod", probe(exec={}), "sidecars[0].startup_probe.exec.command"),
     ("pod", probe(tcpSocket={"port": 0}), "sidecars[0].startup_probe.tcpSocket.port"),
-    ("pod", probe(httpGet={"path": "healthz", "port": 2020}), "sidecars[0].startup_probe.httpGet.path"),
-    ("pod", probe(tcpSocket={"port": 2020}, httpGet={"path": "/", "port": 2020}), "sidecars[0].startup_probe"),
-    ("pod", {"sidecars": [{**LOG_SHIPPER, "ports": [9000]}, {"name": "metrics", "image": "a/b:1", "ports": [9000]}]}, "sidecars[1].ports[0]"),
+    (
+        "pod",
+        probe(httpGet={"path": "healthz", "port": 2020}),
+        "sidecars[0].startup_probe.httpGet.path",
+    ),
+    (
+        "pod",
+        probe(tcpSocket={"port": 2020}, httpGet={"path": "/", "port": 2020}),
+        "sidecars[0].startup_probe",
+    ),
+    (
+        "pod",
+        {
+            "sidecars": [
+                {**LOG_SHIPPER, "ports": [9000]},
+                {"name": "metrics", "image": "a/b:1", "ports": [9000]},
+            ]
+        },
+        "sidecars[1].ports[0]",
+    ),
     ("pod", sidecar(ports=[9000, 9000]), "sidecars[0].ports[1]"),
     ("pod", sidecar(ports=[8000]), "sidecars[0].ports[0]"),
     ("pod", {"env": {"BIG": "x" * (1024 * 1024)}}, "env"),
@@ -106,7 +200,11 @@ API_CASES = [
     ("start", {"image": f"ghcr.io/acme/shop@sha512:{'a' * 64}"}, "image"),
     ("start", sidecar(image=f"a/b@sha256:{'g' * 64}"), "sidecars[0].image"),
     ("start", {"database": {"image": f"postgres@sha256:{'a' * 65}"}}, "database.image"),
-    ("start", {"aws_cli_image": f"public.ecr.aws/aws-cli/aws-cli@sha384:{'a' * 96}"}, "aws_cli_image"),
+    (
+        "start",
+        {"aws_cli_image": f"public.ecr.aws/aws-cli/aws-cli@sha384:{'a' * 96}"},
+        "aws_cli_image",
+    ),
     ("start", {"database": {"username": "pg_admin"}}, "database.username"),
     ("start", {"database": {"username": "pg_"}}, "database.username"),
     ("start", {"config_files": {"a" * 256: "x"}}, "config_files"),
@@ -121,8 +219,16 @@ API_CASES = [
     ("data", {"config_files": {"../escape": "x"}}, "config_files"),
     ("data", {"secrets_backend": "kubernetes", "kms_key_arn": KMS_WEST3}, "kms_key_arn"),
     ("data", {"secrets_backend": "kubernetes", "aws_region": "eu-west-3"}, "aws_region"),
-    ("data", {"config_bucket_force_destroy": True, "protect_data": True}, "config_bucket_force_destroy"),
-    ("data", {"secret_recovery_window_days": 0, "protect_data": True}, "secret_recovery_window_days"),
+    (
+        "data",
+        {"config_bucket_force_destroy": True, "protect_data": True},
+        "config_bucket_force_destroy",
+    ),
+    (
+        "data",
+        {"secret_recovery_window_days": 0, "protect_data": True},
+        "secret_recovery_window_days",
+    ),
     ("data", {"replica": 3}, "replica"),
     # Cross-field and AWS facts.
     ("cross", {"aws_region": "eu-west-3", "kms_key_arn": KMS_EAST1}, "kms_key_arn"),
@@ -138,9 +244,17 @@ API_CASES = [
     ("cross", {"env": {"DB_PASS": "x"}}, "env.DB_PASS"),
     ("cross", {"env": {"SMTP_PWD": "x"}}, "env.SMTP_PWD"),
     ("cross", {"env": {"GPG_PASSPHRASE": "x"}}, "env.GPG_PASSPHRASE"),
-    ("cross", {"env": {"SENTRY_DSN_URL": "https://sentry.io/api/1/?password=hunter2"}}, "env.SENTRY_DSN_URL"),
+    (
+        "cross",
+        {"env": {"SENTRY_DSN_URL": "https://sentry.io/api/1/?password=hunter2"}},
+        "env.SENTRY_DSN_URL",
+    ),
     ("cross", {"env": {"FEED": "https://feed.example/x?token=abc123"}}, "env.FEED"),
-    ("cross", {"env": {"UPLOAD": "https://b.s3.amazonaws.com/k?X-Amz-Signature=abc"}}, "env.UPLOAD"),
+    (
+        "cross",
+        {"env": {"UPLOAD": "https://b.s3.amazonaws.com/k?X-Amz-Signature=abc"}},
+        "env.UPLOAD",
+    ),
     ("cross", {"env": {"CACHE": "redis://:pw@cache:6379/0"}}, "env.CACHE"),
     ("cross", {"env": {"JWT_SIGNING_KEY": "x"}}, "env.JWT_SIGNING_KEY"),
     ("cross", {"aws_region": "eu_west_3"}, "aws_region"),
@@ -177,7 +291,9 @@ def attempt(args):
 
 
 @pytest.mark.parametrize(
-    "overrides, field", [c[1:] for c in API_CASES], ids=[f"{c[0]}-{i}" for i, c in enumerate(API_CASES)]
+    "overrides, field",
+    [c[1:] for c in API_CASES],
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(API_CASES)],
 )
 def test_the_python_api_cannot_take_an_input_that_would_fail_later(overrides, field):
     error, registered = attempt(args_of(overrides))
@@ -211,7 +327,12 @@ STACK_CASES = [
     ("cross", "kmsKeyArn", KMS_EAST1, "djangoapp:kmsKeyArn"),
     ("cross", "env", '["API_TOKEN=abc"]', "djangoapp:env"),
     ("cross", "awsRegion", "mars-1", "djangoapp:awsRegion"),
-    ("cross", "oidcProviderUrl", "https://oidc.eks.eu-west-3.amazonaws.com/id/OTHER", "djangoapp:oidcProviderUrl"),
+    (
+        "cross",
+        "oidcProviderUrl",
+        "https://oidc.eks.eu-west-3.amazonaws.com/id/OTHER",
+        "djangoapp:oidcProviderUrl",
+    ),
     ("cross", "awsCredentials", "pod-identity", "djangoapp:oidcProviderArn"),
 ]
 
@@ -226,7 +347,9 @@ KUBERNETES_BACKEND_CASES = [
 
 
 @pytest.mark.parametrize(
-    "key, value, named", [c[1:] for c in STACK_CASES], ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(STACK_CASES)]
+    "key, value, named",
+    [c[1:] for c in STACK_CASES],
+    ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(STACK_CASES)],
 )
 def test_a_stack_file_cannot_hold_a_value_that_would_fail_later(root, key, value, named):
     config = {**stack_config(root, "dev"), f"djangoapp:{key}": value}
@@ -237,10 +360,20 @@ def test_a_stack_file_cannot_hold_a_value_that_would_fail_later(root, key, value
 
 
 @pytest.mark.parametrize(
-    "key, value, named", [c[1:] for c in KUBERNETES_BACKEND_CASES], ids=[c[1] for c in KUBERNETES_BACKEND_CASES]
+    "key, value, named",
+    [c[1:] for c in KUBERNETES_BACKEND_CASES],
+    ids=[c[1] for c in KUBERNETES_BACKEND_CASES],
 )
-def test_a_kubernetes_backend_stack_cannot_keep_aws_only_keys_it_would_ignore(root, key, value, named):
-    base = {k: v for k, v in stack_config(root, "dev").items() if not k.startswith(("djangoapp:oidc", "djangoapp:secretRecovery", "djangoapp:configBucket"))}
+def test_a_kubernetes_backend_stack_cannot_keep_aws_only_keys_it_would_ignore(
+    root, key, value, named
+):
+    base = {
+        k: v
+        for k, v in stack_config(root, "dev").items()
+        if not k.startswith(
+            ("djangoapp:oidc", "djangoapp:secretRecovery", "djangoapp:configBucket")
+        )
+    }
     config = {**base, "djangoapp:secretsBackend": "kubernetes", f"djangoapp:{key}": value}
     with pytest.raises(pulumi.RunError) as caught:
         run_stack(root, config)
@@ -248,7 +381,17 @@ def test_a_kubernetes_backend_stack_cannot_keep_aws_only_keys_it_would_ignore(ro
     assert caught.value.registrations == []
 
 
-@pytest.mark.parametrize("key, value", [("replicas", "3.5"), ("replicas", " 3"), ("protectData", "True"), ("protectData", "1"), ("replica", "3"), ("imageTag", "x")])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("replicas", "3.5"),
+        ("replicas", " 3"),
+        ("protectData", "True"),
+        ("protectData", "1"),
+        ("replica", "3"),
+        ("imageTag", "x"),
+    ],
+)
 def test_the_engine_refuses_untyped_or_undeclared_stack_values_before_the_program(root, key, value):
     from pulumi_djangoapp.tools import runner
 
@@ -296,7 +439,18 @@ def from_platform(outputs, **args):
     def program():
         platform = pulumi.StackReference("platform", stack_name=PLATFORM)
         resolved = {k: platform.require_output(v) for k, v in args.items()}
-        DjangoApp("shop", {**IMAGE, **resolved, **{k: v for k, v in OIDC.items() if k not in resolved and "aws_credentials" not in outputs}})
+        DjangoApp(
+            "shop",
+            {
+                **IMAGE,
+                **resolved,
+                **{
+                    k: v
+                    for k, v in OIDC.items()
+                    if k not in resolved and "aws_credentials" not in outputs
+                },
+            },
+        )
 
     return program
 
@@ -309,7 +463,9 @@ def from_platform(outputs, **args):
         ("oidc_provider_arn", "oidcArn", "arn:aws:iam::1:role/x"),
     ],
 )
-def test_a_refused_value_from_another_stack_is_named_once_known_and_nothing_uses_it(arg, output, bad):
+def test_a_refused_value_from_another_stack_is_named_once_known_and_nothing_uses_it(
+    arg, output, bad
+):
     mocks = RecordingMocks({PLATFORM: {output: bad}})
     with pytest.raises(Exception) as caught:
         run_program(from_platform({output: bad}, **{arg: output}), mocks=mocks)
@@ -340,15 +496,28 @@ VALID = [
     {"resources": {"requests": {"memory": 268435456}, "limits": {"memory": "1Gi"}}},
     {"resources": {"requests": {"cpu": "1.5"}, "limits": {"cpu": "2"}}},
     {"resources": {"requests": {"memory": "1e9"}, "limits": {"memory": "2e9"}}},
-    {"resources": {"requests": {"cpu": "250m", "nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "1"}}},
+    {
+        "resources": {
+            "requests": {"cpu": "250m", "nvidia.com/gpu": "1"},
+            "limits": {"nvidia.com/gpu": "1"},
+        }
+    },
     {"resources": {"requests": {"hugepages-2Mi": "64Mi"}, "limits": {"hugepages-2Mi": "64Mi"}}},
-    {"resources": {"requests": {"ephemeral-storage": "1Gi"}, "limits": {"ephemeral-storage": "2Gi"}}},
+    {
+        "resources": {
+            "requests": {"ephemeral-storage": "1Gi"},
+            "limits": {"ephemeral-storage": "2Gi"},
+        }
+    },
     {"kubernetes_version": "v1.37.0"},
     {"kubernetes_version": "1.32.0"},
     {"namespace": "n" * 63},
     {"env": {"A.B-C": "1", "_X": "2"}},
     {"env": {"DATABASE_PASSWORD_FILE": "/run/secrets/app/x"}},
-    {"env": {"PUBLIC_TOKEN_URL": "https://auth.example/token"}, "plaintext_env_allowed": ["PUBLIC_TOKEN_URL"]},
+    {
+        "env": {"PUBLIC_TOKEN_URL": "https://auth.example/token"},
+        "plaintext_env_allowed": ["PUBLIC_TOKEN_URL"],
+    },
     {"env": {"DOCS": "https://example.com/search?q=passport"}},
     {"probe_host": "10.0.0.1"},
     {"probe_host": "shop.internal"},
@@ -357,7 +526,9 @@ VALID = [
     {"replicas": 1000},
     {"image": f"ghcr.io/acme/shop@sha256:{SHA256}"},
     {"image": f"registry.local:5000/acme/shop:1.0@sha256:{SHA256}"},
-    sidecar(ports=[2020], startup_probe={"httpGet": {"path": "/", "port": 2020}, "failureThreshold": 30}),
+    sidecar(
+        ports=[2020], startup_probe={"httpGet": {"path": "/", "port": 2020}, "failureThreshold": 30}
+    ),
     sidecar(ports=[50051], startup_probe={"grpc": {"port": 50051}}),
     sidecar(startup_probe={"exec": {"command": ["true"]}, "periodSeconds": 2**31 - 1}),
     {"ip_family": "ipv6"},
@@ -370,7 +541,12 @@ VALID = [
     {"secret_recovery_window_days": 0},
     {"migration_lock_key": -(2**63)},
     {"namespace": "default", "create_namespace": False},
-    {"aws_credentials": "pod-identity", "eks_cluster_name": "Prod_Cluster-1", "oidc_provider_arn": DROP, "oidc_provider_url": DROP},
+    {
+        "aws_credentials": "pod-identity",
+        "eks_cluster_name": "Prod_Cluster-1",
+        "oidc_provider_arn": DROP,
+        "oidc_provider_url": DROP,
+    },
     {"aws_region": "eu-west-3", "kms_key_arn": KMS_WEST3},
 ]
 
@@ -378,7 +554,9 @@ VALID = [
 @pytest.mark.parametrize("overrides", VALID, ids=[f"valid-{i}" for i in range(len(VALID))])
 def test_an_unusual_but_valid_input_is_accepted_and_its_objects_are_valid(overrides):
     s = normalise("shop", args_of(overrides))
-    objects = manifests.kubernetes_objects(s, {"password": "p", "database_url": "u", "database_json": "j", "secret_key": "k"}, REFS)
+    objects = manifests.kubernetes_objects(
+        s, {"password": "p", "database_url": "u", "database_json": "j", "secret_key": "k"}, REFS
+    )
     for version in ("1.32.0", "1.34.0", "1.37.0"):
         for _, obj in objects:
             kubernetes_validate.validate(obj, version, strict=True)
@@ -399,7 +577,9 @@ def test_the_tables_cover_every_class_with_enough_cases():
 
 def warnings_for(monkeypatch, **args):
     seen = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, resource=None, **_: seen.append(message))
+    monkeypatch.setattr(
+        pulumi.log, "warn", lambda message, resource=None, **_: seen.append(message)
+    )
     run_program(lambda: DjangoApp("shop", args_of(args)).namespace)
     return seen
 
@@ -440,24 +620,34 @@ def test_a_secure_value_never_breaks_the_render_and_is_never_shown(root, tmp_pat
     project = project_with_secure(root, tmp_path, "kmsKeyArn")
     result = render.render(project / "stacks", "dev")
     render.write(result, tmp_path / "out")
-    text = (tmp_path / "out" / "aws.json").read_text() + (tmp_path / "out" / "kubernetes.yaml").read_text()
+    text = (tmp_path / "out" / "aws.json").read_text() + (
+        tmp_path / "out" / "kubernetes.yaml"
+    ).read_text()
     assert "placeholder-for-kmsKeyArn" not in text and "v1:AAAA" not in text
-    encryption = [r for r in result.aws if r["type"].endswith("BucketServerSideEncryptionConfiguration")]
-    assert encryption and encryption[0]["inputs"]["rules"] == render.SECRET  # a secret stays a placeholder
+    encryption = [
+        r for r in result.aws if r["type"].endswith("BucketServerSideEncryptionConfiguration")
+    ]
+    assert (
+        encryption and encryption[0]["inputs"]["rules"] == render.SECRET
+    )  # a secret stays a placeholder
 
 
 def test_a_decrypted_secure_value_is_checked_once_known_and_named_not_printed(root):
     config = {**stack_config(root, "dev"), "djangoapp:kmsKeyArn": "alias/not-an-arn"}
     with pytest.raises(Exception) as caught:
         run_stack_with_secrets(root, config, ["djangoapp:kmsKeyArn"])
-    assert "kms_key_arn = '[secret]'" in str(caught.value) and "alias/not-an-arn" not in str(caught.value)
+    assert "kms_key_arn = '[secret]'" in str(caught.value) and "alias/not-an-arn" not in str(
+        caught.value
+    )
 
 
 def test_a_secure_value_that_would_land_in_plain_manifests_is_refused(root):
     config = {**stack_config(root, "dev"), "djangoapp:image": "ghcr.io/example/secret:1"}
     with pytest.raises(pulumi.RunError) as caught:
         run_stack_with_secrets(root, config, ["djangoapp:image"])
-    assert "djangoapp:image = '[secret]'" in str(caught.value) and "ghcr.io/example/secret" not in str(caught.value)
+    assert "djangoapp:image = '[secret]'" in str(
+        caught.value
+    ) and "ghcr.io/example/secret" not in str(caught.value)
     assert caught.value.registrations == []
 
 
@@ -468,8 +658,16 @@ def run_stack_with_secrets(root, config, secret_keys):
 
 
 def test_a_secret_aws_key_in_a_kubernetes_backend_stack_is_named_never_printed(root):
-    base = {k: v for k, v in stack_config(root, "dev").items() if not k.startswith(("djangoapp:oidc", "djangoapp:secretRecovery", "djangoapp:configBucket"))}
+    base = {
+        k: v
+        for k, v in stack_config(root, "dev").items()
+        if not k.startswith(
+            ("djangoapp:oidc", "djangoapp:secretRecovery", "djangoapp:configBucket")
+        )
+    }
     config = {**base, "djangoapp:secretsBackend": "kubernetes", "djangoapp:kmsKeyArn": KMS_WEST3}
     with pytest.raises(pulumi.RunError) as caught:
         run_stack_with_secrets(root, config, ["djangoapp:kmsKeyArn"])
-    assert "djangoapp:kmsKeyArn = '[secret]'" in str(caught.value) and KMS_WEST3 not in str(caught.value)
+    assert "djangoapp:kmsKeyArn = '[secret]'" in str(caught.value) and KMS_WEST3 not in str(
+        caught.value
+    )

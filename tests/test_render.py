@@ -6,15 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import validate_render  # noqa: E402
+import validate_render
 import yaml
+from test_stack_config import STACKS
 
 from pulumi_djangoapp.tools import render
-from test_stack_config import STACKS
 
 VERSIONS = ("1.32.0", "1.34.0", "1.37.0")
 
@@ -40,7 +39,14 @@ def test_render_writes_every_object_namespace_first(rendered, stack):
     docs = documents(out)
     assert docs[0]["kind"] == "Namespace"
     kinds = {d["kind"] for d in docs}
-    assert {"Deployment", "StatefulSet", "Service", "Secret", "NetworkPolicy", "ServiceAccount"} <= kinds
+    assert {
+        "Deployment",
+        "StatefulSet",
+        "Service",
+        "Secret",
+        "NetworkPolicy",
+        "ServiceAccount",
+    } <= kinds
     assert all(d["apiVersion"] and d["metadata"]["name"] for d in docs)
     aws = json.loads((out / "aws.json").read_text())
     assert {"aws:s3/bucket:Bucket", "aws:iam/role:Role"} <= {r["type"] for r in aws}
@@ -49,7 +55,15 @@ def test_render_writes_every_object_namespace_first(rendered, stack):
 def test_render_is_deterministic(root, tmp_path):
     for attempt in ("a", "b"):
         render.write(render.render(root / "stacks", "prod"), tmp_path / attempt)
-    for name in ("kubernetes.yaml", "aws.json", "aws.yaml", "resources.yaml", "outputs.json", "graph.dot", "pods.dot"):
+    for name in (
+        "kubernetes.yaml",
+        "aws.json",
+        "aws.yaml",
+        "resources.yaml",
+        "outputs.json",
+        "graph.dot",
+        "pods.dot",
+    ):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
@@ -64,12 +78,18 @@ def test_rendered_objects_pass_strict_schema_validation(rendered, stack, version
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_generated_secret_leaks_into_any_rendered_file_or_output(rendered, stack):
     result, out = rendered[stack]
-    text = "".join(f.read_text() for f in sorted(out.iterdir()) if f.suffix in (".yaml", ".json", ".dot", ".svg")) + json.dumps(result.outputs)
+    text = "".join(
+        f.read_text()
+        for f in sorted(out.iterdir())
+        if f.suffix in (".yaml", ".json", ".dot", ".svg")
+    ) + json.dumps(result.outputs)
     assert ".result>" not in text  # RandomPassword results are rendered as <computed:NAME.result>
     assert "postgres://" not in text  # a database URL carries the password
     secret = next(d for d in documents(out) if d["kind"] == "Secret")
     assert set(secret["stringData"].values()) == {render.SECRET}
-    versions = [r for r in json.loads((out / "aws.json").read_text()) if r["type"].endswith("SecretVersion")]
+    versions = [
+        r for r in json.loads((out / "aws.json").read_text()) if r["type"].endswith("SecretVersion")
+    ]
     assert versions and all(r["inputs"]["secretString"] == render.SECRET for r in versions)
 
 
@@ -85,7 +105,10 @@ def test_computed_values_are_readable_placeholders(rendered):
 
 
 def checkov() -> str:
-    candidates = [os.environ.get("CHECKOV", ""), str(Path(sys.prefix).parent / ".venv-checkov" / "bin" / "checkov")]
+    candidates = [
+        os.environ.get("CHECKOV", ""),
+        str(Path(sys.prefix).parent / ".venv-checkov" / "bin" / "checkov"),
+    ]
     found = next((c for c in candidates if c and Path(c).is_file()), None)
     if not found:
         pytest.fail("checkov is not installed: run `make test` (it builds .venv-checkov)")
@@ -108,7 +131,9 @@ def checkov_report(rendered, tmp_path_factory):
 @pytest.mark.parametrize("stack", STACKS)
 def test_checkov_finds_no_failed_check(checkov_report, stack):
     def of_stack(kind):
-        return [c for c in checkov_report["results"][kind] if c["file_path"].endswith(f"/{stack}.yaml")]
+        return [
+            c for c in checkov_report["results"][kind] if c["file_path"].endswith(f"/{stack}.yaml")
+        ]
 
     assert [c["check_id"] for c in of_stack("failed_checks")] == []
     assert len(of_stack("passed_checks")) > 100
@@ -129,19 +154,31 @@ def test_every_scanner_skip_is_explained_in_the_readme(root, rendered):
 
 
 def run_cli(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_prints_a_summary_and_writes_both_files(root, tmp_path):
     result = run_cli(root, "--stack", "dev", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "init order: log-shipper (sidecar) -> fetch-config -> fetch-secrets -> wait-for-db -> migrate" in result.stdout
+    assert (
+        "init order: log-shipper (sidecar) -> fetch-config -> fetch-secrets -> wait-for-db -> migrate"
+        in result.stdout
+    )
     assert "effective pod requests {'cpu': '150m', 'memory': '256Mi'}" in result.stdout
     assert (tmp_path / "kubernetes.yaml").is_file() and (tmp_path / "aws.json").is_file()
 
 
 def test_cli_set_overrides_a_config_key(root, tmp_path):
-    assert run_cli(root, "--stack", "dev", "--out", str(tmp_path), "--set", "replicas=4").returncode == 0
+    assert (
+        run_cli(root, "--stack", "dev", "--out", str(tmp_path), "--set", "replicas=4").returncode
+        == 0
+    )
     deployment = next(d for d in documents(tmp_path) if d["kind"] == "Deployment")
     assert deployment["spec"]["replicas"] == 4
 
@@ -155,7 +192,11 @@ def test_cli_bad_config_names_the_key_without_a_traceback(root, tmp_path):
 
 def test_cli_unknown_stack_is_a_one_line_error(root, tmp_path):
     result = run_cli(root, "--stack", "nope", "--out", str(tmp_path))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Pulumi.nope.yaml" in result.stderr
+    assert (
+        result.returncode == 2
+        and result.stderr.count("\n") == 1
+        and "Pulumi.nope.yaml" in result.stderr
+    )
 
 
 def test_cli_renders_another_program_and_hides_secure_values(root, tmp_path):
@@ -171,7 +212,9 @@ def test_cli_renders_another_program_and_hides_secure_values(root, tmp_path):
         "assert c.require_secret('token') is not None\n"
         "DjangoApp('admin', {'image': c.require('image'), 'secrets_backend': 'kubernetes'})\n"
     )
-    result = run_cli(root, "--stack", "ci", "--out", str(tmp_path / "out"), "--program", str(project))
+    result = run_cli(
+        root, "--stack", "ci", "--out", str(tmp_path / "out"), "--program", str(project)
+    )
     assert result.returncode == 0, result.stderr
     assert "v1:AAAA" not in (tmp_path / "out" / "kubernetes.yaml").read_text()
     assert any(d["kind"] == "ConfigMap" for d in documents(tmp_path / "out"))
@@ -229,7 +272,9 @@ def test_cli_honours_aws_region_from_a_consumer_stack_file(root, tmp_path):
 
 
 def _resource(out, name):
-    return next(r for r in yaml.safe_load((out / "resources.yaml").read_text()) if r["name"] == name)
+    return next(
+        r for r in yaml.safe_load((out / "resources.yaml").read_text()) if r["name"] == name
+    )
 
 
 def test_the_render_shows_what_pulumi_will_do_with_each_resource(rendered):
@@ -242,8 +287,12 @@ def test_the_render_shows_what_pulumi_will_do_with_each_resource(rendered):
     assert _resource(out, "shop-database-provider")["options"]["protect"]
     assert "shop-database-instance" in _resource(out, "shop-db-role")["options"]["dependencies"]
     deployment = _resource(out, "shop-deployment")
-    assert deployment["parent"] == "shop" and deployment["options"]["customTimeouts"]["create"].endswith("m")
-    assert {"shop-namespace", "shop-credentials", "shop-fetch-policy"} <= set(deployment["options"]["dependencies"])
+    assert deployment["parent"] == "shop" and deployment["options"]["customTimeouts"][
+        "create"
+    ].endswith("m")
+    assert {"shop-namespace", "shop-credentials", "shop-fetch-policy"} <= set(
+        deployment["options"]["dependencies"]
+    )
     assert _resource(out, "shop-hpa")["options"].get("protect") is None, "defaults are left out"
 
 
@@ -255,13 +304,16 @@ def test_a_migration_job_is_shown_replaced_on_change_and_deleted_first(tmp_path)
     )
     result = render.render(None, "dev", start=tmp_path)
     (job,) = [r for r in result.resources if r["name"] == "shop-migration-job"]
-    assert job["options"]["replaceOnChanges"] == ["spec"] and job["options"]["deleteBeforeReplace"] is True
+    assert (
+        job["options"]["replaceOnChanges"] == ["spec"]
+        and job["options"]["deleteBeforeReplace"] is True
+    )
 
 
 def test_scripts_are_literal_blocks_and_the_yaml_reads_back_identically(rendered):
     result, out = rendered["staging"]
     text = (out / "kubernetes.yaml").read_text()
-    assert "- |\n" in text and "fetch \"$DATABASE_SECRET_ID\" database.json" in text
+    assert "- |\n" in text and 'fetch "$DATABASE_SECRET_ID" database.json' in text
     assert [d for d in yaml.safe_load_all(text) if d] == result.kubernetes
 
 
@@ -277,19 +329,46 @@ def test_json_documents_read_as_objects_in_aws_yaml_and_stay_strings_in_aws_json
 def test_outputs_json_holds_every_output_with_secrets_masked(rendered):
     result, out = rendered["staging"]
     outputs = json.loads((out / "outputs.json").read_text())["shop"]
-    assert set(outputs["effective_resources"]) >= {"web", "process-worker", "process-beat", "broker", "postgres"}
-    assert outputs["namespace"] == "shop-staging" and outputs["backup_prefix"] == "shop-staging/shop/postgres"
+    assert set(outputs["effective_resources"]) >= {
+        "web",
+        "process-worker",
+        "process-beat",
+        "broker",
+        "postgres",
+    }
+    assert (
+        outputs["namespace"] == "shop-staging"
+        and outputs["backup_prefix"] == "shop-staging/shop/postgres"
+    )
 
 
 def test_pictures_show_components_dependencies_and_each_pods_start_order(rendered):
     _, out = rendered["staging"]
     graph = (out / "graph.dot").read_text()
-    for component in ("DjangoApp shop", "ConfigBucket shop-config", "AppSecrets shop-secrets", "ConfigBucket shop-backups"):
+    for component in (
+        "DjangoApp shop",
+        "ConfigBucket shop-config",
+        "AppSecrets shop-secrets",
+        "ConfigBucket shop-backups",
+    ):
         assert f'label="{component}"' in graph
     assert '"shop-deployment" -> "shop-credentials";' in graph
     pods = (out / "pods.dot").read_text()
-    worker = pods[pods.index('cluster_Deployment shop-worker'):]
-    order = [worker.index(f"{i}. {name}") for i, name in enumerate(["log-shipper (sidecar)", "fetch-config", "fetch-secrets", "wait-for-db", "wait-for-migrations", "worker (app)"], 1)]
+    worker = pods[pods.index("cluster_Deployment shop-worker") :]
+    order = [
+        worker.index(f"{i}. {name}")
+        for i, name in enumerate(
+            [
+                "log-shipper (sidecar)",
+                "fetch-config",
+                "fetch-secrets",
+                "wait-for-db",
+                "wait-for-migrations",
+                "worker (app)",
+            ],
+            1,
+        )
+    ]
     assert order == sorted(order)
     assert "req cpu=" in worker
     if render.pictures_svg():
@@ -301,7 +380,9 @@ def test_the_readmes_pictures_are_those_of_the_current_prod_render(rendered, roo
     _, out = rendered["prod"]
     for name in ("graph", "pods"):
         committed = (root / "docs" / f"prod-{name}.dot").read_text()
-        assert committed == (out / f"{name}.dot").read_text(), f"docs/prod-{name}.dot is stale: run `make pictures`"
+        assert committed == (out / f"{name}.dot").read_text(), (
+            f"docs/prod-{name}.dot is stale: run `make pictures`"
+        )
         assert (root / "docs" / f"prod-{name}.svg").is_file()
 
 
@@ -312,7 +393,9 @@ def test_cli_warnings_are_prefixed_like_the_pulumi_cli_shows_them(root, tmp_path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "eu-nowhere-9" in line]
-    assert lines and all(line.startswith("warning: DjangoApp 'shop': aws_region 'eu-nowhere-9'") for line in lines)
+    assert lines and all(
+        line.startswith("warning: DjangoApp 'shop': aws_region 'eu-nowhere-9'") for line in lines
+    )
 
 
 def test_the_help_is_plain_text_and_names_every_file_the_render_writes(tmp_path):
@@ -321,12 +404,25 @@ def test_the_help_is_plain_text_and_names_every_file_the_render_writes(tmp_path)
     import sys
 
     from conftest import ROOT
+
     from pulumi_djangoapp.tools import render
 
-    help_text = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "``" not in help_text
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_djangoapp.render", "--stack", "dev", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(render.OUT_FILES)
     flat = " ".join(help_text.split())

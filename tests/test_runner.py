@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import run_project
 from pulumi.output import Unknown
 
 from pulumi_djangoapp.tools import runner
-from harness import run_project
 
 PROBE = """
 import json, os, sys
@@ -38,7 +38,9 @@ with open(os.environ["PROBE_OUT"], "w") as out:
 """
 
 
-def make_project(tmp_path, main="prog/", stack_yaml="config:\n  probe:replicas: 3\n  probe:debug: true\n"):
+def make_project(
+    tmp_path, main="prog/", stack_yaml="config:\n  probe:replicas: 3\n  probe:debug: true\n"
+):
     root = tmp_path / "project"
     (root / "prog").mkdir(parents=True)
     (root / "Pulumi.yaml").write_text(
@@ -180,7 +182,9 @@ def test_a_program_outside_its_project_is_refused(tmp_path):
         runner.load_project(root, tmp_path)
 
 
-def test_a_virtualenv_inside_the_program_folder_is_not_forgotten_with_the_programs_modules(tmp_path):
+def test_a_virtualenv_inside_the_program_folder_is_not_forgotten_with_the_programs_modules(
+    tmp_path,
+):
     # #27: the README's consumer keeps its venv in its folder (virtualenv: venv); the runner
     # forgot every module under the folder, the venv's pulumi and the running render included.
     import sys
@@ -188,11 +192,15 @@ def test_a_virtualenv_inside_the_program_folder_is_not_forgotten_with_the_progra
 
     from pulumi_djangoapp.tools import runner
 
-    (tmp_path / "Pulumi.yaml").write_text("name: consumer\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n")
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: consumer\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n"
+    )
     (tmp_path / "__main__.py").write_text("import program_helper\n")
     project = runner.load_project(tmp_path)
     installed = types.ModuleType("installed_in_project_venv")
-    installed.__file__ = str(tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "installed_in_project_venv.py")
+    installed.__file__ = str(
+        tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "installed_in_project_venv.py"
+    )
     own = types.ModuleType("program_helper")
     own.__file__ = str(tmp_path / "program_helper.py")
     sys.modules.update({"installed_in_project_venv": installed, "program_helper": own})

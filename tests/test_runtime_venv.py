@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from test_stack_config import STACKS
 
 RENDER_ALL = """

@@ -1,9 +1,9 @@
 import pytest
+from conftest import MINIMAL
 
-from pulumi_djangoapp.settings.sidecars import BUILTIN_CONTAINERS
 from pulumi_djangoapp.settings.app import DEFAULT_APP_RESOURCES, normalise
 from pulumi_djangoapp.settings.checks import ValidationError
-from conftest import MINIMAL
+from pulumi_djangoapp.settings.sidecars import BUILTIN_CONTAINERS
 
 
 def problems(args, name="shop"):
@@ -34,12 +34,26 @@ def test_unknown_argument_is_refused_by_name():
 
 
 def test_unknown_nested_arguments_are_refused_by_path():
-    found = problems({**MINIMAL, "database": {"storage": "1Gi"}, "sidecars": [{"name": "a", "image": "b:1", "imgae": "x"}]})
+    found = problems(
+        {
+            **MINIMAL,
+            "database": {"storage": "1Gi"},
+            "sidecars": [{"name": "a", "image": "b:1", "imgae": "x"}],
+        }
+    )
     assert {"database.storage", "sidecars[0].imgae"} <= set(found)
 
 
 def test_all_problems_are_reported_at_once():
-    found = problems({"image": "shop:latest", "replicas": 0, "port": 70000, "namespace": "Bad_NS", "kubernetes_version": "one"})
+    found = problems(
+        {
+            "image": "shop:latest",
+            "replicas": 0,
+            "port": 70000,
+            "namespace": "Bad_NS",
+            "kubernetes_version": "one",
+        }
+    )
     assert {"image", "replicas", "port", "namespace", "kubernetes_version"} <= set(found)
 
 
@@ -109,19 +123,47 @@ def test_sidecar_without_image_is_refused():
 
 
 def test_sidecar_port_cannot_clash_with_the_app_port():
-    assert "sidecars[0].ports[0]" in problems({**MINIMAL, "sidecars": [{"name": "m", "image": "a:1", "ports": [8000]}]})
+    assert "sidecars[0].ports[0]" in problems(
+        {**MINIMAL, "sidecars": [{"name": "m", "image": "a:1", "ports": [8000]}]}
+    )
 
 
 def test_sidecar_can_mount_only_known_shared_volumes():
-    found = problems({**MINIMAL, "sidecars": [{"name": "m", "image": "a:1", "volume_mounts": {"secrets": "/s", "logs": "relative"}}]})
+    found = problems(
+        {
+            **MINIMAL,
+            "sidecars": [
+                {
+                    "name": "m",
+                    "image": "a:1",
+                    "volume_mounts": {"secrets": "/s", "logs": "relative"},
+                }
+            ],
+        }
+    )
     assert {"sidecars[0].volume_mounts.secrets", "sidecars[0].volume_mounts.logs"} <= set(found)
 
 
 def test_sidecar_probe_needs_exactly_one_handler_and_accepts_snake_case():
     assert "sidecars[0].startup_probe" in problems(
-        {**MINIMAL, "sidecars": [{"name": "m", "image": "a:1", "startup_probe": {"period_seconds": 1}}]}
+        {
+            **MINIMAL,
+            "sidecars": [{"name": "m", "image": "a:1", "startup_probe": {"period_seconds": 1}}],
+        }
     )
-    s = normalise("shop", {**MINIMAL, "sidecars": [{"name": "m", "image": "a:1", "startup_probe": {"tcp_socket": {"port": 9}, "period_seconds": 1}}]})
+    s = normalise(
+        "shop",
+        {
+            **MINIMAL,
+            "sidecars": [
+                {
+                    "name": "m",
+                    "image": "a:1",
+                    "startup_probe": {"tcp_socket": {"port": 9}, "period_seconds": 1},
+                }
+            ],
+        },
+    )
     assert s.sidecars[0].startup_probe == {"tcpSocket": {"port": 9}, "periodSeconds": 1}
 
 
@@ -136,7 +178,10 @@ def test_kubernetes_version_with_patch_or_v_prefix_is_accepted():
 
 @pytest.mark.parametrize("version", ["1.24", "1.29", "1.31", "1.31.14"])
 def test_a_kubernetes_version_no_provider_supports_any_more_is_refused(version):
-    assert "1.32 or newer" in problems({**MINIMAL, "kubernetes_version": version})["kubernetes_version"].allowed
+    assert (
+        "1.32 or newer"
+        in problems({**MINIMAL, "kubernetes_version": version})["kubernetes_version"].allowed
+    )
 
 
 @pytest.mark.parametrize("version", ["1.32", "1.32.0", "1.37"])
@@ -163,7 +208,14 @@ def test_plain_env_cannot_carry_a_database_url_with_a_password():
 
 def test_secret_looking_env_names_are_refused_unless_allowed():
     assert "env.STRIPE_API_KEY" in problems({**MINIMAL, "env": {"STRIPE_API_KEY": "pk"}})
-    s = normalise("shop", {**MINIMAL, "env": {"STRIPE_API_KEY": "pk", "TOKEN_FILE": "/x"}, "plaintext_env_allowed": ["STRIPE_API_KEY"]})
+    s = normalise(
+        "shop",
+        {
+            **MINIMAL,
+            "env": {"STRIPE_API_KEY": "pk", "TOKEN_FILE": "/x"},
+            "plaintext_env_allowed": ["STRIPE_API_KEY"],
+        },
+    )
     assert dict(s.env)["STRIPE_API_KEY"] == "pk"
 
 
@@ -179,11 +231,16 @@ def test_run_as_user_must_be_a_high_non_root_uid():
 
 def test_mount_paths_must_be_absolute_and_distinct():
     assert "config_mount_path" in problems({**MINIMAL, "config_mount_path": "config"})
-    assert "secrets_mount_path" in problems({**MINIMAL, "config_mount_path": "/x", "secrets_mount_path": "/x"})
+    assert "secrets_mount_path" in problems(
+        {**MINIMAL, "config_mount_path": "/x", "secrets_mount_path": "/x"}
+    )
 
 
 def test_arguments_set_to_none_count_as_not_given():
-    s = normalise("shop", {**MINIMAL, "replicas": None, "namespace": None, "database": {"storage_class": None}})
+    s = normalise(
+        "shop",
+        {**MINIMAL, "replicas": None, "namespace": None, "database": {"storage_class": None}},
+    )
     assert (s.replicas, s.namespace, s.database.storage_class) == (2, "shop", None)
 
 
@@ -214,7 +271,10 @@ def _refused_fields(**args):
         ({"database": {"database_name": "shop-x"}}, "database.database_name"),
         ({"database": {"username": "shop x"}}, "database.username"),
         ({"resources": {"requests": {"cpu?": "1"}}}, "resources.requests.cpu?"),
-        ({"sidecars": [{"name": "log-", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}]}, "sidecars[0].name"),
+        (
+            {"sidecars": [{"name": "log-", "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}]},
+            "sidecars[0].name",
+        ),
         ({"processes": [{"name": "worker-", "command": ["celery"]}]}, "processes[0].name"),
     ],
 )
@@ -243,9 +303,10 @@ def _rendered_pods():
     """Every pod the component renders for an app with all its steps (job mode, AWS, a sidecar)."""
     import dataclasses
 
+    from conftest import REFS
+
     from pulumi_djangoapp.builders import app as app_pod
     from pulumi_djangoapp.builders import processes
-    from conftest import REFS
 
     s = normalise("shop", {
         **MINIMAL, "migrations": "job",
@@ -254,33 +315,54 @@ def _rendered_pods():
         "ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]},
     })  # fmt: skip
     refs = dataclasses.replace(REFS, secret_ids={**REFS.secret_ids, "broker-url": "arn:broker"})
-    return [app_pod.pod_spec(s, refs), app_pod.migration_pod_spec(s, refs), processes.process_pod_spec(s, s.processes[0], refs)]
+    return [
+        app_pod.pod_spec(s, refs),
+        app_pod.migration_pod_spec(s, refs),
+        processes.process_pod_spec(s, s.processes[0], refs),
+    ]
 
 
 def test_no_variable_the_component_sets_can_be_set_by_the_user():
-    app_containers = [c for pod in _rendered_pods() for c in [*pod["initContainers"], *pod["containers"]] if c["image"] == MINIMAL["image"]]
+    app_containers = [
+        c
+        for pod in _rendered_pods()
+        for c in [*pod["initContainers"], *pod["containers"]]
+        if c["image"] == MINIMAL["image"]
+    ]
     component_set = {e["name"] for c in app_containers for e in c["env"]}
     assert len(component_set) >= 15
     for name in sorted(component_set):
         assert f"env.{name}" in _refused_fields(env={name: "x"}), name
 
 
-@pytest.mark.parametrize("name", ["DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize(
+    "name", ["DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"]
+)
 def test_a_secret_the_component_delivers_as_a_file_cannot_be_set_in_env(name):
     assert f"env.{name}" in _refused_fields(env={name: "value"})
 
 
 def test_no_container_name_of_the_component_can_name_a_sidecar():
-    own = {c["name"] for pod in _rendered_pods() for c in [*pod["initContainers"], *pod["containers"]]} - {"log-shipper", "worker"}
-    assert {"django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "wait-for-migrations"} <= own
+    own = {
+        c["name"] for pod in _rendered_pods() for c in [*pod["initContainers"], *pod["containers"]]
+    } - {"log-shipper", "worker"}
+    assert {
+        "django",
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+        "migrate",
+        "wait-for-migrations",
+    } <= own
     for name in sorted(own):
-        fields = _refused_fields(sidecars=[{"name": name, "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}])
+        fields = _refused_fields(
+            sidecars=[{"name": name, "image": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}]
+        )
         assert "sidecars[0].name" in fields, name
 
 
 def test_a_native_sidecar_keeps_its_startup_probe_command_and_the_pull_policy():
     from pulumi_djangoapp.builders import app as app_pod
-    from pulumi_djangoapp.builders import processes
 
     s = normalise("shop", {**MINIMAL, "image_pull_policy": "IfNotPresent", "sidecars": [{
         "name": "proxy", "image": "ghcr.io/acme/proxy:1.0.0", "command": ["/proxy"], "args": ["--port", "9000"],
@@ -292,19 +374,40 @@ def test_a_native_sidecar_keeps_its_startup_probe_command_and_the_pull_policy():
     assert proxy["restartPolicy"] == "Always" and proxy["imagePullPolicy"] == "IfNotPresent"
     assert (proxy["command"], proxy["args"]) == (["/proxy"], ["--port", "9000"])
     # Later init steps wait for this probe: the kubelet only starts them once it passes.
-    assert proxy["startupProbe"] == {"tcpSocket": {"port": 9000}, "periodSeconds": 1, "failureThreshold": 30}
+    assert proxy["startupProbe"] == {
+        "tcpSocket": {"port": 9000},
+        "periodSeconds": 1,
+        "failureThreshold": 30,
+    }
 
 
 # --- Deny-lists and boundaries, by behaviour ------------------------------------------------
 
-@pytest.mark.parametrize("name", ["DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"])
+
+@pytest.mark.parametrize(
+    "name", ["DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "BROKER_URL", "CELERY_BROKER_URL"]
+)
 def test_a_variable_the_component_delivers_as_a_file_is_refused_as_such_and_never_shown(name):
     found = problems({**MINIMAL, "env": {name: "value-that-must-not-show"}})
     (problem,) = found.values()
-    assert str(problem) == f"env.{name} = '[hidden]': is a secret: the component delivers it as a file (see *_FILE variables)"
+    assert (
+        str(problem)
+        == f"env.{name} = '[hidden]': is a secret: the component delivers it as a file (see *_FILE variables)"
+    )
 
 
-@pytest.mark.parametrize("name", ["django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "wait-for-migrations", "postgres"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "django",
+        "fetch-config",
+        "fetch-secrets",
+        "wait-for-db",
+        "migrate",
+        "wait-for-migrations",
+        "postgres",
+    ],
+)
 def test_a_sidecar_cannot_take_the_name_of_a_container_of_the_component(name):
     found = problems({**MINIMAL, "sidecars": [{"name": name, "image": "a/b:1"}]})
     assert "is a built-in container name" in str(found["sidecars[0].name"])

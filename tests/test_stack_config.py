@@ -1,14 +1,14 @@
 import json
 
 import pulumi
-from pulumi.output import Unknown
 import pytest
 import yaml
-
-from pulumi_djangoapp.tools import runner
-from pulumi_djangoapp.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
-from pulumi_djangoapp.settings.checks import ValidationError
 from harness import run_project
+from pulumi.output import Unknown
+
+from pulumi_djangoapp.settings.checks import ValidationError
+from pulumi_djangoapp.stack_config import CONFIG_KEYS, args_from_config, pulumi_yaml_declarations
+from pulumi_djangoapp.tools import runner
 
 PROJECT = "djangoapp"
 STACKS = ("dev", "staging", "prod", "local")
@@ -64,8 +64,12 @@ def test_each_stack_runs_as_the_engine_runs_it_in_up_and_first_preview(root, sta
     assert outputs["deployment_name"] == "shop"
     assert outputs["namespace"] == f"shop-{stack}"
     assert set(outputs["effective_pod_requests"]) == {"cpu", "memory"}
-    fetch = run.one("Deployment", "shop-deployment").raw_inputs["spec"]["template"]["spec"]["initContainers"]
-    env = {e["name"]: e.get("value") for c in fetch if c["name"] == "fetch-config" for e in c["env"]}
+    fetch = run.one("Deployment", "shop-deployment").raw_inputs["spec"]["template"]["spec"][
+        "initContainers"
+    ]
+    env = {
+        e["name"]: e.get("value") for c in fetch if c["name"] == "fetch-config" for e in c["env"]
+    }
     # The bucket's name is the cloud's to choose: unknown until it exists.
     assert isinstance(env["CONFIG_BUCKET"], Unknown) == preview
 
@@ -89,17 +93,30 @@ def test_prod_runs_three_replicas_on_rds_and_dev_a_small_in_cluster_volume(root)
     run = run_stack(root, stack_config(root, "prod"))
     assert run.one("Deployment", "shop-deployment").inputs["spec"]["replicas"] == 3
     instance = run.one("rds/instance:Instance").inputs
-    assert (instance["instanceClass"], instance["allocatedStorage"], instance["maxAllocatedStorage"]) == ("db.r7g.large", 100, 500)
+    assert (
+        instance["instanceClass"],
+        instance["allocatedStorage"],
+        instance["maxAllocatedStorage"],
+    ) == ("db.r7g.large", 100, 500)
     assert instance["backupRetentionPeriod"] == 14 and instance["multiAz"] is True
     assert run.one("rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == [
         "subnet-0a3f5c7e9b1d2f401", "subnet-0a3f5c7e9b1d2f402", "subnet-0a3f5c7e9b1d2f403",
     ]  # fmt: skip
-    assert run.one("ec2/securityGroup:SecurityGroup").inputs["ingress"][0]["securityGroups"] == ["sg-0c4e6a8b0d2f4a601"]
+    assert run.one("ec2/securityGroup:SecurityGroup").inputs["ingress"][0]["securityGroups"] == [
+        "sg-0c4e6a8b0d2f4a601"
+    ]
     assert not [r for r in run.of_type("StatefulSet") if r.name == "shop-postgres"]
-    dev_claim = run_stack(root, stack_config(root, "dev")).one("StatefulSet", "shop-postgres").inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    dev_claim = (
+        run_stack(root, stack_config(root, "dev"))
+        .one("StatefulSet", "shop-postgres")
+        .inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    )
     assert dev_claim["resources"]["requests"]["storage"] == "2Gi"
     # The web pods' and the two workers'.
-    assert sorted(r.name for r in run.of_type("PodDisruptionBudget")) == ["shop-pdb", "shop-pdb-worker"]
+    assert sorted(r.name for r in run.of_type("PodDisruptionBudget")) == [
+        "shop-pdb",
+        "shop-pdb-worker",
+    ]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -107,7 +124,9 @@ def test_staging_and_prod_run_a_worker_and_one_beat_with_an_in_cluster_broker(ro
     run = run_stack(root, stack_config(root, stack))
     worker = run.one("Deployment", "shop-process-worker").inputs["spec"]
     beat = run.one("Deployment", "shop-process-beat").inputs["spec"]
-    assert worker["replicas"] == 2 and worker["template"]["spec"]["containers"][0]["command"][:4] == ["celery", "-A", "project", "worker"]
+    assert worker["replicas"] == 2 and worker["template"]["spec"]["containers"][0]["command"][
+        :4
+    ] == ["celery", "-A", "project", "worker"]
     assert beat["replicas"] == 1 and beat["strategy"] == {"type": "Recreate"}
     broker = run.one("StatefulSet", "shop-broker").inputs["spec"]
     assert broker["volumeClaimTemplates"][0]["spec"]["storageClassName"] == f"shop-{stack}-gp3"
@@ -137,7 +156,12 @@ def test_component_errors_in_a_stack_name_the_config_key(root):
 
 
 def test_valid_config_builds_args_with_the_log_shipper_sidecar():
-    config = {"image": "a/b:1", "kubeContext": "c", "logShipperImage": "fluent/fluent-bit:3.2.4", "env": '["A=1"]'}
+    config = {
+        "image": "a/b:1",
+        "kubeContext": "c",
+        "logShipperImage": "fluent/fluent-bit:3.2.4",
+        "env": '["A=1"]',
+    }
     name, args = args_from_config(config.get, PROJECT)
     assert name == "django"
     assert args["env"] == {"A": "1"}
@@ -150,13 +174,18 @@ def test_local_stack_targets_localstack_through_an_explicit_provider(root):
     inputs = provider.inputs
     assert inputs["region"] == "us-east-1"
     # Provider inputs travel as strings (JSON for structured ones), as the engine passes them.
-    assert inputs["skipCredentialsValidation"] == "true" and inputs["skipRequestingAccountId"] == "true"
+    assert (
+        inputs["skipCredentialsValidation"] == "true"
+        and inputs["skipRequestingAccountId"] == "true"
+    )
     endpoints = json.loads(inputs["endpoints"])
     assert endpoints[0]["s3"] == "http://localhost:4566"
     bucket = run.one("s3/bucket:Bucket")
     assert bucket.provider.startswith(provider.urn)
     assert run.one("providers:kubernetes").inputs["context"] == "kind-djangoapp"
-    fetch = run.one("Deployment", "shop-deployment").inputs["spec"]["template"]["spec"]["initContainers"][1]
+    fetch = run.one("Deployment", "shop-deployment").inputs["spec"]["template"]["spec"][
+        "initContainers"
+    ][1]
     env = {e["name"]: e["value"] for e in fetch["env"]}
     assert env["AWS_ENDPOINT_URL"] == "http://localstack.localstack.svc.cluster.local:4566"
 
@@ -187,11 +216,25 @@ def test_every_stack_has_a_fetch_role_scoped_to_its_namespace(root):
 
 def test_rds_keys_cannot_be_set_for_an_in_cluster_database_nor_volume_keys_for_rds():
     with pytest.raises(ValidationError) as caught:
-        args_from_config({"image": "a/b:1", "kubeContext": "c", "databaseInstanceClass": "db.r7g.large"}.get, PROJECT)
+        args_from_config(
+            {"image": "a/b:1", "kubeContext": "c", "databaseInstanceClass": "db.r7g.large"}.get,
+            PROJECT,
+        )
     (problem,) = caught.value.problems
-    assert problem.field == "djangoapp:databaseInstanceClass" and "databaseProvider rds (it is in-cluster)" in str(problem)
+    assert (
+        problem.field == "djangoapp:databaseInstanceClass"
+        and "databaseProvider rds (it is in-cluster)" in str(problem)
+    )
     with pytest.raises(ValidationError) as caught:
-        args_from_config({"image": "a/b:1", "kubeContext": "c", "databaseProvider": "rds", "databaseStorageSize": "50Gi"}.get, PROJECT)
+        args_from_config(
+            {
+                "image": "a/b:1",
+                "kubeContext": "c",
+                "databaseProvider": "rds",
+                "databaseStorageSize": "50Gi",
+            }.get,
+            PROJECT,
+        )
     (problem,) = caught.value.problems
     assert problem.field == "djangoapp:databaseStorageSize" and problem.value == "50Gi"
 
@@ -222,7 +265,10 @@ def test_no_stack_pulls_from_docker_hub_where_nodes_share_an_anonymous_pull_limi
     for image in images:
         registry = image.split("/")[0]
         # A first segment without '.' or ':' is Docker Hub (docker.io/library/...).
-        assert ("." in registry or ":" in registry) and registry not in ("docker.io", "index.docker.io"), image
+        assert ("." in registry or ":" in registry) and registry not in (
+            "docker.io",
+            "index.docker.io",
+        ), image
 
 
 def test_component_default_images_come_from_aws_public_registry():
@@ -235,7 +281,12 @@ def test_component_default_images_come_from_aws_public_registry():
 
 @pytest.mark.parametrize("family, address", [("ipv4", "0.0.0.0"), ("ipv6", "::")])
 def test_the_log_shippers_http_server_listens_on_the_clusters_family(family, address):
-    config = {"image": "a/b:1", "kubeContext": "c", "logShipperImage": "cr.fluentbit.io/fluent/fluent-bit:3.2.4", "ipFamily": family}
+    config = {
+        "image": "a/b:1",
+        "kubeContext": "c",
+        "logShipperImage": "cr.fluentbit.io/fluent/fluent-bit:3.2.4",
+        "ipFamily": family,
+    }
     _, args = args_from_config(config.get, PROJECT)
     shipper_args = args["sidecars"][0]["args"]
     assert shipper_args[shipper_args.index("-L") + 1] == address
@@ -253,8 +304,15 @@ def test_a_component_error_in_a_stack_registers_nothing_not_even_providers(root)
 def test_every_stack_deploys_to_the_cluster_its_file_names_never_the_current_context(root, stack):
     run = run_stack(root, stack_config(root, stack))
     provider = run.one("providers:kubernetes")
-    assert provider.inputs["context"] == load_yaml(root, f"Pulumi.{stack}.yaml")["config"]["djangoapp:kubeContext"]
-    assert all(r.provider.startswith(provider.urn) for r in run.registrations if r.custom and r.type.startswith("kubernetes:"))
+    assert (
+        provider.inputs["context"]
+        == load_yaml(root, f"Pulumi.{stack}.yaml")["config"]["djangoapp:kubeContext"]
+    )
+    assert all(
+        r.provider.startswith(provider.urn)
+        for r in run.registrations
+        if r.custom and r.type.startswith("kubernetes:")
+    )
 
 
 def test_a_stack_without_a_kube_context_is_refused(root):
@@ -270,7 +328,11 @@ def test_stack_processes_and_broker_become_process_and_broker_args():
     }  # fmt: skip
     _, args = args_from_config(config.get, PROJECT)
     assert args["processes"] == [
-        {"name": "worker", "command": ["celery", "-A", "project", "worker", "--loglevel", "INFO"], "replicas": 3},
+        {
+            "name": "worker",
+            "command": ["celery", "-A", "project", "worker", "--loglevel", "INFO"],
+            "replicas": 3,
+        },
         {"name": "beat", "command": ["celery", "-A", "project", "beat"], "singleton": True},
         {"name": "mailer", "command": ["python", "manage.py", "send_mail_loop"], "replicas": 1},
     ]
@@ -278,19 +340,31 @@ def test_stack_processes_and_broker_become_process_and_broker_args():
 
 
 def test_an_external_broker_url_in_stack_config_is_an_external_broker():
-    _, args = args_from_config({"image": "a/b:1", "kubeContext": "c", "broker": "rediss://cache.example.com:6379/0"}.get, PROJECT)
+    _, args = args_from_config(
+        {"image": "a/b:1", "kubeContext": "c", "broker": "rediss://cache.example.com:6379/0"}.get,
+        PROJECT,
+    )
     assert args["broker"] == {"url": "rediss://cache.example.com:6379/0"}
 
 
-@pytest.mark.parametrize("entry", ["worker", "worker|celery worker|two", "worker||2", "worker|celery worker|2|extra"])
+@pytest.mark.parametrize(
+    "entry", ["worker", "worker|celery worker|two", "worker||2", "worker|celery worker|2|extra"]
+)
 def test_a_stack_process_entry_cannot_be_malformed(entry):
     with pytest.raises(ValidationError) as error:
-        args_from_config({"image": "a/b:1", "kubeContext": "c", "processes": json.dumps([entry])}.get, PROJECT)
+        args_from_config(
+            {"image": "a/b:1", "kubeContext": "c", "processes": json.dumps([entry])}.get, PROJECT
+        )
     assert [(p.field, p.value) for p in error.value.problems] == [("djangoapp:processes", entry)]
 
 
 def test_a_password_in_the_stack_broker_url_is_refused_without_being_printed(root):
-    config = {"image": "a/b:1", "kubeContext": "c", "secretsBackend": "kubernetes", "broker": "rediss://:hunter2@cache.example.com:6379/0"}
+    config = {
+        "image": "a/b:1",
+        "kubeContext": "c",
+        "secretsBackend": "kubernetes",
+        "broker": "rediss://:hunter2@cache.example.com:6379/0",
+    }
     _, args = args_from_config(config.get, PROJECT)
     from pulumi_djangoapp.settings import normalise
     from pulumi_djangoapp.stack_config import with_config_keys
@@ -315,7 +389,13 @@ def test_staging_backs_up_its_database_nightly_to_a_bucket_of_its_own(root):
 @pytest.mark.parametrize("typo", ["kubernets", "vault"])
 def test_a_misspelt_secrets_backend_is_named_and_cannot_send_the_user_after_valid_keys(typo):
     kms = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    config = {"image": "a/b:1", "kubeContext": "c", "secretsBackend": typo, "kmsKeyArn": kms, "secretRecoveryWindowDays": "7"}
+    config = {
+        "image": "a/b:1",
+        "kubeContext": "c",
+        "secretsBackend": typo,
+        "kmsKeyArn": kms,
+        "secretRecoveryWindowDays": "7",
+    }
     with pytest.raises(ValidationError) as caught:
         args_from_config(config.get, PROJECT)
     (problem,) = caught.value.problems
@@ -324,7 +404,13 @@ def test_a_misspelt_secrets_backend_is_named_and_cannot_send_the_user_after_vali
 
 
 def test_a_misspelt_database_provider_is_named_and_other_keys_are_not_judged_against_it():
-    config = {"image": "a/b:1", "kubeContext": "c", "databaseProvider": "rdss", "databaseInstanceClass": "db.r7g.large", "databaseStorageSize": "50Gi"}
+    config = {
+        "image": "a/b:1",
+        "kubeContext": "c",
+        "databaseProvider": "rdss",
+        "databaseInstanceClass": "db.r7g.large",
+        "databaseStorageSize": "50Gi",
+    }
     with pytest.raises(ValidationError) as caught:
         args_from_config(config.get, PROJECT)
     (problem,) = caught.value.problems
@@ -335,7 +421,9 @@ def test_a_misspelt_database_provider_is_named_and_other_keys_are_not_judged_aga
 def test_the_log_shippers_health_port_is_open_to_no_peer(root):
     # #27: fluent-bit's HTTP server (2020) was open to every pod; only the kubelet probes it.
     run = run_stack(root, stack_config(root, "staging"))
-    web = next(r for r in run.of_type("NetworkPolicy") if r.inputs["metadata"]["name"] == "shop-web")
+    web = next(
+        r for r in run.of_type("NetworkPolicy") if r.inputs["metadata"]["name"] == "shop-web"
+    )
     opened = {p["port"] for rule in web.inputs["spec"]["ingress"] for p in rule["ports"]}
     assert 2020 not in opened and opened == {8000}
     pod = run.one("apps/v1:Deployment", "shop-deployment").inputs["spec"]["template"]["spec"]
@@ -349,7 +437,9 @@ def test_the_stack_program_exports_every_output_of_the_component(root, stack, mo
 
     exported = []
     real_export = pulumi.export
-    monkeypatch.setattr(pulumi, "export", lambda name, value: (exported.append(name), real_export(name, value)))
+    monkeypatch.setattr(
+        pulumi, "export", lambda name, value: (exported.append(name), real_export(name, value))
+    )
     run_stack(root, stack_config(root, stack))
     assert [o for o in DjangoApp.OUTPUTS if o not in exported] == []
 
@@ -358,4 +448,6 @@ def test_a_stack_program_missing_an_output_cannot_pass_the_export_check():
     # Negative control: the list the check compares with is the component's whole list.
     from pulumi_djangoapp import DjangoApp
 
-    assert {"database_endpoint", "database_port", "database_master_secret_arn"} <= set(DjangoApp.OUTPUTS)
+    assert {"database_endpoint", "database_port", "database_master_secret_arn"} <= set(
+        DjangoApp.OUTPUTS
+    )

@@ -3,11 +3,11 @@
 import kubernetes_validate
 import pulumi
 import pytest
+from test_stack_config import STACKS, load_yaml, run_stack, stack_config
 
 from pulumi_djangoapp import storage_class
 from pulumi_djangoapp.builders.storage_class import storage_class as build_storage_class
 from pulumi_djangoapp.settings.checks import ValidationError
-from test_stack_config import STACKS, load_yaml, run_stack, stack_config
 
 PROD_KEY = "arn:aws:kms:eu-west-3:333333333333:key/0b5c4e1a-7d2f-4c3b-9a8e-1f2d3c4b5a69"
 
@@ -85,7 +85,10 @@ def test_a_class_to_create_without_a_name_is_named_as_a_config_key(root):
 
 
 def test_a_bad_provisioner_is_named_as_a_config_key_and_nothing_is_created(root):
-    config = {**stack_config(root, "dev"), "djangoapp:storageClassProvisioner": "kubernetes.io/aws-ebs"}
+    config = {
+        **stack_config(root, "dev"),
+        "djangoapp:storageClassProvisioner": "kubernetes.io/aws-ebs",
+    }
     with pytest.raises(pulumi.RunError, match="djangoapp:storageClassProvisioner") as caught:
         run_stack(root, config)
     assert caught.value.registrations == []

@@ -2,7 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_djangoapp.settings.checks import Problem, ValidationError, dns_label_problem, image_problem
+from pulumi_djangoapp.settings.checks import (
+    Problem,
+    ValidationError,
+    dns_label_problem,
+    image_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +55,9 @@ def test_dns_labels_accept_lowercase_names_and_refuse_the_rest():
 
 
 def test_validation_error_lists_every_problem_with_field_value_and_rule():
-    error = ValidationError("DjangoApp 'x'", [Problem("replicas", 0, "must be >= 1"), Problem("port", 0, "1-65535")])
+    error = ValidationError(
+        "DjangoApp 'x'", [Problem("replicas", 0, "must be >= 1"), Problem("port", 0, "1-65535")]
+    )
     text = str(error)
     assert "2 invalid arguments" in text
     assert "replicas = 0: must be >= 1" in text
@@ -60,7 +67,12 @@ def test_validation_error_lists_every_problem_with_field_value_and_rule():
 def test_a_storage_class_name_valid_only_as_a_prefix_is_refused():
     from pulumi_djangoapp.settings.checks import Problems, storage_problems
 
-    for name, refused in (("fast-gp3", False), ("fast-", True), ("fast.gp3", False), ("-fast", True)):
+    for name, refused in (
+        ("fast-gp3", False),
+        ("fast-", True),
+        ("fast.gp3", False),
+        ("-fast", True),
+    ):
         problems = Problems()
         storage_problems(problems, "database", "10Gi", name, "10Gi")
         assert bool(problems.items) is refused, name
@@ -77,7 +89,10 @@ def test_a_problem_shows_values_as_a_stack_file_spells_them():
     assert str(Problem("protect_data", True, "must be x")) == "protect_data = true: must be x"
     assert str(Problem("protect_data", False, "must be x")) == "protect_data = false: must be x"
     assert str(Problem("image", None, "is required")) == "image is empty: is required"
-    assert str(Problem("replicas", "two", "must be an integer")) == "replicas = 'two': must be an integer"
+    assert (
+        str(Problem("replicas", "two", "must be an integer"))
+        == "replicas = 'two': must be an integer"
+    )
 
 
 def test_a_validation_error_counts_its_problems_and_keeps_its_subject():
@@ -95,10 +110,21 @@ def test_a_validation_error_counts_its_problems_and_keeps_its_subject():
 
 
 def test_image_problems_say_why_in_words_a_user_can_act_on():
-    assert image_problem("") == "must be a non-empty image reference such as 'ghcr.io/acme/shop:1.4.2'"
-    assert image_problem("Upper/Case:1") == "is not a valid image reference ([registry/]path[:tag][@sha256:digest])"
-    assert image_problem("ghcr.io/acme/shop") == "must be pinned with a tag or a digest (an untagged image means ':latest')"
-    assert image_problem("ghcr.io/acme/shop:latest") == "must not use ':latest'; pin a version tag or a digest so every pod runs the same code"
+    assert (
+        image_problem("") == "must be a non-empty image reference such as 'ghcr.io/acme/shop:1.4.2'"
+    )
+    assert (
+        image_problem("Upper/Case:1")
+        == "is not a valid image reference ([registry/]path[:tag][@sha256:digest])"
+    )
+    assert (
+        image_problem("ghcr.io/acme/shop")
+        == "must be pinned with a tag or a digest (an untagged image means ':latest')"
+    )
+    assert (
+        image_problem("ghcr.io/acme/shop:latest")
+        == "must not use ':latest'; pin a version tag or a digest so every pod runs the same code"
+    )
 
 
 def test_a_dns_label_problem_states_the_rule():
@@ -129,8 +155,12 @@ def test_an_args_mapping_of_the_wrong_shape_is_named_with_its_type_and_article()
 def test_given_args_drop_unset_values_and_name_unknown_keys_under_their_field():
     problems = Problems()
     assert given_args(problems, None, PearArgs, "pear") is None
-    assert given_args(problems, {"size": None, "colour": "green"}, PearArgs, "pear") == {"colour": "green"}
-    assert [str(p) for p in problems.items] == ["pear.colour = 'green': is not a known argument; known: size"]
+    assert given_args(problems, {"size": None, "colour": "green"}, PearArgs, "pear") == {
+        "colour": "green"
+    }
+    assert [str(p) for p in problems.items] == [
+        "pear.colour = 'green': is not a known argument; known: size"
+    ]
 
 
 class TwoArgs(TypedDict):
@@ -145,15 +175,27 @@ def test_unknown_keys_lists_every_known_key_in_order():
 
 
 def test_storage_sizes_must_be_whole_positive_bytes_and_the_message_shows_the_value_given():
-    for size, refused in (("1", False), ("10Gi", False), ("0", True), ("0.5", True), ("1.5", True), ("ten", True)):
+    for size, refused in (
+        ("1", False),
+        ("10Gi", False),
+        ("0", True),
+        ("0.5", True),
+        ("1.5", True),
+        ("ten", True),
+    ):
         problems = Problems()
         storage_problems(problems, "database", size, None, "10Gi")
         assert bool(problems.items) is refused, size
         if refused:
-            assert str(problems.items[0]) == f"database.storage_size = {size!r}: must be a positive whole-byte quantity such as '10Gi'"
+            assert (
+                str(problems.items[0])
+                == f"database.storage_size = {size!r}: must be a positive whole-byte quantity such as '10Gi'"
+            )
     problems = Problems()
     storage_problems(problems, "broker", "1Gi", "Fast_SSD", "1Gi")
-    assert [str(p) for p in problems.items] == ["broker.storage_class = 'Fast_SSD': must be a StorageClass name (DNS-1123 subdomain)"]
+    assert [str(p) for p in problems.items] == [
+        "broker.storage_class = 'Fast_SSD': must be a StorageClass name (DNS-1123 subdomain)"
+    ]
 
 
 def test_unknown_top_level_keys_are_named_bare():
@@ -183,4 +225,6 @@ def test_a_boolean_flag_cannot_be_replaced_by_its_default():
 
 def test_the_boolean_check_is_written_once():
     root = Path(__file__).resolve().parents[1] / "components" / "pulumi_djangoapp" / "settings"
-    assert [p.name for p in sorted(root.glob("*.py")) if "must be true or false" in p.read_text()] == ["checks.py"]
+    assert [
+        p.name for p in sorted(root.glob("*.py")) if "must be true or false" in p.read_text()
+    ] == ["checks.py"]

@@ -1,6 +1,7 @@
+from conftest import MINIMAL
+
 from pulumi_djangoapp.builders import web
 from pulumi_djangoapp.settings import normalise
-from conftest import MINIMAL
 
 
 def s(**args):
@@ -23,7 +24,9 @@ def test_owned_namespace_enforces_the_restricted_pod_security_standard():
 
 def test_service_targets_the_named_http_port():
     svc = web.service(s(port=9000))
-    assert svc["spec"]["ports"] == [{"name": "http", "port": 9000, "targetPort": "http", "protocol": "TCP"}]
+    assert svc["spec"]["ports"] == [
+        {"name": "http", "port": 9000, "targetPort": "http", "protocol": "TCP"}
+    ]
 
 
 def test_service_account_does_not_automount_a_token():

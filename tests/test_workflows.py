@@ -26,9 +26,15 @@ def test_workflow_matches_the_github_workflow_schema(root, name):
 
 def test_schema_check_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps: not-a-list\n")
+    broken.write_text(
+        "name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps: not-a-list\n"
+    )
     checker = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
 
 
@@ -43,16 +49,30 @@ def test_ci_runs_make_test_on_push_and_pull_request(root):
 
 def test_preview_renders_per_stack_then_previews_with_the_policy_pack(root):
     preview = load(root, "preview.yml")
-    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert preview["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "pull-requests": "write",
+    }
     render, pulumi_job = preview["jobs"]["render"], preview["jobs"]["preview"]
     assert render["permissions"] == {"contents": "read"}  # forks: no token, no cloud
-    assert render["strategy"]["matrix"]["stack"] == pulumi_job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
-    (action,) = [s for s in pulumi_job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert (
+        render["strategy"]["matrix"]["stack"]
+        == pulumi_job["strategy"]["matrix"]["stack"]
+        == ["dev", "staging", "prod"]
+    )
+    (action,) = [
+        s for s in pulumi_job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")
+    ]
     assert action["with"]["command"] == "preview"
     assert action["with"]["comment-on-pr"] is True
     assert action["with"]["policyPacks"] == "policy"
     assert "${{ matrix.stack }}" in action["with"]["stack-name"]
-    (aws,) = [s for s in pulumi_job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
+    (aws,) = [
+        s
+        for s in pulumi_job["steps"]
+        if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+    ]
     assert "role-to-assume" in aws["with"] and "aws-access-key-id" not in aws["with"]
     assert "head.repo.full_name == github.repository" in pulumi_job["if"]
 
@@ -61,7 +81,9 @@ def test_ci_keeps_setup_pythons_interpreter_under_sudo(root):
     # sudo resets PATH to secure_path (even with --preserve-env=PATH), which drops the Python
     # that actions/setup-python put first on PATH: every sudo step passes PATH through env.
     ci = load(root, "ci.yml")
-    sudo_steps = [s["run"] for s in ci["jobs"]["test"]["steps"] if s.get("run", "").startswith("sudo")]
+    sudo_steps = [
+        s["run"] for s in ci["jobs"]["test"]["steps"] if s.get("run", "").startswith("sudo")
+    ]
     assert sudo_steps
     for command in sudo_steps:
         assert command.startswith('sudo env "PATH=$PATH" '), command
@@ -73,12 +95,20 @@ def test_preview_reaches_each_stacks_own_cluster_before_previewing(root):
     (kubeconfig,) = [i for i, n in enumerate(names) if "aws eks update-kubeconfig" in n]
     (preview,) = [i for i, n in enumerate(names) if n.startswith("pulumi/actions@")]
     assert kubeconfig < preview
-    assert '--alias "$context"' in names[kubeconfig] and "scripts/stack_cluster.py" in names[kubeconfig]
+    assert (
+        '--alias "$context"' in names[kubeconfig]
+        and "scripts/stack_cluster.py" in names[kubeconfig]
+    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_previewed_stack_names_cluster_context_and_region(root, stack):
-    result = subprocess.run([sys.executable, str(root / "scripts" / "stack_cluster.py"), stack], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "stack_cluster.py"), stack],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     cluster, context, region = result.stdout.split()
     assert (cluster, context, region) == (f"shop-{stack}", f"shop-{stack}", "eu-west-3")
@@ -102,8 +132,14 @@ def test_a_stack_without_its_cluster_is_a_clear_error(root, tmp_path):
 
 def test_the_render_job_diffs_against_the_base_rendered_with_its_own_code(root):
     render_job = load(root, "preview.yml")["jobs"]["render"]
-    checkouts = [s for s in render_job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")]
-    assert any(s.get("with", {}).get("ref") == "${{ github.event.pull_request.base.sha }}" and s["with"]["path"] == "base" for s in checkouts)
+    checkouts = [
+        s for s in render_job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert any(
+        s.get("with", {}).get("ref") == "${{ github.event.pull_request.base.sha }}"
+        and s["with"]["path"] == "base"
+        for s in checkouts
+    )
     runs = " ".join(s.get("run", "") for s in render_job["steps"])
     assert "make -C base render" in runs, "the base's own Makefile, venv and package"
     assert "DIFF=base/out/" in runs and "GITHUB_STEP_SUMMARY" in runs
@@ -114,9 +150,16 @@ def test_fork_pull_requests_get_their_comment_without_their_code_running_with_wr
     comment = load(root, "preview-comment.yml")
     on = comment[True] if True in comment else comment["on"]
     assert on == {"workflow_run": {"workflows": ["preview"], "types": ["completed"]}}
-    assert comment["permissions"]["pull-requests"] == "write" and comment["permissions"]["contents"] == "read"
+    assert (
+        comment["permissions"]["pull-requests"] == "write"
+        and comment["permissions"]["contents"] == "read"
+    )
     steps = comment["jobs"]["comment"]["steps"]
-    assert not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps), "never checks out PR code"
+    assert not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps), (
+        "never checks out PR code"
+    )
     assert not any("make" in s.get("run", "") or "python" in s.get("run", "") for s in steps)
     script = " ".join(s.get("run", "") for s in steps)
-    assert "--search \"$HEAD_SHA\"" in script, "the PR number comes from the head commit, not the artifact"
+    assert '--search "$HEAD_SHA"' in script, (
+        "the PR number comes from the head commit, not the artifact"
+    )

@@ -6,7 +6,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from pulumi_djangoapp import BrokerArgs, DjangoApp, DjangoAppArgs, PostgresArgs, ProcessArgs, RdsArgs, SidecarArgs
+from pulumi_djangoapp import (
+    BrokerArgs,
+    DjangoApp,
+    DjangoAppArgs,
+    PostgresArgs,
+    ProcessArgs,
+    RdsArgs,
+    SidecarArgs,
+)
 
 # Opt-in for a program that registers many apps: after the imports, hide the SDKs' modules from
 # the collector and collect less often (README "Speed": measured, not assumed).
@@ -40,11 +48,17 @@ web = DjangoApp(
             provider="rds",
             rds=RdsArgs(
                 subnet_ids=platform.require_output("databaseSubnetIds"),
-                client_security_group_ids=platform.require_output("clusterSecurityGroupId").apply(lambda group: [group]),
+                client_security_group_ids=platform.require_output("clusterSecurityGroupId").apply(
+                    lambda group: [group]
+                ),
             ),
         ),
         # One Celery worker beside gunicorn, queueing on an in-cluster Valkey.
-        processes=[ProcessArgs(name="worker", command=["celery", "-A", "project", "worker", "--loglevel", "INFO"])],
+        processes=[
+            ProcessArgs(
+                name="worker", command=["celery", "-A", "project", "worker", "--loglevel", "INFO"]
+            )
+        ],
         broker=BrokerArgs(storage_class=config.require("storageClass")),
         **cluster,
     ),

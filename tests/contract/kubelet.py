@@ -54,7 +54,7 @@ class Kubelet:
     def _mapped(self, value: str) -> str:
         for mount, local in self.paths.items():
             if value == mount or value.startswith(mount + "/"):
-                return str(local) + value[len(mount):]
+                return str(local) + value[len(mount) :]
         return value
 
     def environment(self, container: dict) -> dict[str, str]:
@@ -62,7 +62,14 @@ class Kubelet:
         env: dict[str, str] = {}
         for item in container.get("env", []):
             env[item["name"]] = self._mapped(expand(self._value(item), env))
-        bin_dirs = [*self.path_prefix, str(Path(sys.executable).parent), str(postgres_bin()), "/usr/local/bin", "/usr/bin", "/bin"]
+        bin_dirs = [
+            *self.path_prefix,
+            str(Path(sys.executable).parent),
+            str(postgres_bin()),
+            "/usr/local/bin",
+            "/usr/bin",
+            "/bin",
+        ]
         return {"PATH": os.pathsep.join(bin_dirs), "LANG": "C.UTF-8", "HOME": str(self.tmp), **env}
 
     # The pod's address as the downward API gives it; here the processes listen on loopback.
@@ -99,7 +106,9 @@ class Kubelet:
             text=True,
         )
 
-    def timed(self, container: dict, timeout: float = 120) -> tuple[subprocess.CompletedProcess, float]:
+    def timed(
+        self, container: dict, timeout: float = 120
+    ) -> tuple[subprocess.CompletedProcess, float]:
         started = time.monotonic()
         result = self.run(container, timeout)
         return result, time.monotonic() - started

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pulumi_djangoapp import DjangoApp
 from harness import RecordingMocks, Run, fake_password, run_program, unwrap_secrets
+
+from pulumi_djangoapp import DjangoApp
 
 from .services import Moto, free_port
 
@@ -16,7 +17,7 @@ OIDC = {
     "oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
     "oidc_provider_url": "https://oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
 }
-CONFIG = {"app.toml": '[features]\nnew_checkout = true\n'}
+CONFIG = {"app.toml": "[features]\nnew_checkout = true\n"}
 
 
 class MotoMocks(RecordingMocks):
@@ -25,7 +26,11 @@ class MotoMocks(RecordingMocks):
 
     def __init__(self, moto: Moto):
         super().__init__()
-        self.s3, self.sm, self.iam = moto.client("s3"), moto.client("secretsmanager"), moto.client("iam")
+        self.s3, self.sm, self.iam = (
+            moto.client("s3"),
+            moto.client("secretsmanager"),
+            moto.client("iam"),
+        )
 
     def new_resource(self, args):
         resource_id, state = super().new_resource(args)
@@ -36,14 +41,21 @@ class MotoMocks(RecordingMocks):
             self.s3.create_bucket(Bucket=name)
             return name, {**state, "bucket": name, "arn": f"arn:aws:s3:::{name}"}
         if args.typ == "aws:s3/bucketObjectv2:BucketObjectv2":
-            self.s3.put_object(Bucket=inputs["bucket"], Key=inputs["key"], Body=inputs["content"].encode())
+            self.s3.put_object(
+                Bucket=inputs["bucket"], Key=inputs["key"], Body=inputs["content"].encode()
+            )
         if args.typ == "aws:secretsmanager/secret:Secret":
             arn = self.sm.create_secret(Name=inputs["namePrefix"] + suffix)["ARN"]
             return arn, {**state, "arn": arn}
         if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
-            self.sm.put_secret_value(SecretId=inputs["secretId"], SecretString=inputs["secretString"])
+            self.sm.put_secret_value(
+                SecretId=inputs["secretId"], SecretString=inputs["secretString"]
+            )
         if args.typ == "aws:iam/role:Role":
-            role = self.iam.create_role(RoleName=f"{args.name}-{suffix}", AssumeRolePolicyDocument=inputs["assumeRolePolicy"])
+            role = self.iam.create_role(
+                RoleName=f"{args.name}-{suffix}",
+                AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
+            )
             return role["Role"]["RoleName"], {**state, "arn": role["Role"]["Arn"]}
         return resource_id, state
 
@@ -63,12 +75,20 @@ class Rendered:
 
     def schedule_pod(self, name: str) -> dict:
         """The pod each run of the CronJob ``<app>-<name>`` starts."""
-        cron = next(r for r in self.run.of_type(":CronJob") if r.inputs["metadata"]["name"] == f"shop-{name}")
+        cron = next(
+            r
+            for r in self.run.of_type(":CronJob")
+            if r.inputs["metadata"]["name"] == f"shop-{name}"
+        )
         return cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
     def process_pod(self, name: str) -> dict:
         """The pod of the process Deployment ``<app>-<name>``."""
-        deployment = next(r for r in self.run.of_type(":Deployment") if r.inputs["metadata"]["name"] == f"shop-{name}")
+        deployment = next(
+            r
+            for r in self.run.of_type(":Deployment")
+            if r.inputs["metadata"]["name"] == f"shop-{name}"
+        )
         return deployment.inputs["spec"]["template"]["spec"]
 
     def broker_command(self) -> list[str]:
@@ -77,7 +97,9 @@ class Rendered:
 
     def broker_acl(self) -> str:
         """The ACL file as the credentials Secret delivers it to the broker pod."""
-        return unwrap_secrets(self.run.one("core/v1:Secret").inputs["stringData"])["broker-users.acl"]
+        return unwrap_secrets(self.run.one("core/v1:Secret").inputs["stringData"])[
+            "broker-users.acl"
+        ]
 
     def container(self, name: str, pod: dict | None = None) -> dict:
         spec = pod or self.pod()
@@ -92,7 +114,12 @@ def render(tmp: Path, moto: Moto, db_port: int, db_name: str, **overrides: Any) 
         "config_files": CONFIG,
         "config_mount_path": str(tmp / "config"),
         "secrets_mount_path": str(tmp / "secrets"),
-        "database": {"host": "127.0.0.1", "port": db_port, "database_name": db_name, "username": db_name},
+        "database": {
+            "host": "127.0.0.1",
+            "port": db_port,
+            "database_name": db_name,
+            "username": db_name,
+        },
         "aws_region": "us-east-1",
         "aws_endpoint_url": moto.endpoint,
         "db_wait_timeout_seconds": 15,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import boto3
 import psycopg
-from psycopg import sql
 from moto.server import ThreadedMotoServer
+from psycopg import sql
 
 
 def free_port() -> int:
@@ -51,13 +51,18 @@ def pgserver_bin() -> Path:
     source = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
     if os.geteuid() != 0:
         return source / "bin"
-    root = Path(tempfile.gettempdir()) / f"djangoapp-pgserver-{hashlib.sha256(str(source).encode()).hexdigest()[:12]}"
+    root = (
+        Path(tempfile.gettempdir())
+        / f"djangoapp-pgserver-{hashlib.sha256(str(source).encode()).hexdigest()[:12]}"
+    )
     if not (root / ".copied").exists():
         shutil.rmtree(root, ignore_errors=True)
         # The binaries find libpq through their RPATH, $ORIGIN/../../../pgserver.libs: the
         # wheel's layout is kept (pgserver/pginstall beside pgserver.libs).
         shutil.copytree(source, root / "pgserver" / "pginstall", symlinks=True)
-        shutil.copytree(source.parent.parent / "pgserver.libs", root / "pgserver.libs", symlinks=True)
+        shutil.copytree(
+            source.parent.parent / "pgserver.libs", root / "pgserver.libs", symlinks=True
+        )
         for folder, _, _ in os.walk(root):
             os.chmod(folder, 0o755)
         (root / ".copied").touch()
@@ -70,7 +75,12 @@ class Postgres:
     With ``tls`` (a directory holding server.crt and server.key) it accepts TLS connections
     only, as RDS does with ``rds.force_ssl``."""
 
-    def __init__(self, bin_dir: "Path | None" = None, tls: "Path | None" = None, settings: "dict | None" = None) -> None:
+    def __init__(
+        self,
+        bin_dir: "Path | None" = None,
+        tls: "Path | None" = None,
+        settings: "dict | None" = None,
+    ) -> None:
         self.bin = bin_dir or postgres_bin()
         self.tls = tls
         # Server settings, as `-c name=value`: RDS's defaults where a test needs them.
@@ -104,7 +114,17 @@ class Postgres:
                 "hostnossl all all 0.0.0.0/0 reject\n"
             )
             options += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(self.root / "log"), "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "start",
+        )
         return self
 
     @property
@@ -113,20 +133,30 @@ class Postgres:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self._run(
+                str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+            )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection:
-        return psycopg.connect(host=str(self.root), port=self.port, user="postgres", dbname=dbname, autocommit=True)
+        return psycopg.connect(
+            host=str(self.root), port=self.port, user="postgres", dbname=dbname, autocommit=True
+        )
 
     def create_database(self, name: str, owner: str, password: str) -> None:
         """What a DBA does for an existing server: the role gets the generated password."""
         with self.admin() as conn:
             conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(owner), sql.Literal(password))
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(owner), sql.Literal(password)
+                )
             )
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(owner)
+                )
+            )
 
 
 class Moto:
@@ -162,7 +192,9 @@ def redis_server() -> str:
     Valkey speaks; the contract tests run the rendered server flags with it."""
     found = shutil.which("redis-server")
     if not found:
-        raise RuntimeError("redis-server is not installed: `make test` installs Debian's redis-server")
+        raise RuntimeError(
+            "redis-server is not installed: `make test` installs Debian's redis-server"
+        )
     return found
 
 
@@ -180,13 +212,15 @@ class Broker:
         mapped = {"--aclfile": str(acl_path), "--dir": str(root / "data"), "--port": str(self.port)}
         assert command[0] == "valkey-server", command
         self.argv = [redis_server()]
-        for flag, value in zip(command[1::2], command[2::2]):
+        for flag, value in zip(command[1::2], command[2::2], strict=True):
             self.argv += [flag, mapped.get(flag, value)]
         self.argv += ["--bind", "127.0.0.1", "--daemonize", "no"]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Broker":
-        self.process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with socket.socket() as sock:

@@ -15,8 +15,8 @@ import sys
 import pytest
 from psycopg import sql
 
-from pulumi_djangoapp.builders import backups as backup_pod
 from pulumi_djangoapp.builders import backups
+from pulumi_djangoapp.builders import backups as backup_pod
 from pulumi_djangoapp.builders.fetch import AwsRefs
 from pulumi_djangoapp.settings import normalise
 
@@ -37,10 +37,16 @@ def backed_up(app, kubelet, postgres, tmp_path):
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db,)).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(db), sql.Literal(rendered.password)))
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(db), sql.Literal(rendered.password)
+                )
+            )
         # The official image's POSTGRES_USER may create databases; a restore recreates its own.
         conn.execute(sql.SQL("ALTER ROLE {} CREATEDB").format(sql.Identifier(db)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(db))
+        )
     for mount in (backups.DUMP_DIR, backups.PASSWORD_DIR):
         local = tmp_path / mount.strip("/").replace("/", "-")
         local.mkdir()
@@ -52,19 +58,38 @@ def backed_up(app, kubelet, postgres, tmp_path):
         "SECRET_KEY_FILE": str(tmp_path / "key"),
         "DJANGO_CONFIG_DIR": str(tmp_path),
     }
-    (tmp_path / "url").write_text(f"postgres://{db}:{rendered.password}@127.0.0.1:{postgres.port}/{db}")
+    (tmp_path / "url").write_text(
+        f"postgres://{db}:{rendered.password}@127.0.0.1:{postgres.port}/{db}"
+    )
     (tmp_path / "key").write_text("k" * 50)
-    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=APP_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     with postgres.admin(db) as conn:
         for row in PRODUCTS:
-            conn.execute("INSERT INTO shop_product (name, price_cents, sku) VALUES (%s, %s, %s)", row)
+            conn.execute(
+                "INSERT INTO shop_product (name, price_cents, sku) VALUES (%s, %s, %s)", row
+            )
     yield rendered, db
     with postgres.admin() as conn:
         # The database and whatever a restore kept or left beside it.
-        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname = %s OR datname LIKE %s", (db, f"{db}\\_%"))]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname = %s OR datname LIKE %s",
+                (db, f"{db}\\_%"),
+            )
+        ]
         for name in names:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def local(container, postgres):
@@ -75,7 +100,12 @@ def local(container, postgres):
         container = {
             **container,
             "env": [
-                {**e, "value": {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port)}.get(e["name"], e.get("value"))}
+                {
+                    **e,
+                    "value": {"PGHOST": "127.0.0.1", "PGPORT": str(postgres.port)}.get(
+                        e["name"], e.get("value")
+                    ),
+                }
                 for e in container["env"]
             ],
         }
@@ -90,18 +120,31 @@ def backup_pod_spec(rendered):
 def checksums(postgres, db):
     """Rows and an md5 of every row, per table of the app."""
     with postgres.admin(db) as conn:
-        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            )
+        ]
         return {
-            t: conn.execute(sql.SQL("SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {} x").format(sql.Identifier(t))).fetchone()
+            t: conn.execute(
+                sql.SQL(
+                    "SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {} x"
+                ).format(sql.Identifier(t))
+            ).fetchone()
             for t in tables
         }
 
 
 def keys(moto, bucket):
-    return sorted(o["Key"] for o in moto.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []))
+    return sorted(
+        o["Key"] for o in moto.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+    )
 
 
-def test_a_dump_uploaded_then_restored_over_a_dropped_database_gives_back_every_row(backed_up, kubelet, postgres, moto):
+def test_a_dump_uploaded_then_restored_over_a_dropped_database_gives_back_every_row(
+    backed_up, kubelet, postgres, moto
+):
     rendered, db = backed_up
     before = checksums(postgres, db)
     assert before["shop_product"][0] == len(PRODUCTS) and len(before) >= 5
@@ -115,7 +158,11 @@ def test_a_dump_uploaded_then_restored_over_a_dropped_database_gives_back_every_
     env = {e["name"]: e.get("value") for e in upload["env"]}
     bucket, prefix = env["BACKUP_BUCKET"], env["BACKUP_PREFIX"]
     uploaded = keys(moto, bucket)
-    assert len(uploaded) == 1 and uploaded[0].startswith(f"{prefix}/") and "/incoming/" not in uploaded[0]
+    assert (
+        len(uploaded) == 1
+        and uploaded[0].startswith(f"{prefix}/")
+        and "/incoming/" not in uploaded[0]
+    )
 
     with postgres.admin() as conn:  # the volume is lost
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
@@ -123,10 +170,14 @@ def test_a_dump_uploaded_then_restored_over_a_dropped_database_gives_back_every_
         leftover.unlink()
 
     # An upload interrupted after the first copy: newer by name, never a candidate.
-    moto.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/incoming/29991231T000000Z.dump", Body=b"PGDMP partial")
+    moto.client("s3").put_object(
+        Bucket=bucket, Key=f"{prefix}/incoming/29991231T000000Z.dump", Body=b"PGDMP partial"
+    )
 
     settings = normalise("shop", rendered.args)
-    refs = AwsRefs(bucket=bucket, region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"])
+    refs = AwsRefs(
+        bucket=bucket, region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"]
+    )
     job = backup_pod.restore_job(settings, refs)["spec"]["template"]["spec"]
     (download,), (restore,) = job["initContainers"], job["containers"]
     result = kubelet.run(download)
@@ -162,13 +213,22 @@ def test_a_partial_dump_never_becomes_a_backup(backed_up, kubelet, moto):
     assert keys(moto, bucket) == []
 
 
-def test_the_restore_finds_no_backup_in_an_empty_prefix_and_changes_nothing(backed_up, kubelet, postgres):
+def test_the_restore_finds_no_backup_in_an_empty_prefix_and_changes_nothing(
+    backed_up, kubelet, postgres
+):
     rendered, db = backed_up
     before = checksums(postgres, db)
     (upload,) = backup_pod_spec(rendered)["containers"]
     env = {e["name"]: e.get("value") for e in upload["env"]}
-    refs = AwsRefs(bucket=env["BACKUP_BUCKET"], region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"])
-    (download,) = backup_pod.restore_job(normalise("shop", rendered.args), refs)["spec"]["template"]["spec"]["initContainers"]
+    refs = AwsRefs(
+        bucket=env["BACKUP_BUCKET"],
+        region=env["AWS_REGION"],
+        secret_ids={},
+        role_arn=env["AWS_ROLE_ARN"],
+    )
+    (download,) = backup_pod.restore_job(normalise("shop", rendered.args), refs)["spec"][
+        "template"
+    ]["spec"]["initContainers"]
     result = kubelet.run(download)
     assert result.returncode == 1 and "no backup found" in result.stderr
     assert checksums(postgres, db) == before
@@ -199,22 +259,49 @@ def iam_s3(backed_up, tmp_path):
     cannot point at moto). The setup is seven requests, then IAM is enforced."""
     rendered, _ = backed_up
     policies = {
-        purpose: rendered.run.one("iam/rolePolicy:RolePolicy", f"shop-{purpose}-policy").inputs["policy"]
+        purpose: rendered.run.one("iam/rolePolicy:RolePolicy", f"shop-{purpose}-policy").inputs[
+            "policy"
+        ]
         for purpose in ("backup", "restore")
     }
-    bucket = json.loads(policies["backup"])["Statement"][0]["Resource"].split(":::", 1)[1].split("/", 1)[0]
+    bucket = (
+        json.loads(policies["backup"])["Statement"][0]["Resource"]
+        .split(":::", 1)[1]
+        .split("/", 1)[0]
+    )
     server = IamMoto(setup_calls=7).start()
     try:
         server.client("s3").create_bucket(Bucket=bucket)
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
         iam, arns = server.client("iam"), {}
         for purpose, policy in policies.items():
-            arns[purpose] = iam.create_role(RoleName=f"shop-{purpose}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-            iam.put_role_policy(RoleName=f"shop-{purpose}-role", PolicyName=f"shop-{purpose}-policy", PolicyDocument=policy)
+            arns[purpose] = iam.create_role(
+                RoleName=f"shop-{purpose}-role", AssumeRolePolicyDocument=json.dumps(trust)
+            )["Role"]["Arn"]
+            iam.put_role_policy(
+                RoleName=f"shop-{purpose}-role",
+                PolicyName=f"shop-{purpose}-policy",
+                PolicyDocument=policy,
+            )
         credentials = {}
         for purpose, arn in arns.items():
-            keys = server.client("sts").assume_role(RoleArn=arn, RoleSessionName=f"shop-{purpose}")["Credentials"]
-            credentials[purpose] = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"], "aws_session_token": keys["SessionToken"]}
+            keys = server.client("sts").assume_role(RoleArn=arn, RoleSessionName=f"shop-{purpose}")[
+                "Credentials"
+            ]
+            credentials[purpose] = {
+                "aws_access_key_id": keys["AccessKeyId"],
+                "aws_secret_access_key": keys["SecretAccessKey"],
+                "aws_session_token": keys["SessionToken"],
+            }
         yield server, bucket, credentials
     finally:
         server.stop()
@@ -233,7 +320,9 @@ def with_credentials(container, server, credentials):
     return {**container, "env": env}
 
 
-def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_does(kubelet, tmp_path):
+def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_does(
+    kubelet, tmp_path
+):
     """Fidelity: the step every backup ran before #25, with the role it had then (put, get and
     delete under the prefix), fails here as it failed on AWS."""
     bucket, prefix = "shop-backups-old", "shop/shop/postgres"
@@ -241,14 +330,31 @@ def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_d
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*"},
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
     ]}  # fmt: skip
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     server = IamMoto(setup_calls=4).start()
     try:
         server.client("s3").create_bucket(Bucket=bucket)
-        arn = server.client("iam").create_role(RoleName="old-backup", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        server.client("iam").put_role_policy(RoleName="old-backup", PolicyName="old", PolicyDocument=json.dumps(old_role))
+        arn = server.client("iam").create_role(
+            RoleName="old-backup", AssumeRolePolicyDocument=json.dumps(trust)
+        )["Role"]["Arn"]
+        server.client("iam").put_role_policy(
+            RoleName="old-backup", PolicyName="old", PolicyDocument=json.dumps(old_role)
+        )
         keys = server.client("sts").assume_role(RoleArn=arn, RoleSessionName="old")["Credentials"]
-        credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"], "aws_session_token": keys["SessionToken"]}
+        credentials = {
+            "aws_access_key_id": keys["AccessKeyId"],
+            "aws_secret_access_key": keys["SecretAccessKey"],
+            "aws_session_token": keys["SessionToken"],
+        }
         kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
         big = tmp_path / "big"
         big.write_bytes(os.urandom(9 * 1024 * 1024))
@@ -256,7 +362,10 @@ def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_d
             f'set -eu\naws s3 cp "$BIG" "s3://$BUCKET/{prefix}/incoming/x.dump" --only-show-errors\n'
             f'aws s3 mv "s3://$BUCKET/{prefix}/incoming/x.dump" "s3://$BUCKET/{prefix}/x.dump" --only-show-errors\n'
         )
-        old = {"command": ["sh", "-c", script], "env": [{"name": "BIG", "value": str(big)}, {"name": "BUCKET", "value": bucket}]}
+        old = {
+            "command": ["sh", "-c", script],
+            "env": [{"name": "BIG", "value": str(big)}, {"name": "BUCKET", "value": bucket}],
+        }
         result = kubelet.run(with_credentials(old, server, credentials))
     finally:
         server.stop()
@@ -264,7 +373,9 @@ def test_the_harness_refuses_an_s3_move_of_8_mib_without_tag_permission_as_aws_d
     assert "GetObjectTagging" in result.stderr and "AccessDenied" in result.stderr
 
 
-def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles_permissions(backed_up, iam_s3, kubelet, postgres, tmp_path):
+def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles_permissions(
+    backed_up, iam_s3, kubelet, postgres, tmp_path
+):
     rendered, db = backed_up
     server, bucket, roles = iam_s3
     credentials = roles["backup"]
@@ -280,7 +391,11 @@ def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles
     kubelet.path_prefix = [str(aws_cli_v2(tmp_path, server.endpoint))]
     result = kubelet.run(with_credentials(upload, server, credentials), timeout=300)
     assert result.returncode == 0, result.stderr
-    objects = server.client("s3", roles["restore"]).list_objects_v2(Bucket=bucket, Prefix="shop/shop/postgres/").get("Contents", [])
+    objects = (
+        server.client("s3", roles["restore"])
+        .list_objects_v2(Bucket=bucket, Prefix="shop/shop/postgres/")
+        .get("Contents", [])
+    )
     assert [o["Size"] for o in objects] == [size] and "/incoming/" not in objects[0]["Key"]
 
     # The backup role cannot delete, read or list what it wrote: S3's lifecycle expires archives.
@@ -296,7 +411,9 @@ def test_a_dump_above_8_mib_is_uploaded_by_aws_cli_v2_with_only_the_backup_roles
     with pytest.raises(Exception, match="AccessDenied"):
         reader.put_object(Bucket=bucket, Key=objects[0]["Key"], Body=b"overwrite")
     env = {e["name"]: e.get("value") for e in upload["env"]}
-    refs = AwsRefs(bucket=bucket, region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"])
+    refs = AwsRefs(
+        bucket=bucket, region=env["AWS_REGION"], secret_ids={}, role_arn=env["AWS_ROLE_ARN"]
+    )
     job = backup_pod.restore_job(normalise("shop", rendered.args), refs)["spec"]["template"]["spec"]
     (download,), (restore,) = job["initContainers"], job["containers"]
     for leftover in kubelet.paths[backups.DUMP_DIR].iterdir():
@@ -324,7 +441,12 @@ def download_role(job_pod_spec):
 
 def databases(postgres, prefix):
     with postgres.admin() as conn:
-        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (prefix + "%",))]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (prefix + "%",)
+            )
+        ]
 
 
 def dumped(backed_up, kubelet, postgres):
@@ -333,12 +455,19 @@ def dumped(backed_up, kubelet, postgres):
     result = kubelet.run(local(dump, postgres))
     assert result.returncode == 0, result.stderr
     s = normalise("shop", rendered.args)
-    refs = AwsRefs(bucket="unused", region="us-east-1", secret_ids={}, role_arn="arn:aws:iam::123456789012:role/unused")
+    refs = AwsRefs(
+        bucket="unused",
+        region="us-east-1",
+        secret_ids={},
+        role_arn="arn:aws:iam::123456789012:role/unused",
+    )
     (restore,) = backup_pod.restore_job(s, refs)["spec"]["template"]["spec"]["containers"]
     return local(restore, postgres)
 
 
-def test_a_role_without_createdb_cannot_restore_and_the_live_database_is_untouched(backed_up, kubelet, postgres):
+def test_a_role_without_createdb_cannot_restore_and_the_live_database_is_untouched(
+    backed_up, kubelet, postgres
+):
     rendered, db = backed_up
     restore = dumped(backed_up, kubelet, postgres)
     before = checksums(postgres, db)
@@ -346,12 +475,19 @@ def test_a_role_without_createdb_cannot_restore_and_the_live_database_is_untouch
         conn.execute(sql.SQL("ALTER ROLE {} NOCREATEDB").format(sql.Identifier(db)))
     result = kubelet.run(restore)
     assert result.returncode != 0
-    assert "permission denied to create database" in result.stderr and f"{db} is unchanged" in result.stderr
+    assert (
+        "permission denied to create database" in result.stderr
+        and f"{db} is unchanged" in result.stderr
+    )
     assert checksums(postgres, db) == before
-    assert databases(postgres, f"{db}_restore_") == [] and databases(postgres, f"{db}_before_") == []
+    assert (
+        databases(postgres, f"{db}_restore_") == [] and databases(postgres, f"{db}_before_") == []
+    )
 
 
-def test_an_archive_whose_locale_the_server_lacks_cannot_restore_and_the_live_database_is_untouched(backed_up, kubelet, postgres):
+def test_an_archive_whose_locale_the_server_lacks_cannot_restore_and_the_live_database_is_untouched(
+    backed_up, kubelet, postgres
+):
     rendered, db = backed_up
     restore = dumped(backed_up, kubelet, postgres)
     before = checksums(postgres, db)
@@ -369,7 +505,9 @@ def test_an_archive_whose_locale_the_server_lacks_cannot_restore_and_the_live_da
     assert databases(postgres, f"{db}_restore_") == []
 
 
-def test_a_restore_while_a_writer_is_connected_keeps_the_live_database(backed_up, kubelet, postgres):
+def test_a_restore_while_a_writer_is_connected_keeps_the_live_database(
+    backed_up, kubelet, postgres
+):
     rendered, db = backed_up
     restore = dumped(backed_up, kubelet, postgres)
     before = checksums(postgres, db)
@@ -383,7 +521,9 @@ def test_a_restore_while_a_writer_is_connected_keeps_the_live_database(backed_up
 
 
 @pytest.mark.parametrize("cut", [1, 4096])
-def test_an_archive_cut_short_fails_the_dumps_check_though_its_table_of_contents_reads(backed_up, kubelet, postgres, tmp_path, cut):
+def test_an_archive_cut_short_fails_the_dumps_check_though_its_table_of_contents_reads(
+    backed_up, kubelet, postgres, tmp_path, cut
+):
     rendered, db = backed_up
     ballast(postgres, db, db)
     (dump,) = backup_pod_spec(rendered)["initContainers"]
@@ -393,9 +533,23 @@ def test_an_archive_cut_short_fails_the_dumps_check_though_its_table_of_contents
     short = tmp_path / "short.dump"
     short.write_bytes(whole[:-cut])
     env = {"PATH": f"{postgres.bin}:/usr/bin:/bin"}
-    listed = subprocess.run(["pg_restore", "--list", str(short)], env=env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        ["pg_restore", "--list", str(short)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert listed.returncode == 0, "pg_restore --list passes it: the check it was"
-    checked = subprocess.run(["sh", "-c", backups.ARCHIVE_CHECK, "check", str(short)], env=env, capture_output=True, text=True, timeout=60)
+    checked = subprocess.run(
+        ["sh", "-c", backups.ARCHIVE_CHECK, "check", str(short)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert checked.returncode != 0
-    whole_ok = subprocess.run(["sh", "-c", backups.ARCHIVE_CHECK, "check", str(kubelet.paths[backups.DUMP_DIR] / "dump")], env=env, capture_output=True, text=True, timeout=60)
+    whole_ok = subprocess.run(
+        ["sh", "-c", backups.ARCHIVE_CHECK, "check", str(kubelet.paths[backups.DUMP_DIR] / "dump")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert whole_ok.returncode == 0, whole_ok.stderr

@@ -38,7 +38,9 @@ def test_fetch_config_lands_the_files_in_the_config_dir(app, kubelet):
     rendered = app()
     result = kubelet.run(rendered.container("fetch-config"))
     assert result.returncode == 0, result.stderr
-    assert (rendered.tmp / "config" / "app.toml").read_text() == rendered.args["config_files"]["app.toml"]
+    assert (rendered.tmp / "config" / "app.toml").read_text() == rendered.args["config_files"][
+        "app.toml"
+    ]
 
 
 def test_fetch_config_is_idempotent_and_removes_files_gone_from_the_bucket(app, kubelet):
@@ -57,11 +59,18 @@ def test_fetch_secrets_writes_each_secret_to_its_own_0400_file(app, kubelet):
         result = kubelet.run(rendered.container("fetch-secrets"))
         assert result.returncode == 0, result.stderr
     secrets = rendered.tmp / "secrets"
-    assert sorted(p.name for p in secrets.iterdir()) == ["database-url", "database.json", "secret-key"]
+    assert sorted(p.name for p in secrets.iterdir()) == [
+        "database-url",
+        "database.json",
+        "secret-key",
+    ]
     for path in secrets.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o400, path.name
     url = (secrets / "database-url").read_text()
-    assert url == f"postgres://{rendered.args['database']['username']}:{rendered.password}@127.0.0.1:{rendered.args['database']['port']}/{rendered.args['database']['database_name']}"
+    assert (
+        url
+        == f"postgres://{rendered.args['database']['username']}:{rendered.password}@127.0.0.1:{rendered.args['database']['port']}/{rendered.args['database']['database_name']}"
+    )
     assert json.loads((secrets / "database.json").read_text())["password"] == rendered.password
 
 
@@ -146,7 +155,13 @@ def test_concurrent_migrate_steps_apply_each_migration_exactly_once(app, kubelet
 def test_migrate_waits_for_the_lock_and_gives_up_with_a_message(app, kubelet, postgres):
     rendered = app(migration_lock_timeout_seconds=2)
     prepare(rendered, kubelet)
-    key = int(next(e["value"] for e in rendered.container("migrate")["env"] if e["name"] == "MIGRATION_LOCK_KEY"))
+    key = int(
+        next(
+            e["value"]
+            for e in rendered.container("migrate")["env"]
+            if e["name"] == "MIGRATION_LOCK_KEY"
+        )
+    )
     with postgres.admin(rendered.args["database"]["database_name"]) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", [key])
         result = kubelet.run(rendered.container("migrate"), timeout=60)
@@ -217,7 +232,11 @@ def serving(rendered, kubelet):
     server = kubelet.start(django)
 
     def status(address, timeout=30.0):
-        code, _ = get(f"http://{address}:{rendered.args['port']}{probe['path']}", probe["httpHeaders"][0]["value"], timeout)
+        code, _ = get(
+            f"http://{address}:{rendered.args['port']}{probe['path']}",
+            probe["httpHeaders"][0]["value"],
+            timeout,
+        )
         if code is None and server.poll() is not None:
             pytest.fail(f"gunicorn exited: {server.stderr.read()}")
         return code
@@ -263,7 +282,9 @@ def test_job_mode_gates_app_pods_until_the_job_has_migrated(app, kubelet, postgr
 
     migrated = kubelet.run(rendered.container("migrate", job_pod))
     assert migrated.returncode == 0, migrated.stderr
-    assert ("shop", "0002_product_sku") in applied_migrations(postgres, rendered.args["database"]["database_name"])
+    assert ("shop", "0002_product_sku") in applied_migrations(
+        postgres, rendered.args["database"]["database_name"]
+    )
 
     after = kubelet.run(gate, timeout=60)
     assert after.returncode == 0, after.stderr
@@ -279,7 +300,9 @@ def test_none_mode_runs_no_migration_step(app, mode):
 
 def test_health_checks_answer_any_host_while_every_other_path_validates_it(app, kubelet):
     # An ALB health check sends the target's IP as Host; a client must use a configured host.
-    rendered = migrated(app, kubelet, ingress={"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]})
+    rendered = migrated(
+        app, kubelet, ingress={"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/16"]}
+    )
     django = rendered.container("django")
     server = kubelet.start(django)
     base = f"http://127.0.0.1:{rendered.args['port']}"
@@ -295,7 +318,11 @@ def test_health_checks_answer_any_host_while_every_other_path_validates_it(app, 
         server.wait(timeout=30)
 
 
-CLEARSESSIONS = {"name": "clearsessions", "schedule": "0 3 * * *", "command": ["python", "manage.py", "clearsessions"]}
+CLEARSESSIONS = {
+    "name": "clearsessions",
+    "schedule": "0 3 * * *",
+    "command": ["python", "manage.py", "clearsessions"],
+}
 
 
 def test_a_scheduled_command_waits_for_migrations_then_runs_to_exit_0(app, kubelet, postgres):

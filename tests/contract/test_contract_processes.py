@@ -7,9 +7,7 @@ local server, as the Service would."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -25,7 +23,9 @@ SERVICE = "shop-broker.shop.svc.cluster.local:6379"
 
 def rows(postgres, rendered, name):
     with postgres.admin(rendered.args["database"]["database_name"]) as conn:
-        return conn.execute("SELECT count(*) FROM shop_taskrun WHERE name = %s", (name,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM shop_taskrun WHERE name = %s", (name,)
+        ).fetchone()[0]
 
 
 def wait_until(condition, timeout, what):
@@ -39,7 +39,12 @@ def wait_until(condition, timeout, what):
 
 def probe(kubelet, container, kind):
     """Run a container's exec probe the way the kubelet does; True when it passes."""
-    return kubelet.run({**container, "command": container[kind]["exec"]["command"], "args": []}, timeout=10).returncode == 0
+    return (
+        kubelet.run(
+            {**container, "command": container[kind]["exec"]["command"], "args": []}, timeout=10
+        ).returncode
+        == 0
+    )
 
 
 @pytest.fixture
@@ -56,12 +61,16 @@ def celery_app(app, kubelet, tmp_path):
              "ready_file": str(tmp_path / "beat-ready")},
         ]  # fmt: skip
         rendered = app(broker={}, processes=processes, env={"SHOP_TICK_SECONDS": "1"}, **overrides)
-        server = Broker(rendered.broker_command(), rendered.broker_acl(), tmp_path / "broker").start()
+        server = Broker(
+            rendered.broker_command(), rendered.broker_acl(), tmp_path / "broker"
+        ).start()
         brokers.append(server)
         prepare(rendered, kubelet, rendered.process_pod("worker"))
         url_file = rendered.tmp / "secrets" / "broker-url"
         url = url_file.read_text()
-        assert url.startswith("redis://:") and url.endswith(f"@{SERVICE}/0"), "the URL names the broker Service"
+        assert url.startswith("redis://:") and url.endswith(f"@{SERVICE}/0"), (
+            "the URL names the broker Service"
+        )
         url_file.chmod(0o600)
         url_file.write_text(url.replace(SERVICE, f"127.0.0.1:{server.port}"))
         if migrate:
@@ -77,12 +86,18 @@ def celery_app(app, kubelet, tmp_path):
 def enqueue(kubelet, rendered, name, seconds=0):
     """What the web app does: queue a task from a django container's environment."""
     code = f"from shop.tasks import record; record.delay({name!r}, {seconds})"
-    container = {**rendered.container("django"), "command": ["python", "manage.py", "shell", "-c", code], "args": []}
+    container = {
+        **rendered.container("django"),
+        "command": ["python", "manage.py", "shell", "-c", code],
+        "args": [],
+    }
     result = kubelet.run(container, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
-def test_worker_as_rendered_consumes_a_task_queued_by_the_app_and_writes_its_row(celery_app, kubelet, postgres):
+def test_worker_as_rendered_consumes_a_task_queued_by_the_app_and_writes_its_row(
+    celery_app, kubelet, postgres
+):
     rendered, _, _ = celery_app()
     worker = rendered.container("worker", rendered.process_pod("worker"))
     process = kubelet.start(worker)
@@ -106,14 +121,20 @@ def test_worker_cannot_pass_liveness_before_its_first_heartbeat(celery_app, kube
     assert not probe(kubelet, worker, "startupProbe")
 
 
-def test_sigterm_during_a_task_is_a_warm_shutdown_the_task_finishes_and_the_worker_exits_0(celery_app, kubelet, postgres):
+def test_sigterm_during_a_task_is_a_warm_shutdown_the_task_finishes_and_the_worker_exits_0(
+    celery_app, kubelet, postgres
+):
     rendered, _, queue = celery_app()
     worker = rendered.container("worker", rendered.process_pod("worker"))
     process = kubelet.start(worker)
     wait_until(lambda: probe(kubelet, worker, "readinessProbe"), 60, "worker ready")
     enqueue(kubelet, rendered, "slow", seconds=4)
     # Taken: out of the queue and held unacknowledged (acks late) while it runs.
-    wait_until(lambda: queue.llen("celery") == 0 and queue.hlen("unacked") == 1, 30, "the worker took the task")
+    wait_until(
+        lambda: queue.llen("celery") == 0 and queue.hlen("unacked") == 1,
+        30,
+        "the worker took the task",
+    )
     signalled = time.monotonic()
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
@@ -123,7 +144,9 @@ def test_sigterm_during_a_task_is_a_warm_shutdown_the_task_finishes_and_the_work
     assert queue.hlen("unacked") == 0 and queue.llen("celery") == 0, "nothing left to redeliver"
 
 
-def test_beat_as_rendered_sends_the_periodic_task_and_a_worker_runs_it(celery_app, kubelet, postgres):
+def test_beat_as_rendered_sends_the_periodic_task_and_a_worker_runs_it(
+    celery_app, kubelet, postgres
+):
     rendered, _, queue = celery_app()
     beat = rendered.container("beat", rendered.process_pod("beat"))
     worker = rendered.container("worker", rendered.process_pod("worker"))
@@ -140,7 +163,9 @@ def test_beat_as_rendered_sends_the_periodic_task_and_a_worker_runs_it(celery_ap
             p.communicate(timeout=60)
 
 
-def test_process_started_before_migrations_waits_and_starts_once_migrate_has_run(celery_app, kubelet, postgres):
+def test_process_started_before_migrations_waits_and_starts_once_migrate_has_run(
+    celery_app, kubelet, postgres
+):
     rendered, _, _ = celery_app(migrate=False, migrations_wait_timeout_seconds=120)
     pod = rendered.process_pod("worker")
     assert [c["name"] for c in pod["initContainers"]][-1] == "wait-for-migrations"
@@ -152,7 +177,9 @@ def test_process_started_before_migrations_waits_and_starts_once_migrate_has_run
     assert kubelet.run(rendered.container("migrate")).returncode == 0
     gate.communicate(timeout=60)
     assert gate.returncode == 0
-    assert ("shop", "0003_taskrun") in applied_migrations(postgres, rendered.args["database"]["database_name"])
+    assert ("shop", "0003_taskrun") in applied_migrations(
+        postgres, rendered.args["database"]["database_name"]
+    )
 
 
 def test_broker_refuses_clients_without_the_password_and_evicts_nothing(celery_app):
@@ -174,6 +201,11 @@ def test_broker_keeps_queued_tasks_across_a_restart(celery_app, kubelet, tmp_pat
     again.argv[again.argv.index("--port") + 1] = str(server.port)
     again.start()
     try:
-        assert redis.Redis.from_url((rendered.tmp / "secrets" / "broker-url").read_text()).llen("celery") == 1
+        assert (
+            redis.Redis.from_url((rendered.tmp / "secrets" / "broker-url").read_text()).llen(
+                "celery"
+            )
+            == 1
+        )
     finally:
         again.stop()

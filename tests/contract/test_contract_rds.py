@@ -21,17 +21,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from harness import run_program
 
 from pulumi_djangoapp.builders import rds
 from pulumi_djangoapp.settings import rds as rds_settings
-from harness import run_program
 
 from .render import OIDC, MotoMocks
 from .services import Postgres, free_port, pgserver_bin
 
 MASTER_USER = "dbadmin"
 # Every character JSON must escape, and shell metacharacters: jq must hand it over unchanged.
-MASTER_PASSWORD = 'M4ster"pw\\with$(x)`y`&|;\'quotes'
+MASTER_PASSWORD = "M4ster\"pw\\with$(x)`y`&|;'quotes"
 APP = "shop_rds"
 
 
@@ -81,7 +81,9 @@ def _certificates(root: Path) -> dict[str, Path]:
     files["other"].write_bytes(other_cert.public_bytes(pem))
     files["crt"].write_bytes(server_cert.public_bytes(pem))
     files["key"].write_bytes(
-        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        server_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return files
 
@@ -91,7 +93,7 @@ class _Bundle(http.server.BaseHTTPRequestHandler):
 
     bundle = b""
 
-    def do_GET(self):  # noqa: N802 - the standard library's name
+    def do_GET(self):
         body = self.bundle if self.path == "/bundle.pem" else b"<html>not a certificate</html>"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -111,12 +113,18 @@ def certs(tmp_path_factory):
 def tls_postgres(certs):
     # As RDS for PostgreSQL >= 11 runs: pg_stat_statements loaded, utility statements tracked,
     # a failing statement logged whole (log_min_error_statement's default, pinned here).
-    rds_like = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track_utility": "on", "log_min_error_statement": "error"}
+    rds_like = {
+        "shared_preload_libraries": "pg_stat_statements",
+        "pg_stat_statements.track_utility": "on",
+        "log_min_error_statement": "error",
+    }
     server = Postgres(tls=certs["crt"].parent, settings=rds_like).start()
     with server.admin() as conn:
         conn.execute("CREATE EXTENSION pg_stat_statements")
         # What RDS's master is: no superuser, CREATEROLE and CREATEDB.
-        conn.execute(f"CREATE ROLE {MASTER_USER} LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD.replace(chr(39), chr(39) * 2)}'")
+        conn.execute(
+            f"CREATE ROLE {MASTER_USER} LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD.replace(chr(39), chr(39) * 2)}'"
+        )
     yield server
     server.stop()
 
@@ -149,7 +157,12 @@ class RdsMocks(MotoMocks):
                 Name=f"rds!db-{uuid.uuid4()}",
                 SecretString=json.dumps({"username": MASTER_USER, "password": MASTER_PASSWORD}),
             )["ARN"]
-            state = {**state, "address": "localhost", "port": self.port, "masterUserSecrets": [{"secretArn": arn}]}
+            state = {
+                **state,
+                "address": "localhost",
+                "port": self.port,
+                "masterUserSecrets": [{"secretArn": arn}],
+            }
         return resource_id, state
 
 
@@ -179,14 +192,20 @@ def rendered(tmp_path, moto, tls_postgres, trust_store):
     }
     for folder in ("config", "secrets", "work"):
         (tmp_path / folder).mkdir()
-    run = run_program(lambda: __import__("pulumi_djangoapp").DjangoApp("shop", args).namespace, mocks=RdsMocks(moto, tls_postgres.port))
+    run = run_program(
+        lambda: __import__("pulumi_djangoapp").DjangoApp("shop", args).namespace,
+        mocks=RdsMocks(moto, tls_postgres.port),
+    )
     return run
 
 
 def _trusting(container: dict, certs) -> dict:
     """The image's system trust store stands in for the public CA of AWS's trust store: here
     curl is told about the test CA, nothing else about the container changes."""
-    return {**container, "env": [*container["env"], {"name": "CURL_CA_BUNDLE", "value": str(certs["ca"])}]}
+    return {
+        **container,
+        "env": [*container["env"], {"name": "CURL_CA_BUNDLE", "value": str(certs["ca"])}],
+    }
 
 
 def _job_container(run, name: str) -> dict:
@@ -208,11 +227,16 @@ def _ok(result: subprocess.CompletedProcess, name: str) -> None:
 @pytest.fixture
 def role_job_ran(rendered, kubelet, tmp_path, certs):
     kubelet.paths[rds.WORK_DIR] = tmp_path / "work"
-    _ok(kubelet.run(_trusting(_job_container(rendered, "fetch-credentials"), certs)), "fetch-credentials")
+    _ok(
+        kubelet.run(_trusting(_job_container(rendered, "fetch-credentials"), certs)),
+        "fetch-credentials",
+    )
     return rendered
 
 
-def test_fetch_credentials_hands_over_the_master_password_unchanged_and_the_ca_bundle(role_job_ran, tmp_path, certs):
+def test_fetch_credentials_hands_over_the_master_password_unchanged_and_the_ca_bundle(
+    role_job_ran, tmp_path, certs
+):
     work = tmp_path / "work"
     assert (work / "master-user").read_text() == MASTER_USER
     assert (work / "master-password").read_text() == MASTER_PASSWORD
@@ -222,11 +246,14 @@ def test_fetch_credentials_hands_over_the_master_password_unchanged_and_the_ca_b
     assert not list(work.glob("*.partial"))
 
 
-def test_fetch_credentials_cannot_pass_off_a_page_that_is_not_a_pem_bundle(rendered, kubelet, tmp_path, certs, trust_store):
+def test_fetch_credentials_cannot_pass_off_a_page_that_is_not_a_pem_bundle(
+    rendered, kubelet, tmp_path, certs, trust_store
+):
     kubelet.paths[rds.WORK_DIR] = tmp_path / "work"
     container = _trusting(_job_container(rendered, "fetch-credentials"), certs)
     container["env"] = [
-        {**e, "value": f"{trust_store}/broken.pem"} if e["name"] == "CA_BUNDLE_URL" else e for e in container["env"]
+        {**e, "value": f"{trust_store}/broken.pem"} if e["name"] == "CA_BUNDLE_URL" else e
+        for e in container["env"]
     ]
     result = kubelet.run(container)
     assert result.returncode != 0
@@ -234,7 +261,9 @@ def test_fetch_credentials_cannot_pass_off_a_page_that_is_not_a_pem_bundle(rende
     assert not (tmp_path / "work" / "rds-ca.pem").exists()
 
 
-def test_fetch_credentials_cannot_download_the_bundle_from_an_untrusted_server(rendered, kubelet, tmp_path):
+def test_fetch_credentials_cannot_download_the_bundle_from_an_untrusted_server(
+    rendered, kubelet, tmp_path
+):
     kubelet.paths[rds.WORK_DIR] = tmp_path / "work"
     # No CURL_CA_BUNDLE: the self-signed test server is not trusted, so nothing is written.
     result = kubelet.run(_job_container(rendered, "fetch-credentials"))
@@ -242,27 +271,39 @@ def test_fetch_credentials_cannot_download_the_bundle_from_an_untrusted_server(r
     assert not (tmp_path / "work" / "rds-ca.pem").exists()
 
 
-def test_create_role_runs_twice_and_the_app_role_owns_its_database_and_nothing_more(role_job_ran, kubelet, tls_postgres):
+def test_create_role_runs_twice_and_the_app_role_owns_its_database_and_nothing_more(
+    role_job_ran, kubelet, tls_postgres
+):
     for attempt in range(2):
-        _ok(kubelet.run(_job_container(role_job_ran, "create-role")), f"create-role (run {attempt + 1})")
+        _ok(
+            kubelet.run(_job_container(role_job_ran, "create-role")),
+            f"create-role (run {attempt + 1})",
+        )
     with tls_postgres.admin() as conn:
         role = conn.execute(
-            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = %s", (APP,)
+            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = %s",
+            (APP,),
         ).fetchone()
         owner = conn.execute(
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (APP,)
         ).fetchone()
-        public_connect = conn.execute("SELECT has_database_privilege('public', %s, 'CONNECT')", (APP,)).fetchone()
+        public_connect = conn.execute(
+            "SELECT has_database_privilege('public', %s, 'CONNECT')", (APP,)
+        ).fetchone()
     assert role == (False, False, False, True)
     assert owner == (APP,)
     assert public_connect == (False,)
 
 
-def test_the_app_migrates_and_connects_over_verify_full_tls_with_the_generated_password(role_job_ran, kubelet, tmp_path, certs, tls_postgres):
+def test_the_app_migrates_and_connects_over_verify_full_tls_with_the_generated_password(
+    role_job_ran, kubelet, tmp_path, certs, tls_postgres
+):
     _ok(kubelet.run(_job_container(role_job_ran, "create-role")), "create-role")
     for name in ("fetch-config", "fetch-secrets", "wait-for-db", "migrate"):
         container = _pod_container(role_job_ran, name)
-        _ok(kubelet.run(_trusting(container, certs) if name == "fetch-secrets" else container), name)
+        _ok(
+            kubelet.run(_trusting(container, certs) if name == "fetch-secrets" else container), name
+        )
     secrets = tmp_path / "secrets"
     url = (secrets / "database-url").read_text()
     assert url.startswith(f"postgres://{APP}:") and f"@localhost:{tls_postgres.port}/{APP}?" in url
@@ -285,10 +326,15 @@ def test_the_app_migrates_and_connects_over_verify_full_tls_with_the_generated_p
     assert result.stdout.strip().splitlines()[-1] == f"('{APP}', True)"
 
 
-def test_the_url_cannot_reach_a_server_whose_certificate_names_another_host_or_another_ca(role_job_ran, kubelet, tmp_path, certs):
+def test_the_url_cannot_reach_a_server_whose_certificate_names_another_host_or_another_ca(
+    role_job_ran, kubelet, tmp_path, certs
+):
     """What verify-full adds: sslmode=require would accept both servers below."""
     _ok(kubelet.run(_job_container(role_job_ran, "create-role")), "create-role")
-    _ok(kubelet.run(_trusting(_pod_container(role_job_ran, "fetch-secrets"), certs)), "fetch-secrets")
+    _ok(
+        kubelet.run(_trusting(_pod_container(role_job_ran, "fetch-secrets"), certs)),
+        "fetch-secrets",
+    )
     url = (tmp_path / "secrets" / "database-url").read_text()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
@@ -296,7 +342,9 @@ def test_the_url_cannot_reach_a_server_whose_certificate_names_another_host_or_a
         psycopg.connect(url.replace("@localhost:", "@127.0.0.1:"))
     with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
         psycopg.connect(url.replace(str(tmp_path / "secrets" / "rds-ca.pem"), str(certs["other"])))
-    with psycopg.connect(url.replace("@localhost:", "@127.0.0.1:").replace("verify-full", "require")) as conn:
+    with psycopg.connect(
+        url.replace("@localhost:", "@127.0.0.1:").replace("verify-full", "require")
+    ) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
@@ -310,7 +358,9 @@ def test_the_role_sql_is_idempotent_on_postgresql_16_as_a_createrole_non_superus
             conn.execute(f"CREATE ROLE {MASTER_USER} LOGIN CREATEROLE CREATEDB PASSWORD 'masterpw'")
         work = tmp_path / "work"
         work.mkdir()
-        (work / "app-password-verifier").write_text(rds.scram_sha256_verifier("GeneratedAppPassword16", b"sixteen byte salt"[:16]))
+        (work / "app-password-verifier").write_text(
+            rds.scram_sha256_verifier("GeneratedAppPassword16", b"sixteen byte salt"[:16])
+        )
         env = {
             "PATH": f"{server.bin}:/usr/bin:/bin", "WORK_DIR": str(work), "PGHOST": "127.0.0.1",
             "PGPORT": str(server.port), "PGUSER": MASTER_USER, "PGPASSWORD": "masterpw", "PGDATABASE": "postgres",
@@ -321,14 +371,22 @@ def test_the_role_sql_is_idempotent_on_postgresql_16_as_a_createrole_non_superus
                 input=rds.ROLE_SQL, env=env, capture_output=True, text=True, timeout=60,
             )  # fmt: skip
             _ok(result, f"role SQL on 16 (run {attempt + 1})")
-        with psycopg.connect(host="127.0.0.1", port=server.port, user=APP, password="GeneratedAppPassword16", dbname=APP) as conn:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=server.port,
+            user=APP,
+            password="GeneratedAppPassword16",
+            dbname=APP,
+        ) as conn:
             conn.execute("CREATE TABLE owned (id int)")
             assert conn.execute("SELECT current_user").fetchone() == (APP,)
     finally:
         server.stop()
 
 
-def test_the_app_password_is_in_neither_pg_stat_statements_nor_the_log_and_the_app_still_logs_in(role_job_ran, kubelet, tmp_path, tls_postgres):
+def test_the_app_password_is_in_neither_pg_stat_statements_nor_the_log_and_the_app_still_logs_in(
+    role_job_ran, kubelet, tmp_path, tls_postgres
+):
     """#25: RDS tracks utility statements in pg_stat_statements and logs a failing statement
     whole; ALTER ROLE ... PASSWORD carries a SCRAM verifier, never the password."""
     password = json.loads(_secret_document(role_job_ran))["password"]
@@ -346,19 +404,34 @@ def test_the_app_password_is_in_neither_pg_stat_statements_nor_the_log_and_the_a
     assert failed.returncode != 0
     with tls_postgres.admin() as conn:
         statements = [r[0] for r in conn.execute("SELECT query FROM pg_stat_statements")]
-        stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (APP,)).fetchone()[0]
+        stored = conn.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (APP,)
+        ).fetchone()[0]
     log = tls_postgres.log
-    assert any("ALTER ROLE" in q and "SCRAM-SHA-256$" in q for q in statements), "the statement was tracked"
+    assert any("ALTER ROLE" in q and "SCRAM-SHA-256$" in q for q in statements), (
+        "the statement was tracked"
+    )
     assert "STATEMENT:" in log and "SCRAM-SHA-256$4096:" in log, "the failing statement was logged"
     assert not [q for q in statements if password in q]
     assert password not in log
     assert stored.startswith("SCRAM-SHA-256$4096:"), "stored as given"
-    with psycopg.connect(host="localhost", port=tls_postgres.port, user=APP, password=password, dbname=APP, sslmode="require") as conn:
+    with psycopg.connect(
+        host="localhost",
+        port=tls_postgres.port,
+        user=APP,
+        password=password,
+        dbname=APP,
+        sslmode="require",
+    ) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (APP,)
 
 
 def _secret_document(run) -> str:
-    return next(r.inputs["secretString"] for r in run.of_type(":SecretVersion") if r.name == "shop-secrets-database-json-version")
+    return next(
+        r.inputs["secretString"]
+        for r in run.of_type(":SecretVersion")
+        if r.name == "shop-secrets-database-json-version"
+    )
 
 
 def test_the_reserved_words_refused_as_master_user_are_the_servers_reserved_key_words(tls_postgres):

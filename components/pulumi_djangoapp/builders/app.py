@@ -47,22 +47,39 @@ done
 echo "wait-for-db: PostgreSQL at $DB_HOST:$DB_PORT accepts connections"
 """
 
+
 def credentials_secret_name(s: Settings) -> str:
     return f"{s.name}-credentials"
+
 
 def config_map_name(s: Settings) -> str:
     return f"{s.name}-config"
 
+
 def env_list(pairs: Iterable[tuple[str, str]]) -> list[dict]:
     return [{"name": k, "value": v} for k, v in pairs]
+
 
 def app_env(s: Settings) -> list[dict]:
     """The user's variables, then the component's: secrets only as paths to files."""
     managed = (
         ("DJANGO_CONFIG_DIR", s.config_mount_path),
-        *((f.file_env, f"{s.secrets_mount_path}/{f.key}") for f in APP_ENV_ORDER if f in s.secret_files),
         *(
-            ((broker.VISIBILITY_TIMEOUT_ENV, str(broker.visibility_timeout([p.termination_grace_seconds for p in s.processes]))),)
+            (f.file_env, f"{s.secrets_mount_path}/{f.key}")
+            for f in APP_ENV_ORDER
+            if f in s.secret_files
+        ),
+        *(
+            (
+                (
+                    broker.VISIBILITY_TIMEOUT_ENV,
+                    str(
+                        broker.visibility_timeout(
+                            [p.termination_grace_seconds for p in s.processes]
+                        )
+                    ),
+                ),
+            )
             if s.broker
             else ()
         ),
@@ -79,6 +96,7 @@ def app_env(s: Settings) -> list[dict]:
     pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
     return [*env_list((*s.env, *managed)), pod_ip]
 
+
 def _app_mounts(s: Settings) -> list[dict]:
     return [
         {"name": "config", "mountPath": s.config_mount_path, "readOnly": True},
@@ -86,6 +104,7 @@ def _app_mounts(s: Settings) -> list[dict]:
         {"name": "tmp", "mountPath": TMP_MOUNT_PATH},
         {"name": "logs", "mountPath": LOGS_MOUNT_PATH},
     ]
+
 
 def _http_probe(s: Settings, period: int, failures: int, timeout: int) -> dict:
     return {
@@ -100,10 +119,12 @@ def _http_probe(s: Settings, period: int, failures: int, timeout: int) -> dict:
         "timeoutSeconds": timeout,
     }
 
+
 def _pre_stop(s: Settings) -> dict:
     # Keep serving while the endpoint removal reaches every node. The sleep action (on by
     # default from 1.30, below the oldest supported version) needs no `sleep` binary in the image.
     return {"sleep": {"seconds": s.pre_stop_seconds}}
+
 
 def django_container(s: Settings) -> dict:
     return container(
@@ -122,6 +143,7 @@ def django_container(s: Settings) -> dict:
         livenessProbe=_http_probe(s, period=20, failures=3, timeout=3),
         lifecycle={"preStop": _pre_stop(s)},
     )
+
 
 def wait_for_db_container(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     db = s.database
@@ -148,9 +170,11 @@ def wait_for_db_container(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         resources=WAIT_FOR_DB_RESOURCES,
     )
 
+
 def app_process(s: Settings) -> dict:
     """What every container running the app's code shares: env, mounts, resources."""
     return {"env": app_env(s), "volumeMounts": _app_mounts(s), "resources": s.resources.manifest()}
+
 
 def migration_step(s: Settings) -> list[dict]:
     """The last init step: migrate under the lock, wait for the Job, or nothing."""
@@ -161,8 +185,10 @@ def migration_step(s: Settings) -> list[dict]:
         return [migrations.wait_for_migrations_container(s, app_process(s))]
     return []
 
+
 def sidecar_tmp_volume(sidecar: SidecarSettings) -> str:
     return f"tmp-{sidecar.name}"
+
 
 def sidecar_container(s: Settings, sidecar: SidecarSettings) -> dict:
     """A native sidecar: ``restartPolicy: Always`` in initContainers. Every supported version
@@ -183,31 +209,41 @@ def sidecar_container(s: Settings, sidecar: SidecarSettings) -> dict:
         **{k: v for k, v in optional.items() if v is not None},
         # Shared volumes are read-only for sidecars: they observe the app, they do not change it.
         volumeMounts=[
-            *({"name": volume, "mountPath": path, "readOnly": True} for volume, path in sidecar.volume_mounts),
+            *(
+                {"name": volume, "mountPath": path, "readOnly": True}
+                for volume, path in sidecar.volume_mounts
+            ),
             {"name": sidecar_tmp_volume(sidecar), "mountPath": TMP_MOUNT_PATH},
         ],
         resources=sidecar.resources.manifest(),
     )
+
 
 def _require_refs(s: Settings, refs: Optional[AwsRefs]) -> Optional[AwsRefs]:
     if s.uses_aws and refs is None:
         raise ValueError("the AWS backend needs AwsRefs (bucket, region, secret ids)")
     return refs if s.uses_aws else None
 
+
 def _preparation(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
     """Sidecars first, so a log shipper sees every later step; then fetches and the DB wait."""
     refs = _require_refs(s, refs)
     sidecars = [sidecar_container(s, c) for c in s.sidecars]
     fetches = (
-        [fetch.fetch_config_container(s, refs), fetch.fetch_secrets_container(s, refs)] if refs else []
+        [fetch.fetch_config_container(s, refs), fetch.fetch_secrets_container(s, refs)]
+        if refs
+        else []
     )
     return [*sidecars, *fetches, wait_for_db_container(s, refs)]
+
 
 def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
     return [*_preparation(s, refs), *migration_step(s)]
 
+
 def app_containers(s: Settings) -> list[dict]:
     return [django_container(s)]
+
 
 def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
     if refs:
@@ -234,6 +270,7 @@ def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dic
         },
     ]
 
+
 def volumes(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
     return [
         *_config_and_secret_volumes(s, _require_refs(s, refs)),
@@ -244,6 +281,7 @@ def volumes(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
             for c in s.sidecars
         ),
     ]
+
 
 def _spread(s: Settings) -> list[dict]:
     # ScheduleAnyway: spread when the cluster can, still schedule on a one-node dev cluster.
@@ -256,6 +294,7 @@ def _spread(s: Settings) -> list[dict]:
         }
         for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
     ]
+
 
 def pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     spec = {
@@ -273,6 +312,7 @@ def pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         spec["topologySpreadConstraints"] = _spread(s)
     return spec
 
+
 def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """The Job's pod: the same preparation as an app pod, then the locked migrate as its one
     container (sidecars still native, so they do not keep the Job from completing)."""
@@ -282,7 +322,17 @@ def migration_pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     spec["containers"] = [migrations.migrate_container(s, app_process(s))]
     return spec
 
-def command_pod_spec(s: Settings, name: str, command, resources, refs: Optional[AwsRefs], wait: bool, env=(), **fields) -> dict:
+
+def command_pod_spec(
+    s: Settings,
+    name: str,
+    command,
+    resources,
+    refs: Optional[AwsRefs],
+    wait: bool,
+    env=(),
+    **fields,
+) -> dict:
     """A pod whose one container runs ``command`` from the app image after the web pod's
     preparation and (when ``wait``) a bounded wait for migrations: it never runs them."""
     spec = pod_spec(s, refs)
@@ -307,11 +357,13 @@ def command_pod_spec(s: Settings, name: str, command, resources, refs: Optional[
     ]
     return spec
 
+
 def migration_job(s: Settings, refs: Optional[AwsRefs] = None) -> Optional[dict]:
     if s.migrations.mode != "job":
         return None
     shape = migration_pod_spec(s, fetch.placeholder_refs(refs) if refs else None)
     return migrations.job(s, migration_pod_spec(s, refs), migrations.job_name(s, shape))
+
 
 def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     spec = pod_spec(s, refs)
@@ -324,12 +376,18 @@ def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector_labels(s.name, WEB)},
             # Never below the desired count during a rollout: a new pod must be ready first.
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
             "template": {
                 "metadata": {
                     "labels": labels(s.name, WEB),
                     # New config content, new pod template: the Deployment rolls.
-                    "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash, **fetch.credential_annotations(s, spec)},
+                    "annotations": {
+                        CONFIG_HASH_ANNOTATION: s.config_hash,
+                        **fetch.credential_annotations(s, spec),
+                    },
                 },
                 "spec": spec,
             },
@@ -340,5 +398,8 @@ def deployment(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
 def await_seconds(s: Settings) -> int:
     """How long a web rollout may legitimately take: the database wait, the migration step (the
     lock in ``init-container`` mode, the wait for the Job in ``job`` mode) and the startup probe."""
-    migration = {"init-container": s.migrations.lock_timeout_seconds, "job": s.migrations.wait_timeout_seconds}
+    migration = {
+        "init-container": s.migrations.lock_timeout_seconds,
+        "job": s.migrations.wait_timeout_seconds,
+    }
     return s.db_wait_timeout_seconds + migration.get(s.migrations.mode, 0) + STARTUP_SECONDS

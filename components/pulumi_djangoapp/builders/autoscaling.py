@@ -16,12 +16,22 @@ from .labels import WEB, labels
 
 
 def horizontal_pod_autoscaler(
-    a: AutoscalingSettings, name: str, namespace: str, deployment: str, container: str = "django", instance: Optional[str] = None, component: str = WEB
+    a: AutoscalingSettings,
+    name: str,
+    namespace: str,
+    deployment: str,
+    container: str = "django",
+    instance: Optional[str] = None,
+    component: str = WEB,
 ) -> dict:
     metrics = [
         {
             "type": "ContainerResource",
-            "containerResource": {"name": resource, "container": container, "target": {"type": "Utilization", "averageUtilization": value}},
+            "containerResource": {
+                "name": resource,
+                "container": container,
+                "target": {"type": "Utilization", "averageUtilization": value},
+            },
         }
         for resource, value in (("cpu", a.cpu_utilization), ("memory", a.memory_utilization))
         if value is not None
@@ -29,7 +39,11 @@ def horizontal_pod_autoscaler(
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(instance or name, component)},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels(instance or name, component),
+        },
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
             "minReplicas": a.min_replicas,

@@ -45,9 +45,15 @@ INCOMING = "incoming"
 
 INCOMING_DAYS = 1
 
-DUMP_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+DUMP_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
 
-UPLOAD_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+UPLOAD_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "96Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
 
 # A dump that takes longer than this is stopped (and retried by the next schedule).
 DEADLINE_SECONDS = 4 * 3600
@@ -56,16 +62,20 @@ DEADLINE_SECONDS = 4 * 3600
 # reads only the table of contents and passes an archive cut short (#27).
 ARCHIVE_CHECK = 'pg_restore --file=/dev/null "$1"'
 
-DUMP_SCRIPT = """\
+DUMP_SCRIPT = (
+    """\
 set -eu
 rm -f "$DUMP_DIR/dump.partial" "$DUMP_DIR/dump"
 PGPASSWORD="$(cat "$PGPASSWORD_FILE")" pg_dump --format=custom --no-password --file "$DUMP_DIR/dump.partial"
 # The archive must be readable to its end before it counts as a dump.
-check_archive() { """ + ARCHIVE_CHECK + """; }
+check_archive() { """
+    + ARCHIVE_CHECK
+    + """; }
 check_archive "$DUMP_DIR/dump.partial"
 mv "$DUMP_DIR/dump.partial" "$DUMP_DIR/dump"
 echo "dump: $(wc -c < "$DUMP_DIR/dump") bytes of $PGDATABASE"
 """
+)
 
 UPLOAD_SCRIPT = """\
 set -eu
@@ -132,22 +142,33 @@ SQL
 echo "restore: $PGDATABASE restored; the previous database, if any, is kept as $old"
 """
 
+
 def name(app: str) -> str:
     return f"{app}-backup"
+
 
 def restore_account(app: str) -> str:
     """The restore Job's ServiceAccount: its role reads archives and can write none."""
     return f"{app}-restore"
 
+
 def prefix(namespace: str, app: str) -> str:
     return f"{namespace}/{app}/postgres"
 
+
 def dump_volume(storage_size: str, storage_class: Optional[str], volume_labels: dict) -> dict:
     """A claim of the database's class and size, made with the pod and deleted with it."""
-    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size}}}
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": storage_size}},
+    }
     if storage_class is not None:
         spec["storageClassName"] = storage_class
-    return {"name": "dump", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": volume_labels}, "spec": spec}}}
+    return {
+        "name": "dump",
+        "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": volume_labels}, "spec": spec}},
+    }
+
 
 def _db_env(s: Settings) -> list[dict]:
     db = s.database
@@ -160,12 +181,14 @@ def _db_env(s: Settings) -> list[dict]:
         {"name": "DUMP_DIR", "value": DUMP_DIR},
     ]
 
+
 def _db_mounts() -> list[dict]:
     return [
         {"name": "dump", "mountPath": DUMP_DIR},
         {"name": "password", "mountPath": PASSWORD_DIR, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
+
 
 def _cloud_env(s: Settings, refs: AwsRefs, key: Optional[str] = None) -> list[dict]:
     env = [
@@ -177,15 +200,21 @@ def _cloud_env(s: Settings, refs: AwsRefs, key: Optional[str] = None) -> list[di
     if key is not None:
         env.append({"name": "BACKUP_KEY", "value": key})
     return [
-        {**e, "value": f"{s.name}-backup"} if e["name"] == "AWS_ROLE_SESSION_NAME" else e for e in env
+        {**e, "value": f"{s.name}-backup"} if e["name"] == "AWS_ROLE_SESSION_NAME" else e
+        for e in env
     ]
+
 
 def _cloud_mounts(s: Settings) -> list[dict]:
     assert s.aws is not None
-    mounts = [{"name": "dump", "mountPath": DUMP_DIR}, {"name": fetch.HOME_VOLUME, "mountPath": fetch.HOME_DIR}]
+    mounts = [
+        {"name": "dump", "mountPath": DUMP_DIR},
+        {"name": fetch.HOME_VOLUME, "mountPath": fetch.HOME_DIR},
+    ]
     if s.aws.workload_identity:
         mounts.append({"name": fetch.TOKEN_VOLUME, "mountPath": fetch.TOKEN_DIR, "readOnly": True})
     return mounts
+
 
 def _volumes(s: Settings) -> list[dict]:
     return [
@@ -203,6 +232,7 @@ def _volumes(s: Settings) -> list[dict]:
         *fetch.volumes(s),
     ]
 
+
 def _pod(s: Settings, init: list[dict], main: dict, account: str) -> dict:
     return {
         "serviceAccountName": account,
@@ -214,6 +244,7 @@ def _pod(s: Settings, init: list[dict], main: dict, account: str) -> dict:
         "volumes": _volumes(s),
         "restartPolicy": "Never",
     }
+
 
 def _postgres_container(s: Settings, name: str, script: str) -> dict:
     return container(
@@ -227,7 +258,10 @@ def _postgres_container(s: Settings, name: str, script: str) -> dict:
         volumeMounts=_db_mounts(),
     )
 
-def _cloud_container(s: Settings, refs: AwsRefs, name: str, script: str, key: Optional[str] = None) -> dict:
+
+def _cloud_container(
+    s: Settings, refs: AwsRefs, name: str, script: str, key: Optional[str] = None
+) -> dict:
     assert s.aws is not None
     return container(
         name,
@@ -240,6 +274,7 @@ def _cloud_container(s: Settings, refs: AwsRefs, name: str, script: str, key: Op
         volumeMounts=_cloud_mounts(s),
     )
 
+
 def _pod_metadata(s: Settings) -> dict:
     metadata: dict[str, Any] = {"labels": labels(s.name, BACKUP)}
     if s.aws is not None and s.aws.pod_identity:
@@ -247,10 +282,15 @@ def _pod_metadata(s: Settings) -> dict:
         metadata["annotations"] = {SKIP_CONTAINERS_ANNOTATION: "dump,restore"}
     return metadata
 
+
 def backup_pod_spec(s: Settings, refs: AwsRefs) -> dict:
     return _pod(
-        s, [_postgres_container(s, "dump", DUMP_SCRIPT)], _cloud_container(s, refs, "upload", UPLOAD_SCRIPT), name(s.name)
+        s,
+        [_postgres_container(s, "dump", DUMP_SCRIPT)],
+        _cloud_container(s, refs, "upload", UPLOAD_SCRIPT),
+        name(s.name),
     )
+
 
 def cron_job(s: Settings, refs: AwsRefs) -> dict:
     b = s.backups
@@ -259,14 +299,28 @@ def cron_job(s: Settings, refs: AwsRefs) -> dict:
         name="backup", schedule=b.schedule, command=(), time_zone=b.time_zone, resources=None,
         deadline_seconds=DEADLINE_SECONDS, suspend=b.suspend,
     )  # fmt: skip
-    return schedules.cron_job(spec, name(s.name), s.namespace, labels(s.name, BACKUP), _pod_metadata(s), backup_pod_spec(s, refs))
+    return schedules.cron_job(
+        spec,
+        name(s.name),
+        s.namespace,
+        labels(s.name, BACKUP),
+        _pod_metadata(s),
+        backup_pod_spec(s, refs),
+    )
 
-def restore_job(s: Settings, refs: AwsRefs, key: Optional[str] = None, job_name: Optional[str] = None) -> dict:
+
+def restore_job(
+    s: Settings, refs: AwsRefs, key: Optional[str] = None, job_name: Optional[str] = None
+) -> dict:
     """Download ``key`` (default: the newest backup) and restore it over the database."""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": job_name or f"{s.name}-restore", "namespace": s.namespace, "labels": labels(s.name, BACKUP)},
+        "metadata": {
+            "name": job_name or f"{s.name}-restore",
+            "namespace": s.namespace,
+            "labels": labels(s.name, BACKUP),
+        },
         "spec": {
             # A restore is run by a person, once: no automatic retry over a half-restored database.
             "backoffLimit": 0,
@@ -285,19 +339,30 @@ def restore_job(s: Settings, refs: AwsRefs, key: Optional[str] = None, job_name:
         },
     }
 
+
 def service_account(s: Settings) -> dict:
     return security.service_account(metadata(name(s.name), s.namespace, s.name, BACKUP))
+
 
 def restore_service_account(s: Settings) -> dict:
     return security.service_account(metadata(restore_account(s.name), s.namespace, s.name, BACKUP))
 
+
 def selector(s: Settings) -> Mapping[str, str]:
     return selector_labels(s.name, BACKUP)
 
-def restore_access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]) -> dict:
+
+def restore_access_policy(
+    partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]
+) -> dict:
     """List and read archives under this app's backup prefix; nothing else, no write."""
     statements: list[dict] = [
-        {"Sid": "ReadOwnBackups", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:{partition}:s3:::{bucket}/{backup_prefix}/*"},
+        {
+            "Sid": "ReadOwnBackups",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:{partition}:s3:::{bucket}/{backup_prefix}/*",
+        },
         {
             "Sid": "ListOwnBackups",
             "Effect": "Allow",
@@ -318,7 +383,10 @@ def restore_access_policy(partition: str, bucket: str, backup_prefix: str, kms_k
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
-def access_policy(partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]) -> dict:
+
+def access_policy(
+    partition: str, bucket: str, backup_prefix: str, kms_key_arn: Optional[str]
+) -> dict:
     """Write archives under this app's backup prefix (one PUT, or a multipart upload aborted on
     failure); nothing else: no read, no list, no delete, no tags (S3 expires old archives, and a
     restore reads through its own role)."""

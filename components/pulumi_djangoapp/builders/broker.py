@@ -39,21 +39,26 @@ VISIBILITY_MARGIN_SECONDS = 60
 
 DEFAULT_LONGEST_TASK_SECONDS = 120
 
+
 def visibility_timeout(grace_seconds: "list[int]") -> int:
     """The longest grace period (the longest task) plus a margin: a task still running is never
     redelivered, a killed worker's task comes back minutes later, not an hour."""
     return max(grace_seconds or [DEFAULT_LONGEST_TASK_SECONDS]) + VISIBILITY_MARGIN_SECONDS
 
+
 def name(app: str) -> str:
     return f"{app}-broker"
 
+
 def host(app: str, namespace: str) -> str:
     return f"{name(app)}.{namespace}.svc.cluster.local"
+
 
 def port(b: BrokerSettings) -> int:
     if b.in_cluster or b.url is None:
         return PORT
     return urllib.parse.urlsplit(b.url).port or PORT
+
 
 def url(b: BrokerSettings, app: str, namespace: str, password: str) -> str:
     """The URL the app reads from its secret file; the password is alphanumeric (no escaping).
@@ -69,10 +74,12 @@ def url(b: BrokerSettings, app: str, namespace: str, password: str) -> str:
         netloc += f":{parts.port}"
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path or "/0", "", ""))
 
+
 def acl_file(password: str) -> str:
     """The ``default`` user with the generated password: every key, channel and command (Celery
     uses lists, pub/sub and Lua scripts); nobody connects without the password."""
     return f"user default on >{password} ~* &* +@all\n"
+
 
 def server_command(b: BrokerSettings) -> list[str]:
     """Every setting as a flag: no config file to template, and each one is visible in the pod."""
@@ -89,24 +96,45 @@ def server_command(b: BrokerSettings) -> list[str]:
         "--save", "",
     ]  # fmt: skip
 
+
 def _tcp(period: int, failures: int) -> dict:
-    return {"tcpSocket": {"port": "redis"}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": 2}
+    return {
+        "tcpSocket": {"port": "redis"},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": 2,
+    }
+
 
 def _metadata(app: str, namespace: str, object_name: str) -> dict:
     return {"name": object_name, "namespace": namespace, "labels": labels(app, BROKER)}
 
+
 DATA_VOLUME = "data"
 
+
 def claim_spec(b: BrokerSettings) -> dict:
-    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": b.storage_size}}}
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": b.storage_size}},
+    }
     if b.storage_class:
         spec["storageClassName"] = b.storage_class
     return spec
 
+
 def data_claim_name(app: str) -> str:
     return f"{DATA_VOLUME}-{name(app)}-0"
 
-def statefulset(b: BrokerSettings, app: str, namespace: str, secret_name: str, pull_policy: str, secret_mode: int) -> dict:
+
+def statefulset(
+    b: BrokerSettings,
+    app: str,
+    namespace: str,
+    secret_name: str,
+    pull_policy: str,
+    secret_mode: int,
+) -> dict:
     server = container(
         "valkey",
         b.image,
@@ -133,7 +161,10 @@ def statefulset(b: BrokerSettings, app: str, namespace: str, secret_name: str, p
             "serviceName": name(app),
             "selector": {"matchLabels": selector_labels(app, BROKER)},
             "updateStrategy": {"type": "RollingUpdate"},
-            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Retain",
+                "whenScaled": "Retain",
+            },
             "template": {
                 "metadata": {"labels": labels(app, BROKER)},
                 "spec": {
@@ -160,6 +191,7 @@ def statefulset(b: BrokerSettings, app: str, namespace: str, secret_name: str, p
         },
     }
 
+
 def service(app: str, namespace: str) -> dict:
     return {
         "apiVersion": "v1",
@@ -172,6 +204,7 @@ def service(app: str, namespace: str) -> dict:
         },
     }
 
+
 def service_account(app: str, namespace: str) -> dict:
     return {
         "apiVersion": "v1",
@@ -180,12 +213,16 @@ def service_account(app: str, namespace: str) -> dict:
         "automountServiceAccountToken": False,
     }
 
+
 def data_claim_patch(b: BrokerSettings, app: str, namespace: str, force_annotation: str) -> dict:
     """Like the database's: the live claim carries size and class; the template is ignored."""
     spec = claim_spec(b)
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {**_metadata(app, namespace, data_claim_name(app)), "annotations": {force_annotation: "true"}},
+        "metadata": {
+            **_metadata(app, namespace, data_claim_name(app)),
+            "annotations": {force_annotation: "true"},
+        },
         "spec": {k: v for k, v in spec.items() if k != "accessModes"},
     }

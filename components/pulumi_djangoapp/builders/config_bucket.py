@@ -16,6 +16,7 @@ def objects_of(bucket_arn: Any) -> Any:
         return pulumi.Output.concat(bucket_arn, "/*")
     return f"{bucket_arn}/*"
 
+
 def tls_only_policy(bucket_arn: Any) -> dict:
     """Deny every request that does not use TLS, for the bucket and its objects."""
     return {
@@ -31,6 +32,7 @@ def tls_only_policy(bucket_arn: Any) -> dict:
             }
         ],
     }
+
 
 def content_type(file_name: str) -> str:
     suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""

@@ -22,17 +22,22 @@ PASSWORD_MOUNT_PATH = "/run/secrets/postgres"
 
 PASSWORD_KEY = "password"
 
+
 def statefulset_name(s: Settings) -> str:
     return f"{s.name}-postgres"
+
 
 def service_name(s: Settings) -> str:
     return f"{s.name}-postgres"
 
+
 def headless_service_name(s: Settings) -> str:
     return f"{s.name}-postgres-headless"
 
+
 def _metadata(s: Settings, name: str) -> dict:
     return {"name": name, "namespace": s.namespace, "labels": labels(s.name, DATABASE)}
+
 
 def _pg_isready(s: Settings, period: int, failures: int) -> dict:
     db = s.database
@@ -41,14 +46,22 @@ def _pg_isready(s: Settings, period: int, failures: int) -> dict:
         # pod is not ready until the real server is up.
         "exec": {
             "command": [
-                "pg_isready", "-h", "127.0.0.1", "-p", str(db.port),
-                "-U", db.username, "-d", db.database_name,
+                "pg_isready",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(db.port),
+                "-U",
+                db.username,
+                "-d",
+                db.database_name,
             ]
         },  # fmt: skip
         "periodSeconds": period,
         "failureThreshold": failures,
         "timeoutSeconds": 5,
     }
+
 
 def postgres_container(s: Settings) -> dict:
     db = s.database
@@ -78,6 +91,7 @@ def postgres_container(s: Settings) -> dict:
         livenessProbe=_pg_isready(s, period=20, failures=6),
     )
 
+
 DATA_VOLUME = "data"
 
 # Server-side apply of the claim takes over the size field from the StatefulSet controller,
@@ -86,6 +100,7 @@ PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 
 # The field of the StatefulSet that the API server never lets change; see data_claim_patch.
 IMMUTABLE_CLAIM_TEMPLATES = "spec.volumeClaimTemplates"
+
 
 def _claim_spec(s: Settings) -> dict:
     db = s.database
@@ -97,9 +112,11 @@ def _claim_spec(s: Settings) -> dict:
         claim_spec["storageClassName"] = db.storage_class
     return claim_spec
 
+
 def data_claim_name(s: Settings) -> str:
     """The claim the StatefulSet controller creates for its one pod: <template>-<set>-0."""
     return f"{DATA_VOLUME}-{statefulset_name(s)}-0"
+
 
 def data_claim_patch(s: Settings) -> dict:
     """The live data claim, patched to the wanted size and class.
@@ -123,6 +140,7 @@ def data_claim_patch(s: Settings) -> dict:
         "spec": {k: v for k, v in spec.items() if k != "accessModes"},
     }
 
+
 def statefulset(s: Settings) -> dict:
     claim_spec = _claim_spec(s)
     return {
@@ -135,7 +153,10 @@ def statefulset(s: Settings) -> dict:
             "selector": {"matchLabels": selector_labels(s.name, DATABASE)},
             "updateStrategy": {"type": "RollingUpdate"},
             # Deleting the stack or scaling down must never delete the data volume.
-            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Retain",
+                "whenScaled": "Retain",
+            },
             "template": {
                 "metadata": {"labels": labels(s.name, DATABASE)},
                 "spec": {
@@ -163,6 +184,7 @@ def statefulset(s: Settings) -> dict:
         },
     }
 
+
 def _service(s: Settings, name: str, extra: dict) -> dict:
     return {
         "apiVersion": "v1",
@@ -172,17 +194,25 @@ def _service(s: Settings, name: str, extra: dict) -> dict:
             **extra,
             "selector": selector_labels(s.name, DATABASE),
             "ports": [
-                {"name": "postgres", "port": s.database.port, "targetPort": "postgres", "protocol": "TCP"}
+                {
+                    "name": "postgres",
+                    "port": s.database.port,
+                    "targetPort": "postgres",
+                    "protocol": "TCP",
+                }
             ],
         },
     }
 
+
 def service(s: Settings) -> dict:
     return _service(s, service_name(s), {"type": "ClusterIP"})
+
 
 def headless_service(s: Settings) -> dict:
     """Gives the StatefulSet's pod its stable DNS name."""
     return _service(s, headless_service_name(s), {"clusterIP": "None"})
+
 
 def service_account(s: Settings) -> dict:
     return {
@@ -192,6 +222,7 @@ def service_account(s: Settings) -> dict:
         "automountServiceAccountToken": False,
     }
 
+
 def _tls(s: Settings) -> dict[str, str]:
     """RDS: verify the server against the CA bundle fetch-secrets downloads (verify-full checks
     the certificate's chain and that it names the host; require would check neither)."""
@@ -200,6 +231,7 @@ def _tls(s: Settings) -> dict[str, str]:
     from .rds import CA_FILE
 
     return {"sslmode": "verify-full", "sslrootcert": f"{s.secrets_mount_path}/{CA_FILE}"}
+
 
 def database_document(s: Settings, password: Any, host: Optional[str] = None) -> dict:
     """RDS-style credentials document (the shape AWS rotation functions expect), plus TLS."""
@@ -213,6 +245,7 @@ def database_document(s: Settings, password: Any, host: Optional[str] = None) ->
         "password": password,
         **_tls(s),
     }
+
 
 def database_url(s: Settings, password: str, host: Optional[str] = None) -> str:
     """The URL the app reads from its secret file (the password is alphanumeric: no escaping;

@@ -21,6 +21,7 @@ from ..settings.quantities import format_quantity, parse_quantity
 
 Role = Literal["sidecar", "init", "app"]
 
+
 @dataclass(frozen=True)
 class ContainerResources:
     """One container's place in the pod and its parsed requests/limits."""
@@ -38,9 +39,8 @@ class ContainerResources:
     def limit(self, resource: str) -> Optional[Fraction]:
         return self.limits.get(resource)
 
-def _phase_totals(
-    containers: Sequence[ContainerResources], amount
-) -> list[Optional[Fraction]]:
+
+def _phase_totals(containers: Sequence[ContainerResources], amount) -> list[Optional[Fraction]]:
     """Every phase's use of one resource: each init step's, then the run phase's last."""
     totals: list[Optional[Fraction]] = []
     sidecars_so_far: Optional[Fraction] = Fraction(0)
@@ -60,8 +60,10 @@ def _phase_totals(
     totals.append(run)
     return totals
 
+
 def _maximum(values: list[Optional[Fraction]]) -> Optional[Fraction]:
     return None if any(v is None for v in values) else max(values)  # type: ignore[type-var]
+
 
 def effective_pod_resources(
     containers: Sequence[ContainerResources],
@@ -79,9 +81,11 @@ def effective_pod_resources(
     limits = {r: _maximum(_phase_totals(containers, lambda c, r=r: c.limit(r))) for r in names}
     return requests, limits
 
+
 def format_resources(amounts: Mapping[str, Optional[Fraction]]) -> dict[str, str]:
     """Quantity strings for the bounded resources; unbounded ones are left out."""
     return {r: format_quantity(v, r) for r, v in sorted(amounts.items()) if v is not None}
+
 
 def container_resources(spec: dict) -> list[ContainerResources]:
     """Read a pod spec's containers, in pod order, for the effective-resources formula."""

@@ -42,6 +42,7 @@ FETCH_RESOURCES = {
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
 
+
 # Secret files the app reads, each fetched from its own Secrets Manager secret (or projected
 # from the Kubernetes Secret of the same keys).
 def _fetch_lines() -> str:
@@ -64,10 +65,13 @@ FETCH_LINES = _fetch_lines()
 
 # Each secret goes to a temporary file with mode 0400 and is then renamed into place, so a
 # restarted step (init containers are retried) replaces files whole and never leaves half of one.
-FETCH_SECRETS_SCRIPT = """\
+FETCH_SECRETS_SCRIPT = (
+    """\
 set -eu
 umask 077
-""" + DOWNLOAD_CA + """\
+"""
+    + DOWNLOAD_CA
+    + """\
 fetch() {
   value=$(aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text)
   tmp="$SECRETS_DIR/.$2.tmp"
@@ -76,7 +80,9 @@ fetch() {
   chmod 0400 "$tmp"
   mv -f "$tmp" "$SECRETS_DIR/$2"
 }
-""" + FETCH_LINES + """\
+"""
+    + FETCH_LINES
+    + """\
 if [ -n "${CA_BUNDLE_URL:-}" ]; then
   # The database's CA: the app's URL verifies the server with it (sslmode=verify-full).
   download_ca "$CA_BUNDLE_URL" "$SECRETS_DIR/rds-ca.pem"
@@ -84,6 +90,8 @@ if [ -n "${CA_BUNDLE_URL:-}" ]; then
 fi
 echo "fetch-secrets: wrote $written to $SECRETS_DIR"
 """
+)
+
 
 @dataclass(frozen=True)
 class AwsRefs:
@@ -101,6 +109,7 @@ class AwsRefs:
     master_secret_arn: Any = None
     db_admin_role_arn: Any = None
 
+
 def placeholder_refs(refs: AwsRefs) -> AwsRefs:
     """The same shape with fixed strings, for fingerprints that must not wait on Outputs."""
     return AwsRefs(
@@ -114,6 +123,7 @@ def placeholder_refs(refs: AwsRefs) -> AwsRefs:
         master_secret_arn="master-secret" if refs.master_secret_arn is not None else None,
         db_admin_role_arn="db-admin-role" if refs.db_admin_role_arn is not None else None,
     )
+
 
 def aws_env(s: Settings, refs: AwsRefs) -> list[dict]:
     assert s.aws is not None
@@ -134,6 +144,7 @@ def aws_env(s: Settings, refs: AwsRefs) -> list[dict]:
         env.append({"name": "AWS_ENDPOINT_URL", "value": s.aws.endpoint_url})
     return env
 
+
 def _mounts(s: Settings, own: dict) -> list[dict]:
     assert s.aws is not None
     mounts = [own, {"name": HOME_VOLUME, "mountPath": HOME_DIR}]
@@ -141,10 +152,19 @@ def _mounts(s: Settings, own: dict) -> list[dict]:
         mounts.append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True})
     return mounts
 
+
 def _fetch_container(s: Settings, name: str, **fields) -> dict:
     """What both fetch steps share: the aws-cli image, the app's UID, their resources."""
     assert s.aws is not None
-    return container(name, s.aws.cli_image, s.image_pull_policy, s.run_as_user, resources=FETCH_RESOURCES, **fields)
+    return container(
+        name,
+        s.aws.cli_image,
+        s.image_pull_policy,
+        s.run_as_user,
+        resources=FETCH_RESOURCES,
+        **fields,
+    )
+
 
 def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
     """``aws s3 sync`` of the app's prefix; ``--delete`` keeps a retried sync exact."""
@@ -153,8 +173,14 @@ def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
         "fetch-config",
         # $(VAR) is expanded by the kubelet from the env below: no shell needed.
         command=[
-            "aws", "s3", "sync", "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/", "$(CONFIG_DIR)",
-            "--delete", "--no-progress", "--only-show-errors",
+            "aws",
+            "s3",
+            "sync",
+            "s3://$(CONFIG_BUCKET)/$(CONFIG_PREFIX)/",
+            "$(CONFIG_DIR)",
+            "--delete",
+            "--no-progress",
+            "--only-show-errors",
         ],  # fmt: skip
         env=[
             {"name": "CONFIG_BUCKET", "value": refs.bucket},
@@ -165,6 +191,7 @@ def fetch_config_container(s: Settings, refs: AwsRefs) -> dict:
         volumeMounts=_mounts(s, {"name": "config", "mountPath": s.config_mount_path}),
     )
 
+
 def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
     return _fetch_container(
         s,
@@ -173,13 +200,19 @@ def fetch_secrets_container(s: Settings, refs: AwsRefs) -> dict:
         env=[
             {"name": "SECRETS_DIR", "value": s.secrets_mount_path},
             *({"name": f.secret_id_env, "value": refs.secret_ids[f.key]} for f in s.secret_files),
-            *([{"name": "CA_BUNDLE_URL", "value": refs.ca_bundle_url}] if refs.ca_bundle_url is not None else []),
+            *(
+                [{"name": "CA_BUNDLE_URL", "value": refs.ca_bundle_url}]
+                if refs.ca_bundle_url is not None
+                else []
+            ),
             *aws_env(s, refs),
         ],
         volumeMounts=_mounts(s, {"name": "secrets", "mountPath": s.secrets_mount_path}),
     )
 
+
 FETCH_CONTAINERS = ("fetch-config", "fetch-secrets")
+
 
 def credential_annotations(s: Settings, pod_spec: Mapping[str, Any]) -> dict[str, str]:
     """Pod annotations of the credential path: with pod-identity, every container but the fetch
@@ -190,9 +223,12 @@ def credential_annotations(s: Settings, pod_spec: Mapping[str, Any]) -> dict[str
     skipped = [c["name"] for c in containers if c["name"] not in FETCH_CONTAINERS]
     return {SKIP_CONTAINERS_ANNOTATION: ",".join(skipped)}
 
+
 def volumes(s: Settings) -> list[dict]:
     assert s.aws is not None
-    vols: list[dict] = [{"name": HOME_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}]
+    vols: list[dict] = [
+        {"name": HOME_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
+    ]
     if s.aws.workload_identity:
         vols.append(
             {

@@ -18,7 +18,17 @@ BACKUP = "backup"
 
 DB_ADMIN = "db-admin"
 
-_APP_NAMES = {WEB: "django", DATABASE: "postgresql", MIGRATE: "django", SCHEDULE: "django", PROCESS: "django", BROKER: "valkey", BACKUP: "postgresql", DB_ADMIN: "postgresql"}
+_APP_NAMES = {
+    WEB: "django",
+    DATABASE: "postgresql",
+    MIGRATE: "django",
+    SCHEDULE: "django",
+    PROCESS: "django",
+    BROKER: "valkey",
+    BACKUP: "postgresql",
+    DB_ADMIN: "postgresql",
+}
+
 
 def selector_labels(instance: str, component: str) -> dict[str, str]:
     """Labels that select one component's pods; immutable once a Deployment exists."""
@@ -28,6 +38,7 @@ def selector_labels(instance: str, component: str) -> dict[str, str]:
         "app.kubernetes.io/component": component,
     }
 
+
 def labels(instance: str, component: str) -> dict[str, str]:
     return {
         **selector_labels(instance, component),
@@ -35,10 +46,13 @@ def labels(instance: str, component: str) -> dict[str, str]:
         "app.kubernetes.io/managed-by": "pulumi",
     }
 
+
 def metadata(name: str, namespace: str, instance: str, component: str) -> dict:
     return {"name": name, "namespace": namespace, "labels": labels(instance, component)}
 
+
 PROCESS_LABEL = "djangoapp.io/process"
+
 
 def process_selector_labels(instance: str, process: str) -> dict[str, str]:
     """One process's pods: the shared process labels plus its name."""

@@ -75,6 +75,7 @@ SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
 # ... and with a broker.
 BROKER_SECRET_VALUES = ("broker_url", "broker_acl")
 
+
 def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
     """Postgres' password; with the Kubernetes backend also every file the app reads."""
     data: dict[str, Any] = {database.PASSWORD_KEY: values["password"]}
@@ -105,24 +106,36 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         "stringData": data,
     }
 
+
 def config_map(s: Settings) -> dict:
     """The config files when there is no bucket (Kubernetes backend)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": app.config_map_name(s), "namespace": s.namespace, "labels": labels(s.name, WEB)},
+        "metadata": {
+            "name": app.config_map_name(s),
+            "namespace": s.namespace,
+            "labels": labels(s.name, WEB),
+        },
         "data": {configmap_key(name): content for name, content in s.config_files},
     }
 
+
 def kubernetes_objects(
-    s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None, backup_refs: Optional[AwsRefs] = None
+    s: Settings,
+    secret_values: Mapping[str, Any],
+    refs: Optional[AwsRefs] = None,
+    backup_refs: Optional[AwsRefs] = None,
 ) -> list[tuple[str, dict]]:
     """``(role, object)`` pairs of :func:`built_objects`."""
     return [(b.role, b.object) for b in built_objects(s, secret_values, refs, backup_refs)]
 
 
 def built_objects(
-    s: Settings, secret_values: Mapping[str, Any], refs: Optional[AwsRefs] = None, backup_refs: Optional[AwsRefs] = None
+    s: Settings,
+    secret_values: Mapping[str, Any],
+    refs: Optional[AwsRefs] = None,
+    backup_refs: Optional[AwsRefs] = None,
 ) -> list[Built]:
     """Every object with its registration facts, in apply order; the namespace (when owned) first."""
     objects: list[Built] = []
@@ -134,18 +147,28 @@ def built_objects(
     if not s.uses_aws:
         objects.append(Built("config", config_map(s)))
     objects.append(Built("service-account", web.service_account(s)))
-    server = Facts(holds_data=True, mounts_credentials=True, ignore_changes=(database.IMMUTABLE_CLAIM_TEMPLATES,))
+    server = Facts(
+        holds_data=True,
+        mounts_credentials=True,
+        ignore_changes=(database.IMMUTABLE_CLAIM_TEMPLATES,),
+    )
     if not s.database.external:
         objects += [
             Built("postgres-service-account", database.service_account(s)),
-            Built("postgres", database.statefulset(s), dataclasses.replace(server, pod_kind="postgres")),
+            Built(
+                "postgres",
+                database.statefulset(s),
+                dataclasses.replace(server, pod_kind="postgres"),
+            ),
             Built("postgres-service", database.service(s)),
             Built("postgres-headless-service", database.headless_service(s)),
             Built("postgres-data", database.data_claim_patch(s), Facts(patches="postgres")),
         ]
     if s.broker and s.broker.in_cluster:
         b, pull = s.broker, s.image_pull_policy
-        statefulset = broker.statefulset(b, s.name, s.namespace, app.credentials_secret_name(s), pull, app.SECRET_FILE_MODE)
+        statefulset = broker.statefulset(
+            b, s.name, s.namespace, app.credentials_secret_name(s), pull, app.SECRET_FILE_MODE
+        )
         objects += [
             Built("broker-service-account", broker.service_account(s.name, s.namespace)),
             Built("broker", statefulset, dataclasses.replace(server, pod_kind="broker")),
@@ -160,7 +183,10 @@ def built_objects(
         if refs is None or refs.master_secret_arn is None or refs.db_admin_role_arn is None:
             raise ValueError("an RDS database needs its master secret and address (AwsRefs)")
         role_job = Facts(
-            pod_kind="db-role", replace_on_change=True, await_seconds=rds.ROLE_JOB_DEADLINE_SECONDS, creates_db_role=True
+            pod_kind="db-role",
+            replace_on_change=True,
+            await_seconds=rds.ROLE_JOB_DEADLINE_SECONDS,
+            creates_db_role=True,
         )
         objects += [
             Built("db-admin-service-account", rds.service_account(s)),
@@ -174,7 +200,10 @@ def built_objects(
                 "migration-job",
                 job,
                 dataclasses.replace(
-                    runs_app, pod_kind="migrate", replace_on_change=True, await_seconds=s.migrations.job_deadline_seconds
+                    runs_app,
+                    pod_kind="migrate",
+                    replace_on_change=True,
+                    await_seconds=s.migrations.job_deadline_seconds,
                 ),
             )
         )
@@ -185,12 +214,17 @@ def built_objects(
         await_seconds=app.await_seconds(s),
         ignore_changes=("spec.replicas",) if s.autoscaling else (),
     )
-    objects += [Built("deployment", app.deployment(s, refs), web_facts), Built("service", web.service(s))]
+    objects += [
+        Built("deployment", app.deployment(s, refs), web_facts),
+        Built("service", web.service(s)),
+    ]
     objects += [
         Built(role, cron_job, dataclasses.replace(runs_app, pod_kind=role))
         for role, cron_job in schedules.schedule_cron_jobs(s, refs)
     ]
-    for process, (role, deployment) in zip(s.processes, processes.process_deployments(s, refs)):
+    for process, (role, deployment) in zip(
+        s.processes, processes.process_deployments(s, refs), strict=True
+    ):
         facts = dataclasses.replace(
             runs_app,
             pod_kind=role,
@@ -205,15 +239,31 @@ def built_objects(
         objects += [
             Built("backup-service-account", backups.service_account(s)),
             Built("restore-service-account", backups.restore_service_account(s)),
-            Built("backup", backups.cron_job(s, backup_refs), Facts(pod_kind="backup", mounts_credentials=True, reads_backups=True)),
+            Built(
+                "backup",
+                backups.cron_job(s, backup_refs),
+                Facts(pod_kind="backup", mounts_credentials=True, reads_backups=True),
+            ),
         ]
     if s.way_in and s.way_in.kind == "ingress":
-        ingress = way_in.ingress_object(s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family)
+        ingress = way_in.ingress_object(
+            s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family
+        )
         objects.append(Built("ingress", ingress))
     elif s.way_in:
-        objects.append(Built("http-route", way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port)))
+        objects.append(
+            Built(
+                "http-route",
+                way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port),
+            )
+        )
     if s.autoscaling:
-        objects.append(Built("hpa", autoscaling.horizontal_pod_autoscaler(s.autoscaling, s.name, s.namespace, s.name)))
+        objects.append(
+            Built(
+                "hpa",
+                autoscaling.horizontal_pod_autoscaler(s.autoscaling, s.name, s.namespace, s.name),
+            )
+        )
     for process in s.processes:
         hpa = processes.horizontal_pod_autoscaler(s.name, s.namespace, process)
         if hpa:
@@ -230,7 +280,9 @@ def built_objects(
         if pdb:
             objects.append(Built(f"pdb-{process.name}", pdb))
     for policy in network_policies.network_policies(s, refs):
-        objects.append(Built("netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-"), policy))
+        objects.append(
+            Built("netpol-" + policy["metadata"]["name"].removeprefix(f"{s.name}-"), policy)
+        )
     return objects
 
 

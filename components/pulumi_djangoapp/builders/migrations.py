@@ -65,9 +65,11 @@ done
 echo "wait-for-migrations: every migration is applied"
 """
 
+
 def migrate_command() -> list[str]:
     # -v 0 quiets the shell command itself (Django 5.2 announces its auto-imports), not migrate.
     return ["python", "manage.py", "shell", "-v", "0", "-c", LOCKED_MIGRATE]
+
 
 def migrate_env(s: Settings) -> list[dict]:
     m = s.migrations
@@ -76,8 +78,10 @@ def migrate_env(s: Settings) -> list[dict]:
         {"name": "MIGRATION_LOCK_TIMEOUT", "value": str(m.lock_timeout_seconds)},
     ]
 
+
 def wait_for_migrations_command() -> list[str]:
     return ["sh", "-c", WAIT_FOR_MIGRATIONS]
+
 
 def job_name(s: Settings, template_shape: dict) -> str:
     """One name per release: the hash covers the image, the Job settings and the whole pod
@@ -90,7 +94,9 @@ def job_name(s: Settings, template_shape: dict) -> str:
     )
     return f"{s.name}-migrate-{hashlib.sha256(fingerprint.encode()).hexdigest()[:10]}"
 
+
 REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
+
 
 def job(s: Settings, pod_spec: dict, name: str) -> dict:
     """The migration Job; ``pod_spec`` is the app pod's spec with the migrate step as its only
@@ -115,9 +121,13 @@ def job(s: Settings, pod_spec: dict, name: str) -> dict:
         "spec": {
             "backoffLimit": m.job_backoff_limit,
             "activeDeadlineSeconds": m.job_deadline_seconds,
-            "template": {"metadata": template_metadata, "spec": {**pod_spec, "restartPolicy": "Never"}},
+            "template": {
+                "metadata": template_metadata,
+                "spec": {**pod_spec, "restartPolicy": "Never"},
+            },
         },
     }
+
 
 def migrate_container(s: Settings, base: dict) -> dict:
     """The locked migrate step, from the app container's env, mounts and resources."""
@@ -131,6 +141,7 @@ def migrate_container(s: Settings, base: dict) -> dict:
         resources=base["resources"],
         volumeMounts=base["volumeMounts"],
     )
+
 
 def wait_for_migrations_container(s: Settings, base: dict) -> dict:
     return container(

@@ -33,6 +33,7 @@ from .workload_identity import (
 
 _DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
+
 def _policy(s: Settings, name: str, component: str, spec: dict) -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -41,6 +42,7 @@ def _policy(s: Settings, name: str, component: str, spec: dict) -> dict:
         "spec": spec,
     }
 
+
 def default_deny(s: Settings) -> dict:
     return _policy(
         s,
@@ -48,6 +50,7 @@ def default_deny(s: Settings) -> dict:
         WEB,
         {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
     )
+
 
 def _database_peers(refs: Optional[AwsRefs]) -> Any:
     """RDS: its subnets' CIDRs, not its address, which moves to the standby on failover."""
@@ -58,7 +61,10 @@ def _database_peers(refs: Optional[AwsRefs]) -> Any:
         return [{"ipBlock": {"cidr": c}} for c in cidrs]
     return cidrs.apply(lambda values: [{"ipBlock": {"cidr": c}} for c in values])
 
-def _client_egress(s: Settings, refs: Optional[AwsRefs] = None, with_broker: bool = True) -> list[dict]:
+
+def _client_egress(
+    s: Settings, refs: Optional[AwsRefs] = None, with_broker: bool = True
+) -> list[dict]:
     """Where the app's processes may connect: DNS, their database, HTTPS (and a local endpoint)."""
     https = [{"port": 443, "protocol": "TCP"}]
     if s.aws and s.aws.endpoint_port and s.aws.endpoint_port != 443:
@@ -80,18 +86,24 @@ def _client_egress(s: Settings, refs: Optional[AwsRefs] = None, with_broker: boo
         # on a link-local address); web-identity needs only STS on 443.
         rules.append(
             {
-                "to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV4}}, {"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV6}}],
+                "to": [
+                    {"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV4}},
+                    {"ipBlock": {"cidr": POD_IDENTITY_AGENT_IPV6}},
+                ],
                 "ports": [{"port": POD_IDENTITY_AGENT_PORT, "protocol": "TCP"}],
             }
         )
     return rules
+
 
 def web_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     sidecar_ports = [p for c in s.sidecars for p in c.ports]
     if s.way_in:
         # The load balancer (or the Gateway's pods) is the only way to the app's port: what
         # makes trusting its X-Forwarded-Proto safe.
-        ingress = [{"from": way_in.ingress_peers(s.way_in), "ports": [{"port": s.port, "protocol": "TCP"}]}]
+        ingress = [
+            {"from": way_in.ingress_peers(s.way_in), "ports": [{"port": s.port, "protocol": "TCP"}]}
+        ]
         if sidecar_ports:
             ingress.append({"ports": [{"port": p, "protocol": "TCP"} for p in sidecar_ports]})
     else:
@@ -108,7 +120,14 @@ def web_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         },
     )
 
-def _client_only(s: Settings, suffix: str, component: str, refs: Optional[AwsRefs] = None, with_broker: bool = True) -> dict:
+
+def _client_only(
+    s: Settings,
+    suffix: str,
+    component: str,
+    refs: Optional[AwsRefs] = None,
+    with_broker: bool = True,
+) -> dict:
     """Pods that listen on nothing and connect like the app does."""
     return _policy(
         s,
@@ -121,17 +140,21 @@ def _client_only(s: Settings, suffix: str, component: str, refs: Optional[AwsRef
         },
     )
 
+
 def migrate_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Migration Job pods."""
     return _client_only(s, "migrate", MIGRATE, refs)
+
 
 def schedule_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Scheduled runs."""
     return _client_only(s, "schedules", SCHEDULE, refs)
 
+
 def process_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Background processes: they listen on nothing."""
     return _client_only(s, "processes", PROCESS, refs)
+
 
 def _app_clients(s: Settings) -> list[str]:
     """Components whose pods run the app's code: each may use the database and the broker."""
@@ -141,6 +164,7 @@ def _app_clients(s: Settings) -> list[str]:
         *([SCHEDULE] if s.schedules else []),
         *([PROCESS] if s.processes else []),
     ]
+
 
 def _server_only(s: Settings, suffix: str, component: str, port: int, clients: list[str]) -> dict:
     """A server of this app: reached by ``clients`` on ``port``; egress listed with no rules, so
@@ -154,26 +178,40 @@ def _server_only(s: Settings, suffix: str, component: str, port: int, clients: l
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {
-                    "from": [{"podSelector": {"matchLabels": selector_labels(s.name, c)}} for c in clients],
+                    "from": [
+                        {"podSelector": {"matchLabels": selector_labels(s.name, c)}}
+                        for c in clients
+                    ],
                     "ports": [{"port": port, "protocol": "TCP"}],
                 }
             ],
         },
     )
 
+
 def broker_policy(s: Settings) -> dict:
     return _server_only(s, "broker", BROKER, broker_settings.PORT, _app_clients(s))
+
 
 def backup_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Backup and restore pods: the database, DNS and S3 (HTTPS); no broker (#27)."""
     return _client_only(s, "backup", BACKUP, refs, with_broker=False)
 
+
 def db_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """The RDS role Job: DNS, the database, HTTPS (Secrets Manager, the CA bundle); no broker."""
     return _client_only(s, "db-admin", DB_ADMIN, refs, with_broker=False)
 
+
 def database_policy(s: Settings) -> dict:
-    return _server_only(s, "postgres", DATABASE, s.database.port, [*_app_clients(s), *([BACKUP] if s.backups else [])])
+    return _server_only(
+        s,
+        "postgres",
+        DATABASE,
+        s.database.port,
+        [*_app_clients(s), *([BACKUP] if s.backups else [])],
+    )
+
 
 def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
     if not s.network_policies:

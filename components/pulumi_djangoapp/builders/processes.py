@@ -45,6 +45,7 @@ if mode == "alive" and age > float(sys.argv[3]):
     sys.exit(f"alive: {path} is {age:.0f}s old, more than {sys.argv[3]}s")
 """
 
+
 def _exec(p: ProcessSettings, *argv: str, period: int, failures: int) -> dict:
     return {
         "exec": {"command": ["python", "-I", "-S", "-c", PROBE_SCRIPT, *argv]},
@@ -52,6 +53,7 @@ def _exec(p: ProcessSettings, *argv: str, period: int, failures: int) -> dict:
         "failureThreshold": failures,
         "timeoutSeconds": 5,
     }
+
 
 def probes(p: ProcessSettings) -> dict:
     """Container probe fields: up to five minutes to become ready (imports, broker connection)."""
@@ -61,17 +63,28 @@ def probes(p: ProcessSettings) -> dict:
     return {
         "startupProbe": _exec(p, *ready, period=5, failures=60),
         "readinessProbe": _exec(p, *ready, period=10, failures=3),
-        "livenessProbe": _exec(p, "alive", p.heartbeat_file, str(p.heartbeat_max_age_seconds), period=20, failures=3),
+        "livenessProbe": _exec(
+            p, "alive", p.heartbeat_file, str(p.heartbeat_max_age_seconds), period=20, failures=3
+        ),
     }
+
 
 def env(p: ProcessSettings) -> tuple[tuple[str, str], ...]:
     """Where the process writes the files its probes read."""
     return (("HEARTBEAT_FILE", p.heartbeat_file), ("READY_FILE", p.ready_file))
 
+
 def deployment_name(app: str, p: ProcessSettings) -> str:
     return f"{app}-{p.name}"
 
-def deployment(p: ProcessSettings, app: str, namespace: str, pod_metadata: Mapping[str, Any], pod_spec: Mapping[str, Any]) -> dict:
+
+def deployment(
+    p: ProcessSettings,
+    app: str,
+    namespace: str,
+    pod_metadata: Mapping[str, Any],
+    pod_spec: Mapping[str, Any],
+) -> dict:
     strategy = (
         # The old pod is gone before the new one starts: never two beats.
         {"type": "Recreate"}
@@ -81,7 +94,11 @@ def deployment(p: ProcessSettings, app: str, namespace: str, pod_metadata: Mappi
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": deployment_name(app, p), "namespace": namespace, "labels": process_labels(app, p)},
+        "metadata": {
+            "name": deployment_name(app, p),
+            "namespace": namespace,
+            "labels": process_labels(app, p),
+        },
         "spec": {
             "replicas": p.replicas,
             "revisionHistoryLimit": 5,
@@ -91,8 +108,10 @@ def deployment(p: ProcessSettings, app: str, namespace: str, pod_metadata: Mappi
         },
     }
 
+
 def process_labels(app: str, p: ProcessSettings) -> dict[str, str]:
     return {**labels(app, PROCESS), **process_selector_labels(app, p.name)}
+
 
 def spread(app: str, p: ProcessSettings) -> list[dict]:
     return [
@@ -105,13 +124,18 @@ def spread(app: str, p: ProcessSettings) -> list[dict]:
         for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
     ]
 
+
 def pod_disruption_budget(app: str, namespace: str, p: ProcessSettings) -> Optional[dict]:
     if p.replicas < 2 and not p.autoscaling:
         return None
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {"name": deployment_name(app, p), "namespace": namespace, "labels": process_labels(app, p)},
+        "metadata": {
+            "name": deployment_name(app, p),
+            "namespace": namespace,
+            "labels": process_labels(app, p),
+        },
         "spec": {
             "maxUnavailable": 1,
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
@@ -119,22 +143,34 @@ def pod_disruption_budget(app: str, namespace: str, p: ProcessSettings) -> Optio
         },
     }
 
+
 def horizontal_pod_autoscaler(app: str, namespace: str, p: ProcessSettings) -> Optional[dict]:
     if not p.autoscaling:
         return None
     name = deployment_name(app, p)
-    return autoscaling.horizontal_pod_autoscaler(p.autoscaling, name, namespace, name, container=p.name, instance=app, component=PROCESS)
+    return autoscaling.horizontal_pod_autoscaler(
+        p.autoscaling, name, namespace, name, container=p.name, instance=app, component=PROCESS
+    )
+
 
 def process_pod_spec(s: Settings, process, refs: Optional[AwsRefs] = None) -> dict:
     """A background process: waits for migrations in every mode (with ``none`` someone else runs
     them, and a worker must not start on a schema it does not know)."""
     spec = command_pod_spec(
-        s, process.name, process.command, process.resources, refs, True, env(process), **probes(process)
+        s,
+        process.name,
+        process.command,
+        process.resources,
+        refs,
+        True,
+        env(process),
+        **probes(process),
     )
     spec["terminationGracePeriodSeconds"] = process.termination_grace_seconds
     if process.replicas >= 2 or process.autoscaling:
         spec["topologySpreadConstraints"] = spread(s.name, process)
     return spec
+
 
 def process_deployments(s: Settings, refs: Optional[AwsRefs] = None) -> list[tuple[str, dict]]:
     result = []
@@ -142,9 +178,17 @@ def process_deployments(s: Settings, refs: Optional[AwsRefs] = None) -> list[tup
         spec = process_pod_spec(s, process, refs)
         pod_metadata = {
             "labels": process_labels(s.name, process),
-            "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash, **fetch.credential_annotations(s, spec)},
+            "annotations": {
+                CONFIG_HASH_ANNOTATION: s.config_hash,
+                **fetch.credential_annotations(s, spec),
+            },
         }
-        result.append((f"process-{process.name}", deployment(process, s.name, s.namespace, pod_metadata, spec)))
+        result.append(
+            (
+                f"process-{process.name}",
+                deployment(process, s.name, s.namespace, pod_metadata, spec),
+            )
+        )
     return result
 
 

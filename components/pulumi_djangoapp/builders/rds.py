@@ -43,6 +43,7 @@ AUTOSCALING_OFF = 0
 
 CA_FILE = "rds-ca.pem"
 
+
 def ca_bundle_url(r: RdsSettings, region: Any) -> Any:
     if r.ca_bundle_url is not None:
         return r.ca_bundle_url
@@ -51,9 +52,15 @@ def ca_bundle_url(r: RdsSettings, region: Any) -> Any:
     # A region only known once the provider answers: the same rule, once known.
     return region.apply(checked_ca_bundle_url)
 
+
 def storage_autoscaling_ceiling(r: RdsSettings) -> int:
     """What the instance is sent: 0 (off) when the ceiling is the allocation."""
-    return AUTOSCALING_OFF if r.max_allocated_storage_gb == r.allocated_storage_gb else r.max_allocated_storage_gb
+    return (
+        AUTOSCALING_OFF
+        if r.max_allocated_storage_gb == r.allocated_storage_gb
+        else r.max_allocated_storage_gb
+    )
+
 
 def parameters() -> list[dict]:
     """Pinned even where it is the default: TLS must not depend on a default that once was 0."""
@@ -64,11 +71,13 @@ def parameters() -> list[dict]:
         {"name": "log_statement", "value": "none", "apply_method": "immediate"},
     ]
 
+
 def snapshot_identifier(app: str, suffix: str) -> str:
     """A final snapshot name RDS accepts (a letter first, no '--', no trailing '-'), unique per
     instance through ``suffix``."""
     base = re.sub("-+", "-", f"{app}-final-{suffix}").strip("-")
     return base if base[0].isalpha() else f"db-{base}"
+
 
 def instance_args(
     r: RdsSettings,
@@ -113,12 +122,14 @@ def instance_args(
             args["performance_insights_kms_key_id"] = kms_key_arn
     return args
 
+
 # PostgreSQL's own defaults for a SCRAM-SHA-256 verifier (scram_iterations, a 16-byte salt).
 SCRAM_ITERATIONS = 4096
 
 SCRAM_SALT_BYTES = 16
 
 VERIFIER_KEY = "password_verifier"
+
 
 def scram_sha256_verifier(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> str:
     """``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`` (RFC 5802, RFC 7677), the
@@ -133,6 +144,7 @@ def scram_sha256_verifier(password: str, salt: bytes, iterations: int = SCRAM_IT
         return base64.b64encode(data).decode()
 
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
 
 WORK_DIR = "/work"
 
@@ -193,13 +205,18 @@ echo "create-role: role $APP_USER owns database $APP_DB on $PGHOST"
 """
 )
 
+
 def admin_account(app: str) -> str:
     return f"{app}-db-admin"
+
 
 def role_job_name(app: str) -> str:
     return f"{app}-db-role"
 
-def access_policy(master_secret_arn: str, database_secret_arn: str, kms_key_arn: Optional[str]) -> dict:
+
+def access_policy(
+    master_secret_arn: str, database_secret_arn: str, kms_key_arn: Optional[str]
+) -> dict:
     """Read the master secret and the app's database secret; nothing else."""
     statements: list[dict] = [
         {
@@ -221,6 +238,7 @@ def access_policy(master_secret_arn: str, database_secret_arn: str, kms_key_arn:
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
+
 def role_job_env(app_user: str, app_db: str, host: Any, port: int) -> list[dict]:
     return [
         {"name": "APP_USER", "value": app_user},
@@ -230,9 +248,14 @@ def role_job_env(app_user: str, app_db: str, host: Any, port: int) -> list[dict]
         {"name": "WORK_DIR", "value": WORK_DIR},
     ]
 
-RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+
+RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "96Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
 
 WORK_VOLUME = "work"
+
 
 def _cloud_env(s: Settings, refs: AwsRefs) -> list[dict]:
     env = [
@@ -243,11 +266,18 @@ def _cloud_env(s: Settings, refs: AwsRefs) -> list[dict]:
         # The admin role, never the fetch role of the app's pods.
         *fetch.aws_env(s, dataclasses.replace(refs, role_arn=refs.db_admin_role_arn)),
     ]
-    return [{**e, "value": admin_account(s.name)} if e["name"] == "AWS_ROLE_SESSION_NAME" else e for e in env]
+    return [
+        {**e, "value": admin_account(s.name)} if e["name"] == "AWS_ROLE_SESSION_NAME" else e
+        for e in env
+    ]
+
 
 def fetch_credentials_container(s: Settings, refs: AwsRefs) -> dict:
     assert s.aws is not None
-    mounts = [{"name": WORK_VOLUME, "mountPath": WORK_DIR}, {"name": fetch.HOME_VOLUME, "mountPath": fetch.HOME_DIR}]
+    mounts = [
+        {"name": WORK_VOLUME, "mountPath": WORK_DIR},
+        {"name": fetch.HOME_VOLUME, "mountPath": fetch.HOME_DIR},
+    ]
     if s.aws.workload_identity:
         mounts.append({"name": fetch.TOKEN_VOLUME, "mountPath": fetch.TOKEN_DIR, "readOnly": True})
     return container(
@@ -261,6 +291,7 @@ def fetch_credentials_container(s: Settings, refs: AwsRefs) -> dict:
         volumeMounts=mounts,
     )
 
+
 def create_role_container(s: Settings, refs: AwsRefs) -> dict:
     db = s.database
     return container(
@@ -271,8 +302,12 @@ def create_role_container(s: Settings, refs: AwsRefs) -> dict:
         command=["sh", "-c", CREATE_ROLE_SCRIPT],
         env=role_job_env(db.username, db.database_name, refs.database_host, db.port),
         resources=RESOURCES,
-        volumeMounts=[{"name": WORK_VOLUME, "mountPath": WORK_DIR, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}],
+        volumeMounts=[
+            {"name": WORK_VOLUME, "mountPath": WORK_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     )
+
 
 def pod_spec(s: Settings, refs: AwsRefs) -> dict:
     return {
@@ -290,6 +325,7 @@ def pod_spec(s: Settings, refs: AwsRefs) -> dict:
         ],
         "restartPolicy": "Never",
     }
+
 
 def role_job(s: Settings, refs: AwsRefs) -> dict:
     pod_labels = labels(s.name, DB_ADMIN)
@@ -312,6 +348,7 @@ def role_job(s: Settings, refs: AwsRefs) -> dict:
             "template": {"metadata": template_metadata, "spec": pod_spec(s, refs)},
         },
     }
+
 
 def service_account(s: Settings) -> dict:
     return security.service_account(metadata(admin_account(s.name), s.namespace, s.name, DB_ADMIN))

@@ -12,16 +12,21 @@ DIGEST_SKIP = (
     "digests to pin them fully",
 )
 
+
 def _images(pod_spec: dict) -> list[str]:
     containers = [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]
     return [c["image"] for c in containers]
+
 
 def skip_annotations(pod_spec: dict) -> dict[str, str]:
     """The checkov skips that apply to a workload with this pod spec."""
     skips: list[tuple[str, str]] = []
     if any("@sha256:" not in image for image in _images(pod_spec)):
         skips.append(DIGEST_SKIP)
-    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)}
+    return {
+        f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)
+    }
+
 
 def annotate(workload: dict, pod_spec: dict) -> dict:
     annotations = skip_annotations(pod_spec)

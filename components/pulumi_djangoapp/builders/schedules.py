@@ -28,7 +28,15 @@ TTL_AFTER_FINISHED_SECONDS = 86400
 
 BACKOFF_LIMIT = 2
 
-def cron_job(schedule: ScheduleSettings, name: str, namespace: str, labels: Mapping[str, str], pod_metadata: Mapping[str, Any], pod_spec: Mapping[str, Any]) -> dict:
+
+def cron_job(
+    schedule: ScheduleSettings,
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    pod_metadata: Mapping[str, Any],
+    pod_spec: Mapping[str, Any],
+) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -48,16 +56,30 @@ def cron_job(schedule: ScheduleSettings, name: str, namespace: str, labels: Mapp
                     "activeDeadlineSeconds": schedule.deadline_seconds,
                     "ttlSecondsAfterFinished": TTL_AFTER_FINISHED_SECONDS,
                     # A node drain or preemption is not the command's failure.
-                    "podFailurePolicy": {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]},
-                    "template": {"metadata": dict(pod_metadata), "spec": {**pod_spec, "restartPolicy": "Never"}},
+                    "podFailurePolicy": {
+                        "rules": [
+                            {
+                                "action": "Ignore",
+                                "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+                            }
+                        ]
+                    },
+                    "template": {
+                        "metadata": dict(pod_metadata),
+                        "spec": {**pod_spec, "restartPolicy": "Never"},
+                    },
                 },
             },
         },
     }
 
+
 def schedule_pod_spec(s: Settings, schedule, refs: Optional[AwsRefs] = None) -> dict:
     """A scheduled run: waits for migrations unless they are ``none``."""
-    return command_pod_spec(s, schedule.name, schedule.command, schedule.resources, refs, s.migrations.mode != "none")
+    return command_pod_spec(
+        s, schedule.name, schedule.command, schedule.resources, refs, s.migrations.mode != "none"
+    )
+
 
 def schedule_cron_jobs(s: Settings, refs: Optional[AwsRefs] = None) -> list[tuple[str, dict]]:
     jobs = []
@@ -65,8 +87,16 @@ def schedule_cron_jobs(s: Settings, refs: Optional[AwsRefs] = None) -> list[tupl
         spec = schedule_pod_spec(s, schedule, refs)
         pod_metadata = {
             "labels": labels(s.name, SCHEDULE),
-            "annotations": {CONFIG_HASH_ANNOTATION: s.config_hash, **fetch.credential_annotations(s, spec)},
+            "annotations": {
+                CONFIG_HASH_ANNOTATION: s.config_hash,
+                **fetch.credential_annotations(s, spec),
+            },
         }
         name = f"{s.name}-{schedule.name}"
-        jobs.append((f"schedule-{schedule.name}", cron_job(schedule, name, s.namespace, labels(s.name, SCHEDULE), pod_metadata, spec)))
+        jobs.append(
+            (
+                f"schedule-{schedule.name}",
+                cron_job(schedule, name, s.namespace, labels(s.name, SCHEDULE), pod_metadata, spec),
+            )
+        )
     return jobs

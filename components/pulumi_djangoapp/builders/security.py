@@ -20,6 +20,7 @@ def container_security_context(uid: int) -> dict:
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
+
 def pod_security_context(uid: int) -> dict:
     """fsGroup makes mounted volumes (data, secret files) readable by the non-root user."""
     return {
@@ -32,6 +33,7 @@ def pod_security_context(uid: int) -> dict:
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
+
 def container(name: str, image: str, pull_policy: str, uid: int, **fields) -> dict:
     """Every container the component builds starts here: name, image, pull policy and the
     restricted security context, so none can be built without them."""
@@ -43,6 +45,12 @@ def container(name: str, image: str, pull_policy: str, uid: int, **fields) -> di
         "securityContext": container_security_context(uid),
     }
 
+
 def service_account(metadata: dict) -> dict:
     """A ServiceAccount whose token is never mounted automatically (pods that need one project it)."""
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata, "automountServiceAccountToken": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata,
+        "automountServiceAccountToken": False,
+    }

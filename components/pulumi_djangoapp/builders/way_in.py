@@ -26,11 +26,17 @@ EXTERNAL_DNS_ANNOTATION = "external-dns.alpha.kubernetes.io/hostname"
 # /56 with /64 subnets).
 SUBNET_PREFIX = {4: 20, 6: 64}
 
+
 def broad_cidr_warning(w: Optional["WayIn"]) -> Optional[str]:
     """A warning when an ingress CIDR looks like a whole VPC rather than the ALB's subnets."""
     if w is None:
         return None
-    broad = [c for c in w.ingress_cidrs if ipaddress.ip_network(c, strict=False).prefixlen < SUBNET_PREFIX[ipaddress.ip_network(c, strict=False).version]]
+    broad = [
+        c
+        for c in w.ingress_cidrs
+        if ipaddress.ip_network(c, strict=False).prefixlen
+        < SUBNET_PREFIX[ipaddress.ip_network(c, strict=False).version]
+    ]
     if not broad:
         return None
     return (
@@ -39,7 +45,16 @@ def broad_cidr_warning(w: Optional["WayIn"]) -> Optional[str]:
         "ALB's subnet CIDRs"
     )
 
-def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int, health_path: str, ip_family: str = "ipv4") -> dict:
+
+def ingress_object(
+    w: WayIn,
+    name: str,
+    namespace: str,
+    service: str,
+    port: int,
+    health_path: str,
+    ip_family: str = "ipv4",
+) -> dict:
     """The Ingress as applied: one rule per host, every path to the app's Service."""
     annotations: dict[str, str] = {}
     if w.alb:
@@ -47,12 +62,15 @@ def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int,
             _ALB + "scheme": w.scheme,
             # Pod IPs as targets: traffic skips kube-proxy and readiness gates apply.
             _ALB + "target-type": "ip",
-            _ALB + "listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}], separators=(",", ":")),
+            _ALB + "listen-ports": json.dumps(
+                [{"HTTP": 80}, {"HTTPS": 443}], separators=(",", ":")
+            ),
             _ALB + "ssl-redirect": "443",
             _ALB + "ssl-policy": w.ssl_policy,
             _ALB + "healthcheck-path": health_path,
             _ALB + "success-codes": "200",
-            _ALB + "target-group-attributes": f"deregistration_delay.timeout_seconds={w.deregistration_seconds}",
+            _ALB
+            + "target-group-attributes": f"deregistration_delay.timeout_seconds={w.deregistration_seconds}",
         }
         if w.certificate_arns:
             annotations[_ALB + "certificate-arn"] = ",".join(w.certificate_arns)
@@ -74,11 +92,15 @@ def ingress_object(w: WayIn, name: str, namespace: str, service: str, port: int,
         "spec": {
             "ingressClassName": w.class_name,
             "rules": [
-                {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+                {
+                    "host": host,
+                    "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+                }
                 for host in w.hosts
             ],
         },
     }
+
 
 def http_route_object(w: WayIn, name: str, namespace: str, service: str, port: int) -> dict:
     refs = []
@@ -106,6 +128,7 @@ def http_route_object(w: WayIn, name: str, namespace: str, service: str, port: i
         },
     }
 
+
 def ingress_peers(w: WayIn) -> list[dict]:
     """Who may open connections to the app's port: the ALB's addresses, or the Gateway's pods
     (or, for a data plane outside the cluster, its addresses)."""
@@ -113,9 +136,14 @@ def ingress_peers(w: WayIn) -> list[dict]:
         return [{"ipBlock": {"cidr": cidr}} for cidr in w.ingress_cidrs]
     if w.source_cidrs:
         return [{"ipBlock": {"cidr": cidr}} for cidr in w.source_cidrs]
-    return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": w.gateway_namespace}}}]
+    return [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": w.gateway_namespace}}}
+    ]
 
-def django_env(w: Optional[WayIn], probe_host: str, network_policies: bool) -> list[tuple[str, str]]:
+
+def django_env(
+    w: Optional[WayIn], probe_host: str, network_policies: bool
+) -> list[tuple[str, str]]:
     """Component-managed Django settings: the hosts it answers, the origins CSRF trusts (with
     scheme, Django >= 4), and whether X-Forwarded-Proto is trusted: only when the NetworkPolicy
     makes the load balancer the only way in (otherwise any pod could claim HTTPS)."""

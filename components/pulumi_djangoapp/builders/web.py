@@ -25,6 +25,7 @@ def namespace(s: Settings) -> dict:
         },
     }
 
+
 def service_account(s: Settings) -> dict:
     return {
         "apiVersion": "v1",
@@ -32,6 +33,7 @@ def service_account(s: Settings) -> dict:
         "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels(s.name, WEB)},
         "automountServiceAccountToken": False,
     }
+
 
 def service(s: Settings) -> dict:
     return {
@@ -44,6 +46,7 @@ def service(s: Settings) -> dict:
             "ports": [{"name": "http", "port": s.port, "targetPort": "http", "protocol": "TCP"}],
         },
     }
+
 
 def pod_disruption_budget(s: Settings) -> dict | None:
     """With two or more replicas, a node drain may take only one pod at a time; a pod that is not

@@ -27,6 +27,7 @@ def partition_of(arn: Any) -> Any:
         return arn.apply(partition_of)
     return arn.split(":")[1]
 
+
 def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> dict:
     return {
         "Version": "2012-10-17",
@@ -46,6 +47,7 @@ def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account
         ],
     }
 
+
 # The agent EKS Pod Identity runs on every node (a DaemonSet on the host network), and the
 # service its role trust names.
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -57,6 +59,7 @@ POD_IDENTITY_AGENT_IPV6 = "fd00:ec2::23/128"
 POD_IDENTITY_AGENT_PORT = 80
 
 SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
+
 
 def pod_identity_trust_policy(namespace: str, service_account: str, cluster_name: str) -> dict:
     """What EKS Pod Identity needs (AssumeRole and TagSession by its service principal), for this
@@ -82,6 +85,7 @@ def pod_identity_trust_policy(namespace: str, service_account: str, cluster_name
         ],
     }
 
+
 def kms_via(kms_key_arn: Any, *services: str) -> Any:
     """The condition that lets a role use the app's key only through ``services`` (S3, Secrets
     Manager) of the key's own region (``kms:ViaService``, AWS KMS Developer Guide): the role's
@@ -91,9 +95,14 @@ def kms_via(kms_key_arn: Any, *services: str) -> Any:
     def condition(arn: str) -> dict:
         _, partition, _, region = arn.split(":")[:4]
         suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-        return {"StringEquals": {"kms:ViaService": [f"{service}.{region}.{suffix}" for service in services]}}
+        return {
+            "StringEquals": {
+                "kms:ViaService": [f"{service}.{region}.{suffix}" for service in services]
+            }
+        }
 
     return condition(kms_key_arn) if isinstance(kms_key_arn, str) else kms_key_arn.apply(condition)
+
 
 def access_policy(
     partition: Any,
@@ -140,6 +149,7 @@ def access_policy(
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
 
 def _concat(*parts: Any) -> Any:
     if all(isinstance(p, str) for p in parts):

@@ -21,8 +21,10 @@ from ..settings.secret_files import BROKER_URL, DATABASE_JSON, DATABASE_URL, SEC
 
 TYPE_TOKEN = "djangoapp:index:AppSecrets"
 
+
 def secret_description(s: Settings, file_name: str) -> str:
     return f"{file_name} of DjangoApp {s.name} in namespace {s.namespace} (managed by Pulumi)"
+
 
 class AppSecrets(pulumi.ComponentResource):
     """Generated secrets of a ``DjangoApp``; in AWS Secrets Manager with the AWS backend."""
@@ -63,12 +65,16 @@ class AppSecrets(pulumi.ComponentResource):
         # An RDS address is only known once the instance exists; other hosts are settings.
         host = pulumi.Output.from_input(database_host)
         credentials = pulumi.Output.all(password.result, host)
-        self.database_url = pulumi.Output.secret(credentials.apply(lambda v: database.database_url(s, v[0], v[1])))
+        self.database_url = pulumi.Output.secret(
+            credentials.apply(lambda v: database.database_url(s, v[0], v[1]))
+        )
         verifier: Any = None
         if s.database.provider == "rds":
             # The role Job sets the password by its SCRAM verifier (rds.scram_sha256_verifier);
             # the salt is random, and stable across runs like the password.
-            salt = random.RandomId(f"{name}-db-password-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=keep)
+            salt = random.RandomId(
+                f"{name}-db-password-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=keep
+            )
             verifier = pulumi.Output.all(password.result, salt.b64_std).apply(
                 lambda v: rds.scram_sha256_verifier(v[0], base64.b64decode(v[1]))
             )
@@ -89,8 +95,12 @@ class AppSecrets(pulumi.ComponentResource):
         if s.broker:
             b = s.broker
             # Alphanumeric like the database's: it goes into a URL and an ACL line unescaped.
-            broker_password = random.RandomPassword(f"{name}-broker-password", length=32, special=False, opts=keep)
-            self.broker_url = pulumi.Output.secret(broker_password.result.apply(lambda p: broker.url(b, s.name, s.namespace, p)))
+            broker_password = random.RandomPassword(
+                f"{name}-broker-password", length=32, special=False, opts=keep
+            )
+            self.broker_url = pulumi.Output.secret(
+                broker_password.result.apply(lambda p: broker.url(b, s.name, s.namespace, p))
+            )
             self.broker_acl = pulumi.Output.secret(broker_password.result.apply(broker.acl_file))
 
         self.secret_arns = {}
@@ -120,5 +130,8 @@ class AppSecrets(pulumi.ComponentResource):
                 )
                 self.secret_arns[file_name] = secret.arn
         self.register_outputs(
-            {"secret_arns": self.secret_arns, "database_secret_arn": self.secret_arns.get(DATABASE_JSON.key)}
+            {
+                "secret_arns": self.secret_arns,
+                "database_secret_arn": self.secret_arns.get(DATABASE_JSON.key),
+            }
         )

@@ -4,7 +4,6 @@ Usable alone (``ConfigBucket("cfg", {"config_files": {...}})``) or as a child of
 Every control is its own child resource so that a reviewer (and a test) can see it.
 """
 
-
 import json
 from typing import Optional
 
@@ -16,6 +15,7 @@ from ..settings import config_files
 from ..settings.config_bucket import ConfigBucketArgs, normalise_bucket
 
 TYPE_TOKEN = "djangoapp:index:ConfigBucket"
+
 
 class ConfigBucket(pulumi.ComponentResource):
     """A private, encrypted, versioned bucket holding configuration files under a prefix."""
@@ -59,7 +59,11 @@ class ConfigBucket(pulumi.ComponentResource):
                 {
                     "apply_server_side_encryption_by_default": {
                         "sse_algorithm": "aws:kms",
-                        **({"kms_master_key_id": b.kms_key_arn} if b.kms_key_arn is not None else {}),
+                        **(
+                            {"kms_master_key_id": b.kms_key_arn}
+                            if b.kms_key_arn is not None
+                            else {}
+                        ),
                     },
                     # One KMS data key per bucket instead of per object: far fewer KMS calls.
                     "bucket_key_enabled": True,
@@ -110,15 +114,17 @@ class ConfigBucket(pulumi.ComponentResource):
         # than on the whole component spares every dependent the expansion to all children.
         self.readable: list[pulumi.Resource] = [bucket] if not b.files else []
         for file_name, content in b.files:
-            self.readable.append(aws.s3.BucketObjectv2(
-                # Named by file, so adding one file does not replace the others.
-                f"{name}-file-{file_name}",
-                bucket=bucket.id,
-                key=b.key(file_name),
-                content=content,
-                content_type=content_type(file_name),
-                opts=uploads,
-            ))
+            self.readable.append(
+                aws.s3.BucketObjectv2(
+                    # Named by file, so adding one file does not replace the others.
+                    f"{name}-file-{file_name}",
+                    bucket=bucket.id,
+                    key=b.key(file_name),
+                    content=content,
+                    content_type=content_type(file_name),
+                    opts=uploads,
+                )
+            )
 
         self.bucket_name = bucket.id
         self.bucket_arn = bucket.arn

@@ -1,6 +1,5 @@
 """``DjangoApp``: registers the Kubernetes objects that the pure builders describe."""
 
-
 import dataclasses
 import functools
 import importlib
@@ -38,6 +37,7 @@ TYPE_TOKEN = "djangoapp:index:DjangoApp"
 # deadline and a first start that waits for the database and the migration lock can be longer.
 AWAIT_MARGIN_SECONDS = 300
 
+
 def await_timeouts(seconds: Optional[int]) -> Optional[pulumi.CustomTimeouts]:
     """How long `pulumi up` waits for a Job or Deployment: longer than it can legitimately take,
     so Pulumi never gives up on a rollout the cluster would still complete."""
@@ -68,13 +68,16 @@ KINDS = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("apiextensions", "CustomResource"),
 }
 
+
 @functools.cache
 def resource_class(api_version: str, kind: str) -> type:
     module, name = KINDS[(api_version, kind)]
     return getattr(importlib.import_module(f"pulumi_kubernetes.{module}"), name)
 
+
 def _snake(field: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", field).lower()
+
 
 def _plain(value: Any) -> pulumi.Output:
     """An Output of a value that holds no Outputs. ``Output.from_input`` would unwrap a dict or
@@ -82,15 +85,22 @@ def _plain(value: Any) -> pulumi.Output:
     effective resources): here the value is carried whole."""
     return pulumi.Output.from_input(None).apply(lambda _: value)
 
+
 def _broker_host(s: Settings) -> Optional[str]:
     if s.broker is None:
         return None
-    return broker.host(s.name, s.namespace) if s.broker.in_cluster else urllib.parse.urlsplit(s.broker.url).hostname
+    return (
+        broker.host(s.name, s.namespace)
+        if s.broker.in_cluster
+        else urllib.parse.urlsplit(s.broker.url).hostname
+    )
+
 
 def _load_balancer_hostname(status: Any) -> Optional[str]:
     """``status.loadBalancer.ingress[].hostname`` of an Ingress (the SDK's typed output)."""
     entries = getattr(getattr(status, "load_balancer", None), "ingress", None) or []
     return next((e.hostname for e in entries if getattr(e, "hostname", None)), None)
+
 
 class DjangoApp(pulumi.ComponentResource):
     """A Django Deployment (gunicorn) with native sidecars, ordered init steps, an in-cluster
@@ -176,9 +186,14 @@ class DjangoApp(pulumi.ComponentResource):
             else None
         )
         secrets = AppSecrets(
-            f"{s.name}-secrets", s, pulumi.ResourceOptions(parent=self), database_host=rds_db.address if rds_db else None
+            f"{s.name}-secrets",
+            s,
+            pulumi.ResourceOptions(parent=self),
+            database_host=rds_db.address if rds_db else None,
         )
-        refs, bucket, role, access = self._aws_side(s, secrets, rds_db) if s.uses_aws else (None, None, None, [])
+        refs, bucket, role, access = (
+            self._aws_side(s, secrets, rds_db) if s.uses_aws else (None, None, None, [])
+        )
         db_admin_access: list = []
         if rds_db is not None and refs is not None:
             admin_role, db_admin_access = self._db_admin_side(s, secrets, rds_db)
@@ -226,9 +241,14 @@ class DjangoApp(pulumi.ComponentResource):
                 ignore=list(facts.ignore_changes) or None,
             )  # fmt: skip
             if facts.pod_kind:
-                containers = effective_resources.container_resources(manifests.pod_template(manifest))
+                containers = effective_resources.container_resources(
+                    manifests.pod_template(manifest)
+                )
                 requests, limits = effective_pod_resources(containers)
-                pod_resources[facts.pod_kind] = {"requests": format_resources(requests), "limits": format_resources(limits)}
+                pod_resources[facts.pod_kind] = {
+                    "requests": format_resources(requests),
+                    "limits": format_resources(limits),
+                }
         deployment, service = registered["deployment"], registered["service"]
         db_service = registered.get("postgres-service")
         self.namespace = pulumi.Output.from_input(s.namespace)
@@ -243,7 +263,9 @@ class DjangoApp(pulumi.ComponentResource):
         # RDS only: where it is and the master secret RDS manages (an ARN, not the password).
         self.database_endpoint = rds_db.address if rds_db else pulumi.Output.from_input(None)
         self.database_port = rds_db.port if rds_db else pulumi.Output.from_input(None)
-        self.database_master_secret_arn = rds_db.master_secret_arn if rds_db else pulumi.Output.from_input(None)
+        self.database_master_secret_arn = (
+            rds_db.master_secret_arn if rds_db else pulumi.Output.from_input(None)
+        )
         self.effective_pod_requests = _plain(pod_resources["web"]["requests"])
         self.effective_pod_limits = _plain(pod_resources["web"]["limits"])
         # Every pod kind (web, migrate, each schedule and process, postgres, broker).
@@ -256,16 +278,26 @@ class DjangoApp(pulumi.ComponentResource):
             secrets.secret_arns.get(DATABASE_JSON.key) if s.uses_aws else None
         )
         self.role_arn = role.arn if role else pulumi.Output.from_input(None)
-        self.backup_bucket_name = backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
-        self.backup_prefix = pulumi.Output.from_input(backups.prefix(s.namespace, s.name) if backup_bucket else None)
-        self.backup_role_arn = backup_refs.role_arn if backup_refs else pulumi.Output.from_input(None)
-        self.restore_role_arn = restore_role.arn if restore_role is not None else pulumi.Output.from_input(None)
+        self.backup_bucket_name = (
+            backup_bucket.bucket_name if backup_bucket else pulumi.Output.from_input(None)
+        )
+        self.backup_prefix = pulumi.Output.from_input(
+            backups.prefix(s.namespace, s.name) if backup_bucket else None
+        )
+        self.backup_role_arn = (
+            backup_refs.role_arn if backup_refs else pulumi.Output.from_input(None)
+        )
+        self.restore_role_arn = (
+            restore_role.arn if restore_role is not None else pulumi.Output.from_input(None)
+        )
         # https:// for every host of the way in; none without one (kubectl port-forward).
         self.urls = _plain([f"https://{h}" for h in (s.way_in.hosts if s.way_in else ())])
         ingress = registered.get("ingress")
         # The load balancer's DNS name once the controller has made it (None for routes).
         self.ingress_hostname = (
-            ingress.status.apply(_load_balancer_hostname) if ingress is not None else pulumi.Output.from_input(None)
+            ingress.status.apply(_load_balancer_hostname)
+            if ingress is not None
+            else pulumi.Output.from_input(None)
         )
         self.register_outputs({name: getattr(self, name) for name in OUTPUTS})
 
@@ -289,9 +321,7 @@ class DjangoApp(pulumi.ComponentResource):
         cls = resource_class(manifest["apiVersion"], manifest["kind"] + ("Patch" if patch else ""))
         # Top-level fields are keyword arguments, so they need their Python names.
         fields = {
-            _snake(k): v
-            for k, v in manifest.items()
-            if k not in ("apiVersion", "kind", "metadata")
+            _snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")
         }
         if cls.__name__ == "CustomResource":
             fields = {"api_version": manifest["apiVersion"], "kind": manifest["kind"], **fields}
@@ -332,20 +362,34 @@ class DjangoApp(pulumi.ComponentResource):
             # unwrap them key by key, one Output each.
             trust: Any = pulumi.Output.all(a.oidc_provider_arn, a.oidc_provider_url).apply(
                 lambda v: json.dumps(
-                    workload_identity.trust_policy(v[0], checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]), s.namespace, account)
+                    workload_identity.trust_policy(
+                        v[0],
+                        checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]),
+                        s.namespace,
+                        account,
+                    )
                 )
             )
             partition = workload_identity.partition_of(a.oidc_provider_arn)
         else:
             trust = pulumi.Output.from_input(a.cluster_name).apply(
-                lambda cluster: json.dumps(workload_identity.pod_identity_trust_policy(s.namespace, account, cluster))
+                lambda cluster: json.dumps(
+                    workload_identity.pod_identity_trust_policy(s.namespace, account, cluster)
+                )
             )
             partition = None
-        role = aws.iam.Role(f"{s.name}-{purpose}-role", description=description, assume_role_policy=trust, opts=child)
+        role = aws.iam.Role(
+            f"{s.name}-{purpose}-role",
+            description=description,
+            assume_role_policy=trust,
+            opts=child,
+        )
         if partition is None:
             # The role's own ARN names the partition (aws, aws-cn, aws-us-gov).
             partition = role.arn.apply(workload_identity.partition_of)
-        policy = aws.iam.RolePolicy(f"{s.name}-{purpose}-policy", role=role.id, policy=policy_of(partition), opts=child)
+        policy = aws.iam.RolePolicy(
+            f"{s.name}-{purpose}-policy", role=role.id, policy=policy_of(partition), opts=child
+        )
         access: list[pulumi.Resource] = [role, policy]
         if a.pod_identity:
             # Read by the webhook when a pod is created: it must exist before the first pod.
@@ -361,7 +405,9 @@ class DjangoApp(pulumi.ComponentResource):
             )
         return role, access
 
-    def _backup_side(self, s: Settings, refs: AwsRefs) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource], aws.iam.Role]":
+    def _backup_side(
+        self, s: Settings, refs: AwsRefs
+    ) -> "tuple[AwsRefs, ConfigBucket, list[pulumi.Resource], aws.iam.Role]":
         """A bucket of its own (the config bucket's hardening, versions kept a day, archives
         expiring after retention_days, abandoned multipart uploads after a week), a write-only role
         for the upload step of the ``<app>-backup`` ServiceAccount, and a read-only one for the
@@ -375,16 +421,20 @@ class DjangoApp(pulumi.ComponentResource):
                 "force_destroy": a.force_destroy,
                 "protect": s.protect_data,
                 "noncurrent_version_days": 1,
-                "expiration": {f"{prefix}/": s.backups.retention_days, f"{prefix}/{backups.INCOMING}/": backups.INCOMING_DAYS},
+                "expiration": {
+                    f"{prefix}/": s.backups.retention_days,
+                    f"{prefix}/{backups.INCOMING}/": backups.INCOMING_DAYS,
+                },
                 **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn is not None else {}),
             },
             pulumi.ResourceOptions(parent=self),
         )
+
         def policy_of(document: Any) -> Any:
             """A policy document over this app's backup prefix, once partition and bucket are known."""
-            return lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
-                lambda v: json.dumps(document(v[0], v[1], prefix, v[2]))
-            )
+            return lambda partition: pulumi.Output.all(
+                partition, bucket.bucket_name, a.kms_key_arn
+            ).apply(lambda v: json.dumps(document(v[0], v[1], prefix, v[2])))
 
         role, access = self._role_of(
             s,
@@ -401,9 +451,18 @@ class DjangoApp(pulumi.ComponentResource):
             f"Restores of DjangoApp {s.name} in {s.namespace}: read its archives",
             policy_of(backups.restore_access_policy),
         )
-        return AwsRefs(bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn), bucket, access, restore_role
+        return (
+            AwsRefs(
+                bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn
+            ),
+            bucket,
+            access,
+            restore_role,
+        )
 
-    def _db_admin_side(self, s: Settings, secrets: AppSecrets, rds_db: RdsDatabase) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
+    def _db_admin_side(
+        self, s: Settings, secrets: AppSecrets, rds_db: RdsDatabase
+    ) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
         """The role only the role Job's fetch step can assume: the master secret and the app's
         database secret (and the app's KMS key when set), nothing else."""
         a = s.aws
@@ -413,9 +472,9 @@ class DjangoApp(pulumi.ComponentResource):
             rds.admin_account(s.name),
             "db-admin",
             f"Role Job of DjangoApp {s.name} in {s.namespace}: read the RDS master secret and the app's database secret",
-            lambda partition: pulumi.Output.all(rds_db.master_secret_arn, secrets.secret_arns[DATABASE_JSON.key], a.kms_key_arn).apply(
-                lambda v: json.dumps(rds.access_policy(v[0], v[1], v[2]))
-            ),
+            lambda partition: pulumi.Output.all(
+                rds_db.master_secret_arn, secrets.secret_arns[DATABASE_JSON.key], a.kms_key_arn
+            ).apply(lambda v: json.dumps(rds.access_policy(v[0], v[1], v[2]))),
         )
 
     def _aws_side(
@@ -441,14 +500,20 @@ class DjangoApp(pulumi.ComponentResource):
             s.name,
             "fetch",
             f"Fetch steps of DjangoApp {s.name} in {s.namespace}: read config and secrets",
-            lambda partition: pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn, *secrets.secret_arns.values()).apply(
-                lambda v: json.dumps(workload_identity.access_policy(v[0], v[1], s.config_prefix, v[3:], v[2]))
+            lambda partition: pulumi.Output.all(
+                partition, bucket.bucket_name, a.kms_key_arn, *secrets.secret_arns.values()
+            ).apply(
+                lambda v: json.dumps(
+                    workload_identity.access_policy(v[0], v[1], s.config_prefix, v[3:], v[2])
+                )
             ),
             association=f"{s.name}-pod-identity",
         )
-        region = a.region if a.region is not None else aws.get_region_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).region
+        region = (
+            a.region
+            if a.region is not None
+            else aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        )
         refs = AwsRefs(
             bucket=bucket.bucket_name,
             region=region,
@@ -470,7 +535,9 @@ class DjangoApp(pulumi.ComponentResource):
 # The outputs, in the order the class declares them: ``register_outputs``, the stack program,
 # the schema (each docstring is its description) and the README's table all read this one list.
 OUTPUTS: tuple[str, ...] = tuple(
-    name for name, kind in DjangoApp.__annotations__.items() if typing.get_origin(kind) is pulumi.Output
+    name
+    for name, kind in DjangoApp.__annotations__.items()
+    if typing.get_origin(kind) is pulumi.Output
 )
 # Also on the class (not annotated, so the schema does not take it for an output).
 DjangoApp.OUTPUTS = OUTPUTS

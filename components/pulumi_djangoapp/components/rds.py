@@ -19,10 +19,12 @@ from ..settings.app import Settings
 
 TYPE_TOKEN = "djangoapp:index:RdsDatabase"
 
+
 def _field(value: Any, name: str) -> Any:
     """A field of a typed SDK output object, or of the plain dict mocks and old SDKs return."""
     found = getattr(value, name, None)
     return found if found is not None else (value.get(name) if isinstance(value, dict) else None)
+
 
 def _master_secret_arn(secrets: Any) -> Optional[str]:
     for secret in secrets or []:
@@ -31,11 +33,15 @@ def _master_secret_arn(secrets: Any) -> Optional[str]:
             return arn
     return None
 
+
 def _one_vpc(subnets: list) -> str:
     vpcs = sorted({_field(s, "vpc_id") for s in subnets})
     if len(vpcs) != 1:
-        raise ValueError(f"database.rds.subnet_ids: the subnets are in {len(vpcs)} VPCs ({', '.join(map(str, vpcs))}); they must share one")
+        raise ValueError(
+            f"database.rds.subnet_ids: the subnets are in {len(vpcs)} VPCs ({', '.join(map(str, vpcs))}); they must share one"
+        )
     return vpcs[0]
+
 
 class RdsDatabase(pulumi.ComponentResource):
     address: pulumi.Output[str]
@@ -44,7 +50,13 @@ class RdsDatabase(pulumi.ComponentResource):
     # The subnets' IPv4 CIDRs: where the instance (and its standby) can be.
     cidrs: pulumi.Output[list]
 
-    def __init__(self, name: str, s: Settings, final_snapshot_suffix: Any, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(
+        self,
+        name: str,
+        s: Settings,
+        final_snapshot_suffix: Any,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
         super().__init__(TYPE_TOKEN, name, {}, opts)
         r = s.database.rds
         assert r is not None and s.aws is not None
@@ -52,13 +64,23 @@ class RdsDatabase(pulumi.ComponentResource):
         subnet_ids = pulumi.Output.from_input(r.subnet_ids).apply(rds_settings.checked_subnet_ids)
         subnets = subnet_ids.apply(
             lambda ids: pulumi.Output.all(
-                *[aws.ec2.get_subnet_output(id=i, opts=pulumi.InvokeOutputOptions(parent=self)) for i in ids]
+                *[
+                    aws.ec2.get_subnet_output(id=i, opts=pulumi.InvokeOutputOptions(parent=self))
+                    for i in ids
+                ]
             )
         )
-        subnets = subnets.apply(lambda found: rds_settings.checked_zones(found, lambda x: _field(x, "availability_zone")))
+        subnets = subnets.apply(
+            lambda found: rds_settings.checked_zones(
+                found, lambda x: _field(x, "availability_zone")
+            )
+        )
         self.cidrs = subnets.apply(lambda found: [_field(x, "cidr_block") for x in found])
         group = aws.rds.SubnetGroup(
-            f"{name}-subnets", subnet_ids=subnet_ids, description=f"DjangoApp {s.name} in {s.namespace}", opts=child
+            f"{name}-subnets",
+            subnet_ids=subnet_ids,
+            description=f"DjangoApp {s.name} in {s.namespace}",
+            opts=child,
         )
         firewall = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -70,7 +92,9 @@ class RdsDatabase(pulumi.ComponentResource):
                     protocol="tcp",
                     from_port=s.database.port,
                     to_port=s.database.port,
-                    security_groups=pulumi.Output.from_input(r.client_security_group_ids).apply(rds_settings.checked_security_group_ids),
+                    security_groups=pulumi.Output.from_input(r.client_security_group_ids).apply(
+                        rds_settings.checked_security_group_ids
+                    ),
                 )
             ],
             # An empty list removes the default allow-all egress: the server opens nothing.
@@ -95,7 +119,9 @@ class RdsDatabase(pulumi.ComponentResource):
                 keep,
                 s.database.port,
                 s.aws.kms_key_arn,
-                pulumi.Output.from_input(final_snapshot_suffix).apply(lambda suffix: rds.snapshot_identifier(s.name, suffix)),
+                pulumi.Output.from_input(final_snapshot_suffix).apply(
+                    lambda suffix: rds.snapshot_identifier(s.name, suffix)
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
         )
@@ -103,4 +129,10 @@ class RdsDatabase(pulumi.ComponentResource):
         self.port = instance.port
         self.master_secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
         self.instance = instance
-        self.register_outputs({"address": self.address, "port": self.port, "master_secret_arn": self.master_secret_arn})
+        self.register_outputs(
+            {
+                "address": self.address,
+                "port": self.port,
+                "master_secret_arn": self.master_secret_arn,
+            }
+        )

@@ -16,7 +16,9 @@ from ..builders.storage_class import storage_class
 from ..settings.storage_class import StorageClassArgs, normalise
 
 
-def create(resource_name: str, args: StorageClassArgs, opts: Optional[pulumi.ResourceOptions] = None) -> Any:
+def create(
+    resource_name: str, args: StorageClassArgs, opts: Optional[pulumi.ResourceOptions] = None
+) -> Any:
     """Register the class (validated first: nothing is registered on bad input)."""
     from pulumi_kubernetes.storage.v1 import StorageClass
 

@@ -5,7 +5,6 @@ when it is hosted for other languages, where arguments arrive as plain dicts; th
 each field is its schema description and states its default.
 """
 
-
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
@@ -206,6 +205,7 @@ class DjangoAppArgs(TypedDict):
     migrations_wait_timeout_seconds: NotRequired[int]
     """How long ``wait-for-migrations`` waits (``job`` mode, processes, schedules). Default: ``600``."""
 
+
 # Namespaces the cluster itself owns: the component must never create, label or delete them.
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -243,6 +243,7 @@ WAIT_FOR_DB_RESOURCES = {
 PRESTOP_MARGIN_SECONDS = 5
 
 GUNICORN_GRACEFUL_SECONDS = 20
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -324,6 +325,7 @@ class Settings:
             return self.database.host
         return f"{self.name}-postgres.{self.namespace}.svc.cluster.local"
 
+
 def _kubernetes_minor(problems: Problems, value: Any) -> int:
     match = _KUBERNETES_VERSION.match(value) if isinstance(value, str) else None
     if not match:
@@ -338,12 +340,16 @@ def _kubernetes_minor(problems: Problems, value: Any) -> int:
         )
     return minor
 
+
 def bind_address(ip_family: str, port: int) -> str:
     """gunicorn's --bind for every address of the pod: ``0.0.0.0:8000`` or ``[::]:8000``."""
     host = LISTEN_ADDRESSES[ip_family]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-def default_command(port: int, workers: int, wsgi_application: str, ip_family: str = "ipv4") -> tuple[str, ...]:
+
+def default_command(
+    port: int, workers: int, wsgi_application: str, ip_family: str = "ipv4"
+) -> tuple[str, ...]:
     """Gunicorn, sized explicitly: it cannot see the container's CPU limit."""
     return (
         "gunicorn",
@@ -357,11 +363,13 @@ def default_command(port: int, workers: int, wsgi_application: str, ip_family: s
         wsgi_application,
     )  # fmt: skip
 
+
 def _names(items: Any) -> set[str]:
     """The names in a list of mappings, whatever else is wrong with it (checked elsewhere)."""
     if not isinstance(items, (list, tuple)):
         return set()
     return {i["name"] for i in items if isinstance(i, Mapping) and isinstance(i.get("name"), str)}
+
 
 def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     """Validate ``args`` for a component called ``name``; raise ``ValidationError`` listing every
@@ -382,7 +390,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         )
 
     if "image" not in args:
-        problems.add("image", None, "is required: a pinned image reference such as 'ghcr.io/acme/shop:1.4.2'")
+        problems.add(
+            "image", None, "is required: a pinned image reference such as 'ghcr.io/acme/shop:1.4.2'"
+        )
         image = ""
     else:
         image = checked_image(problems, "image", args["image"])
@@ -400,7 +410,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
 
     scaling = autoscaling.normalise(problems, args.get("autoscaling"), args.get("replicas"))
     # With an autoscaler, replicas is the initial count (min_replicas unless given).
-    replicas = checked_int(problems, "replicas", args.get("replicas", scaling.min_replicas if scaling else 2), 1)
+    replicas = checked_int(
+        problems, "replicas", args.get("replicas", scaling.min_replicas if scaling else 2), 1
+    )
     port = checked_int(problems, "port", args.get("port", 8000), 1, 65535)
     workers = checked_int(problems, "workers", args.get("workers", 2), 1, 64)
 
@@ -410,7 +422,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     command = checked_string_list(problems, "command", args.get("command"))
 
     allowed_plaintext = args.get("plaintext_env_allowed", [])
-    if not isinstance(allowed_plaintext, (list, tuple)) or not all(isinstance(v, str) for v in allowed_plaintext):
+    if not isinstance(allowed_plaintext, (list, tuple)) or not all(
+        isinstance(v, str) for v in allowed_plaintext
+    ):
         problems.add("plaintext_env_allowed", allowed_plaintext, "must be a list of env names")
         allowed_plaintext = []
 
@@ -419,18 +433,28 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         problems.add("sidecars", sidecars_raw, "must be a list of SidecarArgs")
         sidecars_raw = []
     sidecars = tuple(
-        s for s in (checked_sidecar(problems, i, raw, port) for i, raw in enumerate(sidecars_raw)) if s
+        s
+        for s in (checked_sidecar(problems, i, raw, port) for i, raw in enumerate(sidecars_raw))
+        if s
     )
     seen: set[str] = set()
     ports_seen: dict[int, str] = {}
     for i, sidecar in enumerate(sidecars):
         if sidecar.name and sidecar.name in seen:
-            problems.add(f"sidecars[{i}].name", sidecar.name, "is used by another sidecar; names must be unique")
+            problems.add(
+                f"sidecars[{i}].name",
+                sidecar.name,
+                "is used by another sidecar; names must be unique",
+            )
         seen.add(sidecar.name)
         for j, sidecar_port in enumerate(dict.fromkeys(sidecar.ports)):
             if sidecar_port in ports_seen:
                 # Only an API warning, but the second process cannot bind: it crash-loops.
-                problems.add(f"sidecars[{i}].ports[{j}]", sidecar_port, f"is already the port of sidecar {ports_seen[sidecar_port]!r} (one pod, one network)")
+                problems.add(
+                    f"sidecars[{i}].ports[{j}]",
+                    sidecar_port,
+                    f"is already the port of sidecar {ports_seen[sidecar_port]!r} (one pod, one network)",
+                )
             ports_seen.setdefault(sidecar_port, sidecar.name)
 
     health_path = args.get("health_path", "/healthz")
@@ -438,7 +462,11 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         problems.add("health_path", health_path, "must be an absolute URL path such as '/healthz'")
     probe_host = args.get("probe_host", "localhost")
     if not isinstance(probe_host, str) or not HOST_NAME.match(probe_host):
-        problems.add("probe_host", probe_host, "must be a host name (labels of letters, digits and '-') that Django's ALLOWED_HOSTS accepts")
+        problems.add(
+            "probe_host",
+            probe_host,
+            "must be a host name (labels of letters, digits and '-') that Django's ALLOWED_HOSTS accepts",
+        )
 
     protect_data = checked_bool(problems, "protect_data", args.get("protect_data", False), False)
     ip_family = checked_choice(problems, "ip_family", args.get("ip_family", "ipv4"), IP_FAMILIES)
@@ -447,7 +475,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     settings = Settings(
         name=name,
         namespace=namespace if isinstance(namespace, str) else "",
-        create_namespace=checked_bool(problems, "create_namespace", args.get("create_namespace", True), True),
+        create_namespace=checked_bool(
+            problems, "create_namespace", args.get("create_namespace", True), True
+        ),
         image=image,
         replicas=replicas,
         autoscaling=scaling,
@@ -471,31 +501,52 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             problems,
             args.get("backups"),
             isinstance(args.get("database"), Mapping)
-            and (args["database"].get("host") is not None or args["database"].get("provider", "in-cluster") != "in-cluster"),
+            and (
+                args["database"].get("host") is not None
+                or args["database"].get("provider", "in-cluster") != "in-cluster"
+            ),
             secrets_backend == AWS_SECRETS_MANAGER,
         ),
         port=port,
-        command=command or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
+        command=command
+        or default_command(port, workers, wsgi if isinstance(wsgi, str) else "", ip_family),
         ip_family=ip_family,
         workers=workers,
         env=checked_env(problems, "env", args.get("env"), frozenset(allowed_plaintext)),
-        resources=checked_resources(problems, "resources", args.get("resources"), DEFAULT_APP_RESOURCES),
+        resources=checked_resources(
+            problems, "resources", args.get("resources"), DEFAULT_APP_RESOURCES
+        ),
         sidecars=sidecars,
-        database=checked_database(problems, args.get("database"), name if isinstance(name, str) else "", protect_data is True),
-        kubernetes_minor=_kubernetes_minor(problems, args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)),
+        database=checked_database(
+            problems,
+            args.get("database"),
+            name if isinstance(name, str) else "",
+            protect_data is True,
+        ),
+        kubernetes_minor=_kubernetes_minor(
+            problems, args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
+        ),
         health_path=health_path,
         probe_host=probe_host,
-        run_as_user=checked_int(problems, "run_as_user", args.get("run_as_user", 10001), 10000, 2**31 - 1),
-        network_policies=checked_bool(problems, "network_policies", args.get("network_policies", True), True),
+        run_as_user=checked_int(
+            problems, "run_as_user", args.get("run_as_user", 10001), 10000, 2**31 - 1
+        ),
+        network_policies=checked_bool(
+            problems, "network_policies", args.get("network_policies", True), True
+        ),
         db_wait_timeout_seconds=checked_int(
             problems, "db_wait_timeout_seconds", args.get("db_wait_timeout_seconds", 120), 1, 3600
         ),
-        config_mount_path=checked_absolute_path(problems, "config_mount_path", args.get("config_mount_path", "/app/config")),
+        config_mount_path=checked_absolute_path(
+            problems, "config_mount_path", args.get("config_mount_path", "/app/config")
+        ),
         secrets_mount_path=checked_absolute_path(
             problems, "secrets_mount_path", args.get("secrets_mount_path", "/run/secrets/app")
         ),
         secrets_backend=secrets_backend,
-        config_files=config_files.gather(problems, args.get("config_files"), args.get("config_dir")),
+        config_files=config_files.gather(
+            problems, args.get("config_files"), args.get("config_dir")
+        ),
         protect_data=protect_data,
         aws=normalise_aws(problems, args, secrets_backend, protect_data, f"DjangoApp {name!r}"),
         way_in=way_in.normalise(
@@ -505,26 +556,56 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             args.get("network_policies", True) is True,
             namespace if isinstance(namespace, str) else "",
         ),
-        migrations=checked_migrations(problems, args, name, namespace if isinstance(namespace, str) else ""),
-        image_pull_policy=checked_choice(problems, "image_pull_policy", args.get("image_pull_policy", "Always"), ("Always", "IfNotPresent")),
+        migrations=checked_migrations(
+            problems, args, name, namespace if isinstance(namespace, str) else ""
+        ),
+        image_pull_policy=checked_choice(
+            problems,
+            "image_pull_policy",
+            args.get("image_pull_policy", "Always"),
+            ("Always", "IfNotPresent"),
+        ),
     )
     problem = way_in.ipv6_problem(settings.way_in, settings.ip_family)
     if problem:
-        problems.add(f"ingress.annotations.{way_in.IP_ADDRESS_TYPE}", dict(settings.way_in.annotations)[way_in.IP_ADDRESS_TYPE], problem)
+        problems.add(
+            f"ingress.annotations.{way_in.IP_ADDRESS_TYPE}",
+            dict(settings.way_in.annotations)[way_in.IP_ADDRESS_TYPE],
+            problem,
+        )
     if settings.database.provider == "rds" and not settings.uses_aws:
-        problems.add("database.provider", "rds", "needs the aws-secrets-manager backend: RDS keeps the master password in Secrets Manager")
+        problems.add(
+            "database.provider",
+            "rds",
+            "needs the aws-secrets-manager backend: RDS keeps the master password in Secrets Manager",
+        )
     r, region = settings.database.rds, settings.aws.region if settings.aws is not None else None
-    if r is not None and r.ca_bundle_url is None and isinstance(region, str) and rds.default_ca_bundle_url(region) is None:
+    if (
+        r is not None
+        and r.ca_bundle_url is None
+        and isinstance(region, str)
+        and rds.default_ca_bundle_url(region) is None
+    ):
         problems.add("database.rds.ca_bundle_url", None, rds.uncited_region_message(region))
     if settings.config_mount_path == settings.secrets_mount_path:
-        problems.add("secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path")
+        problems.add(
+            "secrets_mount_path", settings.secrets_mount_path, "must differ from config_mount_path"
+        )
     for key in ("config_mount_path", "secrets_mount_path"):
         if getattr(settings, key) in APP_MOUNT_PATHS:
-            problems.add(key, getattr(settings, key), f"is a mount path of the component's own volumes ({', '.join(APP_MOUNT_PATHS)})")
+            problems.add(
+                key,
+                getattr(settings, key),
+                f"is a mount path of the component's own volumes ({', '.join(APP_MOUNT_PATHS)})",
+            )
     env_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in settings.env) + sum(
         len(k.encode()) + len(v.encode()) for c in settings.sidecars for k, v in c.env
     )
     if env_bytes > MAX_ENV_BYTES:
-        problems.add("env", f"{env_bytes} bytes", f"must stay under {MAX_ENV_BYTES} bytes in total (the pod travels in one API object); deliver large values as config files")
+        problems.add(
+            "env",
+            f"{env_bytes} bytes",
+            f"must stay under {MAX_ENV_BYTES} bytes in total (the pod travels in one API object); deliver large values as config files",
+        )
     problems.raise_if_any(f"DjangoApp {name!r}")
     return settings

@@ -37,7 +37,9 @@ _PARTITION = r"arn:aws(?:-[a-z]+)*"
 
 _OIDC_ARN = re.compile(rf"^{_PARTITION}:iam::[0-9]{{12}}:oidc-provider/(?P<issuer>[^\s]+)$")
 
-_OIDC_URL = re.compile(r"^(?:https://)?(?P<issuer>[a-z0-9.-]+\.[a-z]{2,}(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)*)/?$")
+_OIDC_URL = re.compile(
+    r"^(?:https://)?(?P<issuer>[a-z0-9.-]+\.[a-z]{2,}(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)*)/?$"
+)
 
 _KMS_KEY_ARN = re.compile(
     rf"^{_PARTITION}:kms:[a-z0-9-]+:[0-9]{{12}}:key/(?:[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|mrk-[0-9a-f]{{32}})$"
@@ -56,6 +58,7 @@ KNOWN_REGIONS = frozenset(
     cn-north-1 cn-northwest-1 eusc-de-east-1""".split()
 )
 
+
 def unknown_region_warning(region: Any) -> Optional[str]:
     if isinstance(region, str) and _REGION.match(region) and region not in KNOWN_REGIONS:
         return (
@@ -63,6 +66,7 @@ def unknown_region_warning(region: Any) -> Optional[str]:
             "(or set aws_region_check False), otherwise check for a typo"
         )
     return None
+
 
 _ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(?::(?P<port>[0-9]{1,5}))?(?:/[^\s]*)?$")
 
@@ -80,6 +84,7 @@ AWS_ONLY_ARGS = (
     "eks_cluster_name",
     "aws_region_check",
 )
+
 
 @dataclass(frozen=True)
 class AwsSettings:
@@ -119,8 +124,10 @@ class AwsSettings:
             return int(port)
         return 80 if self.endpoint_url.startswith("http://") else None
 
+
 def is_output(value: Any) -> bool:
     return isinstance(value, pulumi.Output)
+
 
 def oidc_issuer(problems: Problems, arn: Any, url: Any) -> Optional[str]:
     """The issuer both arguments name, or ``None`` with the problems recorded."""
@@ -134,36 +141,57 @@ def oidc_issuer(problems: Problems, arn: Any, url: Any) -> Optional[str]:
         )
     if not url_match:
         problems.add(
-            "oidc_provider_url", url, "must be the issuer URL, e.g. https://oidc.eks.<region>.amazonaws.com/id/<ID>"
+            "oidc_provider_url",
+            url,
+            "must be the issuer URL, e.g. https://oidc.eks.<region>.amazonaws.com/id/<ID>",
         )
     if not (arn_match and url_match):
         return None
     issuer = url_match.group("issuer")
     if arn_match.group("issuer") != issuer:
-        problems.add("oidc_provider_url", url, f"must name the same issuer as oidc_provider_arn ({arn_match.group('issuer')})")
+        problems.add(
+            "oidc_provider_url",
+            url,
+            f"must name the same issuer as oidc_provider_arn ({arn_match.group('issuer')})",
+        )
         return None
     return issuer
+
 
 def kms_problem(problems: Problems, kms: Any, region: Optional[str]) -> None:
     """A key ARN, in the app's region: S3 and Secrets Manager only use keys of their own region."""
     match = _KMS_KEY_ARN.match(kms) if isinstance(kms, str) else None
     if not match:
-        problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
+        problems.add(
+            "kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>"
+        )
     elif region and kms.split(":")[3] != region:
-        problems.add("kms_key_arn", kms, f"must be a key in the app's region {region} (S3 and Secrets Manager cannot use a key of another region)")
+        problems.add(
+            "kms_key_arn",
+            kms,
+            f"must be a key in the app's region {region} (S3 and Secrets Manager cannot use a key of another region)",
+        )
+
 
 def region_problem(problems: Problems, region: Any) -> None:
     if not isinstance(region, str) or not _REGION.match(region):
         problems.add("aws_region", region, "must be an AWS region such as 'eu-west-1'")
 
+
 def cluster_name_problem(problems: Problems, name: Any) -> None:
     if not isinstance(name, str) or not _EKS_CLUSTER_NAME.match(name):
-        problems.add("eks_cluster_name", name, "must be an EKS cluster name: 1-100 letters, digits, '-' and '_', starting with a letter or digit")
+        problems.add(
+            "eks_cluster_name",
+            name,
+            "must be an EKS cluster name: 1-100 letters, digits, '-' and '_', starting with a letter or digit",
+        )
+
 
 def checked_output(subject: str, value: Any, check: Any) -> Any:
     """``value`` (an Output from another stack) checked once known with the same rule as a plain
     value: every resource built from the returned Output waits for the check, so nothing is
     created from a value that would have been refused up front."""
+
     def verify(known: Any) -> Any:
         problems = Problems()
         check(problems, known)
@@ -176,10 +204,13 @@ def checked_output(subject: str, value: Any, check: Any) -> Any:
         except ValidationError as error:
             if await value.is_secret():
                 # A secure: value is named, never printed.
-                raise ValidationError(subject, [Problem(p.field, "[secret]", p.allowed) for p in error.problems]) from None
+                raise ValidationError(
+                    subject, [Problem(p.field, "[secret]", p.allowed) for p in error.problems]
+                ) from None
             raise
 
     return value.apply(hidden_if_secret)
+
 
 def checked_issuer(subject: str, arn: str, url: str) -> str:
     """``oidc_issuer`` for values that were Outputs: raises the same errors once they are known."""
@@ -189,18 +220,22 @@ def checked_issuer(subject: str, arn: str, url: str) -> str:
     assert issuer is not None
     return issuer
 
+
 def backend(problems: Problems, value: Any) -> str:
     if value not in BACKENDS:
         problems.add("secrets_backend", value, f"must be one of {', '.join(BACKENDS)}")
         return AWS_SECRETS_MANAGER
     return value
 
+
 def _credentials(problems: Problems, args: Mapping[str, Any]) -> Optional[str]:
     """The credential path of the fetch steps. There is no ambient default: with neither a role
     the steps can assume nor an association the pod would loop on AccessDenied and never start.
     The OIDC provider arguments alone name the web-identity path."""
     value = args.get("aws_credentials")
-    has_oidc = args.get("oidc_provider_arn") is not None or args.get("oidc_provider_url") is not None
+    has_oidc = (
+        args.get("oidc_provider_arn") is not None or args.get("oidc_provider_url") is not None
+    )
     if value is None:
         if has_oidc:
             return WEB_IDENTITY
@@ -221,14 +256,21 @@ def _credentials(problems: Problems, args: Mapping[str, Any]) -> Optional[str]:
                 problems.add(key, args[key], "only applies with aws_credentials 'web-identity'")
     return value
 
+
 def normalise_aws(
-    problems: Problems, args: Mapping[str, Any], backend_name: str, protect_data: bool, subject: str = "DjangoApp"
+    problems: Problems,
+    args: Mapping[str, Any],
+    backend_name: str,
+    protect_data: bool,
+    subject: str = "DjangoApp",
 ) -> Optional[AwsSettings]:
     """``AwsSettings`` for the AWS backend; for the Kubernetes backend, AWS-only args are errors."""
     if backend_name != AWS_SECRETS_MANAGER:
         for key in AWS_ONLY_ARGS:
             if key in args:
-                problems.add(key, args[key], f"only applies with secrets_backend '{AWS_SECRETS_MANAGER}'")
+                problems.add(
+                    key, args[key], f"only applies with secrets_backend '{AWS_SECRETS_MANAGER}'"
+                )
         return None
 
     region = args.get("aws_region")
@@ -241,18 +283,28 @@ def normalise_aws(
     if credentials == WEB_IDENTITY:
         for key, value in (("oidc_provider_arn", arn), ("oidc_provider_url", url)):
             if value is None:
-                problems.add(key, None, "is required with aws_credentials 'web-identity' (the cluster's IAM OIDC provider)")
+                problems.add(
+                    key,
+                    None,
+                    "is required with aws_credentials 'web-identity' (the cluster's IAM OIDC provider)",
+                )
         if arn is not None and url is not None and not (is_output(arn) or is_output(url)):
             issuer = oidc_issuer(problems, arn, url)
         # Outputs (a platform stack's StackReference) are checked by ``checked_issuer`` when known.
     cluster_name = args.get("eks_cluster_name")
     if credentials == POD_IDENTITY:
         if cluster_name is None:
-            problems.add("eks_cluster_name", None, "is required with aws_credentials 'pod-identity' (the association's cluster)")
+            problems.add(
+                "eks_cluster_name",
+                None,
+                "is required with aws_credentials 'pod-identity' (the association's cluster)",
+            )
         elif not is_output(cluster_name):
             cluster_name_problem(problems, cluster_name)
     elif cluster_name is not None:
-        problems.add("eks_cluster_name", cluster_name, "only applies with aws_credentials 'pod-identity'")
+        problems.add(
+            "eks_cluster_name", cluster_name, "only applies with aws_credentials 'pod-identity'"
+        )
 
     kms = args.get("kms_key_arn")
     if kms is not None and not is_output(kms):
@@ -261,31 +313,50 @@ def normalise_aws(
     endpoint = args.get("aws_endpoint_url")
     match = _ENDPOINT.match(endpoint) if isinstance(endpoint, str) else None
     if endpoint is not None and not match:
-        problems.add("aws_endpoint_url", endpoint, "must be an http(s) URL such as 'http://localstack:4566'")
+        problems.add(
+            "aws_endpoint_url", endpoint, "must be an http(s) URL such as 'http://localstack:4566'"
+        )
     elif match and match.group("port") and not 1 <= int(match.group("port")) <= 65535:
         # The port is opened in a NetworkPolicy, whose port field the API server bounds.
         problems.add("aws_endpoint_url", endpoint, "must name a port from 1 to 65535")
 
     window = args.get("secret_recovery_window_days", 30)
     if not is_int(window) or not (window == 0 or 7 <= window <= 30):
-        problems.add("secret_recovery_window_days", window, "must be 0 (delete at once) or 7 to 30 days")
+        problems.add(
+            "secret_recovery_window_days", window, "must be 0 (delete at once) or 7 to 30 days"
+        )
     elif window == 0 and protect_data:
-        problems.add("secret_recovery_window_days", window, "0 (delete at once) is not allowed with protect_data")
+        problems.add(
+            "secret_recovery_window_days",
+            window,
+            "0 (delete at once) is not allowed with protect_data",
+        )
 
-    force_destroy = checked_bool(problems, "config_bucket_force_destroy", args.get("config_bucket_force_destroy", False), False)
+    force_destroy = checked_bool(
+        problems,
+        "config_bucket_force_destroy",
+        args.get("config_bucket_force_destroy", False),
+        False,
+    )
     if force_destroy and protect_data:
-        problems.add("config_bucket_force_destroy", force_destroy, "cannot be combined with protect_data")
+        problems.add(
+            "config_bucket_force_destroy", force_destroy, "cannot be combined with protect_data"
+        )
 
     cli_image = args.get("aws_cli_image", DEFAULT_AWS_CLI_IMAGE)
     problem = image_problem(cli_image)
     if problem:
         problems.add("aws_cli_image", cli_image, problem)
 
-    valid_oidc = issuer is not None or (arn is not None and url is not None and (is_output(arn) or is_output(url)))
+    valid_oidc = issuer is not None or (
+        arn is not None and url is not None and (is_output(arn) or is_output(url))
+    )
     # Values from another stack are checked once known, with the same messages; what the
     # component builds from them uses the checked Outputs only.
     if valid_oidc and (is_output(arn) or is_output(url)):
-        pair = pulumi.Output.all(arn, url).apply(lambda v: (checked_issuer(subject, v[0], v[1]), v)[1])
+        pair = pulumi.Output.all(arn, url).apply(
+            lambda v: (checked_issuer(subject, v[0], v[1]), v)[1]
+        )
         arn, url = pair[0], pair[1]
     if is_output(region):
         region = checked_output(subject, region, region_problem)
@@ -306,5 +377,7 @@ def normalise_aws(
         recovery_window_days=window if is_int(window) else 30,
         force_destroy=force_destroy,
         cli_image=cli_image if isinstance(cli_image, str) else "",
-        region_check=checked_bool(problems, "aws_region_check", args.get("aws_region_check", True), True),
+        region_check=checked_bool(
+            problems, "aws_region_check", args.get("aws_region_check", True), True
+        ),
     )

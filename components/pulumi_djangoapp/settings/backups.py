@@ -23,7 +23,6 @@ role without CREATEDB, a locale the server lacks or a failing restore stop befor
 database is touched (README "Backups and restore").
 """
 
-
 from dataclasses import dataclass
 from typing import Any, NotRequired, Optional, TypedDict
 
@@ -33,6 +32,7 @@ from .checks import Problems, checked_bool, given_args, is_int
 DEFAULT_SCHEDULE = "0 2 * * *"
 
 DEFAULT_RETENTION_DAYS = 14
+
 
 class BackupArgs(TypedDict):
     """Scheduled dumps of the in-cluster database to S3."""
@@ -46,6 +46,7 @@ class BackupArgs(TypedDict):
     suspend: NotRequired[bool]
     """Stop scheduling dumps. Default: ``False``."""
 
+
 @dataclass(frozen=True)
 class BackupSettings:
     schedule: str
@@ -53,14 +54,23 @@ class BackupSettings:
     retention_days: int
     suspend: bool
 
-def normalise(problems: Problems, raw: Any, database_external: bool, uses_aws: bool) -> Optional[BackupSettings]:
+
+def normalise(
+    problems: Problems, raw: Any, database_external: bool, uses_aws: bool
+) -> Optional[BackupSettings]:
     raw = given_args(problems, raw, BackupArgs, "backups")
     if raw is None:
         return None
     if database_external:
-        problems.add("backups", dict(raw), "only applies to the in-cluster database: an existing server (or RDS) keeps backups of its own")
+        problems.add(
+            "backups",
+            dict(raw),
+            "only applies to the in-cluster database: an existing server (or RDS) keeps backups of its own",
+        )
     if not uses_aws:
-        problems.add("backups", dict(raw), "upload to S3: they need the aws-secrets-manager backend")
+        problems.add(
+            "backups", dict(raw), "upload to S3: they need the aws-secrets-manager backend"
+        )
     schedule = raw.get("schedule", DEFAULT_SCHEDULE)
     problem = schedules.cron_problem(schedule)
     if problem:

@@ -13,7 +13,6 @@ stores the whole URL like the database's; the server's AUTH token is set to it b
 The app never sees the URL in env: ``BROKER_URL_FILE`` names the secret file that holds it.
 """
 
-
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ _SCHEMES = ("redis", "rediss")
 
 _DB_PATH = re.compile(r"^/?([0-9]|1[0-5])?$")
 
+
 class BrokerArgs(TypedDict):
     """Where Celery (or any Redis-protocol client) queues its tasks."""
 
@@ -71,6 +71,7 @@ class BrokerArgs(TypedDict):
     persistence: NotRequired[bool]
     """Append-only file on the claim, so queued tasks survive a restart. Default: ``True``."""
 
+
 @dataclass(frozen=True)
 class BrokerSettings:
     provider: str
@@ -90,6 +91,7 @@ class BrokerSettings:
         limit = dict(self.resources.limits)["memory"]
         return int(parse_quantity(limit) * MAXMEMORY_SHARE)
 
+
 def _url_problem(url: Any) -> Optional[str]:
     if not isinstance(url, str):
         return "must be a redis:// or rediss:// URL such as 'rediss://master.shop.cache.amazonaws.com:6379/0'"
@@ -101,12 +103,13 @@ def _url_problem(url: Any) -> Optional[str]:
     if parts.query or parts.fragment:
         return "must not have a query or fragment (TLS options come from the rediss:// scheme)"
     try:
-        parts.port
+        _ = parts.port  # urllib parses the port lazily: reading it is the check
     except ValueError:
         return "has a port that is not a number from 1 to 65535"
     if not _DB_PATH.match(parts.path):
         return "must end with a database number from 0 to 15, or nothing"
     return None
+
 
 def normalise(
     problems: Problems,
@@ -138,12 +141,17 @@ def normalise(
         image=checked_image(problems, "broker.image", raw.get("image", DEFAULT_IMAGE)),
         storage_size=str(size),
         storage_class=storage_class,
-        resources=checked_resources(problems, "broker.resources", raw.get("resources"), DEFAULT_RESOURCES),
+        resources=checked_resources(
+            problems, "broker.resources", raw.get("resources"), DEFAULT_RESOURCES
+        ),
         persistence=persistence is True,
     )
     if provider == "in-cluster" and "memory" not in dict(settings.resources.limits):
-        problems.add("broker.resources.limits.memory", None, "is required: maxmemory is derived from it")
+        problems.add(
+            "broker.resources.limits.memory", None, "is required: maxmemory is derived from it"
+        )
     return settings
+
 
 def _redacted(url: Any) -> Any:
     """A URL as written, but never its password in an error message."""

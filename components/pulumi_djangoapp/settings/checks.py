@@ -30,6 +30,7 @@ IMAGE_REFERENCE = re.compile(
     r"(?:@(?P<digest>[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-zA-Z=_-]+))?$"
 )
 
+
 @dataclass(frozen=True)
 class Problem:
     """One invalid value: where it is, what it was, what would be accepted."""
@@ -46,6 +47,7 @@ class Problem:
             return f"{self.field} = {'true' if self.value else 'false'}: {self.allowed}"
         return f"{self.field} = {self.value!r}: {self.allowed}"
 
+
 class ValidationError(ValueError):
     """Every problem found in one set of arguments."""
 
@@ -56,6 +58,7 @@ class ValidationError(ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         plural = "argument" if count == 1 else "arguments"
         super().__init__(f"{subject}: {count} invalid {plural}:\n{lines}")
+
 
 class Problems:
     """Collects problems while settings are normalised; ``raise_if_any`` ends the check."""
@@ -70,6 +73,7 @@ class Problems:
         if self.items:
             raise ValidationError(subject, self.items)
 
+
 def image_problem(image: object) -> Optional[str]:
     """Why ``image`` cannot be deployed reproducibly, or ``None`` when it is a pinned reference."""
     if not isinstance(image, str) or not image.strip():
@@ -81,12 +85,16 @@ def image_problem(image: object) -> Optional[str]:
     if not tag and not digest:
         return "must be pinned with a tag or a digest (an untagged image means ':latest')"
     if tag and tag.lower() == "latest" and not digest:
-        return "must not use ':latest'; pin a version tag or a digest so every pod runs the same code"
+        return (
+            "must not use ':latest'; pin a version tag or a digest so every pod runs the same code"
+        )
     if digest:
         return _digest_problem(digest)
     return None
 
+
 _DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+
 
 def _digest_problem(digest: str) -> Optional[str]:
     """A digest registries and the kubelet accept: sha256 (64) or sha512 (128) lower-case hex."""
@@ -98,6 +106,7 @@ def _digest_problem(digest: str) -> Optional[str]:
         return f"has a {algorithm} digest that is not {expected} lower-case hex digits"
     return None
 
+
 def dns_label_problem(value: object, max_length: int = 63) -> Optional[str]:
     """Why ``value`` is not a DNS-1123 label of at most ``max_length`` characters."""
     allowed = (
@@ -108,12 +117,18 @@ def dns_label_problem(value: object, max_length: int = 63) -> Optional[str]:
         return allowed
     return None
 
-def unknown_keys(problems: "Problems", raw: "Mapping[str, object]", typed_dict: type, prefix: str = "") -> None:
+
+def unknown_keys(
+    problems: "Problems", raw: "Mapping[str, object]", typed_dict: type, prefix: str = ""
+) -> None:
     """Report every key of ``raw`` that ``typed_dict`` does not declare (a typo is never ignored)."""
     allowed = sorted(typed_dict.__annotations__)
     for key in raw:
         if key not in allowed:
-            problems.add(f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}")
+            problems.add(
+                f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}"
+            )
+
 
 def given_args(problems: "Problems", raw: object, typed_dict: type, field: str) -> "Optional[dict]":
     """An optional args mapping as given: None when absent (or not a mapping, reported), else
@@ -128,9 +143,13 @@ def given_args(problems: "Problems", raw: object, typed_dict: type, field: str) 
     unknown_keys(problems, given, typed_dict, f"{field}.")
     return given
 
+
 _STORAGE_CLASS = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
-def storage_problems(problems: "Problems", field: str, size: object, storage_class: object, example: str) -> None:
+
+def storage_problems(
+    problems: "Problems", field: str, size: object, storage_class: object, example: str
+) -> None:
     """A claim's size (a positive whole number of bytes) and its StorageClass name."""
 
     try:
@@ -138,12 +157,25 @@ def storage_problems(problems: "Problems", field: str, size: object, storage_cla
         if amount <= 0 or amount.denominator != 1:
             raise QuantityError(size)
     except QuantityError:
-        problems.add(f"{field}.storage_size", size, f"must be a positive whole-byte quantity such as '{example}'")
-    if storage_class is not None and (not isinstance(storage_class, str) or not _STORAGE_CLASS.match(storage_class)):
-        problems.add(f"{field}.storage_class", storage_class, "must be a StorageClass name (DNS-1123 subdomain)")
+        problems.add(
+            f"{field}.storage_size",
+            size,
+            f"must be a positive whole-byte quantity such as '{example}'",
+        )
+    if storage_class is not None and (
+        not isinstance(storage_class, str) or not _STORAGE_CLASS.match(storage_class)
+    ):
+        problems.add(
+            f"{field}.storage_class",
+            storage_class,
+            "must be a StorageClass name (DNS-1123 subdomain)",
+        )
+
 
 # A DNS name (RFC 1123 labels, 253 characters at most).
-HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
 
 
 def is_int(value: object) -> bool:
@@ -188,12 +220,20 @@ PROBE_NUMBERS = {
 
 PROBE_FIELDS = PROBE_HANDLERS + tuple(PROBE_NUMBERS)
 
+
 def _port_problem(port: Any, named_allowed: bool) -> str | None:
     if is_int(port) and 1 <= port <= PORT_MAX:
         return None
-    if named_allowed and isinstance(port, str) and 1 <= len(port) <= 15 and port.replace("-", "").isalnum() and port[0].isalpha():
+    if (
+        named_allowed
+        and isinstance(port, str)
+        and 1 <= len(port) <= 15
+        and port.replace("-", "").isalnum()
+        and port[0].isalpha()
+    ):
         return None
     return "must be a port number from 1 to 65535" + (" or a port name" if named_allowed else "")
+
 
 def probe_problems(problems: Problems, field: str, probe: Mapping[str, Any], kind: str) -> None:
     """What the API server would refuse in a probe of ``kind`` (startup, liveness, readiness)."""
@@ -201,7 +241,9 @@ def probe_problems(problems: Problems, field: str, probe: Mapping[str, Any], kin
         if name in probe and (not is_int(probe[name]) or not low <= probe[name] <= high):
             problems.add(f"{field}.{name}", probe[name], f"must be an integer from {low} to {high}")
     if kind in ("startup", "liveness") and probe.get("successThreshold", 1) != 1:
-        problems.add(f"{field}.successThreshold", probe["successThreshold"], f"must be 1 for a {kind} probe")
+        problems.add(
+            f"{field}.successThreshold", probe["successThreshold"], f"must be 1 for a {kind} probe"
+        )
     for handler in PROBE_HANDLERS:
         spec = probe.get(handler)
         if spec is None:
@@ -212,7 +254,11 @@ def probe_problems(problems: Problems, field: str, probe: Mapping[str, Any], kin
             continue
         if handler == "exec":
             command = spec.get("command")
-            if not isinstance(command, (list, tuple)) or not command or not all(isinstance(c, str) and c for c in command):
+            if (
+                not isinstance(command, (list, tuple))
+                or not command
+                or not all(isinstance(c, str) and c for c in command)
+            ):
                 problems.add(f"{where}.command", command, "must be a non-empty list of strings")
             continue
         if "port" not in spec:
@@ -221,15 +267,20 @@ def probe_problems(problems: Problems, field: str, probe: Mapping[str, Any], kin
         problem = _port_problem(spec["port"], named_allowed=handler != "grpc")
         if problem:
             problems.add(f"{where}.port", spec["port"], problem)
-        if handler == "httpGet" and "path" in spec and (not isinstance(spec["path"], str) or not spec["path"].startswith("/")):
-            problems.add(f"{where}.path", spec["path"], "must be an absolute URL path such as '/ready'")
-
-
+        if (
+            handler == "httpGet"
+            and "path" in spec
+            and (not isinstance(spec["path"], str) or not spec["path"].startswith("/"))
+        ):
+            problems.add(
+                f"{where}.path", spec["path"], "must be an absolute URL path such as '/ready'"
+            )
 
 
 def given(raw: Mapping[str, Any]) -> dict[str, Any]:
     """An argument set to None counts as not given (hosts and callers pass None for "unset")."""
     return {k: v for k, v in raw.items() if v is not None}
+
 
 def checked_mapping(problems: Problems, field: str, value: Any) -> Mapping[str, Any]:
     if value is None:
@@ -239,6 +290,7 @@ def checked_mapping(problems: Problems, field: str, value: Any) -> Mapping[str, 
         return {}
     return given(value)
 
+
 def checked_int(problems: Problems, field: str, value: Any, low: int, high: int = INT32_MAX) -> int:
     """An integer in [low, high]; ``high`` defaults to what an int32 API field can store."""
     upper = f" and at most {high}"
@@ -247,11 +299,13 @@ def checked_int(problems: Problems, field: str, value: Any, low: int, high: int 
         return low
     return value
 
+
 def checked_choice(problems: Problems, field: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         problems.add(field, value, f"must be one of {', '.join(allowed)}")
         return allowed[0]
     return value
+
 
 def checked_bool(problems: Problems, field: str, value: Any, default: bool) -> bool:
     """``value`` when it is a boolean; otherwise a problem, and the field's default, so later
@@ -261,12 +315,14 @@ def checked_bool(problems: Problems, field: str, value: Any, default: bool) -> b
         return default
     return value
 
+
 def checked_image(problems: Problems, field: str, value: Any) -> str:
     problem = image_problem(value)
     if problem:
         problems.add(field, value, problem)
         return ""
     return value
+
 
 def checked_string_list(problems: Problems, field: str, value: Any) -> Optional[tuple[str, ...]]:
     if value is None:
@@ -280,15 +336,18 @@ def checked_string_list(problems: Problems, field: str, value: Any) -> Optional[
         return None
     return tuple(value)
 
+
 def checked_absolute_path(problems: Problems, field: str, value: Any) -> str:
     if not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/"):
         problems.add(field, value, "must be an absolute path without '..'")
         return "/invalid"
     return value.rstrip("/") or "/"
 
+
 def camel(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
 
 def camelise(value: Any) -> Any:
     """snake_case probe keys to the Kubernetes field names (httpHeaders values are data, kept)."""
@@ -298,14 +357,21 @@ def camelise(value: Any) -> Any:
         return [camelise(v) for v in value]
     return value
 
-def checked_probe(problems: Problems, field: str, value: Any, kind: str = "startup") -> Optional[Mapping[str, Any]]:
+
+def checked_probe(
+    problems: Problems, field: str, value: Any, kind: str = "startup"
+) -> Optional[Mapping[str, Any]]:
     if value is None:
         return None
     probe = camelise(checked_mapping(problems, field, value))
     handlers = [h for h in PROBE_HANDLERS if h in probe]
     unknown = sorted(k for k in probe if k not in PROBE_FIELDS)
     if unknown:
-        problems.add(f"{field}.{unknown[0]}", probe[unknown[0]], f"is not a probe field; known: {', '.join(PROBE_FIELDS)}")
+        problems.add(
+            f"{field}.{unknown[0]}",
+            probe[unknown[0]],
+            f"is not a probe field; known: {', '.join(PROBE_FIELDS)}",
+        )
     if len(handlers) != 1:
         problems.add(field, value, f"must have exactly one of {', '.join(PROBE_HANDLERS)}")
         return None

@@ -4,7 +4,6 @@ Usable alone (``ConfigBucket("cfg", {"config_files": {...}})``) or as a child of
 Every control is its own child resource so that a reviewer (and a test) can see it.
 """
 
-
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, NotRequired, Optional, TypedDict
 
@@ -34,6 +33,7 @@ class ConfigBucketArgs(TypedDict):
     expiration: NotRequired[Dict[str, int]]
     """Days after which objects under a key prefix expire (``""``: every object). Default: none."""
 
+
 @dataclass(frozen=True)
 class BucketSettings:
     prefix: str
@@ -47,6 +47,7 @@ class BucketSettings:
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
 
+
 def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
     problems = Problems()
     unknown_keys(problems, args, ConfigBucketArgs)
@@ -55,8 +56,14 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
         problems.add("prefix", prefix, "must be a relative key prefix such as 'shop/web'")
         prefix = ""
     kms = args.get("kms_key_arn")
-    if kms is not None and not is_output(kms) and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
-        problems.add("kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
+    if (
+        kms is not None
+        and not is_output(kms)
+        and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms))
+    ):
+        problems.add(
+            "kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>"
+        )
     days = args.get("noncurrent_version_days", 30)
     if not is_int(days) or days < 1:
         problems.add("noncurrent_version_days", days, "must be an integer of at least 1")
@@ -66,8 +73,14 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
         problems.add("force_destroy", force_destroy, "cannot be combined with protect")
     files = config_files.gather(problems, args.get("config_files"), args.get("config_dir"))
     expiration = args.get("expiration") or {}
-    if not isinstance(expiration, Mapping) or not all(isinstance(k, str) and is_int(v) and v >= 1 for k, v in expiration.items()):
-        problems.add("expiration", expiration, "must map key prefixes to a number of days of at least 1")
+    if not isinstance(expiration, Mapping) or not all(
+        isinstance(k, str) and is_int(v) and v >= 1 for k, v in expiration.items()
+    ):
+        problems.add(
+            "expiration", expiration, "must map key prefixes to a number of days of at least 1"
+        )
         expiration = {}
     problems.raise_if_any(subject)
-    return BucketSettings(prefix, files, kms, force_destroy, days, protect, tuple(sorted(expiration.items())))
+    return BucketSettings(
+        prefix, files, kms, force_destroy, days, protect, tuple(sorted(expiration.items()))
+    )

@@ -19,6 +19,7 @@ MAX_TOTAL_BYTES = 1024 * 1024  # ConfigMaps stop at 1 MiB; config should be smal
 # Beyond this many files with the same problem, one summarised problem says how many.
 LISTED = 5
 
+
 def relative_name_problem(name: object) -> Optional[str]:
     """Why ``name`` cannot be a file below the config directory, or ``None``."""
     if not isinstance(name, str) or not name.strip():
@@ -39,6 +40,7 @@ def relative_name_problem(name: object) -> Optional[str]:
         return f"file names must be at most {MAX_CONFIGMAP_KEY} characters with '/' (a ConfigMap key limit)"
     return None
 
+
 class _Grouped:
     """Problems of many files with the same cause, reported as one line past LISTED files."""
 
@@ -57,6 +59,7 @@ class _Grouped:
                 shown = ", ".join(names[:LISTED])
                 problems.add(field, f"{len(names)} files ({shown}, ...)", problem)
 
+
 def gather(
     problems: Problems, files: Any, directory: Any, field: str = ""
 ) -> tuple[tuple[str, str], ...]:
@@ -64,10 +67,18 @@ def gather(
     gathered: dict[str, str] = {}
     grouped = _Grouped()
     if directory is not None:
-        base = Path(directory) if isinstance(directory, (str, os.PathLike)) and str(directory) else None
+        base = (
+            Path(directory)
+            if isinstance(directory, (str, os.PathLike)) and str(directory)
+            else None
+        )
         if isinstance(directory, str) and not directory.strip():
             # Path("") is the working directory: everything in it would be uploaded.
-            problems.add(f"{field}config_dir", directory, "must name a directory (empty would upload the working directory)")
+            problems.add(
+                f"{field}config_dir",
+                directory,
+                "must name a directory (empty would upload the working directory)",
+            )
         elif base is None or not base.is_dir():
             problems.add(f"{field}config_dir", directory, "must be an existing directory")
         else:
@@ -91,7 +102,9 @@ def gather(
             if problem:
                 problems.add(f"{field}config_files", name, problem)
             elif not isinstance(content, str):
-                problems.add(f"{field}config_files.{name}", type(content).__name__, "content must be text")
+                problems.add(
+                    f"{field}config_files.{name}", type(content).__name__, "content must be text"
+                )
             else:
                 gathered[name] = content
     grouped.report(problems)
@@ -100,7 +113,11 @@ def gather(
         key = configmap_key(name)
         if key in keys:
             # Both would land under one ConfigMap key: one file would silently replace the other.
-            problems.add(f"{field}config_files", name, f"maps to the same ConfigMap key as {keys[key]!r} ({key}); rename one")
+            problems.add(
+                f"{field}config_files",
+                name,
+                f"maps to the same ConfigMap key as {keys[key]!r} ({key}); rename one",
+            )
         keys[key] = name
     total = sum(len(c.encode()) for c in gathered.values())
     if total > MAX_TOTAL_BYTES:
@@ -109,9 +126,11 @@ def gather(
         problems.add(f"{field}{where}", f"{total} bytes", "config must stay under 1 MiB in total")
     return tuple(sorted(gathered.items()))
 
+
 def content_hash(files: tuple[tuple[str, str], ...]) -> str:
     """A stable digest of names and contents: same files, same hash, whatever the order."""
     return hashlib.sha256(json.dumps(files, ensure_ascii=False).encode()).hexdigest()
+
 
 def configmap_key(name: str) -> str:
     """ConfigMap keys cannot hold '/': nested files get a flattened key and keep their path."""

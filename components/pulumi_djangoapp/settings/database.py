@@ -1,4 +1,3 @@
-
 import re
 from dataclasses import dataclass
 from typing import Any, NotRequired, Optional, TypedDict
@@ -50,6 +49,7 @@ class PostgresArgs(TypedDict):
     username: NotRequired[str]
     """Owner role of the database. Default: the component name with ``-`` replaced by ``_``."""
 
+
 PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 DEFAULT_POSTGRES_RESOURCES = {
@@ -58,6 +58,7 @@ DEFAULT_POSTGRES_RESOURCES = {
 }
 
 DEFAULT_POSTGRES_IMAGE = "public.ecr.aws/docker/library/postgres:17.6-bookworm"
+
 
 @dataclass(frozen=True)
 class DatabaseSettings:
@@ -78,7 +79,10 @@ class DatabaseSettings:
         """No server in the cluster: an existing one, or RDS."""
         return self.provider != "in-cluster"
 
-def checked_database(problems: Problems, raw_value: Any, name: str, protect_data: bool) -> DatabaseSettings:
+
+def checked_database(
+    problems: Problems, raw_value: Any, name: str, protect_data: bool
+) -> DatabaseSettings:
     raw = checked_mapping(problems, "database", raw_value)
     unknown_keys(problems, raw, PostgresArgs, "database.")
     image = checked_image(problems, "database.image", raw.get("image", DEFAULT_POSTGRES_IMAGE))
@@ -92,19 +96,37 @@ def checked_database(problems: Problems, raw_value: Any, name: str, protect_data
         problems.add("database.provider", provider, f"must be one of {', '.join(rds.PROVIDERS)}")
         provider = "external" if host is not None else "in-cluster"
     if provider == "external" and host is None:
-        problems.add("database.host", host, "is required with provider 'external': the existing server's host name")
+        problems.add(
+            "database.host",
+            host,
+            "is required with provider 'external': the existing server's host name",
+        )
     if host is not None:
         if provider != "external":
-            problems.add("database.host", host, f"only applies to provider 'external' (provider is {provider!r})")
+            problems.add(
+                "database.host",
+                host,
+                f"only applies to provider 'external' (provider is {provider!r})",
+            )
         elif not isinstance(host, str) or not HOST_NAME.match(host):
             problems.add("database.host", host, "must be a host name or IP address")
-        host = None if provider != "external" or not isinstance(host, str) or not HOST_NAME.match(host) else host
+        host = (
+            None
+            if provider != "external" or not isinstance(host, str) or not HOST_NAME.match(host)
+            else host
+        )
     if provider != "in-cluster":
         for key in ("storage_size", "storage_class", "resources"):
             if key in raw:
-                problems.add(f"database.{key}", raw[key], f"only applies to the in-cluster server (provider is {provider!r})")
+                problems.add(
+                    f"database.{key}",
+                    raw[key],
+                    f"only applies to the in-cluster server (provider is {provider!r})",
+                )
     if "rds" in raw and provider != "rds":
-        problems.add("database.rds", raw["rds"], f"only applies to provider 'rds' (provider is {provider!r})")
+        problems.add(
+            "database.rds", raw["rds"], f"only applies to provider 'rds' (provider is {provider!r})"
+        )
     port = checked_int(problems, "database.port", raw.get("port", 5432), 1, 65535)
 
     default_identifier = name.replace("-", "_")
@@ -120,20 +142,33 @@ def checked_database(problems: Problems, raw_value: Any, name: str, protect_data
             )
         elif key == "username" and value.startswith("pg_"):
             # CREATE ROLE refuses them: "role name "pg_x" is reserved" (initdb would fail).
-            problems.add(f"database.{key}", value, "must not start with 'pg_': PostgreSQL reserves those role names")
+            problems.add(
+                f"database.{key}",
+                value,
+                "must not start with 'pg_': PostgreSQL reserves those role names",
+            )
         identifiers[key] = value
 
     return DatabaseSettings(
         image=image,
         storage_size=str(storage),
         storage_class=storage_class,
-        resources=checked_resources(problems, "database.resources", raw.get("resources"), DEFAULT_POSTGRES_RESOURCES),
+        resources=checked_resources(
+            problems, "database.resources", raw.get("resources"), DEFAULT_POSTGRES_RESOURCES
+        ),
         database_name=identifiers["database_name"],
         username=identifiers["username"],
         port=port,
         host=host,
         provider=provider,
-        rds=rds.normalise(problems, raw.get("rds"), protect_data, identifiers["username"], identifiers["database_name"], name)
+        rds=rds.normalise(
+            problems,
+            raw.get("rds"),
+            protect_data,
+            identifiers["username"],
+            identifiers["database_name"],
+            name,
+        )
         if provider == "rds"
         else None,
     )

@@ -51,6 +51,7 @@ _SECRET_IN_QUERY = re.compile(
     re.IGNORECASE,
 )
 
+
 def checked_env(
     problems: Problems, field: str, value: Any, allowed_plaintext: frozenset[str] = frozenset()
 ) -> tuple[tuple[str, str], ...]:

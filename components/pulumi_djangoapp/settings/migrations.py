@@ -20,6 +20,7 @@ from .checks import (
 
 MIGRATION_MODES = ("init-container", "job", "none")
 
+
 @dataclass(frozen=True)
 class MigrationSettings:
     mode: str
@@ -30,12 +31,16 @@ class MigrationSettings:
     release: Optional[str]
     wait_timeout_seconds: int
 
+
 def default_lock_key(namespace: str, name: str) -> int:
     """A signed 64-bit key that differs per app, stable across runs and Python versions."""
     digest = hashlib.sha256(f"djangoapp/{namespace}/{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
-def checked_migrations(problems: Problems, args: Mapping[str, Any], name: str, namespace: str) -> MigrationSettings:
+
+def checked_migrations(
+    problems: Problems, args: Mapping[str, Any], name: str, namespace: str
+) -> MigrationSettings:
     mode = args.get("migrations", "init-container")
     if mode not in MIGRATION_MODES:
         problems.add("migrations", mode, f"must be one of {', '.join(MIGRATION_MODES)}")
@@ -46,13 +51,26 @@ def checked_migrations(problems: Problems, args: Mapping[str, Any], name: str, n
         key = 0
     timeout = args.get("migration_lock_timeout_seconds", 600)
     if not is_int(timeout) or timeout <= 0:
-        problems.add("migration_lock_timeout_seconds", timeout, "must be an integer number of seconds greater than 0")
+        problems.add(
+            "migration_lock_timeout_seconds",
+            timeout,
+            "must be an integer number of seconds greater than 0",
+        )
         timeout = 600
     release = args.get("migration_release")
-    if release is not None and (not isinstance(release, str) or not re.match(r"^[a-z0-9]([-a-z0-9.]{0,30}[a-z0-9])?$", release)):
-        problems.add("migration_release", release, "must be up to 32 lower-case letters, digits, '.' and '-'")
+    if release is not None and (
+        not isinstance(release, str)
+        or not re.match(r"^[a-z0-9]([-a-z0-9.]{0,30}[a-z0-9])?$", release)
+    ):
+        problems.add(
+            "migration_release", release, "must be up to 32 lower-case letters, digits, '.' and '-'"
+        )
         release = None
-    job_only = ("migration_job_backoff_limit", "migration_job_deadline_seconds", "migration_release")
+    job_only = (
+        "migration_job_backoff_limit",
+        "migration_job_deadline_seconds",
+        "migration_release",
+    )
     if mode != "job":
         for key_name in job_only:
             if key_name in args:
@@ -60,13 +78,34 @@ def checked_migrations(problems: Problems, args: Mapping[str, Any], name: str, n
         # Processes (and schedules, unless migrations are none) wait in every mode.
         waits = args.get("processes") or (args.get("schedules") and mode != "none")
         if "migrations_wait_timeout_seconds" in args and not waits:
-            problems.add("migrations_wait_timeout_seconds", args["migrations_wait_timeout_seconds"], "only applies with migrations 'job', processes or schedules (what waits for migrations)")
+            problems.add(
+                "migrations_wait_timeout_seconds",
+                args["migrations_wait_timeout_seconds"],
+                "only applies with migrations 'job', processes or schedules (what waits for migrations)",
+            )
     return MigrationSettings(
         mode=mode,
         lock_key=key,
         lock_timeout_seconds=timeout,
-        job_backoff_limit=checked_int(problems, "migration_job_backoff_limit", args.get("migration_job_backoff_limit", 2), 0, 20),
-        job_deadline_seconds=checked_int(problems, "migration_job_deadline_seconds", args.get("migration_job_deadline_seconds", 900), 30, INT64_MAX),
+        job_backoff_limit=checked_int(
+            problems,
+            "migration_job_backoff_limit",
+            args.get("migration_job_backoff_limit", 2),
+            0,
+            20,
+        ),
+        job_deadline_seconds=checked_int(
+            problems,
+            "migration_job_deadline_seconds",
+            args.get("migration_job_deadline_seconds", 900),
+            30,
+            INT64_MAX,
+        ),
         release=release,
-        wait_timeout_seconds=checked_int(problems, "migrations_wait_timeout_seconds", args.get("migrations_wait_timeout_seconds", 600), 1),
+        wait_timeout_seconds=checked_int(
+            problems,
+            "migrations_wait_timeout_seconds",
+            args.get("migrations_wait_timeout_seconds", 600),
+            1,
+        ),
     )

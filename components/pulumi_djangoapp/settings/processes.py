@@ -18,7 +18,6 @@ before it starts the new one. A node partition can still leave an unreachable ol
 while a new one starts (the control plane cannot stop what it cannot reach).
 """
 
-
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
 
@@ -42,6 +41,7 @@ DEFAULT_HEARTBEAT_MAX_AGE = 60
 
 # Where a process can write (the pod's in-memory /tmp and its log volume).
 WRITABLE_DIRS = ("/tmp/", "/var/log/app/")
+
 
 class ProcessArgs(TypedDict):
     """A long-running process from the app image: a Celery worker, beat, a consumer."""
@@ -70,6 +70,7 @@ class ProcessArgs(TypedDict):
     autoscaling: NotRequired[Mapping[str, Any]]
     """An ``AutoscalingArgs`` for this process (CPU of its container). Default: none."""
 
+
 @dataclass(frozen=True)
 class ProcessSettings:
     name: str
@@ -84,11 +85,22 @@ class ProcessSettings:
     ready_file: str
     autoscaling: Optional[AutoscalingSettings]
 
+
 def _file(problems: Problems, field: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(WRITABLE_DIRS) or value.endswith("/") or "/../" in value:
-        problems.add(field, value, f"must be a file under {' or '.join(WRITABLE_DIRS)} (the root filesystem is read-only)")
+    if (
+        not isinstance(value, str)
+        or not value.startswith(WRITABLE_DIRS)
+        or value.endswith("/")
+        or "/../" in value
+    ):
+        problems.add(
+            field,
+            value,
+            f"must be a file under {' or '.join(WRITABLE_DIRS)} (the root filesystem is read-only)",
+        )
         return ""
     return value
+
 
 def normalise(
     problems: Problems, raw: Any, app_name: str, taken: set[str]
@@ -112,37 +124,79 @@ def normalise(
         if not isinstance(name, str) or not DNS1123_LABEL.match(name):
             problems.add(f"{field}.name", name, "must be a DNS-1123 label")
         elif len(f"{app_name}-{name}") > MAX_DEPLOYMENT_NAME:
-            problems.add(f"{field}.name", name, f"makes the Deployment name '{app_name}-{name}' longer than {MAX_DEPLOYMENT_NAME} characters (pod host names add 17)")
+            problems.add(
+                f"{field}.name",
+                name,
+                f"makes the Deployment name '{app_name}-{name}' longer than {MAX_DEPLOYMENT_NAME} characters (pod host names add 17)",
+            )
         elif name in seen or name in taken:
-            problems.add(f"{field}.name", name, "is already the name of another process, schedule, sidecar or container")
+            problems.add(
+                f"{field}.name",
+                name,
+                "is already the name of another process, schedule, sidecar or container",
+            )
         seen.add(name if isinstance(name, str) else "")
         command = item.get("command")
-        if not isinstance(command, (list, tuple)) or not command or not all(isinstance(c, str) and c for c in command):
-            problems.add(f"{field}.command", command, "is required: an exec-form list of strings (no shell, so SIGTERM reaches the process)")
+        if (
+            not isinstance(command, (list, tuple))
+            or not command
+            or not all(isinstance(c, str) and c for c in command)
+        ):
+            problems.add(
+                f"{field}.command",
+                command,
+                "is required: an exec-form list of strings (no shell, so SIGTERM reaches the process)",
+            )
             command = ()
-        singleton = checked_bool(problems, f"{field}.singleton", item.get("singleton", False), False)
+        singleton = checked_bool(
+            problems, f"{field}.singleton", item.get("singleton", False), False
+        )
         replicas = item.get("replicas", 1)
         if not is_int(replicas) or not 1 <= replicas <= 2**31 - 1:
             problems.add(f"{field}.replicas", replicas, "must be an integer of at least 1")
             replicas = 1
         elif singleton and replicas != 1:
-            problems.add(f"{field}.replicas", replicas, "must be 1 for a singleton (two beats would send every periodic task twice)")
-        scaling = autoscaling.normalise(problems, item.get("autoscaling"), item.get("replicas"), f"{field}.autoscaling", f"{field}.replicas")
+            problems.add(
+                f"{field}.replicas",
+                replicas,
+                "must be 1 for a singleton (two beats would send every periodic task twice)",
+            )
+        scaling = autoscaling.normalise(
+            problems,
+            item.get("autoscaling"),
+            item.get("replicas"),
+            f"{field}.autoscaling",
+            f"{field}.replicas",
+        )
         if scaling and singleton:
-            problems.add(f"{field}.autoscaling", item.get("autoscaling"), "cannot scale a singleton")
+            problems.add(
+                f"{field}.autoscaling", item.get("autoscaling"), "cannot scale a singleton"
+            )
             scaling = None
         if scaling and "replicas" not in item:
             replicas = scaling.min_replicas
         grace = item.get("termination_grace_seconds", DEFAULT_GRACE_SECONDS)
         if not is_int(grace) or not 1 <= grace <= 2**31 - 1:
-            problems.add(f"{field}.termination_grace_seconds", grace, "must be a positive number of seconds (longer than the longest task)")
+            problems.add(
+                f"{field}.termination_grace_seconds",
+                grace,
+                "must be a positive number of seconds (longer than the longest task)",
+            )
             grace = DEFAULT_GRACE_SECONDS
         probes = checked_bool(problems, f"{field}.probes", item.get("probes", True), True)
         max_age = item.get("heartbeat_max_age_seconds", DEFAULT_HEARTBEAT_MAX_AGE)
         if not is_int(max_age) or not 5 <= max_age <= 86400:
-            problems.add(f"{field}.heartbeat_max_age_seconds", max_age, "must be a number of seconds from 5 to 86400")
+            problems.add(
+                f"{field}.heartbeat_max_age_seconds",
+                max_age,
+                "must be a number of seconds from 5 to 86400",
+            )
             max_age = DEFAULT_HEARTBEAT_MAX_AGE
-        if probes is not False and isinstance(command, (list, tuple)) and WITHOUT_HEARTBEAT in command:
+        if (
+            probes is not False
+            and isinstance(command, (list, tuple))
+            and WITHOUT_HEARTBEAT in command
+        ):
             # celery/worker/consumer/heart.py: the flag disables the Heart step, and with it every
             # heartbeat_sent signal (celery/worker/heartbeat.py) that refreshes the heartbeat file.
             problems.add(
@@ -151,7 +205,9 @@ def normalise(
                 f"must not pass {WITHOUT_HEARTBEAT} while probes are on: the heartbeat file would never be "
                 "refreshed and liveness would restart the worker forever (or set probes: false)",
             )
-        heartbeat = _file(problems, f"{field}.heartbeat_file", item.get("heartbeat_file", DEFAULT_HEARTBEAT_FILE))
+        heartbeat = _file(
+            problems, f"{field}.heartbeat_file", item.get("heartbeat_file", DEFAULT_HEARTBEAT_FILE)
+        )
         ready = _file(problems, f"{field}.ready_file", item.get("ready_file", DEFAULT_READY_FILE))
         if heartbeat and heartbeat == ready:
             problems.add(f"{field}.ready_file", ready, "must differ from heartbeat_file")
@@ -160,7 +216,9 @@ def normalise(
                 name=name if isinstance(name, str) else "",
                 command=tuple(command),
                 replicas=replicas,
-                resources=checked_resources(problems, f"{field}.resources", item["resources"], DEFAULT_APP_RESOURCES)
+                resources=checked_resources(
+                    problems, f"{field}.resources", item["resources"], DEFAULT_APP_RESOURCES
+                )
                 if "resources" in item
                 else None,
                 singleton=singleton,

@@ -41,8 +41,10 @@ _BINARY_DESCENDING = ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki")
 # larger binary suffix) already took it; T, P and E can never be the answer.
 _DECIMAL_DESCENDING = ("G", "M", "k")
 
+
 class QuantityError(ValueError):
     """A string that is not a Kubernetes quantity."""
+
 
 def parse_quantity(text: object) -> Fraction:
     """Parse a quantity string (or an int) into an exact number of base units."""
@@ -59,6 +61,7 @@ def parse_quantity(text: object) -> Fraction:
     if match.group("exponent"):
         return number * Fraction(10) ** int(match.group("exponent")[1:])
     return number * _SUFFIXES[match.group("suffix") or ""]
+
 
 def format_quantity(value: Fraction, resource: str) -> str:
     """Format an exact quantity the way a person writes it for ``resource``.

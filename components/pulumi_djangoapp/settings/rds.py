@@ -20,7 +20,6 @@ and the app's URL says ``sslmode=verify-full&sslrootcert=<that file>``: ``sslmod
 not check who answers.
 """
 
-
 import re
 from dataclasses import dataclass
 from typing import Any, List, NotRequired, Optional, Sequence, TypedDict
@@ -67,7 +66,10 @@ DEFAULT_MASTER_USERNAME = "dbadmin"
 CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 
 CA_BUNDLE_URLS_BY_PREFIX = (
-    ("us-gov-", "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/{region}/{region}-bundle.pem"),
+    (
+        "us-gov-",
+        "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/{region}/{region}-bundle.pem",
+    ),
     ("cn-", "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/{region}/{region}-bundle.pem"),
 )
 
@@ -117,6 +119,7 @@ _ENGINE_VERSION = re.compile(r"^(?P<major>[1-9][0-9])(?:\.[0-9]+)?$")
 
 _INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 
+
 class RdsArgs(TypedDict):
     """The RDS instance of ``database.provider: rds``."""
 
@@ -161,6 +164,7 @@ class RdsArgs(TypedDict):
     """Let a new major ``engine_version`` upgrade the instance (set it for that change only).
     Default: ``False``."""
 
+
 @dataclass(frozen=True)
 class RdsSettings:
     subnet_ids: Any
@@ -188,19 +192,26 @@ class RdsSettings:
         """The parameter group family: a major upgrade needs a group of the new family."""
         return f"postgres{self.major}"
 
-def ids_problem(value: Any, pattern: "re.Pattern[str]", minimum: int, example: str) -> Optional[str]:
+
+def ids_problem(
+    value: Any, pattern: "re.Pattern[str]", minimum: int, example: str
+) -> Optional[str]:
     """Why ``value`` is not a list of at least ``minimum`` distinct ids, or None."""
     allowed = f"must be a list of at least {minimum} distinct ids such as {example!r}"
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         return allowed
     if len(value) < minimum or len(set(map(str, value))) != len(value):
         return allowed
-    if any(not is_output_value(v) and (not isinstance(v, str) or not pattern.match(v)) for v in value):
+    if any(
+        not is_output_value(v) and (not isinstance(v, str) or not pattern.match(v)) for v in value
+    ):
         return allowed
     return None
 
+
 def is_output_value(value: Any) -> bool:
     return isinstance(value, pulumi.Output)
+
 
 def checked_subnet_ids(value: Any) -> list:
     """The subnet ids once an Output is known, with the same rule as up front."""
@@ -208,6 +219,7 @@ def checked_subnet_ids(value: Any) -> list:
     if problem:
         raise ValueError(f"database.rds.subnet_ids = {value!r}: {problem}")
     return list(value)
+
 
 def checked_zones(subnets: list, zone_of: Any) -> list:
     """The looked-up subnets, once known: a DB subnet group needs subnets in at least two
@@ -220,15 +232,28 @@ def checked_zones(subnets: list, zone_of: Any) -> list:
         )
     return subnets
 
+
 def checked_security_group_ids(value: Any) -> list:
     problem = ids_problem(value, _SECURITY_GROUP, 1, "sg-0a1b2c3d")
     if problem:
         raise ValueError(f"database.rds.client_security_group_ids = {value!r}: {problem}")
     return list(value)
 
-def checked_ids(problems: Problems, field: str, value: Any, pattern: "re.Pattern[str]", minimum: int, example: str) -> Any:
+
+def checked_ids(
+    problems: Problems,
+    field: str,
+    value: Any,
+    pattern: "re.Pattern[str]",
+    minimum: int,
+    example: str,
+) -> Any:
     if value is None:
-        problems.add(field, value, f"is required with provider 'rds': a list of at least {minimum} ids such as {example!r}")
+        problems.add(
+            field,
+            value,
+            f"is required with provider 'rds': a list of at least {minimum} ids such as {example!r}",
+        )
         return ()
     if is_output_value(value):
         return value
@@ -238,11 +263,13 @@ def checked_ids(problems: Problems, field: str, value: Any, pattern: "re.Pattern
         return ()
     return tuple(value)
 
+
 def default_ceiling(allocated: int) -> int:
     """100 GiB while that is 110 % of the allocation; beyond, twice the allocation."""
     if DEFAULT_MAX_ALLOCATED_GB * 100 >= allocated * AUTOSCALING_MARGIN_PERCENT:
         return DEFAULT_MAX_ALLOCATED_GB
     return min(MAX_ALLOCATED_GB, 2 * allocated)
+
 
 def ceiling_problem(allocated: int, ceiling: Any) -> Optional[str]:
     allowed = (
@@ -255,10 +282,14 @@ def ceiling_problem(allocated: int, ceiling: Any) -> Optional[str]:
         return allowed
     return None
 
+
 def reserved_role_problem(name: str) -> Optional[str]:
     if name in RDS_RESERVED_ROLES or name.startswith(RDS_RESERVED_ROLE_PREFIXES):
-        return "is a role RDS for PostgreSQL has of its own (rdsadmin, rds_*, pg_*, postgres, public)"
+        return (
+            "is a role RDS for PostgreSQL has of its own (rdsadmin, rds_*, pg_*, postgres, public)"
+        )
     return None
+
 
 def master_username_problem(master: Any) -> Optional[str]:
     if not isinstance(master, str) or not _MASTER_USERNAME.match(master):
@@ -266,6 +297,7 @@ def master_username_problem(master: Any) -> Optional[str]:
     if master in RESERVED_WORDS:
         return "is a reserved word of PostgreSQL, which RDS refuses as a master user name"
     return reserved_role_problem(master)
+
 
 def default_ca_bundle_url(region: str) -> Optional[str]:
     """AWS's bundle for ``region``'s partition, or None where no URL can be cited."""
@@ -276,23 +308,37 @@ def default_ca_bundle_url(region: str) -> Optional[str]:
             return url.format(region=region)
     return CA_BUNDLE_URL.format(region=region)
 
+
 def uncited_region_message(region: str) -> str:
     return (
         f"has no default in region {region!r}: AWS documents RDS trust store URLs for the commercial, "
         "GovCloud and China partitions only; set database.rds.ca_bundle_url to your partition's bundle"
     )
 
+
 def normalise(
-    problems: Problems, raw: Any, protect_data: bool, username: str, database_name: str, app_name: str = ""
+    problems: Problems,
+    raw: Any,
+    protect_data: bool,
+    username: str,
+    database_name: str,
+    app_name: str = "",
 ) -> Optional[RdsSettings]:
     """``database.rds`` (required with provider ``rds``); ``username`` and ``database_name`` are
     the app's role and database, which must not collide with what RDS has of its own."""
     given = given_args(problems, raw if raw is not None else {}, RdsArgs, "database.rds")
     if given is None:
         return None
-    subnets = checked_ids(problems, "database.rds.subnet_ids", given.get("subnet_ids"), _SUBNET, 2, "subnet-0a1b2c3d")
+    subnets = checked_ids(
+        problems, "database.rds.subnet_ids", given.get("subnet_ids"), _SUBNET, 2, "subnet-0a1b2c3d"
+    )
     groups = checked_ids(
-        problems, "database.rds.client_security_group_ids", given.get("client_security_group_ids"), _SECURITY_GROUP, 1, "sg-0a1b2c3d"
+        problems,
+        "database.rds.client_security_group_ids",
+        given.get("client_security_group_ids"),
+        _SECURITY_GROUP,
+        1,
+        "sg-0a1b2c3d",
     )
     version = given.get("engine_version", DEFAULT_ENGINE_VERSION)
     match = _ENGINE_VERSION.match(version) if isinstance(version, str) else None
@@ -305,11 +351,19 @@ def normalise(
         version = DEFAULT_ENGINE_VERSION
     instance_class = given.get("instance_class", DEFAULT_INSTANCE_CLASS)
     if not isinstance(instance_class, str) or not _INSTANCE_CLASS.match(instance_class):
-        problems.add("database.rds.instance_class", instance_class, "must be an RDS instance class such as 'db.t4g.medium'")
+        problems.add(
+            "database.rds.instance_class",
+            instance_class,
+            "must be an RDS instance class such as 'db.t4g.medium'",
+        )
         instance_class = DEFAULT_INSTANCE_CLASS
     allocated = given.get("allocated_storage_gb", DEFAULT_ALLOCATED_GB)
     if not is_int(allocated) or not MIN_ALLOCATED_GB <= allocated <= MAX_ALLOCATED_GB:
-        problems.add("database.rds.allocated_storage_gb", allocated, f"must be a whole number of GiB from {MIN_ALLOCATED_GB} to {MAX_ALLOCATED_GB}")
+        problems.add(
+            "database.rds.allocated_storage_gb",
+            allocated,
+            f"must be a whole number of GiB from {MIN_ALLOCATED_GB} to {MAX_ALLOCATED_GB}",
+        )
         allocated = DEFAULT_ALLOCATED_GB
     ceiling = given.get("max_allocated_storage_gb", default_ceiling(allocated))
     problem = ceiling_problem(allocated, ceiling)
@@ -325,8 +379,14 @@ def normalise(
         )
         retention = DEFAULT_RETENTION_DAYS
     exports = given.get("log_exports", DEFAULT_LOG_EXPORTS)
-    if isinstance(exports, (str, bytes)) or not isinstance(exports, Sequence) or any(e not in LOG_EXPORTS for e in exports):
-        problems.add("database.rds.log_exports", exports, f"must be a list of: {', '.join(LOG_EXPORTS)}")
+    if (
+        isinstance(exports, (str, bytes))
+        or not isinstance(exports, Sequence)
+        or any(e not in LOG_EXPORTS for e in exports)
+    ):
+        problems.add(
+            "database.rds.log_exports", exports, f"must be a list of: {', '.join(LOG_EXPORTS)}"
+        )
         exports = DEFAULT_LOG_EXPORTS
     master = given.get("master_username", DEFAULT_MASTER_USERNAME)
     problem = master_username_problem(master)
@@ -334,13 +394,19 @@ def normalise(
         problems.add("database.rds.master_username", master, problem)
         master = DEFAULT_MASTER_USERNAME
     elif master == username:
-        problems.add("database.rds.master_username", master, "must differ from database.username: the app connects as its own role")
+        problems.add(
+            "database.rds.master_username",
+            master,
+            "must differ from database.username: the app connects as its own role",
+        )
     problem = reserved_role_problem(username) if isinstance(username, str) else None
     if problem:
         problems.add("database.username", username, f"{problem}: the app needs a role of its own")
     if database_name in RDS_RESERVED_DATABASES:
         problems.add(
-            "database.database_name", database_name, "is a database RDS for PostgreSQL has of its own (postgres, template0, template1, rdsadmin)"
+            "database.database_name",
+            database_name,
+            "is a database RDS for PostgreSQL has of its own (postgres, template0, template1, rdsadmin)",
         )
     if len(app_name) > MAX_APP_NAME_LENGTH:
         problems.add(
@@ -350,7 +416,9 @@ def normalise(
             "<name>-database-instance-<7 hex> has at most 63",
         )
     url = given.get("ca_bundle_url")
-    if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^\s/]+/\S*$", url)):
+    if url is not None and (
+        not isinstance(url, str) or not re.match(r"^https://[^\s/]+/\S*$", url)
+    ):
         problems.add("database.rds.ca_bundle_url", url, "must be an https:// URL of a PEM bundle")
         url = None
     return RdsSettings(
@@ -360,15 +428,30 @@ def normalise(
         instance_class=instance_class,
         allocated_storage_gb=allocated,
         max_allocated_storage_gb=ceiling,
-        multi_az=checked_bool(problems, "database.rds.multi_az", given.get("multi_az", protect_data), protect_data),
+        multi_az=checked_bool(
+            problems, "database.rds.multi_az", given.get("multi_az", protect_data), protect_data
+        ),
         backup_retention_days=retention,
-        performance_insights=checked_bool(problems, "database.rds.performance_insights", given.get("performance_insights", False), False),
+        performance_insights=checked_bool(
+            problems,
+            "database.rds.performance_insights",
+            given.get("performance_insights", False),
+            False,
+        ),
         log_exports=tuple(exports),
         master_username=master,
         ca_bundle_url=url,
-        apply_immediately=checked_bool(problems, "database.rds.apply_immediately", given.get("apply_immediately", False), False),
-        allow_major_version_upgrade=checked_bool(problems, "database.rds.allow_major_version_upgrade", given.get("allow_major_version_upgrade", False), False),
+        apply_immediately=checked_bool(
+            problems, "database.rds.apply_immediately", given.get("apply_immediately", False), False
+        ),
+        allow_major_version_upgrade=checked_bool(
+            problems,
+            "database.rds.allow_major_version_upgrade",
+            given.get("allow_major_version_upgrade", False),
+            False,
+        ),
     )
+
 
 def checked_ca_bundle_url(region: str) -> str:
     url = default_ca_bundle_url(region)

@@ -1,4 +1,3 @@
-
 import math
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ DEFAULT_APP_RESOURCES = {
     "limits": {"cpu": "1", "memory": "512Mi"},
 }
 
+
 class ResourcesArgs(TypedDict):
     """Requests and limits of one container, as quantity strings (``{"cpu": "250m"}``)."""
 
@@ -24,9 +24,11 @@ class ResourcesArgs(TypedDict):
     """The most the container may use. Default: depends on the container; a limit you leave out is
     never set below your request."""
 
+
 RESOURCE_NAME = re.compile(
     r"^(cpu|memory|ephemeral-storage|hugepages-[0-9]+[KMG]i|[a-z0-9.-]+/[a-zA-Z0-9._-]+)$"
 )
+
 
 @dataclass(frozen=True)
 class Resources:
@@ -44,6 +46,7 @@ class Resources:
             {k: parse_quantity(v) for k, v in self.limits},
         )
 
+
 def checked_resources(
     problems: Problems, field: str, value: Any, defaults: Mapping[str, Mapping[str, str]]
 ) -> Resources:
@@ -52,7 +55,9 @@ def checked_resources(
     unknown_keys(problems, raw, ResourcesArgs, f"{field}.")
     given: dict[str, dict[str, tuple[str, Fraction]]] = {"requests": {}, "limits": {}}
     for section in ("requests", "limits"):
-        for resource, quantity in checked_mapping(problems, f"{field}.{section}", raw.get(section)).items():
+        for resource, quantity in checked_mapping(
+            problems, f"{field}.{section}", raw.get(section)
+        ).items():
             where = f"{field}.{section}.{resource}"
             if not isinstance(resource, str) or not RESOURCE_NAME.match(resource):
                 problems.add(
@@ -60,17 +65,27 @@ def checked_resources(
                 )
                 continue
             # A number (cpu: 0.5, memory: 1073741824) is a valid quantity too: kept as its text.
-            text = number_text(quantity) if isinstance(quantity, (int, float)) and not isinstance(quantity, bool) else quantity
+            text = (
+                number_text(quantity)
+                if isinstance(quantity, (int, float)) and not isinstance(quantity, bool)
+                else quantity
+            )
             try:
                 amount = parse_quantity(text)
             except QuantityError:
-                problems.add(where, quantity, "must be a Kubernetes quantity such as '250m' or '1Gi'")
+                problems.add(
+                    where, quantity, "must be a Kubernetes quantity such as '250m' or '1Gi'"
+                )
                 continue
             if amount < 0:
                 problems.add(where, quantity, "must not be negative")
                 continue
             if section == "limits" and amount == 0:
-                problems.add(where, quantity, "must be greater than 0 (a zero limit leaves the container nothing)")
+                problems.add(
+                    where,
+                    quantity,
+                    "must be greater than 0 (a zero limit leaves the container nothing)",
+                )
                 continue
             given[section][resource] = (str(text), amount)
 
@@ -84,7 +99,11 @@ def checked_resources(
             )
     for resource, (text, limit) in given["limits"].items():
         default = defaults["requests"].get(resource)
-        if resource not in given["requests"] and default is not None and limit < parse_quantity(default):
+        if (
+            resource not in given["requests"]
+            and default is not None
+            and limit < parse_quantity(default)
+        ):
             problems.add(
                 f"{field}.limits.{resource}",
                 text,
@@ -104,9 +123,13 @@ def checked_resources(
             elif "/" in resource and request[1].denominator != 1:
                 problems.add(f"{field}.requests.{resource}", request[0], "must be a whole number")
 
-    requests = {r: given["requests"].get(r, (q, parse_quantity(q))) for r, q in defaults["requests"].items()}
+    requests = {
+        r: given["requests"].get(r, (q, parse_quantity(q))) for r, q in defaults["requests"].items()
+    }
     requests.update(given["requests"])
-    limits = {r: given["limits"].get(r, (q, parse_quantity(q))) for r, q in defaults["limits"].items()}
+    limits = {
+        r: given["limits"].get(r, (q, parse_quantity(q))) for r, q in defaults["limits"].items()
+    }
     limits.update(given["limits"])
     for resource, (text, request) in requests.items():
         if resource not in given["limits"] and resource in limits and limits[resource][1] < request:
@@ -115,6 +138,7 @@ def checked_resources(
         requests=tuple(sorted((r, t) for r, (t, _) in requests.items())),
         limits=tuple(sorted((r, t) for r, (t, _) in limits.items())),
     )
+
 
 def number_text(value: float) -> str:
     """A YAML/JSON number as quantity text: 0.5 -> '0.5', 2.0 -> '2', 1e-05 -> '1e-05'."""

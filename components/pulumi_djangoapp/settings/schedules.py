@@ -9,7 +9,6 @@ history limits, ``ttlSecondsAfterFinished``, ``backoffLimit``, ``activeDeadlineS
 ``podFailurePolicy`` that does not count node drains against the retries.
 """
 
-
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
@@ -26,7 +25,9 @@ DEFAULT_DEADLINE_SECONDS = 3600
 
 _MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
+_MONTHS = {
+    m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
+}
 
 _DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
 
@@ -38,6 +39,7 @@ _FIELDS = (
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 6, _DAYS),
 )
+
 
 class ScheduleArgs(TypedDict):
     """A management command on a schedule."""
@@ -57,6 +59,7 @@ class ScheduleArgs(TypedDict):
     suspend: NotRequired[bool]
     """Stop scheduling runs (a run in progress finishes). Default: ``False``."""
 
+
 @dataclass(frozen=True)
 class ScheduleSettings:
     name: str
@@ -66,6 +69,7 @@ class ScheduleSettings:
     resources: Optional[Resources]  # None: the django container's
     deadline_seconds: int
     suspend: bool
+
 
 def cron_problem(expression: Any) -> Optional[str]:
     """Why ``expression`` is not a schedule the CronJob controller accepts, or None."""
@@ -79,17 +83,19 @@ def cron_problem(expression: Any) -> Optional[str]:
     fields = text.split()
     if len(fields) != 5:
         return "must have five fields: minute hour day-of-month month day-of-week"
-    for value, (name, low, high, names) in zip(fields, _FIELDS):
+    for value, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
         for part in value.split(","):
             problem = _part_problem(part, low, high, names)
             if problem:
                 return f"{name} {part!r}: {problem}"
     return None
 
+
 def _number(token: str, names: Mapping[str, int]) -> Optional[int]:
     if token.isdigit():
         return int(token)
     return names.get(token.upper())
+
 
 def _part_problem(part: str, low: int, high: int, names: Mapping[str, int]) -> Optional[str]:
     base, _, step = part.partition("/")
@@ -107,6 +113,7 @@ def _part_problem(part: str, low: int, high: int, names: Mapping[str, int]) -> O
         return "a range must go upwards"
     return None
 
+
 def time_zone_problem(zone: Any) -> Optional[str]:
     if not isinstance(zone, str) or not zone:
         return "must be an IANA time zone such as 'Europe/Paris'"
@@ -116,7 +123,10 @@ def time_zone_problem(zone: Any) -> Optional[str]:
         return "must be an IANA time zone such as 'Europe/Paris' (the API server checks the name)"
     return None
 
-def normalise(problems: Problems, raw: Any, app_name: str, taken: set[str]) -> tuple[ScheduleSettings, ...]:
+
+def normalise(
+    problems: Problems, raw: Any, app_name: str, taken: set[str]
+) -> tuple[ScheduleSettings, ...]:
     """``taken`` holds container and sidecar names a schedule may not reuse."""
     if raw is None:
         return ()
@@ -136,15 +146,27 @@ def normalise(problems: Problems, raw: Any, app_name: str, taken: set[str]) -> t
         if not isinstance(name, str) or not DNS1123_LABEL.match(name):
             problems.add(f"{field}.name", name, "must be a DNS-1123 label")
         elif len(f"{app_name}-{name}") > MAX_CRONJOB_NAME:
-            problems.add(f"{field}.name", name, f"makes the CronJob name '{app_name}-{name}' longer than {MAX_CRONJOB_NAME} characters (its Jobs add 11)")
+            problems.add(
+                f"{field}.name",
+                name,
+                f"makes the CronJob name '{app_name}-{name}' longer than {MAX_CRONJOB_NAME} characters (its Jobs add 11)",
+            )
         elif name in seen or name in taken:
-            problems.add(f"{field}.name", name, "is already the name of another schedule, sidecar or container")
+            problems.add(
+                f"{field}.name",
+                name,
+                "is already the name of another schedule, sidecar or container",
+            )
         seen.add(name if isinstance(name, str) else "")
         problem = cron_problem(item.get("schedule"))
         if problem:
             problems.add(f"{field}.schedule", item.get("schedule"), problem)
         command = item.get("command")
-        if not isinstance(command, (list, tuple)) or not command or not all(isinstance(c, str) and c for c in command):
+        if (
+            not isinstance(command, (list, tuple))
+            or not command
+            or not all(isinstance(c, str) and c for c in command)
+        ):
             problems.add(f"{field}.command", command, "is required: an exec-form list of strings")
             command = ()
         zone = item.get("time_zone", DEFAULT_TIME_ZONE)
@@ -153,7 +175,9 @@ def normalise(problems: Problems, raw: Any, app_name: str, taken: set[str]) -> t
             problems.add(f"{field}.time_zone", zone, problem)
         deadline = item.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)
         if not is_int(deadline) or not 1 <= deadline <= 2**63 - 1:
-            problems.add(f"{field}.deadline_seconds", deadline, "must be a positive number of seconds")
+            problems.add(
+                f"{field}.deadline_seconds", deadline, "must be a positive number of seconds"
+            )
         suspend = checked_bool(problems, f"{field}.suspend", item.get("suspend", False), False)
         result.append(
             ScheduleSettings(
@@ -161,7 +185,9 @@ def normalise(problems: Problems, raw: Any, app_name: str, taken: set[str]) -> t
                 schedule=item.get("schedule", "") if isinstance(item.get("schedule"), str) else "",
                 command=tuple(command),
                 time_zone=zone if isinstance(zone, str) else DEFAULT_TIME_ZONE,
-                resources=checked_resources(problems, f"{field}.resources", item["resources"], DEFAULT_APP_RESOURCES)
+                resources=checked_resources(
+                    problems, f"{field}.resources", item["resources"], DEFAULT_APP_RESOURCES
+                )
                 if "resources" in item
                 else None,
                 deadline_seconds=deadline if is_int(deadline) else DEFAULT_DEADLINE_SECONDS,

@@ -24,10 +24,18 @@ class SecretFile:
 
 
 DATABASE_JSON = SecretFile("database.json", "DATABASE_CREDENTIALS_FILE", "DATABASE_SECRET_ID")
-DATABASE_URL = SecretFile("database-url", "DATABASE_URL_FILE", "DATABASE_URL_SECRET_ID", ("DATABASE_URL",))
-SECRET_KEY = SecretFile("secret-key", "SECRET_KEY_FILE", "SECRET_KEY_SECRET_ID", ("SECRET_KEY", "DJANGO_SECRET_KEY"))
+DATABASE_URL = SecretFile(
+    "database-url", "DATABASE_URL_FILE", "DATABASE_URL_SECRET_ID", ("DATABASE_URL",)
+)
+SECRET_KEY = SecretFile(
+    "secret-key", "SECRET_KEY_FILE", "SECRET_KEY_SECRET_ID", ("SECRET_KEY", "DJANGO_SECRET_KEY")
+)
 BROKER_URL = SecretFile(
-    "broker-url", "BROKER_URL_FILE", "BROKER_URL_SECRET_ID", ("BROKER_URL", "CELERY_BROKER_URL"), with_broker=True
+    "broker-url",
+    "BROKER_URL_FILE",
+    "BROKER_URL_SECRET_ID",
+    ("BROKER_URL", "CELERY_BROKER_URL"),
+    with_broker=True,
 )
 
 # The order the fetch step writes them and the Secret volume lists them.

@@ -1,4 +1,3 @@
-
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
 
@@ -44,6 +43,7 @@ class SidecarArgs(TypedDict):
     """Shared volumes to mount, by name (``config``: read-only app config; ``logs``: the app's log
     directory) to a mount path. Default: none; the sidecar always gets its own ``/tmp``."""
 
+
 # Names of the containers the component itself puts into the pod; sidecars may not reuse them.
 BUILTIN_CONTAINERS = (
     "django", "fetch-config", "fetch-secrets", "wait-for-db", "migrate", "wait-for-migrations",
@@ -60,6 +60,7 @@ DEFAULT_SIDECAR_RESOURCES = {
     "limits": {"cpu": "200m", "memory": "128Mi"},
 }
 
+
 @dataclass(frozen=True)
 class SidecarSettings:
     name: str
@@ -72,7 +73,10 @@ class SidecarSettings:
     startup_probe: Optional[Mapping[str, Any]]
     volume_mounts: tuple[tuple[str, str], ...]
 
-def checked_sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> Optional[SidecarSettings]:
+
+def checked_sidecar(
+    problems: Problems, index: int, raw: Any, app_port: Any
+) -> Optional[SidecarSettings]:
     field = f"sidecars[{index}]"
     if not isinstance(raw, Mapping):
         problems.add(field, raw, "must be a mapping with at least name and image")
@@ -100,22 +104,36 @@ def checked_sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> 
     for i, port in enumerate(ports):
         checked_int(problems, f"{field}.ports[{i}]", port, 1, 65535)
         if port == app_port:
-            problems.add(f"{field}.ports[{i}]", port, "clashes with the app's port (one pod, one network)")
+            problems.add(
+                f"{field}.ports[{i}]", port, "clashes with the app's port (one pod, one network)"
+            )
         elif port in ports[:i]:
             problems.add(f"{field}.ports[{i}]", port, "is listed twice")
 
     mounts = []
-    for volume, path in checked_mapping(problems, f"{field}.volume_mounts", raw.get("volume_mounts")).items():
+    for volume, path in checked_mapping(
+        problems, f"{field}.volume_mounts", raw.get("volume_mounts")
+    ).items():
         if volume not in SHARED_VOLUMES:
             problems.add(
-                f"{field}.volume_mounts.{volume}", path, f"unknown shared volume; known: {', '.join(SHARED_VOLUMES)}"
+                f"{field}.volume_mounts.{volume}",
+                path,
+                f"unknown shared volume; known: {', '.join(SHARED_VOLUMES)}",
             )
             continue
         mount = checked_absolute_path(problems, f"{field}.volume_mounts.{volume}", path)
         if mount == "/tmp":
-            problems.add(f"{field}.volume_mounts.{volume}", path, "'/tmp' is the sidecar's own scratch volume")
+            problems.add(
+                f"{field}.volume_mounts.{volume}",
+                path,
+                "'/tmp' is the sidecar's own scratch volume",
+            )
         elif mount in (m for _, m in mounts):
-            problems.add(f"{field}.volume_mounts.{volume}", path, "is the mount path of another volume of this sidecar")
+            problems.add(
+                f"{field}.volume_mounts.{volume}",
+                path,
+                "is the mount path of another volume of this sidecar",
+            )
         mounts.append((volume, mount))
 
     return SidecarSettings(
@@ -124,7 +142,9 @@ def checked_sidecar(problems: Problems, index: int, raw: Any, app_port: Any) -> 
         command=checked_string_list(problems, f"{field}.command", raw.get("command")),
         args=checked_string_list(problems, f"{field}.args", raw.get("args")),
         env=checked_env(problems, f"{field}.env", raw.get("env")),
-        resources=checked_resources(problems, f"{field}.resources", raw.get("resources"), DEFAULT_SIDECAR_RESOURCES),
+        resources=checked_resources(
+            problems, f"{field}.resources", raw.get("resources"), DEFAULT_SIDECAR_RESOURCES
+        ),
         ports=tuple(p for p in ports if is_int(p)),
         startup_probe=checked_probe(problems, f"{field}.startup_probe", raw.get("startup_probe")),
         volume_mounts=tuple(sorted(mounts)),

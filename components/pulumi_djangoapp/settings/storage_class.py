@@ -25,6 +25,7 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 _KMS_KEY_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
+
 class StorageClassArgs(TypedDict):
     """An encrypted EBS StorageClass that binds where the pod lands and can grow."""
 
@@ -42,6 +43,7 @@ class StorageClassArgs(TypedDict):
     """What happens to a volume when its claim is deleted: ``Retain`` keeps the data, ``Delete``
     deletes it. Default: ``Retain``."""
 
+
 @dataclass(frozen=True)
 class StorageClassSettings:
     name: str
@@ -50,6 +52,7 @@ class StorageClassSettings:
     kms_key_arn: Optional[str]
     reclaim_policy: str
 
+
 def normalise(args: Mapping[str, Any], field: str = "storage_class") -> StorageClassSettings:
     problems = Problems()
     raw = {k: v for k, v in args.items() if v is not None}
@@ -57,7 +60,11 @@ def normalise(args: Mapping[str, Any], field: str = "storage_class") -> StorageC
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         problems.add(f"{field}.name", name, "is required: a StorageClass name (DNS-1123 subdomain)")
-    choices = {"provisioner": (EBS_PROVISIONERS, EBS_PROVISIONERS[0]), "volume_type": (VOLUME_TYPES, "gp3"), "reclaim_policy": (RECLAIM_POLICIES, "Retain")}
+    choices = {
+        "provisioner": (EBS_PROVISIONERS, EBS_PROVISIONERS[0]),
+        "volume_type": (VOLUME_TYPES, "gp3"),
+        "reclaim_policy": (RECLAIM_POLICIES, "Retain"),
+    }
     chosen = {}
     for key, (allowed, default) in choices.items():
         value = raw.get(key, default)
@@ -66,6 +73,10 @@ def normalise(args: Mapping[str, Any], field: str = "storage_class") -> StorageC
         chosen[key] = value
     kms = raw.get("kms_key_arn")
     if kms is not None and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
-        problems.add(f"{field}.kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>")
+        problems.add(
+            f"{field}.kms_key_arn",
+            kms,
+            "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>",
+        )
     problems.raise_if_any("StorageClass")
     return StorageClassSettings(name=name, kms_key_arn=kms, **chosen)

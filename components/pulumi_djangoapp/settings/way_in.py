@@ -9,7 +9,6 @@ group only after the deregistration delay, so ``preStop`` must outlast it; HTTPR
 ``gateway.networking.k8s.io/v1`` with ``parentRefs``, ``hostnames``, ``rules``.
 """
 
-
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -27,15 +26,22 @@ DEFAULT_DEREGISTRATION_SECONDS = 30
 
 _ALB = "alb.ingress.kubernetes.io/"
 
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+)
 
-_ACM_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$")
+_ACM_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$"
+)
 
-_ANNOTATION_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_ANNOTATION_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 
 _GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
 
 class IngressArgs(TypedDict):
     """An Ingress, by default for the AWS Load Balancer Controller (an ALB)."""
@@ -66,6 +72,7 @@ class IngressArgs(TypedDict):
     class_name: NotRequired[str]
     """IngressClass of another controller: then no ALB annotation is set. Default: ``alb``."""
 
+
 class HttpRouteArgs(TypedDict):
     """A Gateway API HTTPRoute to a Gateway the platform team owns (never created here)."""
 
@@ -83,6 +90,7 @@ class HttpRouteArgs(TypedDict):
     container outside the cluster that sends to the Service's ClusterIP (its
     ``pkg/gateway/controller.go``): give the kind Docker network's subnet. Default: none (the
     Gateway's pods)."""
+
 
 @dataclass(frozen=True)
 class WayIn:
@@ -105,16 +113,22 @@ class WayIn:
     def alb(self) -> bool:
         return self.kind == "ingress" and self.class_name == ALB_CLASS
 
+
 def _hosts(problems: Problems, field: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not value:
         problems.add(f"{field}.hosts", value, "is required: a non-empty list of DNS names")
         return ()
     for i, host in enumerate(value):
         if not isinstance(host, str) or not _DNS_NAME.match(host):
-            problems.add(f"{field}.hosts[{i}]", host, "must be a lower-case DNS name such as 'shop.example.com'")
+            problems.add(
+                f"{field}.hosts[{i}]",
+                host,
+                "must be a lower-case DNS name such as 'shop.example.com'",
+            )
         elif host in value[:i]:
             problems.add(f"{field}.hosts[{i}]", host, "is listed twice")
     return tuple(h for h in value if isinstance(h, str))
+
 
 def _strings(problems: Problems, field: str, value: Any) -> tuple[str, ...]:
     if value is None:
@@ -124,7 +138,10 @@ def _strings(problems: Problems, field: str, value: Any) -> tuple[str, ...]:
         return ()
     return tuple(value)
 
-def normalise(problems: Problems, args: Mapping[str, Any], region: Any, network_policies: bool, namespace: str) -> Optional[WayIn]:
+
+def normalise(
+    problems: Problems, args: Mapping[str, Any], region: Any, network_policies: bool, namespace: str
+) -> Optional[WayIn]:
     ingress, route = args.get("ingress"), args.get("http_route")
     if ingress is not None and route is not None:
         problems.add("http_route", "(given)", "cannot be combined with ingress: one way in")
@@ -135,6 +152,7 @@ def normalise(problems: Problems, args: Mapping[str, Any], region: Any, network_
         return _route(problems, route, namespace)
     return None
 
+
 def given_mapping(problems: Problems, raw: Any, known: type, field: str) -> Optional[dict]:
     """The mapping with unset (None) fields dropped and unknown keys reported; None if not one."""
     if not isinstance(raw, Mapping):
@@ -143,6 +161,7 @@ def given_mapping(problems: Problems, raw: Any, known: type, field: str) -> Opti
     given = {k: v for k, v in raw.items() if v is not None}
     unknown_keys(problems, given, known, f"{field}.")
     return given
+
 
 def _cidrs(problems: Problems, field: str, raw: Any, example: str) -> tuple[str, ...]:
     """A list of CIDR blocks, each named by its index when it is not one."""
@@ -153,6 +172,7 @@ def _cidrs(problems: Problems, field: str, raw: Any, example: str) -> tuple[str,
         except ValueError:
             problems.add(f"{field}[{i}]", cidr, f"must be a CIDR block such as {example!r}")
     return tuple(cidrs)
+
 
 def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) -> Optional[WayIn]:
     raw = given_mapping(problems, raw, IngressArgs, "ingress")
@@ -173,17 +193,33 @@ def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) 
     for i, arn in enumerate(arns):
         match = _ACM_ARN.match(arn)
         if not match:
-            problems.add(f"ingress.certificate_arns[{i}]", arn, "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id>")
+            problems.add(
+                f"ingress.certificate_arns[{i}]",
+                arn,
+                "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id>",
+            )
         elif isinstance(region, str) and match.group("region") != region:
-            problems.add(f"ingress.certificate_arns[{i}]", arn, f"must be in the app's region {region} (an ALB uses certificates of its own region)")
+            problems.add(
+                f"ingress.certificate_arns[{i}]",
+                arn,
+                f"must be in the app's region {region} (an ALB uses certificates of its own region)",
+            )
     group = raw.get("group_name")
     if group is not None and (not isinstance(group, str) or not _GROUP.match(group)):
-        problems.add("ingress.group_name", group, "must be up to 63 lower-case letters, digits, '-' and '.'")
+        problems.add(
+            "ingress.group_name", group, "must be up to 63 lower-case letters, digits, '-' and '.'"
+        )
     delay = raw.get("deregistration_delay_seconds", DEFAULT_DEREGISTRATION_SECONDS)
     if not is_int(delay) or not 0 <= delay <= 3600:
-        problems.add("ingress.deregistration_delay_seconds", delay, "must be an integer from 0 to 3600 (the ALB's range)")
+        problems.add(
+            "ingress.deregistration_delay_seconds",
+            delay,
+            "must be an integer from 0 to 3600 (the ALB's range)",
+        )
         delay = DEFAULT_DEREGISTRATION_SECONDS
-    external_dns = checked_bool(problems, "ingress.external_dns", raw.get("external_dns", False), False)
+    external_dns = checked_bool(
+        problems, "ingress.external_dns", raw.get("external_dns", False), False
+    )
     class_name = raw.get("class_name", ALB_CLASS)
     if not isinstance(class_name, str) or not _DNS1123.match(class_name):
         problems.add("ingress.class_name", class_name, "must be an IngressClass name")
@@ -196,8 +232,12 @@ def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) 
             problems.add(f"ingress.annotations.{key}", value, "is not a valid annotation key")
         elif not isinstance(value, str):
             problems.add(f"ingress.annotations.{key}", value, "annotation values must be strings")
-        elif key.startswith(_ALB) and key[len(_ALB):] in _MANAGED_ALB_KEYS:
-            problems.add(f"ingress.annotations.{key}", value, "is set by the component from IngressArgs; use the matching argument")
+        elif key.startswith(_ALB) and key[len(_ALB) :] in _MANAGED_ALB_KEYS:
+            problems.add(
+                f"ingress.annotations.{key}",
+                value,
+                "is set by the component from IngressArgs; use the matching argument",
+            )
     return WayIn(
         kind="ingress",
         hosts=hosts,
@@ -212,6 +252,7 @@ def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) 
         class_name=class_name if isinstance(class_name, str) else ALB_CLASS,
     )
 
+
 def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
     raw = given_mapping(problems, raw, HttpRouteArgs, "http_route")
     if raw is None:
@@ -220,7 +261,11 @@ def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
     refs_raw = raw.get("parent_refs")
     refs = []
     if not isinstance(refs_raw, (list, tuple)) or not refs_raw:
-        problems.add("http_route.parent_refs", refs_raw, "is required: the Gateways to attach to, [{'name': ..., 'namespace': ...}]")
+        problems.add(
+            "http_route.parent_refs",
+            refs_raw,
+            "is required: the Gateways to attach to, [{'name': ..., 'namespace': ...}]",
+        )
         refs_raw = []
     for i, ref in enumerate(refs_raw):
         where = f"http_route.parent_refs[{i}]"
@@ -229,16 +274,29 @@ def _route(problems: Problems, raw: Any, namespace: str) -> Optional[WayIn]:
             continue
         for key, value in ref.items():
             if key not in ("name", "namespace", "section_name"):
-                problems.add(f"{where}.{key}", value, "is not a parent reference field (name, namespace, section_name)")
+                problems.add(
+                    f"{where}.{key}",
+                    value,
+                    "is not a parent reference field (name, namespace, section_name)",
+                )
             elif not isinstance(value, str) or not _DNS1123.match(value):
                 problems.add(f"{where}.{key}", value, "must be a DNS-1123 label")
         refs.append(tuple(sorted((k, v) for k, v in ref.items() if isinstance(v, str))))
-    first_namespace = next((dict(r).get("namespace") for r in refs if dict(r).get("namespace")), None)
+    first_namespace = next(
+        (dict(r).get("namespace") for r in refs if dict(r).get("namespace")), None
+    )
     gateway_namespace = raw.get("gateway_namespace", first_namespace or namespace)
     if not isinstance(gateway_namespace, str) or not _DNS1123.match(gateway_namespace):
         problems.add("http_route.gateway_namespace", gateway_namespace, "must be a namespace name")
     sources = _cidrs(problems, "http_route.source_cidrs", raw.get("source_cidrs"), "172.18.0.0/16")
-    return WayIn(kind="http_route", hosts=hosts, parent_refs=tuple(refs), gateway_namespace=gateway_namespace, source_cidrs=sources)
+    return WayIn(
+        kind="http_route",
+        hosts=hosts,
+        parent_refs=tuple(refs),
+        gateway_namespace=gateway_namespace,
+        source_cidrs=sources,
+    )
+
 
 # Annotations the component owns (suffixes of alb.ingress.kubernetes.io/).
 _MANAGED_ALB_KEYS = (
@@ -252,6 +310,7 @@ IP_ADDRESS_TYPE = _ALB + "ip-address-type"
 
 DUAL_STACK_TYPES = ("dualstack", "dualstack-without-public-ipv4")
 
+
 def ipv6_problem(w: Optional["WayIn"], ip_family: str) -> Optional[str]:
     """Why an ALB given explicitly as ``ip-address-type`` cannot reach IPv6 pods, or None."""
     if w is None or not w.alb or ip_family != "ipv6":
@@ -260,6 +319,7 @@ def ipv6_problem(w: Optional["WayIn"], ip_family: str) -> Optional[str]:
     if chosen is not None and chosen not in DUAL_STACK_TYPES:
         return f"must be one of {', '.join(DUAL_STACK_TYPES)} with ip_family 'ipv6': the controller cannot register IPv6 pods behind an IPv4 load balancer"
     return None
+
 
 MANAGED_ENV = (
     "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_PROXY_SSL_HEADER",

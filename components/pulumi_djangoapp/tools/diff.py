@@ -34,7 +34,14 @@ import yaml
 
 _K8S_NEW_OBJECT = ("metadata.name", "metadata.namespace")
 
-_STATEFULSET_MUTABLE = ("spec.replicas", "spec.ordinals", "spec.template", "spec.updateStrategy", "spec.persistentVolumeClaimRetentionPolicy", "spec.minReadySeconds")
+_STATEFULSET_MUTABLE = (
+    "spec.replicas",
+    "spec.ordinals",
+    "spec.template",
+    "spec.updateStrategy",
+    "spec.persistentVolumeClaimRetentionPolicy",
+    "spec.minReadySeconds",
+)
 
 IMMUTABLE: dict[str, tuple[str, ...]] = {
     "Deployment": ("spec.selector",),
@@ -46,10 +53,22 @@ IMMUTABLE: dict[str, tuple[str, ...]] = {
     "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
     "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
     "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("clusterName", "namespace", "serviceAccount"),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
+        "clusterName",
+        "namespace",
+        "serviceAccount",
+    ),
     "aws:rds/instance:Instance": (
-        "identifier", "identifierPrefix", "engine", "username", "dbName", "kmsKeyId", "storageEncrypted",
-        "availabilityZone", "characterSetName", "timezone",
+        "identifier",
+        "identifierPrefix",
+        "engine",
+        "username",
+        "dbName",
+        "kmsKeyId",
+        "storageEncrypted",
+        "availabilityZone",
+        "characterSetName",
+        "timezone",
     ),
     "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
     "aws:rds/parameterGroup:ParameterGroup": ("name", "namePrefix", "family", "description"),
@@ -62,6 +81,7 @@ HOLDS_DATA = (
     # Which kind of server holds the data: replacing it means moving the data (a provider change).
     "random:index/randomId:RandomId",
 )  # fmt: skip
+
 
 @dataclass
 class Change:
@@ -84,6 +104,7 @@ class Change:
     def loud(self) -> bool:
         return self.holds_data and (self.action == "removed" or bool(self.replaced_by))
 
+
 def _load(directory: Path) -> dict[str, tuple[str, Any]]:
     """Pulumi name -> (type, inputs as rendered)."""
     resources = yaml.safe_load((directory / "resources.yaml").read_text()) or []
@@ -101,6 +122,7 @@ def _load(directory: Path) -> dict[str, tuple[str, Any]]:
         loaded[r["name"]] = (r["type"], inputs if inputs is not None else {}, r.get("options", {}))
     return loaded
 
+
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Dotted paths to leaves; list items with a ``name`` are addressed by it (``containers[django]``)."""
     if isinstance(value, dict):
@@ -108,18 +130,24 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         for k, v in value.items():
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out or {prefix: {}}
-    if isinstance(value, list) and value and all(isinstance(i, dict) and "name" in i for i in value):
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(i, dict) and "name" in i for i in value)
+    ):
         out = {}
         for i in value:
             out.update(_flatten({k: v for k, v in i.items()}, f"{prefix}[{i['name']}]"))
         return out
     return {prefix: value}
 
+
 def _under(path: str, roots: Iterable[str]) -> Optional[str]:
     for root in roots:
         if path == root or path.startswith(root + ".") or path.startswith(root + "["):
             return root
     return None
+
 
 def _immutable(type_: str, kind: str) -> tuple[str, ...]:
     if type_.startswith("random:"):
@@ -129,6 +157,7 @@ def _immutable(type_: str, kind: str) -> tuple[str, ...]:
             return (*_K8S_NEW_OBJECT, "spec")
         return (*_K8S_NEW_OBJECT, *IMMUTABLE.get(kind, ()))
     return IMMUTABLE.get(type_, ())
+
 
 def diff(old: Path, new: Path) -> list[Change]:
     before, after = _load(old), _load(new)
@@ -153,17 +182,25 @@ def diff(old: Path, new: Path) -> list[Change]:
             if _under(path, ignored_roots):
                 change.ignored.append(path)
                 continue
-            if kind == "StatefulSet" and path.startswith("spec.") and _under(path, _STATEFULSET_MUTABLE):
+            if (
+                kind == "StatefulSet"
+                and path.startswith("spec.")
+                and _under(path, _STATEFULSET_MUTABLE)
+            ):
                 continue
-            root = _under(path, _immutable(type_, kind)) if not type_.startswith("random:") else path
+            root = (
+                _under(path, _immutable(type_, kind)) if not type_.startswith("random:") else path
+            )
             if root is not None or _under(path, options.get("replaceOnChanges", [])):
                 change.replaced_by.append(path)
         changes.append(change)
     return changes
 
+
 def _value(v: Any) -> str:
     text = json.dumps(v) if not isinstance(v, str) else v
     return text if len(text) <= 60 else text[:57] + "..."
+
 
 def text(changes: list[Change]) -> str:
     if not changes:
@@ -175,15 +212,24 @@ def text(changes: list[Change]) -> str:
         if c.replaced_by:
             note = "  REPLACE (estimate)"
         if c.loud:
-            note += "  !! HOLDS DATA: " + ("removed" if c.action == "removed" else "replaced") + " !!"
+            note += (
+                "  !! HOLDS DATA: " + ("removed" if c.action == "removed" else "replaced") + " !!"
+            )
         lines.append(f"{marker} {c.name} ({c.kind}){note}")
         for path, old, new in c.fields:
-            flag = " (ignored by Pulumi)" if path in c.ignored else (" (forces replacement)" if path in c.replaced_by else "")
+            flag = (
+                " (ignored by Pulumi)"
+                if path in c.ignored
+                else (" (forces replacement)" if path in c.replaced_by else "")
+            )
             lines.append(f"    {path}: {_value(old)} -> {_value(new)}{flag}")
     counts = {a: sum(1 for c in changes if c.action == a) for a in ("added", "removed", "changed")}
     replaced = sum(1 for c in changes if c.replaced_by)
-    lines.append(f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed, {replaced} replaced (estimate)")
+    lines.append(
+        f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed, {replaced} replaced (estimate)"
+    )
     return "\n".join(lines)
+
 
 def markdown(changes: list[Change]) -> str:
     if not changes:
@@ -191,19 +237,29 @@ def markdown(changes: list[Change]) -> str:
     loud = [c for c in changes if c.loud]
     lines = ["### What this change does (offline render; replacements are an estimate)", ""]
     if loud:
-        lines += [f"> [!CAUTION]\n> **{c.name}** ({c.kind}) holds data and would be {'removed' if c.action == 'removed' else 'replaced'}." for c in loud]
+        lines += [
+            f"> [!CAUTION]\n> **{c.name}** ({c.kind}) holds data and would be {'removed' if c.action == 'removed' else 'replaced'}."
+            for c in loud
+        ]
         lines.append("")
     lines += ["| | resource | kind | what |", "|---|---|---|---|"]
     for c in changes:
         marker = {"added": "➕", "removed": "➖", "changed": "✏️"}[c.action]
-        what = "replaced (estimate) by " + ", ".join(f"`{p}`" for p in c.replaced_by) if c.replaced_by else (f"{len(c.fields)} field(s)" if c.fields else c.action)
+        what = (
+            "replaced (estimate) by " + ", ".join(f"`{p}`" for p in c.replaced_by)
+            if c.replaced_by
+            else (f"{len(c.fields)} field(s)" if c.fields else c.action)
+        )
         lines.append(f"| {marker} | `{c.name}` | {c.kind} | {what} |")
     details = [c for c in changes if c.fields]
     if details:
         lines += ["", "<details><summary>Field-level changes</summary>", ""]
         for c in details:
             lines.append(f"**{c.name}**")
-            lines += [f"- `{p}`: `{_value(o)}` → `{_value(n)}`" + (" (ignored)" if p in c.ignored else "") for p, o, n in c.fields]
+            lines += [
+                f"- `{p}`: `{_value(o)}` → `{_value(n)}`" + (" (ignored)" if p in c.ignored else "")
+                for p, o, n in c.fields
+            ]
             lines.append("")
         lines.append("</details>")
     return "\n".join(lines) + "\n"

@@ -18,11 +18,14 @@ from typing import Any, Iterable, Optional
 
 _WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob")
 
+
 def dot_binary() -> Optional[str]:
     return shutil.which("dot")
 
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
 
 def _short(type_: str) -> str:
     """``kubernetes:apps/v1:Deployment`` -> ``Deployment``; ``aws:s3/bucket:Bucket`` -> ``s3 Bucket``."""
@@ -31,13 +34,19 @@ def _short(type_: str) -> str:
         return f"{module.split('/')[0]} {kind}"
     return kind or type_
 
+
 def resource_graph(resources: Iterable[dict]) -> str:
     resources = list(resources)
     children: dict[Optional[str], list[dict]] = {}
     for r in resources:
         children.setdefault(r.get("parent"), []).append(r)
     names = {r["name"] for r in resources}
-    lines = ["digraph resources {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica", fontsize=10];', "  compound=true;"]
+    lines = [
+        "digraph resources {",
+        "  rankdir=LR;",
+        '  node [shape=box, fontname="Helvetica", fontsize=10];',
+        "  compound=true;",
+    ]
 
     def emit(parent: Optional[str], indent: str) -> None:
         for r in children.get(parent, []):
@@ -49,7 +58,9 @@ def resource_graph(resources: Iterable[dict]) -> str:
                 lines.append(f"{indent}}}")
             else:
                 style = ", style=bold" if r["options"].get("protect") else ""
-                lines.append(f"{indent}{_quote(r['name'])} [label={_quote(r['name'] + chr(10) + _short(r['type']))}{style}];")
+                lines.append(
+                    f"{indent}{_quote(r['name'])} [label={_quote(r['name'] + chr(10) + _short(r['type']))}{style}];"
+                )
 
     emit(None, "  ")
     # Parents outside the program (the stack) hold the top-level resources.
@@ -62,19 +73,30 @@ def resource_graph(resources: Iterable[dict]) -> str:
     lines.append("}")
     return "\n".join(lines) + "\n"
 
+
 def _pod_spec(obj: dict) -> Optional[dict]:
     spec = obj.get("spec", {})
     if obj.get("kind") == "CronJob":
         return spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec")
     return spec.get("template", {}).get("spec")
 
+
 def _resources(container: dict) -> str:
     r = container.get("resources", {})
-    parts = [f"{k} {', '.join(f'{n}={q}' for n, q in sorted(v.items()))}" for k, v in (("req", r.get("requests", {})), ("lim", r.get("limits", {}))) if v]
+    parts = [
+        f"{k} {', '.join(f'{n}={q}' for n, q in sorted(v.items()))}"
+        for k, v in (("req", r.get("requests", {})), ("lim", r.get("limits", {})))
+        if v
+    ]
     return "\n".join(parts)
 
+
 def pod_graph(objects: Iterable[dict]) -> str:
-    lines = ["digraph pods {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica", fontsize=10];']
+    lines = [
+        "digraph pods {",
+        "  rankdir=LR;",
+        '  node [shape=box, fontname="Helvetica", fontsize=10];',
+    ]
     for obj in objects:
         if obj.get("kind") not in _WORKLOADS:
             continue
@@ -86,11 +108,16 @@ def pod_graph(objects: Iterable[dict]) -> str:
         lines.append(f"    label={_quote(workload)};")
         previous = None
         steps: list[tuple[str, dict]] = [
-            ("sidecar" if c.get("restartPolicy") == "Always" else "init", c) for c in pod.get("initContainers", [])
+            ("sidecar" if c.get("restartPolicy") == "Always" else "init", c)
+            for c in pod.get("initContainers", [])
         ] + [("app", c) for c in pod.get("containers", [])]
         for i, (role, c) in enumerate(steps, 1):
             node = f"{workload}/{c['name']}"
-            shape = ", style=rounded" if role == "sidecar" else (", style=bold" if role == "app" else "")
+            shape = (
+                ", style=rounded"
+                if role == "sidecar"
+                else (", style=bold" if role == "app" else "")
+            )
             label = f"{i}. {c['name']} ({role})\n{_resources(c)}"
             lines.append(f"    {_quote(node)} [label={_quote(label)}{shape}];")
             if previous:
@@ -100,16 +127,25 @@ def pod_graph(objects: Iterable[dict]) -> str:
     lines.append("}")
     return "\n".join(lines) + "\n"
 
+
 def write(result: Any, out: Path) -> list[Path]:
     """Write the ``.dot`` files, and ``.svg`` where ``dot`` exists; returns what was written."""
     written = []
-    for name, text in (("graph", resource_graph(result.resources)), ("pods", pod_graph(result.kubernetes))):
+    for name, text in (
+        ("graph", resource_graph(result.resources)),
+        ("pods", pod_graph(result.kubernetes)),
+    ):
         path = out / f"{name}.dot"
         path.write_text(text)
         written.append(path)
         binary = dot_binary()
         if binary:
             svg = out / f"{name}.svg"
-            subprocess.run([binary, "-Tsvg", str(path), "-o", str(svg)], check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [binary, "-Tsvg", str(path), "-o", str(svg)],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             written.append(svg)
     return written

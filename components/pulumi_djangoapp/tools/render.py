@@ -38,8 +38,10 @@ _KIND_ORDER = [
     "Deployment", "CronJob", "PodDisruptionBudget", "NetworkPolicy",
 ]  # fmt: skip
 
+
 class RenderError(Exception):
     """A problem of the user's input (config, stack, program path): one message, no traceback."""
+
 
 @dataclass
 class Rendered:
@@ -51,12 +53,18 @@ class Rendered:
     # decide what Pulumi does with it (protect, dependsOn, replaceOnChanges, ...).
     resources: list[dict] = field(default_factory=list)
 
+
 def _name_of(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
+
 def resource_options(request: Any, response_urn: str) -> dict:
     """What a reviewer needs beside the inputs: the options Pulumi acts on, defaults left out."""
-    timeouts = {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)}
+    timeouts = {
+        k: getattr(request.customTimeouts, k)
+        for k in ("create", "update", "delete")
+        if getattr(request.customTimeouts, k)
+    }
     options = {
         "protect": request.protect or None,
         "retainOnDelete": request.retainOnDelete or None,
@@ -76,8 +84,10 @@ def resource_options(request: Any, response_urn: str) -> dict:
         "options": {k: v for k, v in options.items() if v is not None},
     }
 
+
 def computed(name: str, attribute: str) -> str:
     return f"<computed:{name}.{attribute}>"
+
 
 # Every file a render writes into --out (diff.md only with --markdown, and named by it).
 OUT_FILES = (
@@ -85,9 +95,11 @@ OUT_FILES = (
     "graph.dot", "pods.dot", "graph.svg", "pods.svg",
 )  # fmt: skip
 
+
 def looked_up(name: str, attribute: str) -> str:
     """A value ``pulumi preview`` already knows (a data-source lookup in the account)."""
     return f"<looked up at preview:{name}.{attribute}>"
+
 
 def _mocks_class():
     import pulumi
@@ -111,20 +123,31 @@ def _mocks_class():
                         f"StackReference {args.inputs['name']!r}: give its outputs in "
                         "stack-references.<stack>.yaml next to Pulumi.yaml or with --stack-references"
                     )
-                return args.name, {"name": args.inputs["name"], "outputs": outputs, "secretOutputNames": []}
+                return args.name, {
+                    "name": args.inputs["name"],
+                    "outputs": outputs,
+                    "secretOutputNames": [],
+                }
             if args.typ == "random:index/randomPassword:RandomPassword":
                 state["result"] = computed(args.name, "result")
             elif args.typ == "random:index/randomId:RandomId":
                 state["hex"] = computed(args.name, "hex")
                 # Real base64 (zero bytes): a salt only ever feeds a value rendered as [secret].
-                state["b64Std"] = base64.b64encode(bytes(int(args.inputs.get("byteLength", 4)))).decode()
+                state["b64Std"] = base64.b64encode(
+                    bytes(int(args.inputs.get("byteLength", 4)))
+                ).decode()
             elif args.typ.startswith("aws:"):
                 state.setdefault("arn", computed(args.name, "arn"))
-                if args.typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+                if args.typ in (
+                    "aws:rds/subnetGroup:SubnetGroup",
+                    "aws:rds/parameterGroup:ParameterGroup",
+                ):
                     state.setdefault("name", computed(args.name, "name"))
                 if args.typ == "aws:rds/instance:Instance":
                     state["address"] = computed(args.name, "address")
-                    state["masterUserSecrets"] = [{"secretArn": computed(args.name, "master_user_secrets[0].secret_arn")}]
+                    state["masterUserSecrets"] = [
+                        {"secretArn": computed(args.name, "master_user_secrets[0].secret_arn")}
+                    ]
                 if args.typ == "aws:s3/bucket:Bucket":
                     state.setdefault("bucket", computed(args.name, "bucket"))
                     return state["bucket"], state
@@ -155,6 +178,7 @@ def _mocks_class():
 
     return RenderMocks
 
+
 def _redact(value: Any) -> Any:
     """Secrets become [secret], unknowns [unknown]; whole floats (the wire has no ints) ints."""
     from pulumi.output import Unknown
@@ -173,6 +197,7 @@ def _redact(value: Any) -> Any:
         return int(value)
     return value
 
+
 def _sorted(value: Any) -> Any:
     """Map keys in a fixed order (the wire does not keep one); list order is meaning, kept."""
     if isinstance(value, dict):
@@ -181,16 +206,22 @@ def _sorted(value: Any) -> Any:
         return [_sorted(v) for v in value]
     return value
 
+
 def _manifest(inputs: dict) -> dict:
     order = ["apiVersion", "kind", "metadata"]
     clean = _sorted(inputs)
-    return {**{k: clean[k] for k in order if k in clean}, **{k: v for k, v in clean.items() if k not in order}}
+    return {
+        **{k: clean[k] for k in order if k in clean},
+        **{k: v for k, v in clean.items() if k not in order},
+    }
+
 
 def _sort_key(obj: dict) -> tuple:
     kind = obj.get("kind", "")
     rank = _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
     meta = obj.get("metadata", {})
     return (rank, kind, meta.get("namespace", ""), meta.get("name", ""))
+
 
 def stack_references(project_dir: Path, stack: str, path: Optional[Path]) -> dict:
     file = path or project_dir / f"stack-references.{stack}.yaml"
@@ -199,6 +230,7 @@ def stack_references(project_dir: Path, stack: str, path: Optional[Path]) -> dic
             raise RenderError(f"--stack-references {path}: no such file")
         return {}
     return yaml.safe_load(file.read_text()) or {}
+
 
 def render(
     program: Optional[Path],
@@ -231,7 +263,13 @@ def render(
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
-                registered.append((request.type, request.name, rpc.deserialize_properties(request.object, keep_unknowns=True)))
+                registered.append(
+                    (
+                        request.type,
+                        request.name,
+                        rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    )
+                )
                 resources.append(resource_options(request, response.urn))
             return response
 
@@ -241,7 +279,16 @@ def render(
 
     mock = _mocks_class()(stack_references(project.root, stack, references))
     try:
-        runner.run(project, stack, config, mock, secret_keys=secret_keys, monitor=Monitor(mock), preview=preview, undecrypted=True)
+        runner.run(
+            project,
+            stack,
+            config,
+            mock,
+            secret_keys=secret_keys,
+            monitor=Monitor(mock),
+            preview=preview,
+            undecrypted=True,
+        )
     except (pulumi.RunError, ValidationError, RenderError) as error:
         raise RenderError(str(error)) from None
     except Exception as error:  # an exception inside the mocks reaches us wrapped
@@ -255,7 +302,9 @@ def render(
         raise
 
     # Registration order depends on when Outputs resolve: sorted, so two renders compare.
-    result = Rendered(kubernetes=[], aws=[], resources=sorted(resources, key=lambda r: (r["name"], r["type"])))
+    result = Rendered(
+        kubernetes=[], aws=[], resources=sorted(resources, key=lambda r: (r["name"], r["type"]))
+    )
     by_name = {r["name"]: r for r in result.resources}
     for type_, name, inputs in registered:
         result.types[type_] += 1
@@ -265,7 +314,9 @@ def render(
             result.kubernetes.append(manifest)
             meta = manifest.get("metadata", {})
             # Which object of kubernetes.yaml this resource is (the diff follows Pulumi's names).
-            by_name[name]["object"] = f"{manifest.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"
+            by_name[name]["object"] = (
+                f"{manifest.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"
+            )
         elif type_.startswith(("aws:", "random:")):
             result.aws.append({"type": type_, "name": name, "inputs": _sorted(clean)})
     result.kubernetes.sort(key=_sort_key)
@@ -277,8 +328,10 @@ def render(
     }
     return result
 
+
 class _ReadableDumper(yaml.SafeDumper):
     """Multi-line strings (the fetch, migrate and backup scripts) as literal blocks."""
+
 
 def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
@@ -287,7 +340,9 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
             return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
+
 _ReadableDumper.add_representer(str, _string)
+
 
 def _documents(value: Any) -> Any:
     """JSON documents held in strings (IAM and bucket policies) as the objects they are."""
@@ -304,18 +359,24 @@ def _documents(value: Any) -> Any:
             return {"json": parsed}
     return value
 
+
 def write(result: Rendered, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "kubernetes.yaml").open("w") as handle:
         yaml.dump_all(result.kubernetes, handle, Dumper=_ReadableDumper, sort_keys=False, width=100)
     # aws.json keeps each input as sent (a policy is a JSON string); aws.yaml is for reading.
     (out / "aws.json").write_text(json.dumps(result.aws, indent=2, sort_keys=False) + "\n")
-    (out / "aws.yaml").write_text(yaml.dump(_documents(result.aws), Dumper=_ReadableDumper, sort_keys=False, width=100))
-    (out / "resources.yaml").write_text(yaml.dump(result.resources, Dumper=_ReadableDumper, sort_keys=False, width=100))
+    (out / "aws.yaml").write_text(
+        yaml.dump(_documents(result.aws), Dumper=_ReadableDumper, sort_keys=False, width=100)
+    )
+    (out / "resources.yaml").write_text(
+        yaml.dump(result.resources, Dumper=_ReadableDumper, sort_keys=False, width=100)
+    )
     (out / "outputs.json").write_text(json.dumps(result.outputs, indent=2, sort_keys=True) + "\n")
     from . import pictures
 
     pictures.write(result, out)
+
 
 def summary(result: Rendered) -> str:
     lines = ["Resources by type:"]
@@ -323,7 +384,9 @@ def summary(result: Rendered) -> str:
     for obj in result.kubernetes:
         if obj.get("kind") in ("Deployment", "StatefulSet", "Job", "CronJob"):
             spec = obj["spec"]
-            pod = (spec["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else spec)["template"]["spec"]
+            pod = (spec["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else spec)["template"][
+                "spec"
+            ]
             steps = [
                 f"{c['name']} (sidecar)" if c.get("restartPolicy") == "Always" else c["name"]
                 for c in pod.get("initContainers", [])
@@ -332,15 +395,19 @@ def summary(result: Rendered) -> str:
             lines.append(f"  init order: {' -> '.join(steps) or '(none)'}")
             lines.append(f"  containers: {', '.join(c['name'] for c in pod['containers'])}")
     for name, outputs in sorted(result.outputs.items()):
-        lines.append(f"DjangoApp {name}: effective pod requests {outputs.get('effective_pod_requests')}, limits {outputs.get('effective_pod_limits')}")
+        lines.append(
+            f"DjangoApp {name}: effective pod requests {outputs.get('effective_pod_requests')}, limits {outputs.get('effective_pod_limits')}"
+        )
         for kind, amounts in sorted((outputs.get("effective_resources") or {}).items()):
             lines.append(f"  {kind}: requests {amounts['requests']}, limits {amounts['limits']}")
     return "\n".join(lines)
+
 
 def pictures_svg() -> bool:
     from . import pictures
 
     return pictures.dot_binary() is not None
+
 
 def render_base(ref: str, stack: str, cwd: Optional[Path] = None) -> Path:
     """Render ``ref`` with the code of ``ref``: a detached git worktree in ``build/base-<sha>``,
@@ -359,19 +426,27 @@ def render_base(ref: str, stack: str, cwd: Optional[Path] = None) -> Path:
     tree = top / "build" / f"base-{sha[:12]}"
     if not tree.is_dir():
         git("worktree", "add", "--detach", str(tree), sha)
-    made = subprocess.run(["make", "-C", str(tree), "render", f"STACK={stack}"], capture_output=True, text=True)
+    made = subprocess.run(
+        ["make", "-C", str(tree), "render", f"STACK={stack}"], capture_output=True, text=True
+    )
     if made.returncode != 0:
-        raise RenderError(f"--base {ref}: its own `make render STACK={stack}` failed:\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
+        raise RenderError(
+            f"--base {ref}: its own `make render STACK={stack}` failed:\n{made.stdout[-2000:]}{made.stderr[-2000:]}"
+        )
     out = tree / "out" / stack
     if not (out / "resources.yaml").is_file():
-        raise RenderError(f"--base {ref}: that commit's render predates the review diff (no resources.yaml)")
+        raise RenderError(
+            f"--base {ref}: that commit's render predates the review diff (no resources.yaml)"
+        )
     return out
+
 
 class _Prefixed(logging.Formatter):
     """``warning: <message>``, as the Pulumi CLI shows its warning channel."""
 
     def format(self, record: logging.LogRecord) -> str:
         return f"{record.levelname.lower()}: {record.getMessage()}"
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     # The program's pulumi.log.warn reaches the mock engine, which logs it: shown prefixed.
@@ -380,25 +455,67 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     handler.setLevel(logging.WARNING)
     logging.getLogger().addHandler(handler)
     # The help is plain text: the docstring's reST literals lose their backticks.
-    parser = argparse.ArgumentParser(prog="python -m pulumi_djangoapp.render", description=__doc__.split("\n\n")[0].replace("``", ""))
+    parser = argparse.ArgumentParser(
+        prog="python -m pulumi_djangoapp.render",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+    )
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
-    parser.add_argument("--out", required=True, type=Path, help=f"directory it writes {', '.join(OUT_FILES)} to (SVGs where Graphviz is installed)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    parser.add_argument("--program", type=Path, help="program folder or file (default: the main of ./Pulumi.yaml)")
-    parser.add_argument("--preview", action="store_true", help="as the first preview: ids and cloud-computed values unknown")
-    parser.add_argument("--stack-references", type=Path, help="YAML of other stacks' outputs (default: stack-references.<stack>.yaml)")
-    parser.add_argument("--diff", type=Path, metavar="OLD_DIR", help="print what changes against an earlier render's --out folder")
-    parser.add_argument("--markdown", type=Path, metavar="FILE", help="with --diff or --base: also write the diff as Markdown (for a pull request)")
-    parser.add_argument("--base", metavar="GIT_REF", help="diff against GIT_REF rendered with its own code: a git worktree under build/ and its own venv (its Makefile)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help=f"directory it writes {', '.join(OUT_FILES)} to (SVGs where Graphviz is installed)",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    parser.add_argument(
+        "--program", type=Path, help="program folder or file (default: the main of ./Pulumi.yaml)"
+    )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="as the first preview: ids and cloud-computed values unknown",
+    )
+    parser.add_argument(
+        "--stack-references",
+        type=Path,
+        help="YAML of other stacks' outputs (default: stack-references.<stack>.yaml)",
+    )
+    parser.add_argument(
+        "--diff",
+        type=Path,
+        metavar="OLD_DIR",
+        help="print what changes against an earlier render's --out folder",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="FILE",
+        help="with --diff or --base: also write the diff as Markdown (for a pull request)",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="GIT_REF",
+        help="diff against GIT_REF rendered with its own code: a git worktree under build/ and its own venv (its Makefile)",
+    )
     options = parser.parse_args(argv)
     try:
-        result = render(options.program, options.stack, options.set, options.stack_references, preview=options.preview)
+        result = render(
+            options.program,
+            options.stack,
+            options.set,
+            options.stack_references,
+            preview=options.preview,
+        )
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
     write(result, options.out)
     print(summary(result))
-    print(f"Wrote {options.out / 'kubernetes.yaml'} ({len(result.kubernetes)} objects) and {options.out / 'aws.json'} ({len(result.aws)} resources)")
+    print(
+        f"Wrote {options.out / 'kubernetes.yaml'} ({len(result.kubernetes)} objects) and {options.out / 'aws.json'} ({len(result.aws)} resources)"
+    )
     if options.base is not None:
         try:
             options.diff = render_base(options.base, options.stack)
@@ -409,14 +526,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from . import diff
 
         if not (options.diff / "resources.yaml").is_file():
-            print(f"render: --diff {options.diff}: not a render folder (no resources.yaml)", file=sys.stderr)
+            print(
+                f"render: --diff {options.diff}: not a render folder (no resources.yaml)",
+                file=sys.stderr,
+            )
             return 2
         changes = diff.diff(options.diff, options.out)
         print(diff.text(changes))
         if options.markdown is not None:
             options.markdown.write_text(diff.markdown(changes))
-    print(f"Wrote {options.out / 'resources.yaml'} (options of {len(result.resources)} resources), aws.yaml, outputs.json and the pictures (graph.dot, pods.dot{', SVG' if pictures_svg() else ''})")
+    print(
+        f"Wrote {options.out / 'resources.yaml'} (options of {len(result.resources)} resources), aws.yaml, outputs.json and the pictures (graph.dot, pods.dot{', SVG' if pictures_svg() else ''})"
+    )
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,6 +40,7 @@ import yaml
 class ProgramError(Exception):
     """The project, the stack or its config is not one the engine would run: one message."""
 
+
 @dataclass(frozen=True)
 class Project:
     """A Pulumi project as the engine sees it: ``Pulumi.yaml`` and where its program runs."""
@@ -55,6 +56,7 @@ class Project:
         path = self.pwd / self.program
         return path / "__main__.py" if path.is_dir() else path
 
+
 def find_root(start: Path) -> Path:
     """The nearest folder at or above ``start`` that holds ``Pulumi.yaml``."""
     start = start.resolve()
@@ -62,6 +64,7 @@ def find_root(start: Path) -> Path:
         if (directory / "Pulumi.yaml").is_file():
             return directory
     raise ProgramError(f"no Pulumi.yaml at or above {start}")
+
 
 def load_project(start: Path, program: Optional[Path] = None) -> Project:
     """The project at or above ``start``; its ``main`` unless ``program`` names another one."""
@@ -86,10 +89,13 @@ def load_project(start: Path, program: Optional[Path] = None) -> Project:
         pwd, entry = main_path.parent, main_path.name
     else:
         raise ProgramError(f"program {program}: no such file or folder")
-    project = Project(root=root, name=spec["name"], declared=spec.get("config") or {}, pwd=pwd, program=entry)
+    project = Project(
+        root=root, name=spec["name"], declared=spec.get("config") or {}, pwd=pwd, program=entry
+    )
     if not project.entry.is_file():
         raise ProgramError(f"no program at {project.entry}")
     return project
+
 
 def _engine_string(value: Any) -> str:
     """A stack file value as the engine hands it to the program."""
@@ -99,11 +105,16 @@ def _engine_string(value: Any) -> str:
         return json.dumps(value)
     return str(value)
 
+
 def _full_key(project: Project, key: str) -> str:
     return key if ":" in key else f"{project.name}:{key}"
 
+
 def stack_config(
-    project: Project, stack: str, overrides: Sequence[str] = (), require_stack_file: Optional[bool] = None
+    project: Project,
+    stack: str,
+    overrides: Sequence[str] = (),
+    require_stack_file: Optional[bool] = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Config as the program receives it: project defaults, the stack file, then ``overrides``
     (``key=value``). ``secure:`` values are never decrypted: a placeholder, marked secret.
@@ -123,7 +134,9 @@ def stack_config(
     if stack_file.is_file():
         values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
     elif require_stack_file:
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.root.glob("Pulumi.*.yaml"))
+        known = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in project.root.glob("Pulumi.*.yaml")
+        )
         raise ProgramError(
             f"stack {stack!r}: no {stack_file.name} in {project.root} (stacks: {', '.join(known) or 'none'})"
         )
@@ -143,9 +156,13 @@ def stack_config(
     check_types(project, config, secret_keys)
     return config, secret_keys
 
+
 _ATOI = re.compile(r"[+-]?[0-9]+")  # strconv.Atoi: optional sign, decimal digits, nothing else
 
-def check_types(project: Project, config: Mapping[str, str], secret_keys: Sequence[str] = ()) -> None:
+
+def check_types(
+    project: Project, config: Mapping[str, str], secret_keys: Sequence[str] = ()
+) -> None:
     """Refuse what the engine refuses before the program starts (``ValidateConfigValue``), and a
     key of the project's own namespace that its config block does not declare (a typo the
     program would otherwise silently ignore)."""
@@ -174,6 +191,7 @@ def check_types(project: Project, config: Mapping[str, str], secret_keys: Sequen
     if problems:
         raise ProgramError("stack config the engine would refuse: " + "; ".join(problems))
 
+
 def first_preview_mocks(mocks: Any) -> Any:
     """Mocks that answer like the engine on the first preview of a stack.
 
@@ -195,6 +213,7 @@ def first_preview_mocks(mocks: Any) -> Any:
 
     return FirstPreview()
 
+
 @contextmanager
 def _as_the_language_host(project: Project) -> Iterator[None]:
     """Working directory = the program's folder, that folder first on ``sys.path`` and the
@@ -206,12 +225,15 @@ def _as_the_language_host(project: Project) -> Iterator[None]:
         return os.path.realpath(os.path.join(cwd, entry) if entry else cwd) == root
 
     os.chdir(project.pwd)
-    sys.path[:] = [str(project.pwd)] + [p for p in saved if not is_root(p) and p != str(project.pwd)]
+    sys.path[:] = [str(project.pwd)] + [
+        p for p in saved if not is_root(p) and p != str(project.pwd)
+    ]
     try:
         yield
     finally:
         os.chdir(cwd)
         sys.path[:] = saved
+
 
 def run(
     project: Project,
@@ -237,7 +259,9 @@ def run(
         if monitor is not None:
             monitor.mocks = mocks
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=project.name, stack=stack, preview=preview, monitor=monitor
+    )
     settings.SETTINGS.root_directory = str(project.root)
 
     @pulumi.runtime.test
@@ -252,6 +276,7 @@ def run(
             program()
         finally:
             _forget_program_modules(project)
+
 
 @contextmanager
 def _secrets_unknown(secret_keys: Sequence[str]) -> Iterator[None]:
@@ -276,6 +301,7 @@ def _secrets_unknown(secret_keys: Sequence[str]) -> Iterator[None]:
     finally:
         pulumi.Config.get_secret = original  # type: ignore[method-assign]
 
+
 def _forget_program_modules(project: Project) -> None:
     """Each ``pulumi up`` is a new process: modules a program imported from its own folder must
     not be found by the next program that runs in this process. Installed packages are not the
@@ -287,7 +313,7 @@ def _forget_program_modules(project: Project) -> None:
         file = getattr(module, "__file__", None) or ""
         if not file.startswith(pwd) or file.startswith(installed):
             continue
-        parts = Path(file[len(pwd):]).parts
+        parts = Path(file[len(pwd) :]).parts
         if "site-packages" in parts or "dist-packages" in parts:
             continue
         del sys.modules[name]

@@ -24,6 +24,7 @@ from ..settings.resources import DEFAULT_APP_RESOURCES
 
 LOG_SHIPPER_PORT = 2020
 
+
 @dataclass(frozen=True)
 class ConfigKey:
     key: str
@@ -36,6 +37,7 @@ class ConfigKey:
     @property
     def required(self) -> bool:
         return self.default is None
+
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("appName", "string", "Name of the DjangoApp component and of its objects.", "django", "name"),
@@ -125,6 +127,7 @@ AWS_ONLY_KEYS = (
     "secretRecoveryWindowDays", "configBucketForceDestroy",
 )  # fmt: skip
 
+
 def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project: str) -> Any:
     where = f"{project}:{key.key}"
     if raw is None:
@@ -152,6 +155,7 @@ def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project:
         return raw.strip().lower() == "true"
     return raw
 
+
 def _log_shipper(image: str, ip_family: str) -> dict:
     """fluent-bit tailing the app's log directory to stdout; its HTTP server is the startup probe
     and listens on the cluster's address family (``-L``, fluent-bit's ``--http_listen``:
@@ -169,9 +173,11 @@ def _log_shipper(image: str, ip_family: str) -> dict:
         "volume_mounts": {"logs": "/var/log/app"},
     }  # fmt: skip
 
+
 # Keys whose component arguments accept Outputs: a `secure:` value may travel as a secret
 # Output, checked once decrypted. Any other key would land in plain manifests or IAM documents.
 SECRET_CAPABLE = ("awsRegion", "oidcProviderArn", "oidcProviderUrl", "kmsKeyArn", "eksClusterName")
+
 
 def args_from_config(
     get: Callable[[str], Optional[str]],
@@ -194,7 +200,13 @@ def args_from_config(
                 # Never typed here (it may not be decrypted yet): the component checks it once known.
                 v[k.key] = get_secret(k.key)
                 continue
-            problems.append(Problem(f"{project}:{k.key}", "[secret]", "is stored as a secret (secure:) but would appear in plain text in manifests; store it as a plain value"))
+            problems.append(
+                Problem(
+                    f"{project}:{k.key}",
+                    "[secret]",
+                    "is stored as a secret (secure:) but would appear in plain text in manifests; store it as a plain value",
+                )
+            )
         v[k.key] = _typed(k, get(k.key), problems, project)
 
     env: dict[str, str] = {}
@@ -204,29 +216,61 @@ def args_from_config(
             problems.append(Problem(f"{project}:env", item, "each entry must be 'NAME=value'"))
         elif name in env:
             # A list keeps both; a mapping would keep the last one silently.
-            problems.append(Problem(f"{project}:env", item, f"sets {name} a second time; each name once"))
+            problems.append(
+                Problem(f"{project}:env", item, f"sets {name} a second time; each name once")
+            )
         env[name] = value
     # A selector's own value first: keys are judged against it only when it is one it can take
     # (a typo such as "kubernets" must be named, not reported as other keys that "only apply").
     backend_known = v["secretsBackend"] in BACKENDS
     if not backend_known:
-        problems.append(Problem(f"{project}:secretsBackend", get("secretsBackend"), f"must be one of: {', '.join(BACKENDS)}"))
+        problems.append(
+            Problem(
+                f"{project}:secretsBackend",
+                get("secretsBackend"),
+                f"must be one of: {', '.join(BACKENDS)}",
+            )
+        )
     if backend_known and v["secretsBackend"] != AWS_SECRETS_MANAGER:
         # The component refuses these with the kubernetes backend; a stack must not lose them quietly.
         for key in AWS_ONLY_KEYS:
             spec = next(k for k in CONFIG_KEYS if k.key == key)
             if v[key] != spec.default:
                 shown = "[secret]" if is_secret(f"{project}:{key}") else get(key)
-                problems.append(Problem(f"{project}:{key}", shown, f"only applies with secretsBackend {AWS_SECRETS_MANAGER}"))
+                problems.append(
+                    Problem(
+                        f"{project}:{key}",
+                        shown,
+                        f"only applies with secretsBackend {AWS_SECRETS_MANAGER}",
+                    )
+                )
     provider = v["databaseProvider"]
     if provider not in STACK_DATABASE_PROVIDERS:
-        problems.append(Problem(f"{project}:databaseProvider", get("databaseProvider"), f"must be one of: {', '.join(STACK_DATABASE_PROVIDERS)}"))
-    judged = () if provider not in STACK_DATABASE_PROVIDERS else IN_CLUSTER_KEYS if provider != "in-cluster" else RDS_KEYS
+        problems.append(
+            Problem(
+                f"{project}:databaseProvider",
+                get("databaseProvider"),
+                f"must be one of: {', '.join(STACK_DATABASE_PROVIDERS)}",
+            )
+        )
+    judged = (
+        ()
+        if provider not in STACK_DATABASE_PROVIDERS
+        else IN_CLUSTER_KEYS
+        if provider != "in-cluster"
+        else RDS_KEYS
+    )
     for key in judged:
         spec = next(k for k in CONFIG_KEYS if k.key == key)
         if v[key] != spec.default:
             needed = "in-cluster" if key in IN_CLUSTER_KEYS else "rds"
-            problems.append(Problem(f"{project}:{key}", get(key), f"only applies with databaseProvider {needed} (it is {provider})"))
+            problems.append(
+                Problem(
+                    f"{project}:{key}",
+                    get(key),
+                    f"only applies with databaseProvider {needed} (it is {provider})",
+                )
+            )
     if problems:
         raise ValidationError(f"stack config of project {project!r}", problems)
 
@@ -275,7 +319,10 @@ def args_from_config(
         if v["brokerImage"]:
             args["broker"]["image"] = v["brokerImage"]
     if v["backupSchedule"]:
-        args["backups"] = {"schedule": v["backupSchedule"], "retention_days": v["backupRetentionDays"]}
+        args["backups"] = {
+            "schedule": v["backupSchedule"],
+            "retention_days": v["backupRetentionDays"],
+        }
     if v["autoscalingMax"]:
         args["autoscaling"] = {
             "min_replicas": v["autoscalingMin"],
@@ -299,7 +346,13 @@ def args_from_config(
             # Named as the user wrote it; the Python API would only see the resolved path.
             raise ValidationError(
                 f"stack config of project {project!r}",
-                [Problem(f"{project}:configDir", v["configDir"], f"must be an existing directory relative to the project root {Path(root or '.').resolve()}")],
+                [
+                    Problem(
+                        f"{project}:configDir",
+                        v["configDir"],
+                        f"must be an existing directory relative to the project root {Path(root or '.').resolve()}",
+                    )
+                ],
             )
         args["config_dir"] = str(config_dir)
     if v["secretsBackend"] == AWS_SECRETS_MANAGER:
@@ -319,6 +372,7 @@ def args_from_config(
         args["config_bucket_force_destroy"] = v["configBucketForceDestroy"]
     return v["appName"], args  # type: ignore[return-value]
 
+
 def _schedules(entries: list, problems: list, project: str) -> list[dict]:
     """``name|cron|command words[|time zone]`` (Pulumi's project config holds lists of strings
     only): ``clearsessions|0 3 * * *|python manage.py clearsessions|Europe/Paris``."""
@@ -326,13 +380,20 @@ def _schedules(entries: list, problems: list, project: str) -> list[dict]:
     for entry in entries:
         parts = [p.strip() for p in entry.split("|")]
         if len(parts) not in (3, 4) or not all(parts):
-            problems.append(Problem(f"{project}:schedules", entry, "each entry must be 'name|cron|command words' or 'name|cron|command words|time zone'"))
+            problems.append(
+                Problem(
+                    f"{project}:schedules",
+                    entry,
+                    "each entry must be 'name|cron|command words' or 'name|cron|command words|time zone'",
+                )
+            )
             continue
         schedule = {"name": parts[0], "schedule": parts[1], "command": shlex.split(parts[2])}
         if len(parts) == 4:
             schedule["time_zone"] = parts[3]
         result.append(schedule)
     return result
+
 
 def _processes(entries: list, problems: list, project: str) -> list[dict]:
     """``name|command words[|replicas|singleton]``: ``worker|celery -A project worker|2``,
@@ -341,8 +402,18 @@ def _processes(entries: list, problems: list, project: str) -> list[dict]:
     for entry in entries:
         parts = [p.strip() for p in entry.split("|")]
         count = parts[2] if len(parts) == 3 else "1"
-        if len(parts) not in (2, 3) or not all(parts) or not (count == "singleton" or count.isdigit()):
-            problems.append(Problem(f"{project}:processes", entry, "each entry must be 'name|command words', 'name|command words|replicas' or 'name|command words|singleton'"))
+        if (
+            len(parts) not in (2, 3)
+            or not all(parts)
+            or not (count == "singleton" or count.isdigit())
+        ):
+            problems.append(
+                Problem(
+                    f"{project}:processes",
+                    entry,
+                    "each entry must be 'name|command words', 'name|command words|replicas' or 'name|command words|singleton'",
+                )
+            )
             continue
         process: dict = {"name": parts[0], "command": shlex.split(parts[1])}
         if count == "singleton":
@@ -352,11 +423,13 @@ def _processes(entries: list, problems: list, project: str) -> list[dict]:
         result.append(process)
     return result
 
+
 WAYS_IN = ("none", "ingress", "http-route")
 
 _INGRESS_KEYS = ("ingressCidrs", "ingressScheme", "certificateArns", "ingressGroup", "externalDns")
 
 _ROUTE_KEYS = ("gatewayName", "gatewayNamespace", "gatewaySourceCidrs")
+
 
 def _way_in(args: dict, v: dict, problems: list, project: str) -> None:
     """``wayIn`` and its keys to ``ingress`` or ``http_route``; keys of the other way are errors."""
@@ -365,12 +438,21 @@ def _way_in(args: dict, v: dict, problems: list, project: str) -> None:
         problems.append(Problem(f"{project}:wayIn", way, f"must be one of {', '.join(WAYS_IN)}"))
         return
     defaults = {k.key: k.default for k in CONFIG_KEYS}
-    unused = {"none": ("hosts", *_INGRESS_KEYS, *_ROUTE_KEYS), "ingress": _ROUTE_KEYS, "http-route": _INGRESS_KEYS}[way]
+    unused = {
+        "none": ("hosts", *_INGRESS_KEYS, *_ROUTE_KEYS),
+        "ingress": _ROUTE_KEYS,
+        "http-route": _INGRESS_KEYS,
+    }[way]
     for key in unused:
         if v[key] != defaults[key]:
             problems.append(Problem(f"{project}:{key}", v[key], f"does not apply with wayIn {way}"))
     if way == "ingress":
-        ingress: dict = {"hosts": v["hosts"], "ingress_cidrs": v["ingressCidrs"], "scheme": v["ingressScheme"], "external_dns": v["externalDns"]}
+        ingress: dict = {
+            "hosts": v["hosts"],
+            "ingress_cidrs": v["ingressCidrs"],
+            "scheme": v["ingressScheme"],
+            "external_dns": v["externalDns"],
+        }
         if v["certificateArns"]:
             ingress["certificate_arns"] = v["certificateArns"]
         if v["ingressGroup"]:
@@ -384,29 +466,50 @@ def _way_in(args: dict, v: dict, problems: list, project: str) -> None:
         if v["gatewaySourceCidrs"]:
             args["http_route"]["source_cidrs"] = v["gatewaySourceCidrs"]
 
+
 def storage_class_args(get: Callable[[str], Optional[str]], project: str) -> Optional[dict]:
     """The StorageClass the stack creates (``storageClassCreate``), or None."""
     problems: list[Problem] = []
-    v = {k.key: _typed(k, get(k.key), problems, project) for k in CONFIG_KEYS if k.key.startswith("storageClass") or k.key == "databaseStorageClass"}
+    v = {
+        k.key: _typed(k, get(k.key), problems, project)
+        for k in CONFIG_KEYS
+        if k.key.startswith("storageClass") or k.key == "databaseStorageClass"
+    }
     if problems or not v["storageClassCreate"]:
         return None
     if not v["databaseStorageClass"]:
         raise ValidationError(
             f"stack config of project {project!r}",
-            [Problem(f"{project}:databaseStorageClass", "", "must name the class that storageClassCreate creates")],
+            [
+                Problem(
+                    f"{project}:databaseStorageClass",
+                    "",
+                    "must name the class that storageClassCreate creates",
+                )
+            ],
         )
     args = {"name": v["databaseStorageClass"], "provisioner": v["storageClassProvisioner"]}
     if v["storageClassKmsKeyArn"]:
         args["kms_key_arn"] = v["storageClassKmsKeyArn"]
-    keys = {"name": "databaseStorageClass", "provisioner": "storageClassProvisioner", "kms_key_arn": "storageClassKmsKeyArn"}
+    keys = {
+        "name": "databaseStorageClass",
+        "provisioner": "storageClassProvisioner",
+        "kms_key_arn": "storageClassKmsKeyArn",
+    }
     try:
         storage_class.normalise(args)
     except ValidationError as error:
         raise ValidationError(
             f"stack config of project {project!r}",
-            [Problem(f"{project}:{keys.get(p.field.split('.')[-1], p.field)}", p.value, p.allowed) for p in error.problems],
+            [
+                Problem(
+                    f"{project}:{keys.get(p.field.split('.')[-1], p.field)}", p.value, p.allowed
+                )
+                for p in error.problems
+            ],
         ) from None
     return args
+
 
 def aws_provider_args(get: Callable[[str], Optional[str]]) -> dict[str, Any]:
     """Arguments of the explicit AWS provider the program uses.
@@ -427,9 +530,12 @@ def aws_provider_args(get: Callable[[str], Optional[str]]) -> dict[str, Any]:
             "skip_metadata_api_check": True,
             "skip_requesting_account_id": True,
             "s3_use_path_style": True,
-            "endpoints": [{name: endpoint for name in ("s3", "secretsmanager", "iam", "sts", "kms")}],
+            "endpoints": [
+                {name: endpoint for name in ("s3", "secretsmanager", "iam", "sts", "kms")}
+            ],
         }
     return provider
+
 
 def with_config_keys(
     error: ValidationError, project: str, get: Optional[Callable[[str], Optional[str]]] = None
@@ -441,7 +547,7 @@ def with_config_keys(
 
     def key_for(field: str) -> str:
         if field.startswith("http_route.hosts"):
-            field = "ingress" + field[len("http_route"):]  # one hosts key serves both ways in
+            field = "ingress" + field[len("http_route") :]  # one hosts key serves both ways in
         if field in by_arg:
             return by_arg[field]
         # env.NAME -> the env key; sidecars[0].x -> logShipperImage; database.x.y -> nearest key.
@@ -466,6 +572,7 @@ def with_config_keys(
         key = key_for(p.field)
         mapped.append(Problem(key, value_for(key, p.value), p.allowed))
     return ValidationError(f"stack config of project {project!r}", mapped)
+
 
 def pulumi_yaml_declarations() -> dict[str, dict]:
     """The ``config:`` block Pulumi.yaml must contain (used by a test, and to write it)."""

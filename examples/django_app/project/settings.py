@@ -59,6 +59,7 @@ def database(url: str) -> dict:
 CONFIG = config()
 DJANGO = CONFIG.get("django", {})
 
+
 def env_list(name: str) -> list[str]:
     return [item for item in os.environ.get(name, "").split(",") if item]
 
@@ -105,7 +106,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # When an unacknowledged task is delivered again (kombu's default is an hour): the component sets
 # it from the longest grace period, i.e. the longest task, plus a margin.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "3600"))
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Beat: its schedule file on the in-memory /tmp (the root is read-only), the heartbeat scheduler,
 # and a tick at least every 30 s so the heartbeat never looks stale.
@@ -113,7 +116,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = "/tmp/celerybeat-schedule"
 CELERY_BEAT_SCHEDULER = "project.celery:HeartbeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 CELERY_BEAT_SCHEDULE = {
-    "tick": {"task": "shop.tasks.tick", "schedule": float(os.environ.get("SHOP_TICK_SECONDS", "60"))},
+    "tick": {
+        "task": "shop.tasks.tick",
+        "schedule": float(os.environ.get("SHOP_TICK_SECONDS", "60")),
+    },
 }
 
 LOGGING = {
