@@ -272,11 +272,11 @@ def test_no_stack_pulls_from_docker_hub_where_nodes_share_an_anonymous_pull_limi
 
 
 def test_component_default_images_come_from_aws_public_registry():
-    from pulumi_djangoapp.settings.aws import DEFAULT_AWS_CLI_IMAGE
+    from pulumi_djangoapp.settings.args import DEFAULTS
     from pulumi_djangoapp.settings.database import DEFAULT_POSTGRES_IMAGE
 
     assert DEFAULT_POSTGRES_IMAGE.startswith("public.ecr.aws/docker/library/postgres:")
-    assert DEFAULT_AWS_CLI_IMAGE.startswith("public.ecr.aws/aws-cli/aws-cli:")
+    assert DEFAULTS["aws_cli_image"].startswith("public.ecr.aws/aws-cli/aws-cli:")
 
 
 @pytest.mark.parametrize("family, address", [("ipv4", "0.0.0.0"), ("ipv6", "::")])
@@ -451,3 +451,85 @@ def test_a_stack_program_missing_an_output_cannot_pass_the_export_check():
     assert {"database_endpoint", "database_port", "database_master_secret_arn"} <= set(
         DjangoApp.OUTPUTS
     )
+
+
+def _with(args, path, value):
+    import copy
+
+    result = copy.deepcopy(args)
+    node = result
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return result
+
+
+# What turns a nested argument on, so its default applies.
+_FEATURES = {
+    "ingress": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
+    "backups": {"backups": {}},
+    "autoscaling": {"autoscaling": {"max_replicas": 6}},
+    "database.rds": {
+        "database": {
+            "provider": "rds",
+            "rds": {
+                "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"],
+                "client_security_group_ids": ["sg-0a1b2c3d"],
+            },
+        }
+    },
+}
+
+
+def _defaulted_keys():
+    for key in CONFIG_KEYS:
+        # "", [], "none" and a documented "0 means ..." switch a feature off: not a default value.
+        sentinel = key.default in (None, "", [], "none") or (
+            key.default == 0 and "0 means" in key.description
+        )
+        if key.arg and not sentinel and "[" not in key.arg and key.arg != "name":
+            yield key
+
+
+@pytest.mark.parametrize("key", list(_defaulted_keys()), ids=lambda k: k.key)
+def test_a_stack_config_default_is_the_components_own_default(key):
+    # One default per field: a stack that leaves the key out and one that gives its documented
+    # default must build the same app as the component's own default.
+    from conftest import MINIMAL
+
+    from pulumi_djangoapp.settings import normalise
+
+    feature = next((v for prefix, v in _FEATURES.items() if key.arg.startswith(prefix + ".")), {})
+    base = {**MINIMAL, **feature}
+    assert normalise("shop", _with(base, key.arg, key.default)) == normalise("shop", base)
+
+
+def test_a_stack_default_that_differs_from_the_component_cannot_pass():
+    from conftest import MINIMAL
+
+    from pulumi_djangoapp.settings import normalise
+
+    assert normalise("shop", _with(MINIMAL, "port", 8001)) != normalise("shop", MINIMAL)
+
+
+def test_every_documented_default_is_the_declared_one():
+    # DjangoAppArgs' docstrings say "Default: ``value``"; DEFAULTS holds the value normalise uses.
+    import ast
+    import inspect
+
+    from pulumi_djangoapp.settings import args
+
+    docs, tree = {}, ast.parse(inspect.getsource(args.DjangoAppArgs))
+    body = tree.body[0].body
+    for field, doc in zip(body, body[1:], strict=False):
+        if isinstance(field, ast.AnnAssign) and isinstance(doc, ast.Expr):
+            docs[field.target.id] = " ".join(doc.value.value.split())
+    assert set(args.DEFAULTS) <= set(docs)
+    wrong = {
+        name: docs[name]
+        for name, value in args.DEFAULTS.items()
+        if f"Default: ``{value}``" not in docs[name]
+        and f"Default: ``{str(value).lower()}``" not in docs[name]
+    }
+    assert wrong == {}

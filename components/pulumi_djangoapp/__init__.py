@@ -4,7 +4,7 @@ __version__ = "0.2.0"
 
 from .components.config_bucket import ConfigBucket
 from .components.django_app import TYPE_TOKEN, DjangoApp
-from .settings.app import DjangoAppArgs
+from .settings.args import DjangoAppArgs
 from .settings.autoscaling import AutoscalingArgs
 from .settings.backups import BackupArgs
 from .settings.broker import BrokerArgs

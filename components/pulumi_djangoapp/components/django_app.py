@@ -24,7 +24,8 @@ from ..builders import (
 )
 from ..builders.effective_resources import effective_pod_resources, format_resources
 from ..builders.fetch import AwsRefs
-from ..settings.app import DjangoAppArgs, Settings, normalise
+from ..settings.app import Settings, normalise
+from ..settings.args import DjangoAppArgs
 from ..settings.aws import checked_issuer, unknown_region_warning
 from ..settings.secret_files import DATABASE_JSON
 from .app_secrets import AppSecrets

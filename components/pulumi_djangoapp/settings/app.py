@@ -1,15 +1,13 @@
-"""Public arguments of :class:`~pulumi_djangoapp.DjangoApp`.
+"""``DjangoAppArgs`` in, one validated and frozen ``Settings`` out.
 
-They are ``TypedDict`` s so that they work the same when the component is used from Python and
-when it is hosted for other languages, where arguments arrive as plain dicts; the docstring under
-each field is its schema description and states its default.
+Every argument is checked and every problem reported at once, before any resource exists; the
+defaults come from ``DEFAULTS`` (``settings/args.py``), once. Everything after ``normalise`` reads
+only ``Settings``.
 """
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
-
-import pulumi
+from typing import Any, Mapping, Optional
 
 from . import (
     autoscaling,
@@ -21,10 +19,11 @@ from . import (
     schedules,
     way_in,
 )
-from .autoscaling import AutoscalingArgs, AutoscalingSettings
+from .args import DEFAULTS, DjangoAppArgs
+from .autoscaling import AutoscalingSettings
 from .aws import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
-from .backups import BackupArgs, BackupSettings
-from .broker import BrokerArgs, BrokerSettings
+from .backups import BackupSettings
+from .broker import BrokerSettings
 from .checks import (
     HOST_NAME,
     MAX_ENV_BYTES,
@@ -39,174 +38,16 @@ from .checks import (
     given,
     unknown_keys,
 )
-from .database import DatabaseSettings, PostgresArgs, checked_database
+from .database import DatabaseSettings, checked_database
 from .env import checked_env
 from .migrations import MigrationSettings, checked_migrations
-from .processes import ProcessArgs, ProcessSettings
-from .resources import DEFAULT_APP_RESOURCES, Resources, ResourcesArgs, checked_resources
-from .schedules import ScheduleArgs, ScheduleSettings
+from .processes import ProcessSettings
+from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
+from .schedules import ScheduleSettings
 from .secret_files import SecretFile, secret_files
-from .sidecars import BUILTIN_CONTAINERS, SidecarArgs, SidecarSettings, checked_sidecar
-from .way_in import HttpRouteArgs, IngressArgs, WayIn
+from .sidecars import BUILTIN_CONTAINERS, SidecarSettings, checked_sidecar
+from .way_in import WayIn
 
-
-class DjangoAppArgs(TypedDict):
-    """Arguments of a Django deployment with its own PostgreSQL, secrets and sidecars."""
-
-    image: str
-    """Pinned image of the Django app (tag or digest, never ``latest``); also runs the migrate
-    step. Required."""
-    namespace: NotRequired[str]
-    """Kubernetes namespace. Default: the component name."""
-    create_namespace: NotRequired[bool]
-    """Create and own the namespace (with a default-deny NetworkPolicy). ``False`` deploys into an
-    existing one. Default: ``True``."""
-    replicas: NotRequired[int]
-    """Number of Django pods; with ``autoscaling`` the initial count, between its bounds.
-    Default: ``2`` (with autoscaling: ``min_replicas``)."""
-    ingress: NotRequired[IngressArgs]
-    """A way in through an Ingress, an ALB by default. Exclusive with ``http_route``. Default:
-    none (reach the app with ``kubectl port-forward``)."""
-    http_route: NotRequired[HttpRouteArgs]
-    """A way in through a Gateway API HTTPRoute to a Gateway the platform owns. Default: none."""
-    schedules: NotRequired[List[ScheduleArgs]]
-    """Management commands on a schedule: a CronJob each with the web pod's plumbing, waiting
-    for migrations, never running them. Default: none."""
-    autoscaling: NotRequired[AutoscalingArgs]
-    """An HPA on the django container's CPU (and memory). Default: none (fixed replicas)."""
-    processes: NotRequired[List[ProcessArgs]]
-    """Long-running processes from the app image (Celery worker, beat): a Deployment each with
-    the web pod's plumbing, waiting for migrations, never running them. Default: none."""
-    backups: NotRequired[BackupArgs]
-    """Scheduled ``pg_dump`` of the in-cluster database to an S3 bucket of its own, with a
-    restore Job (README "Backups and restore"). Default: none."""
-    broker: NotRequired[BrokerArgs]
-    """A task broker: an in-cluster Valkey or an external ``redis://``/``rediss://`` server; the
-    app reads its URL from ``BROKER_URL_FILE``. Default: none."""
-    port: NotRequired[int]
-    """Port gunicorn listens on, also the Service port. Default: ``8000``."""
-    command: NotRequired[List[str]]
-    """Command of the ``django`` container. Default: gunicorn serving ``wsgi_application`` on
-    ``port`` with ``workers`` workers and its heartbeat files on the in-memory ``/tmp``."""
-    wsgi_application: NotRequired[str]
-    """WSGI callable for the default command. Default: ``project.wsgi:application`` (not ``config.*``: the
-    config volume is mounted at ``/app/config`` and would hide such a package)."""
-    ip_family: NotRequired[str]
-    """Address family of the cluster's pods: ``ipv4`` (gunicorn binds ``0.0.0.0``) or ``ipv6``
-    (binds ``[::]``, which also accepts IPv4 where the node allows dual-stack sockets). A server
-    bound to the other family refuses the kubelet's probes; binding ``[::]`` fails where the
-    kernel has IPv6 off, so this follows the cluster instead of always binding ``[::]``.
-    Default: ``ipv4``."""
-    workers: NotRequired[int]
-    """Gunicorn workers (also ``WEB_CONCURRENCY``); gunicorn cannot see the CPU limit. Default:
-    ``2``."""
-    env: NotRequired[Dict[str, str]]
-    """Non-secret environment variables of the app and its migrate step. Names that look like
-    secrets (``*PASSWORD*``, ``*TOKEN*``, ...) and URLs with a password are refused unless listed
-    in ``plaintext_env_allowed``. Default: none."""
-    plaintext_env_allowed: NotRequired[List[str]]
-    """Env names exempt from the secret-looking-name check, for values you know are not secret.
-    Default: none."""
-    resources: NotRequired[ResourcesArgs]
-    """Requests and limits of the ``django`` container (the migrate step gets the same). Default:
-    requests cpu 250m / memory 256Mi, limits cpu 1 / memory 512Mi."""
-    sidecars: NotRequired[List[SidecarArgs]]
-    """Native sidecars, started in this order before the init steps. Default: none."""
-    database: NotRequired[PostgresArgs]
-    """The in-cluster PostgreSQL server. Default: PostgreSQL 17.6 from AWS's public mirror of the
-    official image, with 10Gi of storage."""
-    kubernetes_version: NotRequired[str]
-    """Oldest Kubernetes version (``1.32`` or ``1.32.3``) the manifests must work on; 1.32 is the
-    oldest any major provider still supports (EKS extended support). Default: ``1.32``."""
-    health_path: NotRequired[str]
-    """HTTP path of the startup, readiness and liveness probes. Default: ``/healthz``."""
-    probe_host: NotRequired[str]
-    """Host header of the probes; must be in Django's ``ALLOWED_HOSTS``. Default: ``localhost``."""
-    run_as_user: NotRequired[int]
-    """UID (and GID, fsGroup) of the app pod's containers; at least 10000. Default: ``10001``."""
-    network_policies: NotRequired[bool]
-    """Create NetworkPolicies (app reachable on its port, Postgres only from the app, default deny
-    in an owned namespace). Default: ``True``."""
-    db_wait_timeout_seconds: NotRequired[int]
-    """How long ``wait-for-db`` waits for PostgreSQL before failing the pod. Default: ``120``."""
-    config_mount_path: NotRequired[str]
-    """Where the config volume is mounted (read-only) in the app. Default: ``/app/config``."""
-    secrets_mount_path: NotRequired[str]
-    """Where the secret files are mounted (read-only, in memory). Default: ``/run/secrets/app``."""
-    secrets_backend: NotRequired[str]
-    """Where secrets and config live: ``aws-secrets-manager`` (Secrets Manager and an S3 bucket,
-    fetched by init containers) or ``kubernetes`` (a Secret and a ConfigMap, no AWS at all).
-    Default: ``aws-secrets-manager``."""
-    config_files: NotRequired[Dict[str, str]]
-    """Config files by relative name (``{"settings.toml": "..."}``), delivered read-only under
-    ``config_mount_path``; they override files of the same name from ``config_dir``. A change
-    rolls the pods. Default: none."""
-    config_dir: NotRequired[str]
-    """A local folder whose files (recursively) become config files. Default: none."""
-    protect_data: NotRequired[bool]
-    """Protect and retain the data: config bucket, secrets, generated passwords and the Postgres
-    StatefulSet get ``protect`` and ``retain_on_delete``; secret deletion keeps a recovery window.
-    Default: ``False``."""
-    aws_region: NotRequired[pulumi.Input[str]]
-    """Region the fetch steps talk to. Default: the AWS provider's region."""
-    aws_region_check: NotRequired[bool]
-    """Warn when ``aws_region`` is not a region this version knows (the list ages, so it only
-    warns). Default: ``True``."""
-    aws_credentials: NotRequired[str]
-    """How the fetch steps (and only they) get AWS credentials: ``web-identity`` (a role trusting
-    the cluster's IAM OIDC provider, with a projected token mounted into the fetch steps alone;
-    needs ``oidc_provider_arn`` and ``oidc_provider_url``) or ``pod-identity`` (an EKS Pod
-    Identity association in ``eks_cluster_name``, the webhook told to skip every other
-    container). Required with the AWS backend; default: ``web-identity`` when the OIDC provider
-    arguments are given."""
-    eks_cluster_name: NotRequired[pulumi.Input[str]]
-    """EKS cluster of the Pod Identity association (``pod-identity`` only). Default: none."""
-    oidc_provider_arn: NotRequired[pulumi.Input[str]]
-    """IAM OIDC provider of the cluster (may be an Output, e.g. a platform stack's StackReference;
-    then it is checked once known); with ``oidc_provider_url`` it creates a role that only
-    the fetch steps can assume (``web-identity``). Default: none."""
-    oidc_provider_url: NotRequired[pulumi.Input[str]]
-    """Issuer URL of the same provider (``https://oidc.eks.<region>.amazonaws.com/id/<ID>``).
-    Default: none."""
-    kms_key_arn: NotRequired[pulumi.Input[str]]
-    """Customer KMS key for the bucket and the secrets (and ``kms:Decrypt`` for the role).
-    Default: AWS managed keys."""
-    aws_endpoint_url: NotRequired[str]
-    """``AWS_ENDPOINT_URL`` of the fetch steps only (LocalStack, moto). Default: none (AWS)."""
-    secret_recovery_window_days: NotRequired[int]
-    """Days a deleted secret can be restored: 7 to 30, or 0 to delete at once (not with
-    ``protect_data``). Default: ``30``."""
-    config_bucket_force_destroy: NotRequired[bool]
-    """Let ``pulumi destroy`` delete a non-empty config bucket (dev stacks; not with
-    ``protect_data``). Default: ``False``."""
-    aws_cli_image: NotRequired[str]
-    """Pinned image of the fetch steps. Default: ``public.ecr.aws/aws-cli/aws-cli:2.31.0`` (the
-    Docker Hub image ``amazon/aws-cli``, from AWS's public registry: no anonymous pull limit)."""
-    image_pull_policy: NotRequired[str]
-    """Pull policy of every container. ``Always`` re-checks the registry (and its credentials) at
-    each pod start, so a node's cached copy of a private image serves only pods allowed to pull
-    it. Default: ``Always``; ``IfNotPresent`` is the opt-out."""
-    migrations: NotRequired[str]
-    """How migrations run: ``init-container`` (every pod, serialised by a Postgres advisory lock),
-    ``job`` (one Job per release, awaited before the Deployment; pods wait for it) or ``none``.
-    Default: ``init-container``."""
-    migration_lock_key: NotRequired[int]
-    """Key of the session advisory lock (signed 64-bit). Default: derived from namespace and
-    name, so two apps on one server never share it."""
-    migration_lock_timeout_seconds: NotRequired[int]
-    """How long a migrate step waits for the lock before failing. Default: ``600``."""
-    migration_job_backoff_limit: NotRequired[int]
-    """Retries of the migration Job. Default: ``2``."""
-    migration_job_deadline_seconds: NotRequired[int]
-    """``activeDeadlineSeconds`` of the migration Job. Default: ``900``."""
-    migration_release: NotRequired[str]
-    """Extra release label mixed into the Job name (re-run migrations for the same image).
-    Default: none."""
-    migrations_wait_timeout_seconds: NotRequired[int]
-    """How long ``wait-for-migrations`` waits (``job`` mode, processes, schedules). Default: ``600``."""
-
-
-# Namespaces the cluster itself owns: the component must never create, label or delete them.
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 # The app's own mounts besides config and secrets (app_pod.py).
@@ -230,8 +71,6 @@ MAX_NAME_LENGTH = 40
 # From it on, native sidecars (beta, on from 1.29), the preStop sleep action (1.30) and the PDB's
 # unhealthyPodEvictionPolicy (GA 1.31) all exist: no fallback paths are needed.
 MIN_KUBERNETES_MINOR = 32
-
-DEFAULT_KUBERNETES_VERSION = "1.32"
 
 
 # wait-for-db only runs pg_isready in a loop.
@@ -401,7 +240,10 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     problem = dns_label_problem(namespace)
     if problem:
         problems.add("namespace", namespace, problem)
-    elif namespace in SYSTEM_NAMESPACES and args.get("create_namespace", True) is True:
+    elif (
+        namespace in SYSTEM_NAMESPACES
+        and args.get("create_namespace", DEFAULTS["create_namespace"]) is True
+    ):
         problems.add(
             "namespace",
             namespace,
@@ -411,12 +253,15 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     scaling = autoscaling.normalise(problems, args.get("autoscaling"), args.get("replicas"))
     # With an autoscaler, replicas is the initial count (min_replicas unless given).
     replicas = checked_int(
-        problems, "replicas", args.get("replicas", scaling.min_replicas if scaling else 2), 1
+        problems,
+        "replicas",
+        args.get("replicas", scaling.min_replicas if scaling else DEFAULTS["replicas"]),
+        1,
     )
-    port = checked_int(problems, "port", args.get("port", 8000), 1, 65535)
-    workers = checked_int(problems, "workers", args.get("workers", 2), 1, 64)
+    port = checked_int(problems, "port", args.get("port", DEFAULTS["port"]), 1, 65535)
+    workers = checked_int(problems, "workers", args.get("workers", DEFAULTS["workers"]), 1, 64)
 
-    wsgi = args.get("wsgi_application", "project.wsgi:application")
+    wsgi = args.get("wsgi_application", DEFAULTS["wsgi_application"])
     if not isinstance(wsgi, str) or not re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.()]*)?$", wsgi):
         problems.add("wsgi_application", wsgi, "must be 'module.path:callable'")
     command = checked_string_list(problems, "command", args.get("command"))
@@ -457,10 +302,10 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
                 )
             ports_seen.setdefault(sidecar_port, sidecar.name)
 
-    health_path = args.get("health_path", "/healthz")
+    health_path = args.get("health_path", DEFAULTS["health_path"])
     if not isinstance(health_path, str) or not re.match(r"^/[^\s]*$", health_path):
         problems.add("health_path", health_path, "must be an absolute URL path such as '/healthz'")
-    probe_host = args.get("probe_host", "localhost")
+    probe_host = args.get("probe_host", DEFAULTS["probe_host"])
     if not isinstance(probe_host, str) or not HOST_NAME.match(probe_host):
         problems.add(
             "probe_host",
@@ -468,15 +313,25 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             "must be a host name (labels of letters, digits and '-') that Django's ALLOWED_HOSTS accepts",
         )
 
-    protect_data = checked_bool(problems, "protect_data", args.get("protect_data", False), False)
-    ip_family = checked_choice(problems, "ip_family", args.get("ip_family", "ipv4"), IP_FAMILIES)
-    secrets_backend = backend(problems, args.get("secrets_backend", AWS_SECRETS_MANAGER))
+    protect_data = checked_bool(
+        problems,
+        "protect_data",
+        args.get("protect_data", DEFAULTS["protect_data"]),
+        DEFAULTS["protect_data"],
+    )
+    ip_family = checked_choice(
+        problems, "ip_family", args.get("ip_family", DEFAULTS["ip_family"]), IP_FAMILIES
+    )
+    secrets_backend = backend(problems, args.get("secrets_backend", DEFAULTS["secrets_backend"]))
 
     settings = Settings(
         name=name,
         namespace=namespace if isinstance(namespace, str) else "",
         create_namespace=checked_bool(
-            problems, "create_namespace", args.get("create_namespace", True), True
+            problems,
+            "create_namespace",
+            args.get("create_namespace", DEFAULTS["create_namespace"]),
+            DEFAULTS["create_namespace"],
         ),
         image=image,
         replicas=replicas,
@@ -524,24 +379,39 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             protect_data is True,
         ),
         kubernetes_minor=_kubernetes_minor(
-            problems, args.get("kubernetes_version", DEFAULT_KUBERNETES_VERSION)
+            problems, args.get("kubernetes_version", DEFAULTS["kubernetes_version"])
         ),
         health_path=health_path,
         probe_host=probe_host,
         run_as_user=checked_int(
-            problems, "run_as_user", args.get("run_as_user", 10001), 10000, 2**31 - 1
+            problems,
+            "run_as_user",
+            args.get("run_as_user", DEFAULTS["run_as_user"]),
+            10000,
+            2**31 - 1,
         ),
         network_policies=checked_bool(
-            problems, "network_policies", args.get("network_policies", True), True
+            problems,
+            "network_policies",
+            args.get("network_policies", DEFAULTS["network_policies"]),
+            DEFAULTS["network_policies"],
         ),
         db_wait_timeout_seconds=checked_int(
-            problems, "db_wait_timeout_seconds", args.get("db_wait_timeout_seconds", 120), 1, 3600
+            problems,
+            "db_wait_timeout_seconds",
+            args.get("db_wait_timeout_seconds", DEFAULTS["db_wait_timeout_seconds"]),
+            1,
+            3600,
         ),
         config_mount_path=checked_absolute_path(
-            problems, "config_mount_path", args.get("config_mount_path", "/app/config")
+            problems,
+            "config_mount_path",
+            args.get("config_mount_path", DEFAULTS["config_mount_path"]),
         ),
         secrets_mount_path=checked_absolute_path(
-            problems, "secrets_mount_path", args.get("secrets_mount_path", "/run/secrets/app")
+            problems,
+            "secrets_mount_path",
+            args.get("secrets_mount_path", DEFAULTS["secrets_mount_path"]),
         ),
         secrets_backend=secrets_backend,
         config_files=config_files.gather(
@@ -553,7 +423,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             problems,
             args,
             args.get("aws_region"),
-            args.get("network_policies", True) is True,
+            args.get("network_policies", DEFAULTS["network_policies"]) is True,
             namespace if isinstance(namespace, str) else "",
         ),
         migrations=checked_migrations(
@@ -562,7 +432,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         image_pull_policy=checked_choice(
             problems,
             "image_pull_policy",
-            args.get("image_pull_policy", "Always"),
+            args.get("image_pull_policy", DEFAULTS["image_pull_policy"]),
             ("Always", "IfNotPresent"),
         ),
     )

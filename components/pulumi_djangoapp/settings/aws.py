@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
+from .args import DEFAULTS
 from .checks import Problem, Problems, ValidationError, checked_bool, image_problem, is_int
 
 AWS_SECRETS_MANAGER = "aws-secrets-manager"
@@ -20,7 +21,6 @@ BACKENDS = (AWS_SECRETS_MANAGER, KUBERNETES)
 # amazon/aws-cli on Docker Hub, from AWS's public registry: no anonymous pull limit for nodes
 # behind one NAT address. 2.27.57 and later are Amazon Linux 2023 with jq and curl (aws/aws-cli
 # docker/Dockerfile, commits 54b1fc31c and e0dba6bc2): the RDS role Job's fetch step uses both.
-DEFAULT_AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.31.0"
 
 TOKEN_AUDIENCE = "sts.amazonaws.com"
 
@@ -320,7 +320,7 @@ def normalise_aws(
         # The port is opened in a NetworkPolicy, whose port field the API server bounds.
         problems.add("aws_endpoint_url", endpoint, "must name a port from 1 to 65535")
 
-    window = args.get("secret_recovery_window_days", 30)
+    window = args.get("secret_recovery_window_days", DEFAULTS["secret_recovery_window_days"])
     if not is_int(window) or not (window == 0 or 7 <= window <= 30):
         problems.add(
             "secret_recovery_window_days", window, "must be 0 (delete at once) or 7 to 30 days"
@@ -335,7 +335,7 @@ def normalise_aws(
     force_destroy = checked_bool(
         problems,
         "config_bucket_force_destroy",
-        args.get("config_bucket_force_destroy", False),
+        args.get("config_bucket_force_destroy", DEFAULTS["config_bucket_force_destroy"]),
         False,
     )
     if force_destroy and protect_data:
@@ -343,7 +343,7 @@ def normalise_aws(
             "config_bucket_force_destroy", force_destroy, "cannot be combined with protect_data"
         )
 
-    cli_image = args.get("aws_cli_image", DEFAULT_AWS_CLI_IMAGE)
+    cli_image = args.get("aws_cli_image", DEFAULTS["aws_cli_image"])
     problem = image_problem(cli_image)
     if problem:
         problems.add("aws_cli_image", cli_image, problem)
@@ -378,6 +378,9 @@ def normalise_aws(
         force_destroy=force_destroy,
         cli_image=cli_image if isinstance(cli_image, str) else "",
         region_check=checked_bool(
-            problems, "aws_region_check", args.get("aws_region_check", True), True
+            problems,
+            "aws_region_check",
+            args.get("aws_region_check", DEFAULTS["aws_region_check"]),
+            DEFAULTS["aws_region_check"],
         ),
     )

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from .args import DEFAULTS
 from .checks import (
     INT64_MAX,
     Problems,
@@ -41,7 +42,7 @@ def default_lock_key(namespace: str, name: str) -> int:
 def checked_migrations(
     problems: Problems, args: Mapping[str, Any], name: str, namespace: str
 ) -> MigrationSettings:
-    mode = args.get("migrations", "init-container")
+    mode = args.get("migrations", DEFAULTS["migrations"])
     if mode not in MIGRATION_MODES:
         problems.add("migrations", mode, f"must be one of {', '.join(MIGRATION_MODES)}")
         mode = "init-container"
@@ -49,7 +50,7 @@ def checked_migrations(
     if not is_int(key) or not -(2**63) <= key < 2**63:
         problems.add("migration_lock_key", key, "must be a signed 64-bit integer")
         key = 0
-    timeout = args.get("migration_lock_timeout_seconds", 600)
+    timeout = args.get("migration_lock_timeout_seconds", DEFAULTS["migration_lock_timeout_seconds"])
     if not is_int(timeout) or timeout <= 0:
         problems.add(
             "migration_lock_timeout_seconds",
@@ -90,14 +91,14 @@ def checked_migrations(
         job_backoff_limit=checked_int(
             problems,
             "migration_job_backoff_limit",
-            args.get("migration_job_backoff_limit", 2),
+            args.get("migration_job_backoff_limit", DEFAULTS["migration_job_backoff_limit"]),
             0,
             20,
         ),
         job_deadline_seconds=checked_int(
             problems,
             "migration_job_deadline_seconds",
-            args.get("migration_job_deadline_seconds", 900),
+            args.get("migration_job_deadline_seconds", DEFAULTS["migration_job_deadline_seconds"]),
             30,
             INT64_MAX,
         ),
@@ -105,7 +106,9 @@ def checked_migrations(
         wait_timeout_seconds=checked_int(
             problems,
             "migrations_wait_timeout_seconds",
-            args.get("migrations_wait_timeout_seconds", 600),
+            args.get(
+                "migrations_wait_timeout_seconds", DEFAULTS["migrations_wait_timeout_seconds"]
+            ),
             1,
         ),
     )

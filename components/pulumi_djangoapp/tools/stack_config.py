@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from ..settings import storage_class
-from ..settings.app import LISTEN_ADDRESSES, DjangoAppArgs
+from ..settings.app import LISTEN_ADDRESSES
+from ..settings.args import DEFAULTS, DjangoAppArgs
 from ..settings.aws import AWS_SECRETS_MANAGER, BACKENDS
 from ..settings.checks import Problem, ValidationError
 from ..settings.database import DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
@@ -43,11 +44,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("appName", "string", "Name of the DjangoApp component and of its objects.", "django", "name"),
     ConfigKey("image", "string", "Pinned image of the Django app (tag or digest).", None, "image"),
     ConfigKey("namespace", "string", "Namespace; empty means the app name.", "", "namespace"),
-    ConfigKey("replicas", "integer", "Number of Django pods.", 2, "replicas"),
-    ConfigKey("port", "integer", "Port gunicorn listens on.", 8000, "port"),
-    ConfigKey("ipFamily", "string", "Address family of the cluster's pods: ipv4 or ipv6.", "ipv4", "ip_family"),
-    ConfigKey("workers", "integer", "Gunicorn workers per pod.", 2, "workers"),
-    ConfigKey("kubernetesVersion", "string", "Oldest Kubernetes version of the cluster (1.32+).", "1.32", "kubernetes_version"),
+    ConfigKey("replicas", "integer", "Number of Django pods.", DEFAULTS["replicas"], "replicas"),
+    ConfigKey("port", "integer", "Port gunicorn listens on.", DEFAULTS["port"], "port"),
+    ConfigKey("ipFamily", "string", "Address family of the cluster's pods: ipv4 or ipv6.", DEFAULTS["ip_family"], "ip_family"),
+    ConfigKey("workers", "integer", "Gunicorn workers per pod.", DEFAULTS["workers"], "workers"),
+    ConfigKey("kubernetesVersion", "string", "Oldest Kubernetes version of the cluster (1.32+).", DEFAULTS["kubernetes_version"], "kubernetes_version"),
     ConfigKey("cpuRequest", "string", "CPU request of the django container.", DEFAULT_APP_RESOURCES["requests"]["cpu"], "resources.requests.cpu"),
     ConfigKey("memoryRequest", "string", "Memory request of the django container.", DEFAULT_APP_RESOURCES["requests"]["memory"], "resources.requests.memory"),
     ConfigKey("cpuLimit", "string", "CPU limit of the django container.", DEFAULT_APP_RESOURCES["limits"]["cpu"], "resources.limits.cpu"),
@@ -91,17 +92,17 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("databaseMemoryRequest", "string", "Memory request of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["requests"]["memory"], "database.resources.requests.memory"),
     ConfigKey("databaseCpuLimit", "string", "CPU limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["cpu"], "database.resources.limits.cpu"),
     ConfigKey("databaseMemoryLimit", "string", "Memory limit of PostgreSQL.", DEFAULT_POSTGRES_RESOURCES["limits"]["memory"], "database.resources.limits.memory"),
-    ConfigKey("secretsBackend", "string", "aws-secrets-manager (S3 + Secrets Manager) or kubernetes (no AWS).", AWS_SECRETS_MANAGER, "secrets_backend"),
+    ConfigKey("secretsBackend", "string", "aws-secrets-manager (S3 + Secrets Manager) or kubernetes (no AWS).", DEFAULTS["secrets_backend"], "secrets_backend"),
     ConfigKey("configDir", "string", "Folder (relative to the project root) whose files become the app's config; empty means none.", "", "config_dir"),
-    ConfigKey("protectData", "boolean", "Protect and retain bucket, secrets and the database volume.", False, "protect_data"),
+    ConfigKey("protectData", "boolean", "Protect and retain bucket, secrets and the database volume.", DEFAULTS["protect_data"], "protect_data"),
     ConfigKey("awsRegion", "string", "AWS region of the provider and the fetch steps; empty means the environment's.", "", "aws_region"),
     ConfigKey("awsCredentials", "string", "Credential path of the fetch steps: web-identity or pod-identity; empty means web-identity when the OIDC provider is set.", "", "aws_credentials"),
     ConfigKey("eksClusterName", "string", "EKS cluster of the stack: the Pod Identity association's cluster and the preview workflow's kubeconfig.", "", "eks_cluster_name"),
     ConfigKey("oidcProviderArn", "string", "IAM OIDC provider ARN of the cluster (web-identity).", "", "oidc_provider_arn"),
     ConfigKey("oidcProviderUrl", "string", "Issuer URL of the same OIDC provider.", "", "oidc_provider_url"),
     ConfigKey("kmsKeyArn", "string", "Customer KMS key for bucket and secrets; empty means AWS managed keys.", "", "kms_key_arn"),
-    ConfigKey("secretRecoveryWindowDays", "integer", "Days a deleted secret can be restored (7-30, or 0).", 30, "secret_recovery_window_days"),
-    ConfigKey("configBucketForceDestroy", "boolean", "Let destroy delete a non-empty config bucket.", False, "config_bucket_force_destroy"),
+    ConfigKey("secretRecoveryWindowDays", "integer", "Days a deleted secret can be restored (7-30, or 0).", DEFAULTS["secret_recovery_window_days"], "secret_recovery_window_days"),
+    ConfigKey("configBucketForceDestroy", "boolean", "Let destroy delete a non-empty config bucket.", DEFAULTS["config_bucket_force_destroy"], "config_bucket_force_destroy"),
     ConfigKey("awsEndpointUrl", "string", "AWS_ENDPOINT_URL of the fetch steps (LocalStack in the cluster); empty means AWS.", "", "aws_endpoint_url"),
     ConfigKey("awsProviderEndpointUrl", "string", "Endpoint Pulumi's own AWS provider talks to (LocalStack); empty means AWS.", "", None),
     ConfigKey("kubeContext", "string", "kubeconfig context of the stack's cluster (never the current context).", None, None),
