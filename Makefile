@@ -101,7 +101,7 @@ postgres:
 
 # Would the tests notice? mutmut 3 on the security- and correctness-carrying modules plus a pass
 # over their module-level constants; per-module report in build/mutation/report.json. Not part
-# of `make test` (README "Mutation testing").
+# of `make test` (CONTRIBUTING "Mutation testing").
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
 	$(BIN)/python scripts/mutation.py
@@ -132,12 +132,12 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 # The real engine, kubernetes provider and control plane, built from their Go modules into
-# ~/.cache/djangoapp-e2e (README "The real tools"). Not part of `make test`.
+# ~/.cache/djangoapp-e2e (CONTRIBUTING "The real tools"). Not part of `make test`.
 e2e-tools:
 	bash e2e/build-tools.sh
 
 # The built tools together once: a control plane with kwok, `pulumi up`/preview/destroy of a
-# YAML program through the real engine and kubernetes provider (README "The real tools").
+# YAML program through the real engine and kubernetes provider (CONTRIBUTING "The real tools").
 e2e: $(STAMP) e2e-tools
 	$(BIN)/python e2e/smoke.py
 

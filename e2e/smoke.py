@@ -4,7 +4,7 @@ and kwok on loopback (random ports), then the real Pulumi engine with its kubern
 ``pulumi preview --expect-no-changes``, ``pulumi destroy``; every process stopped afterwards.
 
 The program is Pulumi YAML: the Python language host and the random provider are not served by
-the module proxy (README "The real tools"). Run by ``make e2e`` (which builds the tools first);
+the module proxy (CONTRIBUTING "The real tools"). Run by ``make e2e`` (which builds the tools first);
 prints each step with its duration and exits non-zero at the first failure.
 """
 

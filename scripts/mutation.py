@@ -1,5 +1,5 @@
 """Mutation testing: would the unit tests notice if the code that carries security and
-correctness changed? (`make mutation`; README "Mutation testing".)
+correctness changed? (`make mutation`; CONTRIBUTING "Mutation testing".)
 
 Two passes, one report:
 

@@ -17,7 +17,7 @@ from pulumi_djangoapp import (
 )
 
 # Opt-in for a program that registers many apps: after the imports, hide the SDKs' modules from
-# the collector and collect less often (README "Speed": measured, not assumed).
+# the collector and collect less often (CONTRIBUTING "Speed": measured, not assumed).
 gc.collect()
 gc.freeze()
 gc.set_threshold(50_000, 20, 20)

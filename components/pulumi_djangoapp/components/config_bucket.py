@@ -21,9 +21,13 @@ class ConfigBucket(pulumi.ComponentResource):
     """A private, encrypted, versioned bucket holding configuration files under a prefix."""
 
     bucket_name: pulumi.Output[str]
+    """Always: the bucket's generated name."""
     bucket_arn: pulumi.Output[str]
+    """Always: the bucket's ARN (for a policy of your own)."""
     prefix: pulumi.Output[str]
+    """Always: the key prefix the files are under."""
     config_hash: pulumi.Output[str]
+    """Always: a hash of the files' names and contents (a changed file, a new hash)."""
 
     def __init__(
         self, name: str, args: ConfigBucketArgs, opts: Optional[pulumi.ResourceOptions] = None

@@ -174,7 +174,7 @@ class DjangoApp(pulumi.ComponentResource):
         # Holds which kind of server keeps the data. Changing the provider on a live stack would
         # delete one server's data and start empty on another: with protect_data this marker is
         # protected, so `pulumi preview` refuses the replacement its changed keeper needs
-        # (README "Databases per environment" has the migration runbook).
+        # (docs/runbooks/provider-change.md).
         marker = random.RandomId(
             f"{s.name}-database-provider",
             byte_length=4,
