@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 from conftest import MINIMAL, REFS
 
-from pulumi_djangoapp.builders import app, manifests
+from pulumi_djangoapp.builders import manifests
+from pulumi_djangoapp.builders.secret_files import credentials_secret_name
 from pulumi_djangoapp.settings import normalise
 
 WORKER = {
@@ -88,7 +89,7 @@ def test_every_object_mounting_the_credentials_secret_says_so():
     del kubernetes_backend["backups"]  # backups upload to S3: they need the AWS backend
     s = normalise("shop", kubernetes_backend)
     objects = manifests.built_objects(s, SECRETS)
-    name = app.credentials_secret_name(s)
+    name = credentials_secret_name(s)
     mounting = {
         b.role
         for b in objects

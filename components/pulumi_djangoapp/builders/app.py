@@ -15,6 +15,7 @@ from ..settings.sidecars import SidecarSettings
 from . import broker, fetch, migrations, way_in
 from .fetch import AwsRefs
 from .labels import WEB, labels, selector_labels
+from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
 
 LOGS_MOUNT_PATH = "/var/log/app"
@@ -27,10 +28,6 @@ TMP_MOUNT_PATH = "/tmp"
 SECRETS_VOLUME = "secrets"
 
 CONFIG_HASH_ANNOTATION = "djangoapp.io/config-hash"
-
-# Files mounted from a Secret are owned by root and the fsGroup; group read lets the app UID read
-# them and nobody else.
-SECRET_FILE_MODE = 0o440
 
 # Runs in the Postgres image, which ships pg_isready. Bounded, so a database that never comes up
 # fails the pod with a message instead of hanging the rollout (and `pulumi up`) silently.
@@ -46,10 +43,6 @@ until pg_isready --quiet -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d "$DB_NAME"
 done
 echo "wait-for-db: PostgreSQL at $DB_HOST:$DB_PORT accepts connections"
 """
-
-
-def credentials_secret_name(s: Settings) -> str:
-    return f"{s.name}-credentials"
 
 
 def config_map_name(s: Settings) -> str:

@@ -30,9 +30,9 @@ from typing import Any, Mapping, Optional
 from ..settings import schedules as schedules_settings
 from ..settings.app import Settings
 from . import database, fetch, schedules, security, workload_identity
-from .app import SECRET_FILE_MODE, credentials_secret_name
 from .fetch import AwsRefs
 from .labels import BACKUP, labels, metadata, selector_labels
+from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
 from .workload_identity import SKIP_CONTAINERS_ANNOTATION
 

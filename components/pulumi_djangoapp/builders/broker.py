@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import urllib.parse
 
+from ..settings.app import Settings
 from ..settings.broker import PORT, BrokerSettings
 from .labels import BROKER, labels, selector_labels
+from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
 
 BROKER_UID = 10998
@@ -127,14 +129,10 @@ def data_claim_name(app: str) -> str:
     return f"{DATA_VOLUME}-{name(app)}-0"
 
 
-def statefulset(
-    b: BrokerSettings,
-    app: str,
-    namespace: str,
-    secret_name: str,
-    pull_policy: str,
-    secret_mode: int,
-) -> dict:
+def statefulset(s: Settings) -> dict:
+    assert s.broker is not None
+    b, app, namespace, pull_policy = s.broker, s.name, s.namespace, s.image_pull_policy
+    secret_name, secret_mode = credentials_secret_name(s), SECRET_FILE_MODE
     server = container(
         "valkey",
         b.image,
@@ -192,7 +190,8 @@ def statefulset(
     }
 
 
-def service(app: str, namespace: str) -> dict:
+def service(s: Settings) -> dict:
+    app, namespace = s.name, s.namespace
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -205,7 +204,8 @@ def service(app: str, namespace: str) -> dict:
     }
 
 
-def service_account(app: str, namespace: str) -> dict:
+def service_account(s: Settings) -> dict:
+    app, namespace = s.name, s.namespace
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -214,9 +214,11 @@ def service_account(app: str, namespace: str) -> dict:
     }
 
 
-def data_claim_patch(b: BrokerSettings, app: str, namespace: str, force_annotation: str) -> dict:
+def data_claim_patch(s: Settings, force_annotation: str) -> dict:
     """Like the database's: the live claim carries size and class; the template is ignored."""
-    spec = claim_spec(b)
+    assert s.broker is not None
+    app, namespace = s.name, s.namespace
+    spec = claim_spec(s.broker)
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",

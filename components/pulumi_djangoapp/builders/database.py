@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..settings.app import Settings
-from .app import SECRET_FILE_MODE, credentials_secret_name
 from .labels import DATABASE, labels, selector_labels
+from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
 
 POSTGRES_UID = 10999

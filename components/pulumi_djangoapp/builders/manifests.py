@@ -29,6 +29,7 @@ from . import (
 )
 from .fetch import AwsRefs
 from .labels import WEB, labels
+from .secret_files import credentials_secret_name
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": app.credentials_secret_name(s),
+            "name": credentials_secret_name(s),
             "namespace": s.namespace,
             "labels": labels(s.name, WEB),
         },
@@ -165,17 +166,13 @@ def built_objects(
             Built("postgres-data", database.data_claim_patch(s), Facts(patches="postgres")),
         ]
     if s.broker and s.broker.in_cluster:
-        b, pull = s.broker, s.image_pull_policy
-        statefulset = broker.statefulset(
-            b, s.name, s.namespace, app.credentials_secret_name(s), pull, app.SECRET_FILE_MODE
-        )
         objects += [
-            Built("broker-service-account", broker.service_account(s.name, s.namespace)),
-            Built("broker", statefulset, dataclasses.replace(server, pod_kind="broker")),
-            Built("broker-service", broker.service(s.name, s.namespace)),
+            Built("broker-service-account", broker.service_account(s)),
+            Built("broker", broker.statefulset(s), dataclasses.replace(server, pod_kind="broker")),
+            Built("broker-service", broker.service(s)),
             Built(
                 "broker-data",
-                broker.data_claim_patch(b, s.name, s.namespace, database.PATCH_FORCE_ANNOTATION),
+                broker.data_claim_patch(s, database.PATCH_FORCE_ANNOTATION),
                 Facts(patches="broker"),
             ),
         ]
@@ -246,17 +243,9 @@ def built_objects(
             ),
         ]
     if s.way_in and s.way_in.kind == "ingress":
-        ingress = way_in.ingress_object(
-            s.way_in, s.name, s.namespace, s.name, s.port, s.health_path, s.ip_family
-        )
-        objects.append(Built("ingress", ingress))
+        objects.append(Built("ingress", way_in.ingress_object(s)))
     elif s.way_in:
-        objects.append(
-            Built(
-                "http-route",
-                way_in.http_route_object(s.way_in, s.name, s.namespace, s.name, s.port),
-            )
-        )
+        objects.append(Built("http-route", way_in.http_route_object(s)))
     if s.autoscaling:
         objects.append(
             Built(

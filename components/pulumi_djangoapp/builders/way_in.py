@@ -15,7 +15,8 @@ import ipaddress
 import json
 from typing import Optional
 
-from ..settings.way_in import _ALB, IP_ADDRESS_TYPE, WayIn
+from ..settings.app import Settings
+from ..settings.way_in import ALB_ANNOTATION_PREFIX, IP_ADDRESS_TYPE, WayIn
 from .labels import WEB, labels
 
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
@@ -46,36 +47,31 @@ def broad_cidr_warning(w: Optional["WayIn"]) -> Optional[str]:
     )
 
 
-def ingress_object(
-    w: WayIn,
-    name: str,
-    namespace: str,
-    service: str,
-    port: int,
-    health_path: str,
-    ip_family: str = "ipv4",
-) -> dict:
+def ingress_object(s: Settings) -> dict:
     """The Ingress as applied: one rule per host, every path to the app's Service."""
+    assert s.way_in is not None
+    w, name, namespace, service, port = s.way_in, s.name, s.namespace, s.name, s.port
+    health_path, ip_family = s.health_path, s.ip_family
     annotations: dict[str, str] = {}
     if w.alb:
         annotations = {
-            _ALB + "scheme": w.scheme,
+            ALB_ANNOTATION_PREFIX + "scheme": w.scheme,
             # Pod IPs as targets: traffic skips kube-proxy and readiness gates apply.
-            _ALB + "target-type": "ip",
-            _ALB + "listen-ports": json.dumps(
+            ALB_ANNOTATION_PREFIX + "target-type": "ip",
+            ALB_ANNOTATION_PREFIX + "listen-ports": json.dumps(
                 [{"HTTP": 80}, {"HTTPS": 443}], separators=(",", ":")
             ),
-            _ALB + "ssl-redirect": "443",
-            _ALB + "ssl-policy": w.ssl_policy,
-            _ALB + "healthcheck-path": health_path,
-            _ALB + "success-codes": "200",
-            _ALB
+            ALB_ANNOTATION_PREFIX + "ssl-redirect": "443",
+            ALB_ANNOTATION_PREFIX + "ssl-policy": w.ssl_policy,
+            ALB_ANNOTATION_PREFIX + "healthcheck-path": health_path,
+            ALB_ANNOTATION_PREFIX + "success-codes": "200",
+            ALB_ANNOTATION_PREFIX
             + "target-group-attributes": f"deregistration_delay.timeout_seconds={w.deregistration_seconds}",
         }
         if w.certificate_arns:
-            annotations[_ALB + "certificate-arn"] = ",".join(w.certificate_arns)
+            annotations[ALB_ANNOTATION_PREFIX + "certificate-arn"] = ",".join(w.certificate_arns)
         if w.group_name:
-            annotations[_ALB + "group.name"] = w.group_name
+            annotations[ALB_ANNOTATION_PREFIX + "group.name"] = w.group_name
         if ip_family == "ipv6":
             annotations[IP_ADDRESS_TYPE] = "dualstack"
     if w.external_dns:
@@ -102,7 +98,9 @@ def ingress_object(
     }
 
 
-def http_route_object(w: WayIn, name: str, namespace: str, service: str, port: int) -> dict:
+def http_route_object(s: Settings) -> dict:
+    assert s.way_in is not None
+    w, name, namespace, service, port = s.way_in, s.name, s.namespace, s.name, s.port
     refs = []
     for ref in w.parent_refs:
         fields = dict(ref)

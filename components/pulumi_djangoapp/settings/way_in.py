@@ -24,7 +24,7 @@ DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 DEFAULT_DEREGISTRATION_SECONDS = 30
 
-_ALB = "alb.ingress.kubernetes.io/"
+ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
 
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -232,7 +232,10 @@ def _ingress(problems: Problems, raw: Any, region: Any, network_policies: bool) 
             problems.add(f"ingress.annotations.{key}", value, "is not a valid annotation key")
         elif not isinstance(value, str):
             problems.add(f"ingress.annotations.{key}", value, "annotation values must be strings")
-        elif key.startswith(_ALB) and key[len(_ALB) :] in _MANAGED_ALB_KEYS:
+        elif (
+            key.startswith(ALB_ANNOTATION_PREFIX)
+            and key[len(ALB_ANNOTATION_PREFIX) :] in _MANAGED_ALB_KEYS
+        ):
             problems.add(
                 f"ingress.annotations.{key}",
                 value,
@@ -306,7 +309,7 @@ _MANAGED_ALB_KEYS = (
 
 # aws-load-balancer-controller (pkg/ingress/model_build_target_group.go) refuses IPv6 pod targets
 # behind an IPv4-only load balancer: an IPv6 Service needs a dual-stack ALB.
-IP_ADDRESS_TYPE = _ALB + "ip-address-type"
+IP_ADDRESS_TYPE = ALB_ANNOTATION_PREFIX + "ip-address-type"
 
 DUAL_STACK_TYPES = ("dualstack", "dualstack-without-public-ipv4")
 
