@@ -92,3 +92,22 @@ def test_a_bad_provisioner_is_named_as_a_config_key_and_nothing_is_created(root)
     with pytest.raises(pulumi.RunError, match="djangoapp:storageClassProvisioner") as caught:
         run_stack(root, config)
     assert caught.value.registrations == []
+
+
+def test_a_class_key_is_checked_like_the_apps_kms_key_arn():
+    # One KMS key ARN rule (settings/aws.py): before the reshape the class accepted any
+    # key/<letters, digits, dashes>, which AWS refuses for a key that is not a key id.
+    from pulumi_djangoapp.settings.aws import KMS_KEY_ARN
+
+    bad = "arn:aws:kms:eu-west-3:333333333333:key/not-a-key-id"
+    assert not KMS_KEY_ARN.match(bad)
+    with pytest.raises(ValidationError) as caught:
+        storage_class.normalise({"name": "shop-gp3", "kms_key_arn": bad})
+    assert [p.field for p in caught.value.problems] == ["storage_class.kms_key_arn"]
+
+
+def test_a_class_key_that_is_a_key_id_is_accepted():
+    assert (
+        storage_class.normalise({"name": "shop-gp3", "kms_key_arn": PROD_KEY}).kms_key_arn
+        == PROD_KEY
+    )

@@ -41,7 +41,7 @@ _OIDC_URL = re.compile(
     r"^(?:https://)?(?P<issuer>[a-z0-9.-]+\.[a-z]{2,}(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)*)/?$"
 )
 
-_KMS_KEY_ARN = re.compile(
+KMS_KEY_ARN = re.compile(
     rf"^{_PARTITION}:kms:[a-z0-9-]+:[0-9]{{12}}:key/(?:[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|mrk-[0-9a-f]{{32}})$"
 )
 
@@ -160,7 +160,7 @@ def oidc_issuer(problems: Problems, arn: Any, url: Any) -> Optional[str]:
 
 def kms_problem(problems: Problems, kms: Any, region: Optional[str]) -> None:
     """A key ARN, in the app's region: S3 and Secrets Manager only use keys of their own region."""
-    match = _KMS_KEY_ARN.match(kms) if isinstance(kms, str) else None
+    match = KMS_KEY_ARN.match(kms) if isinstance(kms, str) else None
     if not match:
         problems.add(
             "kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>"

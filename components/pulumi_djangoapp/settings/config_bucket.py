@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, NotRequired, Optional, TypedDict
 
 from . import config_files
-from .aws import _KMS_KEY_ARN, is_output
+from .aws import KMS_KEY_ARN, is_output
 from .checks import Problems, checked_bool, is_int, unknown_keys
 
 
@@ -59,7 +59,7 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
     if (
         kms is not None
         and not is_output(kms)
-        and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms))
+        and (not isinstance(kms, str) or not KMS_KEY_ARN.match(kms))
     ):
         problems.add(
             "kms_key_arn", kms, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id>"

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, NotRequired, Optional, TypedDict
 
+from .aws import KMS_KEY_ARN
 from .checks import Problems, unknown_keys
 
 # The EBS CSI driver as an add-on, and the one built into EKS Auto Mode.
@@ -22,8 +23,6 @@ VOLUME_TYPES = ("gp3", "gp2", "io1", "io2", "st1", "sc1")
 RECLAIM_POLICIES = ("Retain", "Delete")
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-
-_KMS_KEY_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
 
 class StorageClassArgs(TypedDict):
@@ -72,7 +71,7 @@ def normalise(args: Mapping[str, Any], field: str = "storage_class") -> StorageC
             problems.add(f"{field}.{key}", value, f"must be one of {', '.join(allowed)}")
         chosen[key] = value
     kms = raw.get("kms_key_arn")
-    if kms is not None and (not isinstance(kms, str) or not _KMS_KEY_ARN.match(kms)):
+    if kms is not None and (not isinstance(kms, str) or not KMS_KEY_ARN.match(kms)):
         problems.add(
             f"{field}.kms_key_arn",
             kms,
