@@ -100,7 +100,7 @@ REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
 
 def job(s: Settings, pod_spec: dict, name: str) -> dict:
     """The migration Job; ``pod_spec`` is the app pod's spec with the migrate step as its only
-    container (built by ``app_pod.migration_pod_spec``)."""
+    container (built by ``builders/app.py`` ``migration_pod_spec``)."""
     m = s.migrations
     pod_labels = labels(s.name, JOB_COMPONENT)
     template_metadata: dict = {"labels": pod_labels}

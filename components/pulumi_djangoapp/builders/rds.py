@@ -1,6 +1,6 @@
-"""A PostgreSQL server on Amazon RDS: its args, settings, checks and pure builders.
+"""A PostgreSQL server on Amazon RDS: the instance's arguments, the role Job and its SQL (pure).
 
-``database.provider: rds`` creates (``rds_database.RdsDatabase``) a subnet group, a security
+``database.provider: rds`` creates (``components/rds.py`` ``RdsDatabase``) a subnet group, a security
 group admitting 5432 only from the given client security groups, a parameter group pinning
 ``rds.force_ssl``, and an encrypted, private, Multi-AZ-capable instance whose master password RDS
 manages in Secrets Manager (``manage_master_user_password``: the component never sees it).

@@ -50,7 +50,7 @@ from .way_in import WayIn
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
-# The app's own mounts besides config and secrets (app_pod.py).
+# The app's own mounts besides config and secrets (builders/app.py).
 APP_MOUNT_PATHS = ("/tmp", "/var/log/app")
 
 _KUBERNETES_VERSION = re.compile(r"^v?1\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$")

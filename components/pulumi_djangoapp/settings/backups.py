@@ -1,27 +1,6 @@
-"""Backups of the in-cluster PostgreSQL: a nightly ``pg_dump`` uploaded to S3, and its restore.
-
-One CronJob ``<app>-backup``. Its pod dumps and uploads in two containers sharing a volume:
-``dump`` (the database's own image, so ``pg_dump``'s major version is the server's) writes a
-custom-format archive, checks that ``pg_restore`` can read it to the end and only then renames it
-into place; ``upload`` (the AWS CLI image, the only container with cloud credentials, its own
-ServiceAccount and role) copies it to its final key in one ``aws s3 cp``. S3 shows an object only
-once its PUT, or its multipart upload, has completed, so an interrupted upload never looks like a
-backup and no temporary key or server-side move is needed (aws-cli v2's ``s3 mv`` between S3
-locations reads the source's tags from 8 MiB on, ``customizations/s3/subscribers.py``
-``SetTagsSubscriber``: the move needed ``s3:GetObjectTagging`` and failed without it). The
-bucket's lifecycle aborts incomplete multipart uploads.
-
-The shared volume is a generic ephemeral volume of the database's StorageClass (encrypted where
-the database's is), sized like the database: the dump never lands on the node's root disk, whose
-size (20 GiB on EKS managed nodes by default) would otherwise bound the database that can be
-backed up.
-
-Restore (``restore_job``): a Job that downloads one archive, restores it into a new database
-(``<db>_restore_<stamp>``, with the archive's encoding and locale) and only when that succeeded
-swaps the names in one transaction, keeping the previous database as ``<db>_before_<stamp>``. A
-role without CREATEDB, a locale the server lacks or a failing restore stop before the live
-database is touched (README "Backups and restore").
-"""
+"""The arguments of backups (``BackupArgs``): schedule, retention, time zone, suspension, and
+what backups refuse (an external database, the kubernetes backend). What they build, and why, is
+in ``builders/backups.py``."""
 
 from dataclasses import dataclass
 from typing import Any, NotRequired, Optional, TypedDict

@@ -1,17 +1,7 @@
-"""The task broker: an in-cluster Valkey (Redis protocol) or an external Redis-protocol server.
-
-In the cluster: a one-replica StatefulSet of the official Valkey image (BSD-licensed; Redis 7.4+
-is not), PSS restricted with a read-only root. The image cannot read a password from a file
-(its entrypoint, ``docker-entrypoint.sh`` in valkey-io/valkey-container, only re-execs as the
-``valkey`` user), so the password reaches it as an ACL file from the credentials Secret. Queued
-tasks are data: append-only persistence on a claim that outlives the pod, and ``maxmemory`` with
-``noeviction`` so a full broker refuses new tasks instead of silently dropping queued ones.
-
-Outside the cluster (ElastiCache, ``rediss://``): the component generates the password and
-stores the whole URL like the database's; the server's AUTH token is set to it by its owner.
-
-The app never sees the URL in env: ``BROKER_URL_FILE`` names the secret file that holds it.
-"""
+"""The arguments of the task broker (``BrokerArgs``): an in-cluster Valkey (image, storage,
+resources, persistence) or an external ``redis://``/``rediss://`` URL without its password,
+checked as the client library would parse it. The server, its ACL and its claim are built in
+``builders/broker.py``."""
 
 import re
 import urllib.parse

@@ -1,22 +1,6 @@
-"""Background processes (Celery workers, beat): a Deployment each, with the app pod's plumbing.
-
-Each process runs the app image with its own exec-form command (so SIGTERM reaches the process
-itself, not a shell), after the web pod's preparation (native sidecars, fetch steps, wait-for-db)
-and a bounded ``migrate --check`` wait: a process never migrates, in any migration mode. It
-listens on nothing: no Service, a NetworkPolicy that admits nothing.
-
-Health comes from files the process writes under ``/tmp`` (from Celery signals in the example
-app), checked by a tiny Python probe: ``celery inspect ping`` would load the whole app and ask the
-broker on every probe, and restart every worker while the broker is away.
-
-Shutdown is Celery's warm shutdown: SIGTERM stops taking tasks, running tasks finish, exit 0.
-``termination_grace_seconds`` must cover the longest task; past it the kubelet kills the pod and
-the task's message is redelivered only if it was acknowledged late (``task_acks_late``).
-
-A ``singleton`` (beat) runs one replica with ``strategy: Recreate``: a rollout stops the old pod
-before it starts the new one. A node partition can still leave an unreachable old pod running
-while a new one starts (the control plane cannot stop what it cannot reach).
-"""
+"""The arguments of background processes (``ProcessArgs``): names, exec-form commands, replicas
+or a singleton, the grace period, the file probes and an autoscaler. The Deployments, their
+probes and pods are in ``builders/processes.py``."""
 
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict

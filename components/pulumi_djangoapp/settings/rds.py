@@ -1,24 +1,8 @@
-"""A PostgreSQL server on Amazon RDS: its args, settings, checks and pure builders.
-
-``database.provider: rds`` creates (``rds_database.RdsDatabase``) a subnet group, a security
-group admitting 5432 only from the given client security groups, a parameter group pinning
-``rds.force_ssl``, and an encrypted, private, Multi-AZ-capable instance whose master password RDS
-manages in Secrets Manager (``manage_master_user_password``: the component never sees it).
-
-The app does not connect as the master user. A Job (``<app>-db-role``) runs before the
-migrations: ``fetch-credentials`` (AWS CLI image; the only container with the ``<app>-db-admin``
-role, which may read the master secret and the app's database secret and nothing else) writes
-the master credentials, the app's generated password and the RDS CA bundle to an in-memory
-volume; ``create-role`` (the PostgreSQL image; no cloud credentials) creates or updates the app's
-role and database over TLS with ``verify-full``. The SQL is idempotent and written for the RDS
-master, which is not a superuser: it has CREATEROLE and CREATEDB, and from PostgreSQL 16 a
-CREATEROLE user holds only ADMIN OPTION on the roles it creates (no SET), so it grants itself
-the app role before creating a database owned by it.
-
-Every app pod's ``fetch-secrets`` step also downloads the CA bundle next to the secret files,
-and the app's URL says ``sslmode=verify-full&sslrootcert=<that file>``: ``sslmode=require`` would
-not check who answers.
-"""
+"""The arguments of a PostgreSQL server on Amazon RDS (``RdsArgs``) and every check that AWS,
+RDS or PostgreSQL would otherwise make only at ``pulumi up``: identifiers and their lengths,
+reserved master names, subnets in two zones, storage autoscaling's 10 % margin, the CA bundle of
+the region's partition. The instance's arguments, the role Job and its SQL are in
+``builders/rds.py``; the AWS resources in ``components/rds.py``."""
 
 import re
 from dataclasses import dataclass

@@ -1,13 +1,6 @@
-"""Scheduled management commands: a CronJob each, with the app pod's plumbing.
-
-Each run's pod has the web pod's preparation (native sidecars, fetch steps, wait-for-db) and
-then waits for migrations (a bounded ``migrate --check`` loop) instead of running them; its one
-container is the command. Defaults that keep a schedule from piling up or hiding failures:
-``concurrencyPolicy: Forbid``, a ``startingDeadlineSeconds`` (a late run is skipped, not started
-hours late; the controller stops and warns after more than 100 missed schedules without one),
-history limits, ``ttlSecondsAfterFinished``, ``backoffLimit``, ``activeDeadlineSeconds`` and a
-``podFailurePolicy`` that does not count node drains against the retries.
-"""
+"""The arguments of scheduled management commands (``ScheduleArgs``): cron expressions checked
+field by field as the CronJob controller parses them, IANA time zones, deadlines. The CronJobs are
+built in ``builders/schedules.py``."""
 
 import zoneinfo
 from dataclasses import dataclass

@@ -1,13 +1,7 @@
-"""A way in from outside the cluster: an ALB Ingress or a Gateway API HTTPRoute, and what Django
-and the NetworkPolicy must know about it.
-
-Facts this relies on (AWS Load Balancer Controller docs, Gateway API v1): annotation values are
-strings; ``target-type: ip`` sends traffic straight to pod IPs from the ALB's addresses in the
-VPC, which a NetworkPolicy can only admit by ``ipBlock``; ALB health checks send the target IP as
-``Host`` (the app answers its health path without host validation); a pod leaves the target
-group only after the deregistration delay, so ``preStop`` must outlast it; HTTPRoute is
-``gateway.networking.k8s.io/v1`` with ``parentRefs``, ``hostnames``, ``rules``.
-"""
+"""The arguments of the way in (``IngressArgs``, ``HttpRouteArgs``): hosts, where the traffic
+comes from, the ALB's annotations and certificates, the Gateway's parent refs; what an IP family
+requires of the load balancer. The Ingress, the HTTPRoute and the env Django reads are built in
+``builders/way_in.py``."""
 
 import ipaddress
 import re
