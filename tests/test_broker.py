@@ -214,8 +214,6 @@ def test_the_broker_claim_grows_in_place_after_its_statefulset():
     claim = run.one("PersistentVolumeClaimPatch", "shop-broker-data")
     assert claim.inputs["metadata"]["name"] == "data-shop-broker-0"
     assert claim.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
-    assert claim.inputs["spec"] == {
-        "resources": {"requests": {"storage": "4Gi"}},
-        "storageClassName": "gp3",
-    }
+    # #29: the class is the template's alone (a bound claim's class cannot change).
+    assert claim.inputs["spec"] == {"resources": {"requests": {"storage": "4Gi"}}}
     assert run.one("apps/v1:StatefulSet", "shop-broker").urn in claim.dependencies

@@ -1,5 +1,6 @@
+import pulumi
 from conftest import MINIMAL
-from harness import run_program
+from harness import RecordingMocks, run_program
 
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.builders import database
@@ -105,8 +106,11 @@ def test_a_larger_volume_is_applied_to_the_live_claim_instead_of_replacing_the_s
     assert claim.inputs["metadata"]["name"] == "data-shop-postgres-0"  # <template>-<set>-<ordinal>
     assert claim.inputs["metadata"]["namespace"] == "shop-prod"
     assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "200Gi"
-    # The class is stated too: a changed class is refused by the API server at preview.
-    assert claim.inputs["spec"]["storageClassName"] == "shop-gp3"
+    # #29: never the class: the class of a bound claim cannot change (the API server refuses
+    # it), and an upgrade that names a class must not send it to a live claim.
+    assert "storageClassName" not in claim.inputs["spec"]
+    template = statefulset.inputs["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert template["storageClassName"] == "shop-gp3"
 
 
 def test_the_claim_patch_takes_over_the_size_field_from_the_controller_after_the_statefulset():
@@ -123,3 +127,37 @@ def test_the_claim_name_matches_the_statefulsets_template_and_name():
         claim.inputs["metadata"]["name"] == f"{template}-{statefulset.inputs['metadata']['name']}-0"
     )
     assert statefulset.inputs["spec"]["replicas"] == 1  # one claim: ordinal 0
+
+
+class LiveClaimMocks(RecordingMocks):
+    """The live claim as the API server returns it after the patch: its own class."""
+
+    def __init__(self, live_class):
+        super().__init__()
+        self.live_class = live_class
+
+    def new_resource(self, args):
+        name, state = super().new_resource(args)
+        if args.typ == "kubernetes:core/v1:PersistentVolumeClaimPatch":
+            state = {**state, "spec": {**state["spec"], "storageClassName": self.live_class}}
+        return name, state
+
+
+def _warnings_for(monkeypatch, live_class, wanted="shop-gp3"):
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, resource=None, **_: warnings.append(msg))
+    run_program(
+        lambda: DjangoApp("shop", {**MINIMAL, "database": {"storage_class": wanted}}).namespace,
+        mocks=LiveClaimMocks(live_class),
+    )
+    return [w for w in warnings if "StorageClass" in w]
+
+
+def test_a_live_claim_of_another_class_is_warned_about_and_left_alone(monkeypatch):
+    (warning,) = _warnings_for(monkeypatch, "gp2")
+    assert "data-shop-postgres-0" in warning and "'gp2'" in warning and "'shop-gp3'" in warning
+    assert "docs/runbooks/volume-growth.md" in warning
+
+
+def test_a_live_claim_of_the_named_class_cannot_warn(monkeypatch):
+    assert _warnings_for(monkeypatch, "shop-gp3") == []

@@ -215,7 +215,7 @@ def service_account(s: Settings) -> dict:
 
 
 def data_claim_patch(s: Settings, force_annotation: str) -> dict:
-    """Like the database's: the live claim carries size and class; the template is ignored."""
+    """Like the database's: the live claim carries the size (never the class); the template is ignored."""
     assert s.broker is not None
     app, namespace = s.name, s.namespace
     spec = claim_spec(s.broker)
@@ -226,5 +226,5 @@ def data_claim_patch(s: Settings, force_annotation: str) -> dict:
             **_metadata(app, namespace, data_claim_name(app)),
             "annotations": {force_annotation: "true"},
         },
-        "spec": {k: v for k, v in spec.items() if k != "accessModes"},
+        "spec": {"resources": spec["resources"]},
     }

@@ -119,15 +119,21 @@ def data_claim_name(s: Settings) -> str:
 
 
 def data_claim_patch(s: Settings) -> dict:
-    """The live data claim, patched to the wanted size and class.
+    """The live data claim, patched to the wanted size.
 
     ``volumeClaimTemplates`` is immutable: a changed size there would replace the StatefulSet
     (a protected one fails `up`; an unprotected one goes down, and the new template would not
     even resize the existing claim). So the component ignores changes to the template and
-    states size and class on the claim itself. A larger size expands the volume in place (its
-    class needs ``allowVolumeExpansion``). A smaller size or another class is refused by the API
-    server ("can not be less than previous value", the class of a bound claim is immutable),
-    which `pulumi preview` reports from its server-side dry run before anything changes.
+    states the size on the claim itself. A larger size expands the volume in place (its class
+    needs ``allowVolumeExpansion``); a smaller one is refused by the API server ("can not be less
+    than previous value"), which `pulumi preview` reports from its server-side dry run.
+
+    The class is never in the patch: the template sets it when the claim is created, and the
+    class of a bound claim cannot change (``spec`` is immutable but for the storage request,
+    k8s.io/kubernetes ``pkg/apis/core/validation`` ``ValidatePersistentVolumeClaimUpdate``).
+    Under mocks and at preview nobody knows whether the claim is bound, so a class named later
+    (an upgrade that names one) must not reach it; the component warns when the live claim's
+    class differs (``class_drift_warning``).
     """
     spec = _claim_spec(s)
     return {
@@ -137,8 +143,19 @@ def data_claim_patch(s: Settings) -> dict:
             **_metadata(s, data_claim_name(s)),
             "annotations": {PATCH_FORCE_ANNOTATION: "true"},
         },
-        "spec": {k: v for k, v in spec.items() if k != "accessModes"},
+        "spec": {"resources": spec["resources"]},
     }
+
+
+def class_drift_warning(wanted: Optional[str], live: Optional[str], claim: str) -> Optional[str]:
+    """What to say when the stack names a class the live claim does not have."""
+    if not wanted or not live or wanted == live:
+        return None
+    return (
+        f"the claim {claim} has StorageClass {live!r}, the stack names {wanted!r}: a bound claim "
+        "keeps its class (the API server refuses to change it), so the data stays where it is; to "
+        "move it to the new class see docs/runbooks/volume-growth.md"
+    )
 
 
 def statefulset(s: Settings) -> dict:

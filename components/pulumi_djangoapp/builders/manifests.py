@@ -49,6 +49,8 @@ class Facts:
     """Holds data: protected and retained under ``protect_data``; its claim templates are not diffed."""
     patches: Optional[str] = None
     """A server-side apply patch of what the object of this role created (a StatefulSet's claim)."""
+    storage_class: Optional[str] = None
+    """The class the stack names for the patched claim: warned about when the live one differs."""
     replace_on_change: bool = False
     """A Job: its template is immutable, so a change Pulumi sees replaces it."""
     await_seconds: Optional[int] = None
@@ -163,7 +165,11 @@ def built_objects(
             ),
             Built("postgres-service", database.service(s)),
             Built("postgres-headless-service", database.headless_service(s)),
-            Built("postgres-data", database.data_claim_patch(s), Facts(patches="postgres")),
+            Built(
+                "postgres-data",
+                database.data_claim_patch(s),
+                Facts(patches="postgres", storage_class=s.database.storage_class),
+            ),
         ]
     if s.broker and s.broker.in_cluster:
         objects += [
@@ -173,7 +179,7 @@ def built_objects(
             Built(
                 "broker-data",
                 broker.data_claim_patch(s, database.PATCH_FORCE_ANNOTATION),
-                Facts(patches="broker"),
+                Facts(patches="broker", storage_class=s.broker.storage_class),
             ),
         ]
     if s.database.provider == "rds":

@@ -16,6 +16,7 @@ import pulumi_random as random
 from ..builders import (
     backups,
     broker,
+    database,
     effective_resources,
     manifests,
     rds,
@@ -241,6 +242,13 @@ class DjangoApp(pulumi.ComponentResource):
                 patch=facts.patches is not None,
                 ignore=list(facts.ignore_changes) or None,
             )  # fmt: skip
+            if facts.storage_class:
+                claim = manifest["metadata"]["name"]
+                registered[role_name].spec.apply(
+                    lambda spec, wanted=facts.storage_class, claim=claim: self._warn_class_drift(
+                        wanted, spec, claim
+                    )
+                )
             if facts.pod_kind:
                 containers = effective_resources.container_resources(
                     manifests.pod_template(manifest)
@@ -301,6 +309,15 @@ class DjangoApp(pulumi.ComponentResource):
             else pulumi.Output.from_input(None)
         )
         self.register_outputs({name: getattr(self, name) for name in OUTPUTS})
+
+    def _warn_class_drift(self, wanted: str, spec: Any, claim: str) -> None:
+        # The SDK's typed output (a dict subclass with properties), or a plain dict.
+        live = getattr(spec, "storage_class_name", None)
+        if live is None and type(spec) is dict:
+            live = spec.get("storageClassName")
+        warning = database.class_drift_warning(wanted, live, claim)
+        if warning:
+            pulumi.log.warn(f"DjangoApp {self._settings.name!r}: {warning}", resource=self)
 
     def _apply(
         self,
