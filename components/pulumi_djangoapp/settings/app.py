@@ -175,7 +175,8 @@ def _kubernetes_minor(problems: Problems, value: Any) -> int:
         problems.add(
             "kubernetes_version",
             value,
-            f"must be 1.{MIN_KUBERNETES_MINOR} or newer (the oldest version providers still support)",
+            f"must be 1.{MIN_KUBERNETES_MINOR} or newer (the oldest version providers still support; "
+            "0.1 accepted 1.25+: upgrade the cluster first, or stay on 0.1 until then)",
         )
     return minor
 

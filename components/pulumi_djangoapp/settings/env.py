@@ -34,6 +34,18 @@ MANAGED_ENV = (
     *way_in.MANAGED_ENV,
 )
 
+# What replaces a variable the component now sets from the way in (0.1 let a stack set them in env).
+MANAGED_BY_WAY_IN = {
+    name: f"is set by the component from the way in: {what}"
+    for name, what in {
+        "DJANGO_ALLOWED_HOSTS": "give the hosts as ingress.hosts or http_route.hosts (stack config: "
+        "djangoapp:wayIn and djangoapp:hosts); the probe host (probe_host, localhost by default) "
+        "is added by the component",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://<host> for every host of ingress.hosts or http_route.hosts",
+        "DJANGO_SECURE_PROXY_SSL_HEADER": "set with a TLS way in (ingress or http_route)",
+    }.items()
+}
+
 # These would carry a secret in plain text; the component delivers them as files instead.
 SECRET_ENV = PLAINTEXT_ENV
 
@@ -70,7 +82,11 @@ def checked_env(
             problems.add(where, text, "env values must be strings")
             continue
         if name in MANAGED_ENV:
-            problems.add(where, text, "is set by the component; choose another name")
+            problems.add(
+                where,
+                text,
+                MANAGED_BY_WAY_IN.get(name, "is set by the component; choose another name"),
+            )
         elif name in SECRET_ENV:
             problems.add(
                 where,

@@ -186,7 +186,13 @@ def check_types(
                 parsed = json.loads(value)
             except json.JSONDecodeError:
                 parsed = None
-            if not isinstance(parsed, list):
+            # pulumi v3.260.0 pkg/workspace/config.go: "Stack 'dev' with configuration key
+            # 'djangoapp:env' must be of type 'array<string>'" for a key left with no items (null).
+            if parsed is None and value in ("None", "null", ""):
+                problems.append(
+                    f"{full}: has no items (null), not a list: write an empty list as []"
+                )
+            elif not isinstance(parsed, list):
                 problems.append(f"{full}: {value!r} is not a list")
     if problems:
         raise ProgramError("stack config the engine would refuse: " + "; ".join(problems))

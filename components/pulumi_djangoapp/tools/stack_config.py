@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from ..settings import storage_class
-from ..settings.app import LISTEN_ADDRESSES
+from ..settings.app import LISTEN_ADDRESSES, normalise
 from ..settings.args import DEFAULTS, DjangoAppArgs
 from ..settings.aws import AWS_SECRETS_MANAGER, BACKENDS
 from ..settings.checks import Problem, ValidationError
@@ -24,6 +24,12 @@ from ..settings.database import DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURC
 from ..settings.resources import DEFAULT_APP_RESOURCES
 
 LOG_SHIPPER_PORT = 2020
+
+# What a stack file of an earlier release lacks, said where the key is reported (CHANGELOG.md).
+UPGRADE_NOTES = {
+    "kubeContext": " (since 0.2.0; in 0.1 an empty value meant the current context: set the one you "
+    "deployed with, `kubectl config current-context`)",
+}
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,11 @@ def _typed(key: ConfigKey, raw: Optional[str], problems: list[Problem], project:
     where = f"{project}:{key.key}"
     if raw is None:
         if key.required:
-            problems.append(Problem(where, None, f"is required: {key.description}"))
+            problems.append(
+                Problem(
+                    where, None, f"is required: {key.description}{UPGRADE_NOTES.get(key.key, '')}"
+                )
+            )
         return key.default
     if key.type == "integer":
         if not re.fullmatch(r"-?[0-9]+", raw.strip()):
@@ -272,9 +282,6 @@ def args_from_config(
                     f"only applies with databaseProvider {needed} (it is {provider})",
                 )
             )
-    if problems:
-        raise ValidationError(f"stack config of project {project!r}", problems)
-
     args: dict[str, Any] = {
         "image": v["image"],
         "replicas": v["replicas"],
@@ -330,8 +337,6 @@ def args_from_config(
             "max_replicas": v["autoscalingMax"],
             "cpu_utilization": v["autoscalingCpu"],
         }
-    if problems:
-        raise ValidationError(f"stack config of project {project!r}", problems)
     if v["databaseStorageClass"]:
         if provider == "in-cluster":
             args["database"]["storage_class"] = v["databaseStorageClass"]
@@ -345,17 +350,15 @@ def args_from_config(
         config_dir = Path(root or ".") / v["configDir"]
         if not config_dir.is_dir():
             # Named as the user wrote it; the Python API would only see the resolved path.
-            raise ValidationError(
-                f"stack config of project {project!r}",
-                [
-                    Problem(
-                        f"{project}:configDir",
-                        v["configDir"],
-                        f"must be an existing directory relative to the project root {Path(root or '.').resolve()}",
-                    )
-                ],
+            problems.append(
+                Problem(
+                    f"{project}:configDir",
+                    v["configDir"],
+                    f"must be an existing directory relative to the project root {Path(root or '.').resolve()}",
+                )
             )
-        args["config_dir"] = str(config_dir)
+        else:
+            args["config_dir"] = str(config_dir)
     if v["secretsBackend"] == AWS_SECRETS_MANAGER:
         # Empty strings mean "not set": only what a stack sets reaches the component.
         optional = {
@@ -371,7 +374,30 @@ def args_from_config(
         args.update({k: value for k, value in optional.items() if value})
         args["secret_recovery_window_days"] = v["secretRecoveryWindowDays"]
         args["config_bucket_force_destroy"] = v["configBucketForceDestroy"]
+    if problems:
+        # Every problem in one run (a stack file of an earlier release must not be fixed round by
+        # round): the component's own checks of what could be built, under their config keys, with
+        # those already reported left out.
+        raise ValidationError(
+            f"stack config of project {project!r}",
+            [*problems, *_component_problems(v["appName"], args, problems, project, get)],
+        )
     return v["appName"], args  # type: ignore[return-value]
+
+
+def _component_problems(
+    name: Any, args: dict, reported: list[Problem], project: str, get: Callable[[str], Any]
+) -> list[Problem]:
+    try:
+        normalise(name if isinstance(name, str) and name else "django", args)
+    except ValidationError as error:
+        seen = {p.field for p in reported}
+        return [
+            p
+            for p in with_config_keys(error, project, get).problems
+            if p.field.split(" (")[0] not in seen
+        ]
+    return []
 
 
 def _schedules(entries: list, problems: list, project: str) -> list[dict]:
