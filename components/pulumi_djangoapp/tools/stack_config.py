@@ -385,9 +385,16 @@ def args_from_config(
     return v["appName"], args  # type: ignore[return-value]
 
 
+# Keys that choose what the other keys mean: with one of them misspelt, the component's checks
+# would judge the rest against a guess, and send the user after keys that are right.
+SELECTORS = ("secretsBackend", "databaseProvider")
+
+
 def _component_problems(
     name: Any, args: dict, reported: list[Problem], project: str, get: Callable[[str], Any]
 ) -> list[Problem]:
+    if any(p.field in {f"{project}:{key}" for key in SELECTORS} for p in reported):
+        return []
     try:
         normalise(name if isinstance(name, str) and name else "django", args)
     except ValidationError as error:
