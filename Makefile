@@ -19,10 +19,15 @@ PYTEST_ARGS ?= -n 2
 # What ruff checks and formats: the package, its tests, the scripts and every program.
 LINTED := components tests scripts stacks examples policy provider e2e
 
-.PHONY: test unit lint contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools e2e
+.PHONY: test unit lint upgrade contract install postgres redis graphviz tools mutation pictures render validate bench clean e2e-tools e2e
 
 test: lint $(STAMP) $(CHECKOV) $(RUNTIME_STAMP) postgres redis graphviz tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What an `up` from each recorded release (releases.yaml) does: every stack, the consumer and the
+# API programs run with the release's code in its own venv and with today's (CHANGELOG.md).
+upgrade: $(STAMP) $(RUNTIME_STAMP)
+	$(BIN)/python scripts/upgrade_check.py
 
 # Rules and line length in pyproject.toml; `ruff format $(LINTED)` fixes what --check reports.
 lint: $(STAMP)

@@ -254,3 +254,27 @@ def test_base_with_an_unknown_ref_is_a_one_line_error(root, tmp_path):
     assert result.returncode == 2 and result.stderr.startswith(
         "render: --base no-such-ref-xyz: git rev-parse"
     )
+
+
+def test_a_claim_patch_is_updated_in_place_not_replaced():
+    # pulumi-kubernetes provider.go Diff: a Patch resource is replaced only for a new name or
+    # namespace; the class a 0.2 patch carried and today's does not is an in-place update.
+    from pulumi_djangoapp.tools.diff import replacing_fields
+
+    kind = "kubernetes:core/v1:PersistentVolumeClaimPatch"
+    old = {
+        "metadata": {"name": "data-shop-postgres-0"},
+        "spec": {"storageClassName": "gp3", "resources": {}},
+    }
+    new = {"metadata": {"name": "data-shop-postgres-0"}, "spec": {"resources": {}}}
+    assert replacing_fields(kind, old, new, {}) == []
+
+
+def test_a_claim_patch_of_another_claim_cannot_be_called_in_place():
+    from pulumi_djangoapp.tools.diff import replacing_fields
+
+    kind = "kubernetes:core/v1:PersistentVolumeClaimPatch"
+    old = {"metadata": {"name": "data-shop-postgres-0"}}
+    assert replacing_fields(kind, old, {"metadata": {"name": "data-web-postgres-0"}}, {}) == [
+        "metadata.name"
+    ]

@@ -8,8 +8,9 @@ Replacement table (why each entry forces a new resource):
   ``spec.selector``; StatefulSet every spec field but replicas, ordinals, template,
   updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds (k8s.io/kubernetes
   ``pkg/apis/apps/validation`` ``ValidateStatefulSetUpdate``); Job ``spec.template``
-  (``pkg/apis/batch/validation``); Service ``spec.clusterIP``; Secret and ConfigMap ``type``;
-  a bound claim's ``spec.storageClassName`` (``pkg/apis/core/validation``).
+  (``pkg/apis/batch/validation``); Service ``spec.clusterIP``; Secret and ConfigMap ``type``.
+  A Patch resource (the claims' size patches) is replaced only for a new name or namespace: the
+  provider updates every other field in place (pulumi-kubernetes ``provider.go`` ``Diff``).
 - AWS and random (the providers' ForceNew arguments): an S3 bucket's ``bucket``/``bucketPrefix``;
   a Secrets Manager secret's ``name``/``namePrefix``; an IAM role's ``name``/``namePrefix``/
   ``path``; a Pod Identity association's cluster, namespace and service account; an RDS
@@ -49,7 +50,6 @@ IMMUTABLE: dict[str, tuple[str, ...]] = {
     "Service": ("spec.clusterIP",),
     "Secret": ("type",),
     "ConfigMap": ("type",),
-    "PersistentVolumeClaimPatch": ("spec.storageClassName",),
     "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
     "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
     "aws:iam/role:Role": ("name", "namePrefix", "path"),
@@ -152,11 +152,39 @@ def _under(path: str, roots: Iterable[str]) -> Optional[str]:
 def _immutable(type_: str, kind: str) -> tuple[str, ...]:
     if type_.startswith("random:"):
         return ("",)
+    if type_.startswith("kubernetes:") and kind.endswith("Patch"):
+        # pulumi-kubernetes updates a Patch resource in place for every field but its name and
+        # namespace (provider/pkg/provider/provider.go, Diff: "Patch resources can be updated in
+        # place for all other properties"); what the API server refuses (a bound claim's class)
+        # fails the update instead.
+        return _K8S_NEW_OBJECT
     if type_.startswith("kubernetes:"):
         if kind == "StatefulSet":
             return (*_K8S_NEW_OBJECT, "spec")
         return (*_K8S_NEW_OBJECT, *IMMUTABLE.get(kind, ()))
     return IMMUTABLE.get(type_, ())
+
+
+def replacing_fields(type_: str, old_inputs: Any, new_inputs: Any, options: dict) -> list[str]:
+    """The changed input paths that make the provider replace the resource (the table above, the
+    resource's own ``replaceOnChanges``), leaving out what ``ignoreChanges`` hides."""
+    a, b = _flatten(old_inputs), _flatten(new_inputs)
+    ignored_roots = [i.replace("[", ".").rstrip("]") for i in options.get("ignoreChanges", [])]
+    kind = type_.rsplit(":", 1)[-1] if type_.startswith("kubernetes:") else type_
+    replaced = []
+    for path in sorted(set(a) | set(b)):
+        if a.get(path) == b.get(path) or _under(path, ignored_roots):
+            continue
+        if (
+            kind == "StatefulSet"
+            and path.startswith("spec.")
+            and _under(path, _STATEFULSET_MUTABLE)
+        ):
+            continue
+        root = _under(path, _immutable(type_, kind)) if not type_.startswith("random:") else path
+        if root is not None or _under(path, options.get("replaceOnChanges", [])):
+            replaced.append(path)
+    return replaced
 
 
 def diff(old: Path, new: Path) -> list[Change]:
@@ -177,22 +205,8 @@ def diff(old: Path, new: Path) -> list[Change]:
             continue
         change = Change(name, type_, "changed", fields)
         ignored_roots = [i.replace("[", ".").rstrip("]") for i in options.get("ignoreChanges", [])]
-        kind = change.kind
-        for path, _, _ in fields:
-            if _under(path, ignored_roots):
-                change.ignored.append(path)
-                continue
-            if (
-                kind == "StatefulSet"
-                and path.startswith("spec.")
-                and _under(path, _STATEFULSET_MUTABLE)
-            ):
-                continue
-            root = (
-                _under(path, _immutable(type_, kind)) if not type_.startswith("random:") else path
-            )
-            if root is not None or _under(path, options.get("replaceOnChanges", [])):
-                change.replaced_by.append(path)
+        change.ignored = [path for path, _, _ in fields if _under(path, ignored_roots)]
+        change.replaced_by = replacing_fields(type_, old_inputs, new_inputs, options)
         changes.append(change)
     return changes
 
