@@ -1,5 +1,6 @@
 """The review diff on known before/after pairs: what changes, what is replaced, what holds data."""
 
+import json
 import subprocess
 import sys
 
@@ -278,3 +279,70 @@ def test_a_claim_patch_of_another_claim_cannot_be_called_in_place():
     assert replacing_fields(kind, old, {"metadata": {"name": "data-web-postgres-0"}}, {}) == [
         "metadata.name"
     ]
+
+
+def _render_folder(folder, resources, objects=(), cloud=()):
+    folder.mkdir(parents=True)
+    (folder / "resources.yaml").write_text(yaml.safe_dump(resources))
+    (folder / "kubernetes.yaml").write_text(yaml.safe_dump_all(list(objects)))
+    (folder / "aws.json").write_text(json.dumps(list(cloud)))
+    return folder
+
+
+URN = (
+    "urn:pulumi:prod::djangoapp::djangoapp:index:DjangoApp$kubernetes:core/v1:Service::shop-service"
+)
+SERVICE = {
+    "kind": "Service",
+    "metadata": {"name": "shop", "namespace": "shop"},
+    "spec": {"ports": [{"port": 80}]},
+}
+
+
+def _service(urn=URN, **extra):
+    return {"name": "shop-service", "type": "kubernetes:core/v1:Service", "urn": urn, "custom": True,
+            "object": "Service shop/shop", "options": {}, **extra}  # fmt: skip
+
+
+def test_a_new_parent_is_a_new_urn_the_diff_shows_as_delete_and_create(tmp_path):
+    # #29: keyed by name, a resource moved under another parent printed "No changes".
+    moved = URN.replace(
+        "djangoapp:index:DjangoApp$", "djangoapp:index:DjangoApp$djangoapp:index:Web$"
+    )
+    before = _render_folder(tmp_path / "a", [_service()], [SERVICE])
+    after = _render_folder(tmp_path / "b", [_service(moved)], [SERVICE])
+    assert sorted(c.action for c in diff.diff(before, after)) == ["added", "removed"]
+
+
+def test_the_same_urn_and_inputs_cannot_show_a_change(tmp_path):
+    before = _render_folder(tmp_path / "a", [_service()], [SERVICE])
+    after = _render_folder(tmp_path / "b", [_service()], [SERVICE])
+    assert diff.diff(before, after) == []
+
+
+def test_a_provider_change_and_a_changed_secret_show_without_the_secret(tmp_path):
+    before = _render_folder(
+        tmp_path / "a", [_service(secrets={"stringData.password": "aaaa"})], [SERVICE]
+    )
+    after_entry = _service(
+        secrets={"stringData.password": "bbbb"}, options={"provider": "kubernetes"}
+    )
+    after = _render_folder(tmp_path / "b", [after_entry], [SERVICE])
+    (change,) = diff.diff(before, after)
+    fields = {path: (old, new) for path, old, new in change.fields}
+    assert fields["(provider)"] == ("default", "kubernetes")
+    assert fields["stringData.password (secret)"] == ("[secret]", "[secret, changed]")
+    assert "aaaa" not in diff.text([change]) and "bbbb" not in diff.text([change])
+
+
+def test_a_release_without_resources_yaml_is_compared_from_its_recorded_registrations(tmp_path):
+    # --base of a release older than resources.yaml records its registrations with its own code
+    # (scripts/upgrade_check.py record); the diff reads them by URN.
+    old = tmp_path / "old"
+    old.mkdir()
+    record = {"urn": URN, "type": "kubernetes:core/v1:Service", "custom": True, "inputs": {**SERVICE, "spec": {"ports": [{"port": 81}]}},
+              "provider": None, "ignoreChanges": [], "replaceOnChanges": []}  # fmt: skip
+    (old / "registrations.json").write_text(json.dumps([record]))
+    new = _render_folder(tmp_path / "new", [_service()], [SERVICE])
+    (change,) = diff.diff(old, new)
+    assert change.action == "changed" and change.fields[0][0].startswith("spec.ports")

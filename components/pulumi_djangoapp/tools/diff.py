@@ -119,7 +119,24 @@ def _load(directory: Path) -> dict[str, tuple[str, Any]]:
         if not r.get("custom"):
             continue
         inputs = objects.get(r.get("object", "")) if "object" in r else cloud.get(r["name"])
-        loaded[r["name"]] = (r["type"], inputs if inputs is not None else {}, r.get("options", {}))
+        options = {**r.get("options", {}), "secrets": r.get("secrets", {})}
+        # By URN where the render recorded it (parent and type chain included); older renders
+        # only had the name.
+        loaded[r.get("urn", r["name"])] = (r["type"], inputs if inputs is not None else {}, options)
+    return loaded
+
+
+def load_registrations(path: Path) -> dict[str, tuple[str, Any, dict]]:
+    """The registrations ``scripts/upgrade_check.py record`` wrote (any release's code), keyed by
+    URN, in the shape of :func:`_load`: what ``--base`` compares for a release without
+    ``resources.yaml``."""
+    loaded = {}
+    for r in json.loads(path.read_text()):
+        if r.get("custom"):
+            options = {
+                k: r[k] for k in ("ignoreChanges", "replaceOnChanges", "provider") if r.get(k)
+            }
+            loaded[r["urn"]] = (r["type"], r["inputs"], options)
     return loaded
 
 
@@ -187,23 +204,56 @@ def replacing_fields(type_: str, old_inputs: Any, new_inputs: Any, options: dict
     return replaced
 
 
+def _loaded(folder: Path) -> dict[str, tuple[str, Any, dict]]:
+    if (folder / "resources.yaml").is_file():
+        return _load(folder)
+    return load_registrations(folder / "registrations.json")
+
+
+def _label(key: str) -> str:
+    """A URN shown as its type chain's last type and name; a plain name as itself."""
+    return key.rsplit("::", 1)[-1] if key.startswith("urn:") else key
+
+
 def diff(old: Path, new: Path) -> list[Change]:
-    before, after = _load(old), _load(new)
+    before, after = _loaded(old), _loaded(new)
+    if any(k.startswith("urn:") for k in before) != any(k.startswith("urn:") for k in after):
+        # One side recorded names only (a render older than the URNs): compare by name.
+        before = {_label(k): v for k, v in before.items()}
+        after = {_label(k): v for k, v in after.items()}
     changes = []
     for name in sorted(set(before) | set(after)):
         if name not in before:
-            changes.append(Change(name, after[name][0], "added"))
+            changes.append(Change(_label(name), after[name][0], "added"))
             continue
         if name not in after:
-            changes.append(Change(name, before[name][0], "removed"))
+            changes.append(Change(_label(name), before[name][0], "removed"))
             continue
         type_, old_inputs, _ = before[name]
         _, new_inputs, options = after[name]
+        old_options = before[name][2]
         a, b = _flatten(old_inputs), _flatten(new_inputs)
         fields = [(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+        # A secret's value never shows; its digest says whether it changed.
+        old_secrets, new_secrets = old_options.get("secrets", {}), options.get("secrets", {})
+        fields += [
+            (f"{p} (secret)", "[secret]", "[secret, changed]")
+            for p in sorted(set(old_secrets) & set(new_secrets))
+            if old_secrets[p] != new_secrets[p]
+        ]
+        # The same URN under another provider: pulumi-kubernetes replaces it only when the new
+        # provider's active cluster differs (DiffConfig); shown so a reviewer can judge.
+        if old_options.get("provider") != options.get("provider"):
+            fields.append(
+                (
+                    "(provider)",
+                    old_options.get("provider") or "default",
+                    options.get("provider") or "default",
+                )
+            )
         if not fields:
             continue
-        change = Change(name, type_, "changed", fields)
+        change = Change(_label(name), type_, "changed", fields)
         ignored_roots = [i.replace("[", ".").rstrip("]") for i in options.get("ignoreChanges", [])]
         change.ignored = [path for path, _, _ in fields if _under(path, ignored_roots)]
         change.replaced_by = replacing_fields(type_, old_inputs, new_inputs, options)

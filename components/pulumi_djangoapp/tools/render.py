@@ -18,6 +18,7 @@ import argparse
 import base64
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -76,13 +77,41 @@ def resource_options(request: Any, response_urn: str) -> dict:
         "customTimeouts": timeouts or None,
         "provider": request.provider.split("::")[-2] if request.provider else None,
     }
-    return {
+    entry = {
         "name": request.name,
         "type": request.type,
+        # The identity Pulumi keys state by: a new parent or type is a new resource (delete and
+        # create unless aliased), which the review diff must show.
+        "urn": response_urn,
         "parent": _name_of(request.parent) if request.parent else None,
         "custom": request.custom,
         "options": {k: v for k, v in options.items() if v is not None},
     }
+    secrets = secret_digests(rpc.deserialize_properties(request.object, keep_unknowns=True))
+    if secrets:
+        # Never a value: a digest per secret input, so the diff can say "changed (secret)".
+        entry["secrets"] = secrets
+    return entry
+
+
+def secret_digests(value: Any, path: str = "") -> dict[str, str]:
+    """``path -> sha256[:16]`` of every secret-marked value under ``value``."""
+    import hashlib
+
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            text = json.dumps(value.get("value"), sort_keys=True, default=str)
+            return {path: hashlib.sha256(text.encode()).hexdigest()[:16]}
+        found: dict[str, str] = {}
+        for key, item in value.items():
+            found.update(secret_digests(item, f"{path}.{key}" if path else str(key)))
+        return found
+    if isinstance(value, list):
+        found = {}
+        for index, item in enumerate(value):
+            found.update(secret_digests(item, f"{path}[{index}]"))
+        return found
+    return {}
 
 
 def computed(name: str, attribute: str) -> str:
@@ -435,9 +464,22 @@ def render_base(ref: str, stack: str, cwd: Optional[Path] = None) -> Path:
         )
     out = tree / "out" / stack
     if not (out / "resources.yaml").is_file():
-        raise RenderError(
-            f"--base {ref}: that commit's render predates the review diff (no resources.yaml)"
-        )
+        # A release older than resources.yaml: record its registrations (URNs, inputs, options)
+        # with its own code and venv, through today's engine-faithful recorder.
+        recorder = top / "scripts" / "upgrade_check.py"
+        python = tree / ".venv" / "bin" / "python"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(tree) if (tree / "components" / "__init__.py").exists() else "",
+        }
+        done = subprocess.run(
+            [str(python), str(recorder), "record", str(tree), stack, str(out / "registrations.json")],
+            cwd=tree, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RenderError(
+                f"--base {ref}: recording its registrations failed:\n{done.stderr[-2000:]}"
+            )
     return out
 
 
