@@ -113,12 +113,18 @@ def _load(directory: Path) -> dict[str, tuple[str, Any]]:
         if doc:
             meta = doc.get("metadata", {})
             objects[f"{doc.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"] = doc
-    cloud = {r["name"]: r["inputs"] for r in json.loads((directory / "aws.json").read_text())}
+    # By type and name: a Secret and its generated RandomPassword may share a name.
+    cloud = {
+        (r["type"], r["name"]): r["inputs"]
+        for r in json.loads((directory / "aws.json").read_text())
+    }
     loaded = {}
     for r in resources:
         if not r.get("custom"):
             continue
-        inputs = objects.get(r.get("object", "")) if "object" in r else cloud.get(r["name"])
+        inputs = (
+            objects.get(r.get("object", "")) if "object" in r else cloud.get((r["type"], r["name"]))
+        )
         options = {**r.get("options", {}), "secrets": r.get("secrets", {})}
         # By URN where the render recorded it (parent and type chain included); older renders
         # only had the name.
@@ -136,8 +142,23 @@ def load_registrations(path: Path) -> dict[str, tuple[str, Any, dict]]:
             options = {
                 k: r[k] for k in ("ignoreChanges", "replaceOnChanges", "provider") if r.get(k)
             }
-            loaded[r["urn"]] = (r["type"], r["inputs"], options)
+            secrets: dict[str, str] = {}
+            options["secrets"] = secrets
+            loaded[r["urn"]] = (r["type"], _masked(r["inputs"], secrets), options)
     return loaded
+
+
+def _masked(value: Any, secrets: dict[str, str], path: str = "") -> Any:
+    """Recorded ``[secret sha256:<digest>]`` values as the render shows them (``[secret]``), the
+    digest kept aside for the comparison."""
+    if isinstance(value, str) and value.startswith("[secret sha256:"):
+        secrets[path] = value[len("[secret sha256:") : -1]
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

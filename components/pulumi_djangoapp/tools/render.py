@@ -472,8 +472,18 @@ def render_base(ref: str, stack: str, cwd: Optional[Path] = None) -> Path:
             **os.environ,
             "PYTHONPATH": str(tree) if (tree / "components" / "__init__.py").exists() else "",
         }
+        # Stack values as that release's users had to write them (releases.yaml run_with).
+        releases = top / "releases.yaml"
+        known = yaml.safe_load(releases.read_text())["releases"] if releases.is_file() else []
+        run_with = next((r.get("run_with", {}) for r in known if r.get("commit") == sha), {})
+        stack_file = yaml.safe_load((tree / f"Pulumi.{stack}.yaml").read_text()) or {}
+        values = stack_file.get("config") or {}
+        overrides = {
+            key: template.format(values[key]) for key, template in run_with.items() if key in values
+        }
         done = subprocess.run(
-            [str(python), str(recorder), "record", str(tree), stack, str(out / "registrations.json")],
+            [str(python), str(recorder), "record", str(tree), stack, str(out / "registrations.json"),
+             "--overrides", json.dumps(overrides)],
             cwd=tree, env=env, capture_output=True, text=True,
         )  # fmt: skip
         if done.returncode != 0:
@@ -567,9 +577,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if options.diff is not None:
         from . import diff
 
-        if not (options.diff / "resources.yaml").is_file():
+        if not any((options.diff / f).is_file() for f in ("resources.yaml", "registrations.json")):
             print(
-                f"render: --diff {options.diff}: not a render folder (no resources.yaml)",
+                f"render: --diff {options.diff}: not a render folder (no resources.yaml or registrations.json)",
                 file=sys.stderr,
             )
             return 2
