@@ -253,6 +253,15 @@ def compare(before: list[dict], after: list[dict], exceptions: dict[str, dict]) 
     return problems
 
 
+def _updated_kinds(before: list[dict], after: list[dict]) -> set[str]:
+    old = {r["urn"]: r for r in before}
+    return {
+        r["type"].rsplit(":", 1)[-1]
+        for r in after
+        if r["urn"] in old and r["inputs"] != old[r["urn"]]["inputs"]
+    }
+
+
 def summary(before: list[dict], after: list[dict]) -> str:
     """What the up does besides losses: counts, and the kinds it updates in place."""
     old = {r["urn"]: r for r in before}
@@ -282,6 +291,7 @@ def check() -> int:
         path_entry = tree if (tree / "components" / "__init__.py").exists() else None
         exceptions = {e["urn"]: e for e in release.get("exceptions", [])}
         base = tree.parent
+        updated_kinds: set[str] = set()
         programs = _programs(tree) + [
             (f"api {n}", p, "test", None) for n, p in _api_projects(base).items()
         ]
@@ -318,9 +328,16 @@ def check() -> int:
             )
             failures += bool(problems)
             before, after = json.loads(old_out.read_text()), json.loads(new_out.read_text())
+            updated_kinds |= _updated_kinds(before, after)
             verdict = "ok" if not problems else "FAIL"
             lines.append(f"{release['version']} {label}: {verdict} ({summary(before, after)})")
             lines += [f"    {p}" for p in problems]
+        # What the CHANGELOG says an up from this release updates, when it says it exactly.
+        if "updates" in release and set(release["updates"]) != updated_kinds:
+            failures += 1
+            lines.append(
+                f"{release['version']}: an up updates {sorted(updated_kinds)}, releases.yaml says {sorted(release['updates'])}"
+            )
         lines.append(f"{release['version']}: {time.monotonic() - started:.0f} s")
     print("\n".join(lines))
     return 1 if failures else 0

@@ -67,3 +67,12 @@ def test_every_exception_has_an_alias_or_a_migration():
             assert exception["urn"].startswith("urn:pulumi:") and (
                 exception.get("alias") or exception.get("migration")
             )
+
+
+def test_the_updated_kinds_are_what_changed_inputs_and_nothing_else():
+    # releases.yaml's `updates` (what the CHANGELOG says an up updates) is compared with these.
+    before = [statefulset("10Gi"), resource(SVC, {"spec": {}})]
+    assert upgrade_check._updated_kinds(before, before) == set()
+    assert upgrade_check._updated_kinds(
+        before, [statefulset("20Gi"), resource(SVC, {"spec": {}})]
+    ) == {"StatefulSet"}
