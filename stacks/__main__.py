@@ -40,18 +40,19 @@ try:
         config.get_secret,
         pulumi.runtime.config.is_config_secret,
     )
-    normalise(name, args)
+    settings = normalise(name, args)
     storage = storage_class_args(config.get, project)
 except ValidationError as error:
     # RunError: Pulumi prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(with_config_keys(error, project, config.get))) from None
 
 # Explicit providers: the region (or LocalStack endpoint) and the cluster are in the stack file,
-# never whatever kube context happens to be current on the machine running `pulumi up`.
-providers = {
-    "aws": aws.Provider("aws", **aws_provider_args(config.get)),
-    "kubernetes": k8s.Provider("kubernetes", context=config.require("kubeContext")),
-}
+# never whatever kube context happens to be current on the machine running `pulumi up`. The AWS
+# provider only when something needs AWS (the Secrets Manager backend, which RDS and backups
+# require): a kubernetes-backend stack makes the engine load no AWS plugin.
+providers = {"kubernetes": k8s.Provider("kubernetes", context=config.require("kubeContext"))}
+if settings.uses_aws:
+    providers["aws"] = aws.Provider("aws", **aws_provider_args(config.get))
 depends_on = []
 if storage:
     depends_on.append(

@@ -3,7 +3,7 @@ import json
 import pulumi
 import pytest
 import yaml
-from harness import run_project
+from harness import RecordingMocks, run_project
 from pulumi.output import Unknown
 
 from pulumi_djangoapp.settings.checks import ValidationError
@@ -565,3 +565,48 @@ def test_every_documented_default_is_the_declared_one():
         and f"Default: ``{str(value).lower()}``" not in docs[name]
     }
     assert wrong == {}
+
+
+class InvokeRecordingMocks(RecordingMocks):
+    def __init__(self):
+        super().__init__()
+        self.invokes = []
+
+    def call(self, args):
+        self.invokes.append(args.token)
+        return super().call(args)
+
+
+def _stack_run(root, backend_keys):
+    from harness import run_project
+
+    config = {
+        "djangoapp:image": "ghcr.io/example/django-shop:1.0.0",
+        "djangoapp:kubeContext": "kind-djangoapp",
+        **backend_keys,
+    }
+    mocks = InvokeRecordingMocks()
+    return run_project(root, "test", config, mocks=mocks), mocks
+
+
+def test_a_kubernetes_backend_stack_registers_and_invokes_nothing_of_aws(root):
+    # #30: the engine loads a provider's plugin for any registration or invoke of it; a stack with
+    # no AWS side must not need pulumi-resource-aws.
+    run, mocks = _stack_run(root, {"djangoapp:secretsBackend": "kubernetes"})
+    assert [
+        r.type for r in run.registrations if r.type.startswith(("aws:", "pulumi:providers:aws"))
+    ] == []
+    assert [t for t in mocks.invokes if t.startswith("aws:")] == []
+    assert any(r.type == "pulumi:providers:kubernetes" for r in run.registrations)
+
+
+def test_an_aws_backend_stack_cannot_go_without_its_explicit_aws_provider(root):
+    run, _ = _stack_run(
+        root,
+        {
+            "djangoapp:awsRegion": "eu-west-3",
+            "djangoapp:oidcProviderArn": "arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-3.amazonaws.com/id/T1",
+            "djangoapp:oidcProviderUrl": "https://oidc.eks.eu-west-3.amazonaws.com/id/T1",
+        },
+    )
+    assert [r.name for r in run.registrations if r.type == "pulumi:providers:aws"] == ["aws"]
