@@ -141,10 +141,12 @@ bench: $(STAMP)
 e2e-tools:
 	bash e2e/build-tools.sh
 
-# The built tools together once: a control plane with kwok, `pulumi up`/preview/destroy of a
-# YAML program through the real engine and kubernetes provider (CONTRIBUTING "The real tools").
+# The built tools together: a control plane with kwok, `pulumi up`/preview/destroy of a YAML
+# program through the real engine and kubernetes provider; then the component's own objects and
+# options the same way (e2e/lifecycle.py; CONTRIBUTING "The real tools").
 e2e: $(STAMP) e2e-tools
 	$(BIN)/python e2e/smoke.py
+	$(BIN)/python e2e/lifecycle.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(RUNTIME_VENV) .pytest_cache build out

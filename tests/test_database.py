@@ -116,6 +116,9 @@ def test_a_larger_volume_is_applied_to_the_live_claim_instead_of_replacing_the_s
 def test_the_claim_patch_takes_over_the_size_field_from_the_controller_after_the_statefulset():
     _, statefulset, claim = data_objects()
     assert claim.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    # A bound claim of a WaitForFirstConsumer class is never "ready" to pulumi-kubernetes' claim
+    # awaiter (it waits for Pending): found by the real engine in e2e/lifecycle.py.
+    assert claim.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
     assert statefulset.urn in claim.dependencies
     assert "storageClassName" not in claim.inputs["spec"]  # the cluster default stays unnamed
 

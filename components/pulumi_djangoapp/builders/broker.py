@@ -214,7 +214,7 @@ def service_account(s: Settings) -> dict:
     }
 
 
-def data_claim_patch(s: Settings, force_annotation: str) -> dict:
+def data_claim_patch(s: Settings, annotations: dict) -> dict:
     """Like the database's: the live claim carries the size (never the class); the template is ignored."""
     assert s.broker is not None
     app, namespace = s.name, s.namespace
@@ -224,7 +224,7 @@ def data_claim_patch(s: Settings, force_annotation: str) -> dict:
         "kind": "PersistentVolumeClaim",
         "metadata": {
             **_metadata(app, namespace, data_claim_name(app)),
-            "annotations": {force_annotation: "true"},
+            "annotations": dict(annotations),
         },
         "spec": {"resources": spec["resources"]},
     }

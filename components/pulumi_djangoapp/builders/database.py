@@ -98,6 +98,13 @@ DATA_VOLUME = "data"
 # which created the claim (pulumi-kubernetes: Patch resources, `pulumi.com/patchForce`).
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 
+# The claim patch is applied after the StatefulSet's pod runs, so its claim is Bound. pulumi-
+# kubernetes awaits a claim of a WaitForFirstConsumer class (the stacks' EBS classes) until its
+# phase is *Pending* (provider/pkg/await/awaiters.go, untilCoreV1PersistentVolumeClaimReady), which
+# a bound claim never is again: every up failed after 5 minutes on a real API server (found by
+# e2e/lifecycle.py). A size patch has nothing to await.
+CLAIM_PATCH_ANNOTATIONS = {PATCH_FORCE_ANNOTATION: "true", "pulumi.com/skipAwait": "true"}
+
 # The field of the StatefulSet that the API server never lets change; see data_claim_patch.
 IMMUTABLE_CLAIM_TEMPLATES = "spec.volumeClaimTemplates"
 
@@ -141,7 +148,7 @@ def data_claim_patch(s: Settings) -> dict:
         "kind": "PersistentVolumeClaim",
         "metadata": {
             **_metadata(s, data_claim_name(s)),
-            "annotations": {PATCH_FORCE_ANNOTATION: "true"},
+            "annotations": dict(CLAIM_PATCH_ANNOTATIONS),
         },
         "spec": {"resources": spec["resources"]},
     }

@@ -178,7 +178,7 @@ def built_objects(
             Built("broker-service", broker.service(s)),
             Built(
                 "broker-data",
-                broker.data_claim_patch(s, database.PATCH_FORCE_ANNOTATION),
+                broker.data_claim_patch(s, database.CLAIM_PATCH_ANNOTATIONS),
                 Facts(patches="broker", storage_class=s.broker.storage_class),
             ),
         ]
