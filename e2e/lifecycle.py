@@ -22,7 +22,6 @@ Checks, each with its negative control where one exists:
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -232,19 +231,8 @@ def main() -> int:
         left = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")
         assert left.get("items", []) == [], "destroy left Deployments"
     except Exception as error:
-        failed = error
-    finally:
-        still = cluster.down()
-        print(
-            f"processes left running: {still or 'none'}; total {time.monotonic() - started:.1f}s",
-            flush=True,
-        )
-    if failed is not None:
-        print(f"lifecycle FAILED after {passed}: {failed}\n(logs in {root})", file=sys.stderr)
-        return 1
-    shutil.rmtree(root, ignore_errors=True)
-    print(f"lifecycle: {len(passed)} passed, 0 failed")
-    return 0
+        failed = f"after {passed}: {error}"
+    return smoke.finish(cluster, root, started, "lifecycle", failed, f"{len(passed)} passed")
 
 
 if __name__ == "__main__":

@@ -318,17 +318,21 @@ def main() -> int:
         assert left == [], "destroy left the Deployment"
     except Exception as error:
         failed = error
-    finally:
-        still = cluster.down()
-        print(
-            f"processes left running: {still or 'none'}; total {time.monotonic() - started:.1f}s",
-            flush=True,
-        )
-    if failed is not None:
-        print(f"smoke FAILED: {failed}\n(logs in {root})", file=sys.stderr)
+    return finish(cluster, root, started, "smoke", failed, "1 passed")
+
+
+def finish(cluster: Cluster, root: Path, started: float, name: str, failed, passed: str) -> int:
+    """Stop every process, then report: the logs stay when something failed."""
+    still = cluster.down()
+    print(
+        f"processes left running: {still or 'none'}; total {time.monotonic() - started:.1f}s",
+        flush=True,
+    )
+    if failed is not None or still:
+        print(f"{name} FAILED: {failed or still}\n(logs in {root})", file=sys.stderr)
         return 1
     shutil.rmtree(root, ignore_errors=True)
-    print("smoke: 1 passed, 0 failed")
+    print(f"{name}: {passed}, 0 failed")
     return 0
 
 
