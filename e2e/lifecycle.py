@@ -84,23 +84,18 @@ def program(args: dict) -> dict:
     built = manifests.built_objects(s, SECRETS)
     names = {b.role: f"shop-{b.role}" for b in built}
     resources = {}
+    earlier: set[str] = set()
     for b in built:
         facts = b.facts
-        depends = ["namespace"] if "namespace" in names and b.role != "namespace" else []
-        if facts.mounts_credentials and "credentials" in names:
-            depends.append("credentials")
-        if facts.patches:
-            depends.append(facts.patches)
-        if facts.after_migrations and "migration-job" in names:
-            depends.append("migration-job")
-        options: dict = {"dependsOn": [f"${{{names[d]}}}" for d in dict.fromkeys(depends)]}
+        options: dict = {"dependsOn": [f"${{{names[r]}}}" for r in manifests.waits_for(b, earlier)]}
+        earlier.add(b.role)
         if facts.ignore_changes:
             options["ignoreChanges"] = list(facts.ignore_changes)
         if facts.replace_on_change:
             options["replaceOnChanges"] = ["spec"]
             options["deleteBeforeReplace"] = True
         if facts.await_seconds:
-            minutes = -(-(facts.await_seconds + 300) // 60)
+            minutes = manifests.await_minutes(facts.await_seconds)
             options["customTimeouts"] = {"create": f"{minutes}m", "update": f"{minutes}m"}
         kind = resource_type(b.object, facts.patches is not None)
         if kind == TYPES["CustomResource"]:

@@ -17,7 +17,6 @@ URN with an ``alias`` (today's code aliases it) or a ``migration`` (a step the C
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import io
 import json
@@ -49,20 +48,17 @@ def _load(path: Path, name: str) -> Any:
     return module
 
 
-def _plain(value: Any) -> Any:
-    """Inputs as comparable JSON: a secret becomes the digest of its value (a changed secret shows
-    as changed, its value never does); unknowns become a marker."""
+def _plain(value: Any, secret: str) -> Any:
+    """Inputs as comparable JSON, as the render shows them: a secret as ``secret`` (its digest is
+    recorded apart, ``render.secret_digests``), an unknown as a marker."""
     from pulumi.runtime import rpc
 
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            digest = hashlib.sha256(
-                json.dumps(_plain(value.get("value")), sort_keys=True).encode()
-            ).hexdigest()
-            return f"[secret sha256:{digest[:16]}]"
-        return {k: _plain(v) for k, v in value.items()}
+            return secret
+        return {k: _plain(v, secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, secret) for v in value]
     if value == rpc.UNKNOWN:
         return "[unknown]"
     return value
@@ -87,6 +83,7 @@ def record(
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
+                raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
                 registrations.append(
                     {
                         "urn": response.urn,
@@ -96,9 +93,8 @@ def record(
                         "provider": request.provider.rsplit("::", 2)[-2]
                         if request.provider
                         else None,
-                        "inputs": _plain(
-                            rpc.deserialize_properties(request.object, keep_unknowns=True)
-                        ),
+                        "inputs": _plain(raw, render.SECRET),
+                        "secrets": render.secret_digests(raw),
                         "protect": request.protect,
                         "ignoreChanges": list(request.ignoreChanges),
                         "replaceOnChanges": list(request.replaceOnChanges),
@@ -212,16 +208,33 @@ def _record_with(
     )
 
 
-def _overrides(release: dict, project: Path, tree: Path, stack: str) -> dict:
-    """Stack values as the release's users had to write them (``run_with`` in releases.yaml)."""
-    if project != tree:
-        return {}
-    config = (yaml.safe_load((tree / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config") or {}
-    return {
-        key: template.format(config[key])
-        for key, template in release.get("run_with", {}).items()
-        if key in config
-    }
+def record_release(
+    release: dict,
+    tree: Path,
+    python: Path,
+    project: Path,
+    stack: str,
+    references: Path | None,
+    out: Path,
+) -> str | None:
+    """Record a program with a release's code: its package first on the path (0.1's ``components``
+    lives at the tree's root), its stack values as its users had to write them (``run_with``)."""
+    path_entry = tree if (tree / "components" / "__init__.py").exists() else None
+    overrides: dict = {}
+    if project == tree:
+        config = (yaml.safe_load((tree / f"Pulumi.{stack}.yaml").read_text()) or {}).get(
+            "config"
+        ) or {}
+        overrides = {
+            key: template.format(config[key])
+            for key, template in release.get("run_with", {}).items()
+            if key in config
+        }
+    return _record_with(python, path_entry, project, stack, references, out, overrides)
+
+
+def releases() -> list[dict]:
+    return yaml.safe_load((ROOT / "releases.yaml").read_text())["releases"]
 
 
 def compare(before: list[dict], after: list[dict], exceptions: dict[str, dict]) -> list[str]:
@@ -258,7 +271,9 @@ def _updated_kinds(before: list[dict], after: list[dict]) -> set[str]:
     return {
         r["type"].rsplit(":", 1)[-1]
         for r in after
-        if r["urn"] in old and r["inputs"] != old[r["urn"]]["inputs"]
+        if r["urn"] in old
+        and (r["inputs"], r.get("secrets"))
+        != (old[r["urn"]]["inputs"], old[r["urn"]].get("secrets"))
     }
 
 
@@ -267,28 +282,20 @@ def summary(before: list[dict], after: list[dict]) -> str:
     old = {r["urn"]: r for r in before}
     new = {r["urn"]: r for r in after}
     added = [u for u in new if u not in old]
-    changed = sorted(
-        {
-            new[u]["type"].rsplit(":", 1)[-1]
-            for u in new
-            if u in old and new[u]["inputs"] != old[u]["inputs"]
-        }
-    )
+    changed = sorted(_updated_kinds(before, after))
     moved = sum(1 for u in new if u in old and new[u]["provider"] != old[u]["provider"])
     return f"{len(added)} added, {len(changed) and ', '.join(changed) or 'nothing'} updated, {moved} to another provider"
 
 
 def check() -> int:
-    releases = yaml.safe_load((ROOT / "releases.yaml").read_text())["releases"]
     head_python = ROOT / ".venv-runtime" / "bin" / "python"
     failures, lines = 0, []
-    for release in releases:
+    for release in releases():
         if not release.get("upgrade_check", True) or not release.get("commit"):
             continue
         started = time.monotonic()
         tree = _tree(release["commit"])
         python = _venv(tree)
-        path_entry = tree if (tree / "components" / "__init__.py").exists() else None
         exceptions = {e["urn"]: e for e in release.get("exceptions", [])}
         base = tree.parent
         updated_kinds: set[str] = set()
@@ -300,8 +307,7 @@ def check() -> int:
                 base / f"{label.replace(' ', '-')}.old.json",
                 base / f"{label.replace(' ', '-')}.new.json",
             )
-            overrides = _overrides(release, project, tree, stack)
-            error = _record_with(python, path_entry, project, stack, references, old_out, overrides)
+            error = record_release(release, tree, python, project, stack, references, old_out)
             if error:
                 lines.append(
                     f"{release['version']} {label}: the release itself does not run it ({error}); skipped"
@@ -360,6 +366,24 @@ def main() -> int:
             options.references,
             json.loads(options.overrides),
         )
+        return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "record-tree":
+        # render --base of a release older than resources.yaml: its stack program, its own venv.
+        parser = argparse.ArgumentParser()
+        parser.add_argument("mode")
+        parser.add_argument("tree", type=Path)
+        parser.add_argument("stack")
+        parser.add_argument("out", type=Path)
+        parser.add_argument("--python", type=Path, required=True)
+        parser.add_argument("--commit", required=True)
+        options = parser.parse_args()
+        release = next((r for r in releases() if r.get("commit") == options.commit), {})
+        error = record_release(
+            release, options.tree, options.python, options.tree, options.stack, None, options.out
+        )
+        if error:
+            print(error, file=sys.stderr)
+            return 1
         return 0
     return check()
 

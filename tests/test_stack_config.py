@@ -547,16 +547,10 @@ def test_a_stack_default_that_differs_from_the_component_cannot_pass():
 
 def test_every_documented_default_is_the_declared_one():
     # DjangoAppArgs' docstrings say "Default: ``value``"; DEFAULTS holds the value normalise uses.
-    import ast
-    import inspect
-
     from pulumi_djangoapp.settings import args
+    from pulumi_djangoapp.tools.reference import documented_fields
 
-    docs, tree = {}, ast.parse(inspect.getsource(args.DjangoAppArgs))
-    body = tree.body[0].body
-    for field, doc in zip(body, body[1:], strict=False):
-        if isinstance(field, ast.AnnAssign) and isinstance(doc, ast.Expr):
-            docs[field.target.id] = " ".join(doc.value.value.split())
+    docs = {name: " ".join(doc.split()) for name, _, doc in documented_fields(args.DjangoAppArgs)}
     assert set(args.DEFAULTS) <= set(docs)
     wrong = {
         name: docs[name]

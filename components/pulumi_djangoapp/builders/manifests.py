@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from ..settings.app import Settings
 from ..settings.config_files import configmap_key
@@ -61,6 +61,17 @@ class Facts:
     """The RDS role Job: waits for the instance, the master secret, the app's secret and the admin role."""
     ignore_changes: tuple[str, ...] = ()
     """Fields Pulumi must not diff (the replica count an autoscaler owns)."""
+
+
+# pulumi-kubernetes awaits a Job or Deployment for 10 minutes by default; the Job's own
+# deadline and a first start that waits for the database and the migration lock can be longer.
+AWAIT_MARGIN_SECONDS = 300
+
+
+def await_minutes(seconds: int) -> int:
+    """How long `pulumi up` waits for an object whose rollout may take ``seconds``: longer than it
+    can legitimately take, so Pulumi never gives up on one the cluster would still complete."""
+    return -(-(seconds + AWAIT_MARGIN_SECONDS) // 60)
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,25 @@ def config_map(s: Settings) -> dict:
         },
         "data": {configmap_key(name): content for name, content in s.config_files},
     }
+
+
+def waits_for(built: Built, earlier: Collection[str]) -> list[str]:
+    """The roles of this app's own objects that ``built`` is registered after (``earlier``: the
+    roles registered before it). The AWS resources a fact also waits for are the component's."""
+    facts = built.facts
+    roles = ["namespace"] if "namespace" in earlier else []
+    if facts.mounts_credentials and "credentials" in earlier:
+        roles.append("credentials")
+    if facts.patches:
+        # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
+        roles.append(facts.patches)
+    if facts.runs_app and not facts.creates_db_role and "db-role" in earlier:
+        # The app's role and database exist before anything connects or migrates.
+        roles.append("db-role")
+    if facts.after_migrations and "migration-job" in earlier:
+        # Pulumi waits for the Job to complete before it rolls out the new pods.
+        roles.append("migration-job")
+    return roles
 
 
 def kubernetes_objects(

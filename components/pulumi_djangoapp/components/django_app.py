@@ -35,17 +35,13 @@ from .rds import RdsDatabase
 
 TYPE_TOKEN = "djangoapp:index:DjangoApp"
 
-# pulumi-kubernetes awaits a Job or Deployment for 10 minutes by default; the Job's own
-# deadline and a first start that waits for the database and the migration lock can be longer.
-AWAIT_MARGIN_SECONDS = 300
-
 
 def await_timeouts(seconds: Optional[int]) -> Optional[pulumi.CustomTimeouts]:
     """How long `pulumi up` waits for a Job or Deployment: longer than it can legitimately take,
     so Pulumi never gives up on a rollout the cluster would still complete."""
     if seconds is None:
         return None
-    minutes = -(-(seconds + AWAIT_MARGIN_SECONDS) // 60)
+    minutes = manifests.await_minutes(seconds)
     return pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m")
 
 
@@ -216,26 +212,16 @@ class DjangoApp(pulumi.ComponentResource):
         pod_resources: dict[str, dict[str, dict[str, str]]] = {}
         for built in manifests.built_objects(s, secret_values, refs, backup_refs):
             role_name, manifest, facts = built.role, built.object, built.facts
-            depends_on = [registered["namespace"]] if "namespace" in registered else []
-            if facts.mounts_credentials and "credentials" in registered:
-                depends_on.append(registered["credentials"])
+            depends_on = [registered[role] for role in manifests.waits_for(built, registered)]
             if facts.runs_app and bucket is not None:
                 # The first pod's fetch steps need the files, the role, its policy and (pod
                 # identity) the association in place: without them the first start is denied.
                 depends_on += [*bucket.readable, *access]
             if facts.reads_backups and backup_bucket is not None:
                 depends_on += [*backup_bucket.readable, *backup_access]
-            if facts.patches:
-                # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
-                depends_on.append(registered[facts.patches])
             if facts.creates_db_role:
+                # The instance, the master secret, the app's secret and the admin role first.
                 depends_on += [rds_db, secrets, *db_admin_access]
-            elif facts.runs_app and "db-role" in registered:
-                # The app's role and database exist before anything connects or migrates.
-                depends_on.append(registered["db-role"])
-            if facts.after_migrations and "migration-job" in registered:
-                # Pulumi waits for the Job to complete before it rolls out the new pods.
-                depends_on.append(registered["migration-job"])
             registered[role_name] = self._apply(
                 role_name, manifest, depends_on, facts.holds_data and s.protect_data, facts.replace_on_change,
                 timeouts=await_timeouts(facts.await_seconds),

@@ -142,23 +142,12 @@ def load_registrations(path: Path) -> dict[str, tuple[str, Any, dict]]:
             options = {
                 k: r[k] for k in ("ignoreChanges", "replaceOnChanges", "provider") if r.get(k)
             }
-            secrets: dict[str, str] = {}
-            options["secrets"] = secrets
-            loaded[r["urn"]] = (r["type"], _masked(r["inputs"], secrets), options)
+            loaded[r["urn"]] = (
+                r["type"],
+                r["inputs"],
+                {**options, "secrets": r.get("secrets", {})},
+            )
     return loaded
-
-
-def _masked(value: Any, secrets: dict[str, str], path: str = "") -> Any:
-    """Recorded ``[secret sha256:<digest>]`` values as the render shows them (``[secret]``), the
-    digest kept aside for the comparison."""
-    if isinstance(value, str) and value.startswith("[secret sha256:"):
-        secrets[path] = value[len("[secret sha256:") : -1]
-        return "[secret]"
-    if isinstance(value, dict):
-        return {k: _masked(v, secrets, f"{path}.{k}" if path else k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v, secrets, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

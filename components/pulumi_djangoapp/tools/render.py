@@ -18,7 +18,6 @@ import argparse
 import base64
 import json
 import logging
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -467,24 +466,10 @@ def render_base(ref: str, stack: str, cwd: Optional[Path] = None) -> Path:
         # A release older than resources.yaml: record its registrations (URNs, inputs, options)
         # with its own code and venv, through today's engine-faithful recorder.
         recorder = top / "scripts" / "upgrade_check.py"
-        python = tree / ".venv" / "bin" / "python"
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(tree) if (tree / "components" / "__init__.py").exists() else "",
-        }
-        # Stack values as that release's users had to write them (releases.yaml run_with).
-        releases = top / "releases.yaml"
-        known = yaml.safe_load(releases.read_text())["releases"] if releases.is_file() else []
-        run_with = next((r.get("run_with", {}) for r in known if r.get("commit") == sha), {})
-        stack_file = yaml.safe_load((tree / f"Pulumi.{stack}.yaml").read_text()) or {}
-        values = stack_file.get("config") or {}
-        overrides = {
-            key: template.format(values[key]) for key, template in run_with.items() if key in values
-        }
         done = subprocess.run(
-            [str(python), str(recorder), "record", str(tree), stack, str(out / "registrations.json"),
-             "--overrides", json.dumps(overrides)],
-            cwd=tree, env=env, capture_output=True, text=True,
+            [sys.executable, str(recorder), "record-tree", str(tree), stack, str(out / "registrations.json"),
+             "--python", str(tree / ".venv" / "bin" / "python"), "--commit", sha],
+            cwd=top, capture_output=True, text=True,
         )  # fmt: skip
         if done.returncode != 0:
             raise RenderError(
