@@ -468,15 +468,17 @@ def test_a_sidecar_is_native_restricted_and_mounts_shared_volumes_read_only_with
 
 
 def test_the_migration_step_follows_the_mode():
-    for mode, names in (
-        ("init-container", ["migrate"]),
-        ("job", ["wait-for-migrations"]),
-        ("none", []),
+    for mode, gate, names in (
+        ("init-container", True, ["migrate"]),
+        ("job", True, ["wait-for-migrations"]),
+        # Nothing migrates: the deploy check still gates the web pod, unless it is off.
+        ("none", True, ["deploy-check"]),
+        ("none", False, []),
     ):
-        assert [
-            c["name"]
-            for c in app_pod.migration_step(normalise("shop", {**MINIMAL, "migrations": mode}))
-        ] == names, mode
+        s = normalise(
+            "shop", {**MINIMAL, "migrations": mode, "deploy_check": {"enabled": gate}}
+        )
+        assert [c["name"] for c in app_pod.migration_step(s)] == names, mode
 
 
 def test_container_resources_reads_roles_and_quantities_in_pod_order():

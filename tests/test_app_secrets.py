@@ -6,8 +6,8 @@ from harness import fake_password, run_program
 from pulumi_djangoapp import DjangoApp
 from pulumi_djangoapp.settings import normalise
 
-PASSWORD = fake_password("shop-secrets-db-password")
-SECRET_KEY = fake_password("shop-secrets-secret-key")
+PASSWORD = fake_password("shop-secrets-db-password", 32)
+SECRET_KEY = fake_password("shop-secrets-secret-key", 64)
 
 
 def secret_versions(run):
@@ -127,10 +127,10 @@ def test_every_list_of_secret_files_is_the_one_table():
     from pulumi_djangoapp.settings.env import MANAGED_ENV, SECRET_ENV
     from pulumi_djangoapp.settings.secret_files import SECRET_FILES
 
-    s = normalise("shop", {**KUBERNETES_ONLY, "broker": {}})
+    s = normalise("shop", {**KUBERNETES_ONLY, "broker": {}, "cache": {}, "mail": MAIL})
     keys = [f.key for f in SECRET_FILES]
     secret = manifests.credentials_secret(
-        s, dict.fromkeys((*manifests.SECRET_VALUES, *manifests.BROKER_SECRET_VALUES), "x")
+        s, dict.fromkeys((*manifests.SECRET_VALUES, *manifests.FEATURE_SECRET_VALUES), "x")
     )
     volume = next(v for v in app.pod_spec(s)["volumes"] if v["name"] == "secrets")
     env = {e["name"]: e.get("value") for e in app.app_env(s)}
@@ -144,8 +144,20 @@ def test_every_list_of_secret_files_is_the_one_table():
         "DJANGO_SECRET_KEY",
         "BROKER_URL",
         "CELERY_BROKER_URL",
+        "CACHE_URL",
+        "REDIS_URL",
+        "EMAIL_URL",
+        "SMTP_URL",
+        "EMAIL_HOST_PASSWORD",
     }
     assert all(f'fetch "${f.secret_id_env}" {f.key}' in FETCH_SECRETS_SCRIPT for f in SECRET_FILES)
+
+
+MAIL = {
+    "url": "smtp://AKIAEXAMPLE@email-smtp.eu-west-3.amazonaws.com",
+    "password": "an SES SMTP password",
+    "default_from_email": "shop@example.com",
+}
 
 
 def test_an_app_without_a_broker_has_no_broker_file():

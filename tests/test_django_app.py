@@ -102,8 +102,8 @@ def _swallow(build):
 
 
 PASSWORD, SECRET_KEY = (
-    fake_password("shop-secrets-db-password"),
-    fake_password("shop-secrets-secret-key"),
+    fake_password("shop-secrets-db-password", 32),
+    fake_password("shop-secrets-secret-key", 64),
 )
 
 

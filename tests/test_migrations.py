@@ -47,8 +47,9 @@ def test_job_mode_pods_wait_for_migrations_instead_of_migrating():
     assert "migrate" not in init_names(migrations="job")
 
 
-def test_none_mode_has_no_migration_step():
-    assert init_names(migrations="none")[-1] == "wait-for-db"
+def test_none_mode_has_no_migration_step_only_the_deploy_check():
+    assert init_names(migrations="none")[-2:] == ["wait-for-db", "deploy-check"]
+    assert init_names(migrations="none", deploy_check={"enabled": False})[-1] == "wait-for-db"
 
 
 def test_lock_key_and_timeout_are_configurable():
@@ -222,18 +223,27 @@ APP_RESOURCES = {
 }
 
 
-def test_the_migrate_step_runs_the_locked_script_in_a_quiet_django_shell_with_the_apps_env_and_mounts():
+def test_the_migrate_step_runs_the_deploy_check_then_the_locked_script_in_a_quiet_django_shell_with_the_apps_env_and_mounts():
     s = settings(migration_lock_key=42, migration_lock_timeout_seconds=300)
     migrate = app_pod.pod_spec(s, REFS)["initContainers"][-1]
+    script = migrate["command"][-1]
+    # The gate first: a release that fails it never takes the lock nor migrates.
+    assert script.index("call_command(\"check\", deploy=True") < script.index("pg_try_advisory_lock")
     assert migrate == {
         "name": "migrate",
         "image": "ghcr.io/acme/shop:1.4.2",
         "imagePullPolicy": "Always",
-        "command": ["python", "manage.py", "shell", "-v", "0", "-c", migrations.LOCKED_MIGRATE],
+        "command": ["python", "manage.py", "shell", "-v", "0", "-c", script],
         "env": [
             *_django_env(s),
             {"name": "MIGRATION_LOCK_KEY", "value": "42"},
             {"name": "MIGRATION_LOCK_TIMEOUT", "value": "300"},
+            {"name": "DEPLOY_CHECK_FAIL_LEVEL", "value": "WARNING"},
+            # No way in: the HTTPS checks cannot pass and are silenced, each with its reason.
+            {
+                "name": "DEPLOY_CHECK_SILENCED",
+                "value": "security.W004,security.W008,security.W012,security.W016",
+            },
         ],
         "resources": APP_RESOURCES,
         "volumeMounts": _mounts(),

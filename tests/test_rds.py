@@ -20,7 +20,7 @@ RDS = {
     "provider": "rds",
     "rds": {"subnet_ids": SUBNETS, "client_security_group_ids": ["sg-0c1d2e3f"]},
 }
-PASSWORD = fake_password("shop-secrets-db-password")
+PASSWORD = fake_password("shop-secrets-db-password", 32)
 KMS = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from ..settings.app import WAIT_FOR_DB_RESOURCES, Settings
+from ..settings import mail
 from ..settings.config_files import configmap_key
 from ..settings.secret_files import APP_ENV_ORDER
 from ..settings.sidecars import SidecarSettings
-from . import broker, fetch, migrations, way_in
+from . import broker, deploy_check, fetch, migrations, way_in
 from .fetch import AwsRefs
 from .labels import WEB, labels, selector_labels
 from .secret_files import SECRET_FILE_MODE, credentials_secret_name
@@ -81,7 +82,15 @@ def app_env(s: Settings) -> list[dict]:
         ("PYTHONUNBUFFERED", "1"),
         # The root filesystem is read-only; do not try to write .pyc files.
         ("PYTHONDONTWRITEBYTECODE", "1"),
-        *way_in.django_env(s.way_in, s.probe_host, s.network_policies),
+        *way_in.django_env(s.way_in, s.probe_host, s.network_policies, s.hsts),
+        *(
+            (
+                (mail.DEFAULT_FROM_EMAIL_ENV, s.mail.default_from_email),
+                (mail.SERVER_EMAIL_ENV, s.mail.server_email),
+            )
+            if s.mail
+            else ()
+        ),
         # The path the app answers before host validation (load balancer health checks).
         ("DJANGO_HEALTH_PATH", s.health_path),
     )
@@ -176,6 +185,9 @@ def migration_step(s: Settings) -> list[dict]:
         return [migrations.migrate_container(s, app_process(s))]
     if mode == "job":
         return [migrations.wait_for_migrations_container(s, app_process(s))]
+    # Nothing migrates: the release gate runs on its own, so a release that fails it never serves.
+    if s.deploy_check.enabled:
+        return [deploy_check.check_container(s, app_process(s))]
     return []
 
 

@@ -69,7 +69,12 @@ def url(b: BrokerSettings, app: str, namespace: str, password: str) -> str:
     if b.in_cluster:
         return f"redis://:{password}@{host(app, namespace)}:{PORT}/0"
     assert b.url is not None
-    parts = urllib.parse.urlsplit(b.url)
+    return external_url(b.url, password)
+
+
+def external_url(given: str, password: str) -> str:
+    """An external server's URL as given (no password) with the generated password."""
+    parts = urllib.parse.urlsplit(given)
     user = urllib.parse.quote(parts.username or "", safe="")
     netloc = f"{user}:{password}@{parts.hostname if ':' not in (parts.hostname or '') else f'[{parts.hostname}]'}"
     if parts.port:

@@ -46,11 +46,11 @@ FETCH_RESOURCES = {
 # Secret files the app reads, each fetched from its own Secrets Manager secret (or projected
 # from the Kubernetes Secret of the same keys).
 def _fetch_lines() -> str:
-    always = [f for f in SECRET_FILES if not f.with_broker]
+    always = [f for f in SECRET_FILES if f.feature is None]
     lines = [f'fetch "${f.secret_id_env}" {f.key}' for f in always]
     lines.append(f'written="{", ".join(f.key for f in always)}"')
     for f in SECRET_FILES:
-        if f.with_broker:
+        if f.feature is not None:
             lines += [
                 f'if [ -n "${{{f.secret_id_env}:-}}" ]; then',
                 f'  fetch "${f.secret_id_env}" {f.key}',

@@ -14,6 +14,8 @@ PROCESS = "process"
 
 BROKER = "broker"
 
+CACHE = "cache"
+
 BACKUP = "backup"
 
 DB_ADMIN = "db-admin"
@@ -25,6 +27,7 @@ _APP_NAMES = {
     SCHEDULE: "django",
     PROCESS: "django",
     BROKER: "valkey",
+    CACHE: "valkey",
     BACKUP: "postgresql",
     DB_ADMIN: "postgresql",
 }

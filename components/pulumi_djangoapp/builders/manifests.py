@@ -12,12 +12,20 @@ from typing import Any, Collection, Mapping, Optional
 
 from ..settings.app import Settings
 from ..settings.config_files import configmap_key
-from ..settings.secret_files import BROKER_URL, DATABASE_JSON, DATABASE_URL, SECRET_KEY
+from ..settings.secret_files import (
+    BROKER_URL,
+    CACHE_URL,
+    DATABASE_JSON,
+    DATABASE_URL,
+    EMAIL_URL,
+    SECRET_KEY,
+)
 from . import (
     app,
     autoscaling,
     backups,
     broker,
+    cache,
     database,
     network_policies,
     processes,
@@ -86,8 +94,11 @@ class Built:
 # What ``secret_values`` must hold: generated values, as Pulumi secrets (or render placeholders).
 SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
 
-# ... and with a broker.
+# ... and with a broker, a cache, mail.
 BROKER_SECRET_VALUES = ("broker_url", "broker_acl")
+CACHE_SECRET_VALUES = ("cache_url", "cache_acl")
+MAIL_SECRET_VALUES = ("email_url",)
+FEATURE_SECRET_VALUES = (*BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES)
 
 
 def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
@@ -97,6 +108,12 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         data[broker.ACL_KEY] = values["broker_acl"]
     if s.broker and not s.uses_aws:
         data[BROKER_URL.key] = values["broker_url"]
+    if s.cache and s.cache.in_cluster:
+        data[cache.ACL_KEY] = values["cache_acl"]
+    if s.cache and not s.uses_aws:
+        data[CACHE_URL.key] = values["cache_url"]
+    if s.mail and not s.uses_aws:
+        data[EMAIL_URL.key] = values["email_url"]
     if not s.uses_aws:
         db = s.database
         data |= {
@@ -133,6 +150,11 @@ def config_map(s: Settings) -> dict:
         },
         "data": {configmap_key(name): content for name, content in s.config_files},
     }
+
+
+def in_cluster_servers(s: Settings) -> bool:
+    """A broker or a cache in the cluster: their ACL files come from the credentials Secret."""
+    return bool((s.broker and s.broker.in_cluster) or (s.cache and s.cache.in_cluster))
 
 
 def waits_for(built: Built, earlier: Collection[str]) -> list[str]:
@@ -175,7 +197,7 @@ def built_objects(
     if s.create_namespace:
         objects.append(Built("namespace", web.namespace(s)))
     # With Secrets Manager and no server in the cluster nothing there needs a Secret.
-    if not (s.uses_aws and s.database.external and not (s.broker and s.broker.in_cluster)):
+    if not (s.uses_aws and s.database.external and not in_cluster_servers(s)):
         objects.append(Built("credentials", credentials_secret(s, secret_values)))
     if not s.uses_aws:
         objects.append(Built("config", config_map(s)))
@@ -211,6 +233,14 @@ def built_objects(
                 broker.data_claim_patch(s, database.CLAIM_PATCH_ANNOTATIONS),
                 Facts(patches="broker", storage_class=s.broker.storage_class),
             ),
+        ]
+    if s.cache and s.cache.in_cluster:
+        objects += [
+            Built("cache-service-account", cache.service_account(s)),
+            Built(
+                "cache", cache.deployment(s), Facts(pod_kind="cache", mounts_credentials=True)
+            ),
+            Built("cache-service", cache.service(s)),
         ]
     if s.database.provider == "rds":
         if refs is None or refs.master_secret_arn is None or refs.db_admin_role_arn is None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from ..settings.app import Settings
+from . import deploy_check
 from .fetch import credential_annotations
 from .labels import labels
 from .security import container
@@ -67,8 +68,10 @@ echo "wait-for-migrations: every migration is applied"
 
 
 def migrate_command() -> list[str]:
-    # -v 0 quiets the shell command itself (Django 5.2 announces its auto-imports), not migrate.
-    return ["python", "manage.py", "shell", "-v", "0", "-c", LOCKED_MIGRATE]
+    """The deploy check (the release gate; it skips itself when its env is absent), then the
+    locked migrate, in one Django process. -v 0 quiets the shell command itself (Django 5.2
+    announces its auto-imports), not migrate."""
+    return ["python", "manage.py", "shell", "-v", "0", "-c", deploy_check.SCRIPT + LOCKED_MIGRATE]
 
 
 def migrate_env(s: Settings) -> list[dict]:
@@ -76,6 +79,7 @@ def migrate_env(s: Settings) -> list[dict]:
     return [
         {"name": "MIGRATION_LOCK_KEY", "value": str(m.lock_key)},
         {"name": "MIGRATION_LOCK_TIMEOUT", "value": str(m.lock_timeout_seconds)},
+        *deploy_check.env(s),
     ]
 
 

@@ -11,11 +11,12 @@ from typing import Any, Optional
 
 from ..settings import broker as broker_settings
 from ..settings.app import Settings
-from . import broker, way_in
+from . import broker, cache, way_in
 from .fetch import AwsRefs
 from .labels import (
     BACKUP,
     BROKER,
+    CACHE,
     DATABASE,
     DB_ADMIN,
     MIGRATE,
@@ -63,9 +64,11 @@ def _database_peers(refs: Optional[AwsRefs]) -> Any:
 
 
 def _client_egress(
-    s: Settings, refs: Optional[AwsRefs] = None, with_broker: bool = True
+    s: Settings, refs: Optional[AwsRefs] = None, app_services: bool = True
 ) -> list[dict]:
-    """Where the app's processes may connect: DNS, their database, HTTPS (and a local endpoint)."""
+    """Where the app's processes may connect: DNS, their database, HTTPS (and a local endpoint);
+    with ``app_services`` the broker, the cache and the SMTP server too (not the backup pods or
+    the RDS role Job)."""
     https = [{"port": 443, "protocol": "TCP"}]
     if s.aws and s.aws.endpoint_port and s.aws.endpoint_port != 443:
         # A LocalStack/moto endpoint on its own port must be reachable by the fetch steps.
@@ -76,11 +79,19 @@ def _client_egress(
     elif s.database.provider == "rds":
         database["to"] = _database_peers(refs)
     rules = [{"ports": _DNS_PORTS}, database, {"ports": https}]
-    if s.broker and with_broker:
+    if s.broker and app_services:
         queue: dict = {"ports": [{"port": broker.port(s.broker), "protocol": "TCP"}]}
         if s.broker.in_cluster:
             queue["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, BROKER)}}]
         rules.append(queue)
+    if s.cache and app_services:
+        cached: dict = {"ports": [{"port": cache.port(s.cache), "protocol": "TCP"}]}
+        if s.cache.in_cluster:
+            cached["to"] = [{"podSelector": {"matchLabels": selector_labels(s.name, CACHE)}}]
+        rules.append(cached)
+    if s.mail and app_services:
+        # The SMTP server is outside the cluster, its addresses unknown here: its port only.
+        rules.append({"ports": [{"port": s.mail.port, "protocol": "TCP"}]})
     if s.aws and s.aws.pod_identity:
         # The fetch steps' credentials come from the node's EKS Pod Identity agent (plain HTTP
         # on a link-local address); web-identity needs only STS on 443.
@@ -126,7 +137,7 @@ def _client_only(
     suffix: str,
     component: str,
     refs: Optional[AwsRefs] = None,
-    with_broker: bool = True,
+    app_services: bool = True,
 ) -> dict:
     """Pods that listen on nothing and connect like the app does."""
     return _policy(
@@ -136,7 +147,7 @@ def _client_only(
         {
             "podSelector": {"matchLabels": selector_labels(s.name, component)},
             "policyTypes": ["Ingress", "Egress"],
-            "egress": _client_egress(s, refs, with_broker),
+            "egress": _client_egress(s, refs, app_services),
         },
     )
 
@@ -193,14 +204,18 @@ def broker_policy(s: Settings) -> dict:
     return _server_only(s, "broker", BROKER, broker_settings.PORT, _app_clients(s))
 
 
+def cache_policy(s: Settings) -> dict:
+    return _server_only(s, "cache", CACHE, broker_settings.PORT, _app_clients(s))
+
+
 def backup_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """Backup and restore pods: the database, DNS and S3 (HTTPS); no broker (#27)."""
-    return _client_only(s, "backup", BACKUP, refs, with_broker=False)
+    return _client_only(s, "backup", BACKUP, refs, app_services=False)
 
 
 def db_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     """The RDS role Job: DNS, the database, HTTPS (Secrets Manager, the CA bundle); no broker."""
-    return _client_only(s, "db-admin", DB_ADMIN, refs, with_broker=False)
+    return _client_only(s, "db-admin", DB_ADMIN, refs, app_services=False)
 
 
 def database_policy(s: Settings) -> dict:
@@ -233,4 +248,6 @@ def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
         policies.append(database_policy(s))
     if s.broker and s.broker.in_cluster:
         policies.append(broker_policy(s))
+    if s.cache and s.cache.in_cluster:
+        policies.append(cache_policy(s))
     return policies

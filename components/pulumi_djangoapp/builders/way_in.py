@@ -16,7 +16,7 @@ import json
 from typing import Optional
 
 from ..settings.app import Settings
-from ..settings.way_in import ALB_ANNOTATION_PREFIX, IP_ADDRESS_TYPE, WayIn
+from ..settings.way_in import ALB_ANNOTATION_PREFIX, IP_ADDRESS_TYPE, Hsts, WayIn
 from .labels import WEB, labels
 
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
@@ -140,15 +140,32 @@ def ingress_peers(w: WayIn) -> list[dict]:
 
 
 def django_env(
-    w: Optional[WayIn], probe_host: str, network_policies: bool
+    w: Optional[WayIn], probe_host: str, network_policies: bool, hsts: Hsts = Hsts()
 ) -> list[tuple[str, str]]:
     """Component-managed Django settings: the hosts it answers, the origins CSRF trusts (with
     scheme, Django >= 4), and whether X-Forwarded-Proto is trusted: only when the NetworkPolicy
-    makes the load balancer the only way in (otherwise any pod could claim HTTPS)."""
+    makes the load balancer the only way in (otherwise any pod could claim HTTPS).
+
+    With a way in (always TLS: the ALB listens on 443 only and redirects, a Gateway route gets
+    ``https://`` origins) the HTTPS settings of Django's deploy checks too: HSTS, secure session
+    and CSRF cookies, and the redirect to HTTPS only where Django can tell HTTPS apart (with the
+    proxy header; otherwise it would redirect every request, forever)."""
     hosts = [*(w.hosts if w else ()), probe_host]
     env = [("DJANGO_ALLOWED_HOSTS", ",".join(dict.fromkeys(hosts)))]
     if w:
         env.append(("DJANGO_CSRF_TRUSTED_ORIGINS", ",".join(f"https://{h}" for h in w.hosts)))
         if network_policies:
             env.append(("DJANGO_SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https"))
+        env += [
+            ("DJANGO_SECURE_HSTS_SECONDS", str(hsts.seconds)),
+            ("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", _flag(hsts.include_subdomains)),
+            ("DJANGO_SECURE_HSTS_PRELOAD", _flag(hsts.preload)),
+            ("DJANGO_SESSION_COOKIE_SECURE", "true"),
+            ("DJANGO_CSRF_COOKIE_SECURE", "true"),
+            ("DJANGO_SECURE_SSL_REDIRECT", _flag(network_policies)),
+        ]
     return env
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -15,9 +15,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..builders import broker, database, rds
+from ..builders import broker, cache, database, mail, rds
 from ..settings.app import Settings
-from ..settings.secret_files import BROKER_URL, DATABASE_JSON, DATABASE_URL, SECRET_KEY
+from ..settings.secret_files import (
+    BROKER_URL,
+    CACHE_URL,
+    DATABASE_JSON,
+    DATABASE_URL,
+    EMAIL_URL,
+    SECRET_KEY,
+)
 
 TYPE_TOKEN = "djangoapp:index:AppSecrets"
 
@@ -36,6 +43,10 @@ class AppSecrets(pulumi.ComponentResource):
     # With a broker: the URL the app reads, and the in-cluster server's ACL file.
     broker_url: Optional[pulumi.Output[str]]
     broker_acl: Optional[pulumi.Output[str]]
+    # With a cache: its URL and the in-cluster server's ACL file; with mail: the SMTP URL.
+    cache_url: Optional[pulumi.Output[str]]
+    cache_acl: Optional[pulumi.Output[str]]
+    email_url: Optional[pulumi.Output[str]]
     # File name -> secret ARN; empty with the Kubernetes backend.
     secret_arns: dict[str, pulumi.Output[str]]
 
@@ -103,6 +114,26 @@ class AppSecrets(pulumi.ComponentResource):
             )
             self.broker_acl = pulumi.Output.secret(broker_password.result.apply(broker.acl_file))
 
+        self.cache_url = self.cache_acl = None
+        if s.cache:
+            c = s.cache
+            cache_password = random.RandomPassword(
+                f"{name}-cache-password", length=32, special=False, opts=keep
+            )
+            self.cache_url = pulumi.Output.secret(
+                cache_password.result.apply(lambda p: cache.url(c, s.name, s.namespace, p))
+            )
+            self.cache_acl = pulumi.Output.secret(cache_password.result.apply(cache.acl_file))
+
+        self.email_url = None
+        if s.mail:
+            m = s.mail
+            # The user's password (a secret Output from stack config, or a string): kept secret
+            # whatever it arrived as.
+            self.email_url = pulumi.Output.secret(
+                pulumi.Output.from_input(m.password).apply(lambda p: mail.url(m, p))
+            )
+
         self.secret_arns = {}
         if s.uses_aws:
             assert s.aws is not None
@@ -111,6 +142,8 @@ class AppSecrets(pulumi.ComponentResource):
                 DATABASE_URL: self.database_url,
                 SECRET_KEY: self.secret_key,
                 BROKER_URL: self.broker_url,
+                CACHE_URL: self.cache_url,
+                EMAIL_URL: self.email_url,
             }
             for file_name, value in ((f.key, values[f]) for f in s.secret_files):
                 role = file_name.replace(".", "-")

@@ -16,7 +16,9 @@ import pulumi_random as random
 from ..builders import (
     backups,
     broker,
+    cache,
     database,
+    deploy_check,
     effective_resources,
     manifests,
     rds,
@@ -84,6 +86,14 @@ def _plain(value: Any) -> pulumi.Output:
     return pulumi.Output.from_input(None).apply(lambda _: value)
 
 
+def _cache_host(s: Settings) -> Optional[str]:
+    if s.cache is None:
+        return None
+    if s.cache.in_cluster:
+        return cache.host(s.name, s.namespace)
+    return urllib.parse.urlsplit(s.cache.url).hostname
+
+
 def _broker_host(s: Settings) -> Optional[str]:
     if s.broker is None:
         return None
@@ -127,6 +137,11 @@ class DjangoApp(pulumi.ComponentResource):
     postgres, broker, backup), by pod kind."""
     broker_host: pulumi.Output[Optional[str]]
     """With a broker: its host (never the URL, which holds the password); None otherwise."""
+    cache_host: pulumi.Output[Optional[str]]
+    """With a cache: its host (never the URL, which holds the password); None otherwise."""
+    deploy_checks_silenced: pulumi.Output[List[str]]
+    """Always: the ``check --deploy`` ids the release gate silences (the component's and
+    ``deploy_check.silenced``); empty when the gate is off."""
     backup_bucket_name: pulumi.Output[Optional[str]]
     """With backups: the bucket the archives go to; None otherwise."""
     backup_prefix: pulumi.Output[Optional[str]]
@@ -208,6 +223,11 @@ class DjangoApp(pulumi.ComponentResource):
         if s.broker:
             secret_values["broker_url"] = secrets.broker_url
             secret_values["broker_acl"] = secrets.broker_acl
+        if s.cache:
+            secret_values["cache_url"] = secrets.cache_url
+            secret_values["cache_acl"] = secrets.cache_acl
+        if s.mail:
+            secret_values["email_url"] = secrets.email_url
         registered: dict[str, Any] = {}
         pod_resources: dict[str, dict[str, dict[str, str]]] = {}
         for built in manifests.built_objects(s, secret_values, refs, backup_refs):
@@ -267,6 +287,10 @@ class DjangoApp(pulumi.ComponentResource):
         self.effective_resources = _plain(pod_resources)
         # Where the app's broker is (host only: the URL with its password is a secret file).
         self.broker_host = pulumi.Output.from_input(_broker_host(s))
+        self.cache_host = pulumi.Output.from_input(_cache_host(s))
+        self.deploy_checks_silenced = _plain(
+            [check for check, _ in deploy_check.silenced(s)] if s.deploy_check.enabled else []
+        )
         self.bucket_name = bucket.bucket_name if bucket else pulumi.Output.from_input(None)
         self.config_prefix = pulumi.Output.from_input(s.config_prefix if bucket else None)
         self.secret_arn = pulumi.Output.from_input(

@@ -13,7 +13,10 @@ from . import (
     autoscaling,
     backups,
     broker,
+    cache,
     config_files,
+    deploy_check,
+    mail,
     processes,
     rds,
     schedules,
@@ -24,6 +27,10 @@ from .autoscaling import AutoscalingSettings
 from .aws import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .backups import BackupSettings
 from .broker import BrokerSettings
+from .cache import CacheSettings
+from .deploy_check import DEFAULT_FAIL_LEVEL, DeployCheckSettings
+from .mail import MailSettings
+from .way_in import Hsts
 from .checks import (
     HOST_NAME,
     MAX_ENV_BYTES,
@@ -121,6 +128,10 @@ class Settings:
     processes: tuple[ProcessSettings, ...] = ()
     broker: Optional[BrokerSettings] = None
     backups: Optional[BackupSettings] = None
+    cache: Optional[CacheSettings] = None
+    mail: Optional[MailSettings] = None
+    deploy_check: DeployCheckSettings = DeployCheckSettings(True, DEFAULT_FAIL_LEVEL, ())
+    hsts: Hsts = Hsts()
 
     @property
     def pre_stop_seconds(self) -> int:
@@ -149,8 +160,17 @@ class Settings:
 
     @property
     def secret_files(self) -> tuple[SecretFile, ...]:
-        """The secret files this app's pods read (with a broker, its URL too)."""
-        return secret_files(self.broker is not None)
+        """The secret files this app's pods read (with a broker, a cache or mail, their URLs too)."""
+        return secret_files(self.features)
+
+    @property
+    def features(self) -> frozenset[str]:
+        """Which optional secret files this app has (``secret_files.FEATURES``)."""
+        return frozenset(
+            name
+            for name, on in (("broker", self.broker), ("cache", self.cache), ("mail", self.mail))
+            if on is not None
+        )
 
     @property
     def config_prefix(self) -> str:
@@ -353,6 +373,14 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             problems,
             args.get("broker"),
         ),
+        cache=cache.normalise(problems, args.get("cache")),
+        mail=mail.normalise(problems, args.get("mail")),
+        deploy_check=deploy_check.normalise(problems, args.get("deploy_check")),
+        hsts=way_in.normalise_hsts(
+            problems,
+            args.get("hsts"),
+            args.get("ingress") is not None or args.get("http_route") is not None,
+        ),
         backups=backups.normalise(
             problems,
             args.get("backups"),
@@ -437,6 +465,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             ("Always", "IfNotPresent"),
         ),
     )
+    problem = cache.broker_problem(settings.cache, settings.broker.url if settings.broker else None)
+    if problem:
+        problems.add("cache.url", broker.redacted(args["cache"].get("url")), problem)
     problem = way_in.ipv6_problem(settings.way_in, settings.ip_family)
     if problem:
         problems.add(

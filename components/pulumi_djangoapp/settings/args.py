@@ -15,12 +15,15 @@ import pulumi
 from .autoscaling import AutoscalingArgs
 from .backups import BackupArgs
 from .broker import BrokerArgs
+from .cache import CacheArgs
+from .deploy_check import DeployCheckArgs
+from .mail import MailArgs
 from .database import PostgresArgs
 from .processes import ProcessArgs
 from .resources import ResourcesArgs
 from .schedules import ScheduleArgs
 from .sidecars import SidecarArgs
-from .way_in import HttpRouteArgs, IngressArgs
+from .way_in import HstsArgs, HttpRouteArgs, IngressArgs
 
 
 class DjangoAppArgs(TypedDict):
@@ -56,6 +59,20 @@ class DjangoAppArgs(TypedDict):
     broker: NotRequired[BrokerArgs]
     """A task broker: an in-cluster Valkey or an external ``redis://``/``rediss://`` server; the
     app reads its URL from ``BROKER_URL_FILE``. Default: none."""
+    cache: NotRequired[CacheArgs]
+    """Django's cache: an in-cluster Valkey of its own (evicting, nothing persisted) or an external
+    ``redis://``/``rediss://`` server, never the broker's; the app reads its URL from
+    ``CACHE_URL_FILE``. Default: none (Django's per-process memory cache)."""
+    mail: NotRequired[MailArgs]
+    """Outgoing mail through an SMTP server (SES SMTP or a relay); the app reads the URL with the
+    password from ``EMAIL_URL_FILE`` and the senders from ``DJANGO_DEFAULT_FROM_EMAIL`` and
+    ``DJANGO_SERVER_EMAIL``. Default: none."""
+    deploy_check: NotRequired[DeployCheckArgs]
+    """``manage.py check --deploy`` as a release gate, in the release step of every migrations
+    mode. Default: on, failing at ``WARNING``."""
+    hsts: NotRequired[HstsArgs]
+    """``Strict-Transport-Security`` over the TLS way in. Default: a year, with subdomains, no
+    preload."""
     port: NotRequired[int]
     """Port gunicorn listens on, also the Service port. Default: ``8000``."""
     command: NotRequired[List[str]]

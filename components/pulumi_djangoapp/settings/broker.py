@@ -82,7 +82,7 @@ class BrokerSettings:
         return int(parse_quantity(limit) * MAXMEMORY_SHARE)
 
 
-def _url_problem(url: Any) -> Optional[str]:
+def url_problem(url: Any) -> Optional[str]:
     if not isinstance(url, str):
         return "must be a redis:// or rediss:// URL such as 'rediss://master.shop.cache.amazonaws.com:6379/0'"
     parts = urllib.parse.urlsplit(url)
@@ -114,14 +114,14 @@ def normalise(
         provider = "in-cluster"
     url = raw.get("url")
     if provider == "external":
-        problem = _url_problem(url) if url is not None else "is required with provider external"
+        problem = url_problem(url) if url is not None else "is required with provider external"
         if problem:
-            problems.add("broker.url", _redacted(url), problem)
+            problems.add("broker.url", redacted(url), problem)
         for key in ("image", "storage_size", "storage_class", "resources", "persistence"):
             if key in raw:
                 problems.add(f"broker.{key}", raw[key], "only applies to the in-cluster server")
     elif url is not None:
-        problems.add("broker.url", _redacted(url), "only applies with provider external")
+        problems.add("broker.url", redacted(url), "only applies with provider external")
     size, storage_class = raw.get("storage_size", DEFAULT_STORAGE_SIZE), raw.get("storage_class")
     storage_problems(problems, "broker", size, storage_class, "1Gi")
     persistence = checked_bool(problems, "broker.persistence", raw.get("persistence", True), True)
@@ -143,7 +143,7 @@ def normalise(
     return settings
 
 
-def _redacted(url: Any) -> Any:
+def redacted(url: Any) -> Any:
     """A URL as written, but never its password in an error message."""
     if isinstance(url, str):
         parts = urllib.parse.urlsplit(url)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import way_in
+from . import deploy_check, mail, way_in
 from .checks import (
     ENV_NAME,
     Problems,
@@ -32,6 +32,8 @@ MANAGED_ENV = (
     "PYTHONUNBUFFERED",
     "PYTHONDONTWRITEBYTECODE",
     *way_in.MANAGED_ENV,
+    *deploy_check.ENV,
+    *mail.ENV,
 )
 
 # What replaces a variable the component now sets from the way in (0.1 let a stack set them in env).

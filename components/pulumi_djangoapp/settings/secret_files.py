@@ -6,6 +6,7 @@ that refuses a secret in plain text are all derived from ``SECRET_FILES``.
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,9 @@ class SecretFile:
     """The fetch step's variable naming the file's Secrets Manager secret."""
     plaintext_env: tuple[str, ...] = ()
     """Variables that would carry this secret in plain text: refused in ``env``."""
-    with_broker: bool = False
-    """Only written when the app has a broker."""
+    feature: Optional[str] = None
+    """Only written when the app has this feature (``broker``, ``cache``, ``mail``); always when
+    ``None``."""
 
 
 DATABASE_JSON = SecretFile("database.json", "DATABASE_CREDENTIALS_FILE", "DATABASE_SECRET_ID")
@@ -35,19 +37,31 @@ BROKER_URL = SecretFile(
     "BROKER_URL_FILE",
     "BROKER_URL_SECRET_ID",
     ("BROKER_URL", "CELERY_BROKER_URL"),
-    with_broker=True,
+    feature="broker",
+)
+CACHE_URL = SecretFile(
+    "cache-url", "CACHE_URL_FILE", "CACHE_URL_SECRET_ID", ("CACHE_URL", "REDIS_URL"), feature="cache"
+)
+EMAIL_URL = SecretFile(
+    "email-url",
+    "EMAIL_URL_FILE",
+    "EMAIL_URL_SECRET_ID",
+    ("EMAIL_URL", "SMTP_URL", "EMAIL_HOST_PASSWORD"),
+    feature="mail",
 )
 
 # The order the fetch step writes them and the Secret volume lists them.
-SECRET_FILES = (DATABASE_JSON, DATABASE_URL, SECRET_KEY, BROKER_URL)
+SECRET_FILES = (DATABASE_JSON, DATABASE_URL, SECRET_KEY, BROKER_URL, CACHE_URL, EMAIL_URL)
 # The order the app's env lists their *_FILE variables: reordering env changes every pod template,
-# so it stays as the first release had it.
-APP_ENV_ORDER = (DATABASE_URL, DATABASE_JSON, SECRET_KEY, BROKER_URL)
+# so it stays as the first release had it; later files go at the end.
+APP_ENV_ORDER = (DATABASE_URL, DATABASE_JSON, SECRET_KEY, BROKER_URL, CACHE_URL, EMAIL_URL)
+
+FEATURES = ("broker", "cache", "mail")
 
 FILE_ENV = tuple(f.file_env for f in SECRET_FILES)
 PLAINTEXT_ENV = tuple(name for f in SECRET_FILES for name in f.plaintext_env)
 
 
-def secret_files(with_broker: bool) -> tuple[SecretFile, ...]:
-    """The files of an app with or without a broker, in fetch order."""
-    return tuple(f for f in SECRET_FILES if with_broker or not f.with_broker)
+def secret_files(features: "frozenset[str] | set[str]" = frozenset()) -> tuple[SecretFile, ...]:
+    """The files of an app with these features (a subset of ``FEATURES``), in fetch order."""
+    return tuple(f for f in SECRET_FILES if f.feature is None or f.feature in features)

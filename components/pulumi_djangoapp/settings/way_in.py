@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
 
-from .checks import Problems, checked_bool, is_int, unknown_keys
+from .checks import Problems, checked_bool, given_args, is_int, unknown_keys
 
 ALB_CLASS = "alb"
 
@@ -318,7 +318,62 @@ def ipv6_problem(w: Optional["WayIn"], ip_family: str) -> Optional[str]:
     return None
 
 
+# What Django reads once requests arrive over HTTPS through the way in (README "HTTPS settings").
+HTTPS_ENV = (
+    "DJANGO_SECURE_HSTS_SECONDS", "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "DJANGO_SECURE_HSTS_PRELOAD", "DJANGO_SESSION_COOKIE_SECURE", "DJANGO_CSRF_COOKIE_SECURE",
+    "DJANGO_SECURE_SSL_REDIRECT",
+)  # fmt: skip
+
 MANAGED_ENV = (
     "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_PROXY_SSL_HEADER",
-    "DJANGO_HEALTH_PATH", "POD_IP",
+    "DJANGO_HEALTH_PATH", "POD_IP", *HTTPS_ENV,
 )  # fmt: skip
+
+# A year: what browsers' preload lists ask for and the usual production value.
+DEFAULT_HSTS_SECONDS = 31536000
+
+
+class HstsArgs(TypedDict):
+    """``Strict-Transport-Security``, sent by Django over the TLS way in (``ingress`` or
+    ``http_route``); without a way in the app is not served over HTTPS and it is refused."""
+
+    seconds: NotRequired[int]
+    """``max-age``: how long browsers use HTTPS only; 0 sends no header. Start lower (3600) on a
+    domain that may still serve plain HTTP somewhere. Default: ``31536000`` (a year)."""
+    include_subdomains: NotRequired[bool]
+    """Also every subdomain of the app's hosts (``includeSubDomains``). Default: ``True``."""
+    preload: NotRequired[bool]
+    """Ask browsers' preload lists to include the hosts (``preload``): a commitment that is
+    slow to undo, for the domain's owner to make. Default: ``False``."""
+
+
+@dataclass(frozen=True)
+class Hsts:
+    seconds: int = DEFAULT_HSTS_SECONDS
+    include_subdomains: bool = True
+    preload: bool = False
+
+
+def normalise_hsts(problems: Problems, raw: Any, has_way_in: bool) -> Hsts:
+    given = given_args(problems, raw, HstsArgs, "hsts")
+    if given is None:
+        return Hsts()
+    if not has_way_in:
+        problems.add(
+            "hsts",
+            dict(given),
+            "only applies with a TLS way in (ingress or http_route): without one the app is not "
+            "served over HTTPS",
+        )
+    seconds = given.get("seconds", DEFAULT_HSTS_SECONDS)
+    if not is_int(seconds) or seconds < 0 or seconds > 2**31 - 1:
+        problems.add("hsts.seconds", seconds, "must be a whole number of seconds, 0 or more")
+        seconds = DEFAULT_HSTS_SECONDS
+    return Hsts(
+        seconds=seconds,
+        include_subdomains=checked_bool(
+            problems, "hsts.include_subdomains", given.get("include_subdomains", True), True
+        ),
+        preload=checked_bool(problems, "hsts.preload", given.get("preload", False), False),
+    )

@@ -1,9 +1,11 @@
 """Settings of the example shop, read the way DjangoApp delivers them.
 
 Secrets come from files named by ``*_FILE`` variables (in-memory volumes in the pod); the hosts,
-trusted origins and proxy header come from the component-managed ``DJANGO_*`` variables (one
-owner: the component derives them from the way in); other plain settings come from TOML files
-in ``DJANGO_CONFIG_DIR``. Nothing secret is read from a plain environment value.
+trusted origins, proxy header and HTTPS settings come from the component-managed ``DJANGO_*``
+variables (one owner: the component derives them from the way in); other plain settings come
+from TOML files in ``DJANGO_CONFIG_DIR``. Nothing secret is read from a plain environment value.
+
+Every block below that reads a component variable is what the README asks an app to add.
 """
 
 import os
@@ -64,6 +66,27 @@ def env_list(name: str) -> list[str]:
     return [item for item in os.environ.get(name, "").split(",") if item]
 
 
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "false").lower() == "true"
+
+
+def email(url: str) -> dict:
+    """EMAIL_* settings from the component's mail URL: smtp:// is STARTTLS, smtps:// TLS from
+    the first byte; the password is percent-escaped in the URL."""
+    parts = urlsplit(url)
+    tls = parts.scheme == "smtps"
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "",
+        "EMAIL_PORT": parts.port or (465 if tls else 587),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": tls,
+        "EMAIL_USE_TLS": not tls,
+        "EMAIL_TIMEOUT": 10,
+    }
+
+
 SECRET_KEY = secret("SECRET_KEY") or "build-time-placeholder"
 DEBUG = os.environ.get("DJANGO_DEBUG", "false").lower() == "true"
 # Set by DjangoApp from its way in plus the probe host ("localhost" outside a pod).
@@ -85,15 +108,52 @@ MIDDLEWARE = [
     # First: the health path answers without host validation (ALB checks send the pod IP).
     "project.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the image, right after SecurityMiddleware (WhiteNoise's documented place).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# HTTPS, from the component's TLS way in (absent without one: check --deploy's HTTPS checks are
+# then silenced by the component, with the reason in the release step's log).
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD")
+SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT")
+SESSION_COOKIE_SECURE = env_flag("DJANGO_SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = env_flag("DJANGO_CSRF_COOKIE_SECURE")
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
 DATABASES = {"default": database(secret("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Collected into the image at build time (the root filesystem is read-only at run time).
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names (app.3f2a….css): WhiteNoise serves those as immutable for a year, others for
+    # a minute; the manifest is read once at start.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# The cache: a URL file when the component gives the app one (never the broker's server);
+# otherwise Django's per-process memory cache.
+if os.environ.get("CACHE_URL_FILE"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": secret("CACHE_URL"),
+        }
+    }
+
+# Mail: the SMTP URL (with its password) is a secret file; the senders are plain env.
+if os.environ.get("EMAIL_URL_FILE"):
+    globals().update(email(secret("EMAIL_URL")))
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", "root@localhost")
 FEATURES = CONFIG.get("features", {})
 
 # Celery: the broker URL is a secret file (BROKER_URL_FILE), present when the app has a broker.
