@@ -153,6 +153,31 @@ def app_has_no_cloud_credentials(args, report: Report) -> None:
             )
 
 
+# Redis-protocol servers: the broker and the cache. Both keep a password in an ACL file from a
+# Secret; `--requirepass` would put it in the pod spec, and no password at all lets every pod in.
+KEY_VALUE_SERVERS = ("valkey-server", "redis-server")
+
+
+def key_value_servers_authenticate(args, report: Report) -> None:
+    for _, container in _workload_containers(args):
+        argv = [*(container.get("command") or []), *(container.get("args") or [])]
+        if (
+            not argv
+            or not isinstance(argv[0], str)
+            or argv[0].rsplit("/", 1)[-1] not in KEY_VALUE_SERVERS
+        ):
+            continue
+        name = container.get("name")
+        if "--requirepass" in argv:
+            report(
+                f"container {name!r}: --requirepass puts the password in the pod spec; use --aclfile from a Secret"
+            )
+        elif "--aclfile" not in argv:
+            report(
+                f"container {name!r}: {argv[0]} without --aclfile accepts every client without a password"
+            )
+
+
 def s3_public_access_blocked(args, report: Report) -> None:
     if args.resource_type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
         return
@@ -259,6 +284,10 @@ RESOURCE_CHECKS = {
     "app-no-cloud-credentials": (
         "The app container holds no cloud credentials",
         app_has_no_cloud_credentials,
+    ),
+    "key-value-servers-authenticate": (
+        "Valkey/Redis servers take their password from an ACL file, never the pod spec",
+        key_value_servers_authenticate,
     ),
     "s3-public-access-blocked": (
         "S3 public access is blocked on all four flags",

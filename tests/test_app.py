@@ -475,9 +475,7 @@ def test_the_migration_step_follows_the_mode():
         ("none", True, ["deploy-check"]),
         ("none", False, []),
     ):
-        s = normalise(
-            "shop", {**MINIMAL, "migrations": mode, "deploy_check": {"enabled": gate}}
-        )
+        s = normalise("shop", {**MINIMAL, "migrations": mode, "deploy_check": {"enabled": gate}})
         assert [c["name"] for c in app_pod.migration_step(s)] == names, mode
 
 

@@ -228,7 +228,7 @@ def test_the_migrate_step_runs_the_deploy_check_then_the_locked_script_in_a_quie
     migrate = app_pod.pod_spec(s, REFS)["initContainers"][-1]
     script = migrate["command"][-1]
     # The gate first: a release that fails it never takes the lock nor migrates.
-    assert script.index("call_command(\"check\", deploy=True") < script.index("pg_try_advisory_lock")
+    assert script.index('call_command("check", deploy=True') < script.index("pg_try_advisory_lock")
     assert migrate == {
         "name": "migrate",
         "image": "ghcr.io/acme/shop:1.4.2",

@@ -313,3 +313,39 @@ def test_the_policy_pack_reports_rds_violations_over_its_analyzer_service(root, 
     finally:
         pack.kill()
         pack.wait()
+
+
+@pytest.fixture(scope="module")
+def staging_servers(root):
+    """The staging stack's broker StatefulSet and cache Deployment, as registered."""
+    run = run_stack(root, stack_config(root, "staging"))
+    return {
+        r.name: r
+        for r in run.registrations
+        if r.name in ("shop-broker", "shop-cache") and r.type.startswith("kubernetes:apps")
+    }
+
+
+def test_the_components_broker_and_cache_servers_authenticate_from_an_acl_file(staging_servers):
+    assert set(staging_servers) == {"shop-broker", "shop-cache"}
+    for server in staging_servers.values():
+        assert (
+            violations(validators.key_value_servers_authenticate, server.type, server.inputs) == []
+        )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda argv: argv.__delitem__(slice(3, 5)), "accepts every client"),
+        (lambda argv: argv.extend(["--requirepass", "hunter2"]), "--requirepass"),
+    ],
+    ids=["no-acl-file", "password-in-spec"],
+)
+def test_a_key_value_server_without_a_file_password_is_caught(staging_servers, change, message):
+    cache = copy.deepcopy(staging_servers["shop-cache"])
+    (server,) = cache.inputs["spec"]["template"]["spec"]["containers"]
+    assert server["command"][1] == "--port" and server["command"][3] == "--aclfile"
+    change(server["command"])
+    (found,) = violations(validators.key_value_servers_authenticate, cache.type, cache.inputs)
+    assert message in found

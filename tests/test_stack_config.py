@@ -500,6 +500,8 @@ def _with(args, path, value):
 # What turns a nested argument on, so its default applies.
 _FEATURES = {
     "ingress": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
+    # HSTS is sent over the TLS way in only.
+    "hsts": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
     "backups": {"backups": {}},
     "autoscaling": {"autoscaling": {"max_replicas": 6}},
     "database.rds": {

@@ -44,6 +44,9 @@ class Kubelet:
         self.paths = {fetch.TOKEN_DIR: tmp / "token", fetch.HOME_DIR: tmp / "aws-home"}
         # Folders searched before the stand-in tools (a test's aws-cli v2, say).
         self.path_prefix: list[str] = []
+        # The image's own ENV (its Dockerfile), beneath the pod's: where the stand-in image keeps
+        # what the real one has at fixed paths (collected static files, a CA bundle).
+        self.image_env: dict[str, str] = {}
         for path in self.paths.values():
             path.mkdir(parents=True, exist_ok=True)
         # A JWT-shaped token, as the projected service-account volume would hold.
@@ -70,7 +73,13 @@ class Kubelet:
             "/usr/bin",
             "/bin",
         ]
-        return {"PATH": os.pathsep.join(bin_dirs), "LANG": "C.UTF-8", "HOME": str(self.tmp), **env}
+        return {
+            "PATH": os.pathsep.join(bin_dirs),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.tmp),
+            **self.image_env,
+            **env,
+        }
 
     # The pod's address as the downward API gives it; here the processes listen on loopback.
     pod_ip = "127.0.0.1"

@@ -101,6 +101,19 @@ class Rendered:
             "broker-users.acl"
         ]
 
+    def cache_command(self) -> list[str]:
+        deployment = next(
+            r
+            for r in self.run.of_type(":Deployment")
+            if r.inputs["metadata"]["name"] == "shop-cache"
+        )
+        (server,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+        return server["command"]
+
+    def credentials(self, key: str) -> str:
+        """A key of the credentials Secret, as the Secret delivers it to the pods."""
+        return unwrap_secrets(self.run.one("core/v1:Secret").inputs["stringData"])[key]
+
     def container(self, name: str, pod: dict | None = None) -> dict:
         spec = pod or self.pod()
         (found,) = [c for c in [*spec["initContainers"], *spec["containers"]] if c["name"] == name]

@@ -198,10 +198,10 @@ def redis_server() -> str:
     return found
 
 
-class Broker:
-    """The rendered broker container's command, run with redis-server in place of valkey-server,
-    its data directory and ACL file mapped to a temporary directory and its port to a free one
-    (the Service's job in the cluster)."""
+class Valkey:
+    """A rendered Valkey container's command (the broker's or the cache's), run with
+    redis-server in place of valkey-server, its data directory and ACL file mapped to a temporary
+    directory and its port to a free one (the Service's job in the cluster)."""
 
     def __init__(self, command: list[str], acl: str, root: Path) -> None:
         self.root = root
@@ -217,7 +217,7 @@ class Broker:
         self.argv += ["--bind", "127.0.0.1", "--daemonize", "no"]
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Broker":
+    def start(self) -> "Valkey":
         self.process = subprocess.Popen(
             self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -178,13 +178,21 @@ def applied_migrations_or_none(postgres, db_name):
         return None
 
 
-def get(url, host, timeout=30.0):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer to look at, not to follow
+
+
+_opener = urllib.request.build_opener(NoRedirect)
+
+
+def get(url, host, timeout=30.0, headers=None):
     """Status and body of a GET, retried while the server is still starting."""
-    request = urllib.request.Request(url, headers={"Host": host})
+    request = urllib.request.Request(url, headers={"Host": host, **(headers or {})})
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:
+            with _opener.open(request, timeout=2) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
@@ -295,7 +303,8 @@ def test_job_mode_gates_app_pods_until_the_job_has_migrated(app, kubelet, postgr
 def test_none_mode_runs_no_migration_step(app, mode):
     rendered = app(migrations=mode)
     names = [c["name"] for c in rendered.pod()["initContainers"]]
-    assert names == ["fetch-config", "fetch-secrets", "wait-for-db"]
+    # The release gate only (test_contract_django): nothing migrates.
+    assert names == ["fetch-config", "fetch-secrets", "wait-for-db", "deploy-check"]
 
 
 def test_health_checks_answer_any_host_while_every_other_path_validates_it(app, kubelet):
@@ -307,10 +316,13 @@ def test_health_checks_answer_any_host_while_every_other_path_validates_it(app, 
     server = kubelet.start(django)
     base = f"http://127.0.0.1:{rendered.args['port']}"
     try:
-        assert get(f"{base}/healthz", "10.1.2.3")[0] == 200
-        assert get(f"{base}/products", "10.1.2.3", timeout=5)[0] == 400
-        assert get(f"{base}/products", "shop.example.com", timeout=5)[0] == 200
         # HTTPS as the ALB reports it: trusted because the NetworkPolicy admits only the ALB.
+        https = {"X-Forwarded-Proto": "https"}
+        assert get(f"{base}/healthz", "10.1.2.3")[0] == 200
+        assert get(f"{base}/products", "10.1.2.3", timeout=5, headers=https)[0] == 400
+        assert get(f"{base}/products", "shop.example.com", timeout=5, headers=https)[0] == 200
+        # Plain HTTP is sent to HTTPS (DJANGO_SECURE_SSL_REDIRECT); the health path never is.
+        assert get(f"{base}/products", "shop.example.com", timeout=5)[0] == 301
         env = {e["name"]: e.get("value") for e in django["env"]}
         assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://shop.example.com"
     finally:

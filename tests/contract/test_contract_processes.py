@@ -13,7 +13,7 @@ import time
 import pytest
 import redis
 
-from .services import Broker
+from .services import Valkey
 from .test_contract_pod import applied_migrations, prepare
 
 WORKER = ["celery", "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "2"]
@@ -61,7 +61,7 @@ def celery_app(app, kubelet, tmp_path):
              "ready_file": str(tmp_path / "beat-ready")},
         ]  # fmt: skip
         rendered = app(broker={}, processes=processes, env={"SHOP_TICK_SECONDS": "1"}, **overrides)
-        server = Broker(
+        server = Valkey(
             rendered.broker_command(), rendered.broker_acl(), tmp_path / "broker"
         ).start()
         brokers.append(server)
@@ -196,7 +196,7 @@ def test_broker_keeps_queued_tasks_across_a_restart(celery_app, kubelet, tmp_pat
     enqueue(kubelet, rendered, "queued")
     assert queue.llen("celery") == 1
     assert server.stop() == 0
-    again = Broker(rendered.broker_command(), rendered.broker_acl(), tmp_path / "broker")
+    again = Valkey(rendered.broker_command(), rendered.broker_acl(), tmp_path / "broker")
     again.port = server.port
     again.argv[again.argv.index("--port") + 1] = str(server.port)
     again.start()

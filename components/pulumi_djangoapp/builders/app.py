@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from ..settings.app import WAIT_FOR_DB_RESOURCES, Settings
 from ..settings import mail
+from ..settings.app import WAIT_FOR_DB_RESOURCES, Settings
 from ..settings.config_files import configmap_key
 from ..settings.secret_files import APP_ENV_ORDER
 from ..settings.sidecars import SidecarSettings

@@ -237,9 +237,7 @@ def built_objects(
     if s.cache and s.cache.in_cluster:
         objects += [
             Built("cache-service-account", cache.service_account(s)),
-            Built(
-                "cache", cache.deployment(s), Facts(pod_kind="cache", mounts_credentials=True)
-            ),
+            Built("cache", cache.deployment(s), Facts(pod_kind="cache", mounts_credentials=True)),
             Built("cache-service", cache.service(s)),
         ]
     if s.database.provider == "rds":

@@ -140,7 +140,7 @@ def ingress_peers(w: WayIn) -> list[dict]:
 
 
 def django_env(
-    w: Optional[WayIn], probe_host: str, network_policies: bool, hsts: Hsts = Hsts()
+    w: Optional[WayIn], probe_host: str, network_policies: bool, hsts: Hsts
 ) -> list[tuple[str, str]]:
     """Component-managed Django settings: the hosts it answers, the origins CSRF trusts (with
     scheme, Django >= 4), and whether X-Forwarded-Proto is trusted: only when the NetworkPolicy

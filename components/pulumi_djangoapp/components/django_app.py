@@ -134,7 +134,7 @@ class DjangoApp(pulumi.ComponentResource):
     """Always: the web pod's effective limits; a resource unbounded somewhere is left out."""
     effective_resources: pulumi.Output[Dict[str, Dict[str, Dict[str, str]]]]
     """Always: requests and limits of every pod kind (web, migrate, each schedule and process,
-    postgres, broker, backup), by pod kind."""
+    postgres, broker, cache, backup), by pod kind."""
     broker_host: pulumi.Output[Optional[str]]
     """With a broker: its host (never the URL, which holds the password); None otherwise."""
     cache_host: pulumi.Output[Optional[str]]

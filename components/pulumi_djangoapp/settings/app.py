@@ -28,9 +28,6 @@ from .aws import AWS_SECRETS_MANAGER, AwsSettings, backend, normalise_aws
 from .backups import BackupSettings
 from .broker import BrokerSettings
 from .cache import CacheSettings
-from .deploy_check import DEFAULT_FAIL_LEVEL, DeployCheckSettings
-from .mail import MailSettings
-from .way_in import Hsts
 from .checks import (
     HOST_NAME,
     MAX_ENV_BYTES,
@@ -46,14 +43,16 @@ from .checks import (
     unknown_keys,
 )
 from .database import DatabaseSettings, checked_database
+from .deploy_check import DEFAULT_FAIL_LEVEL, DeployCheckSettings
 from .env import checked_env
+from .mail import MailSettings
 from .migrations import MigrationSettings, checked_migrations
 from .processes import ProcessSettings
 from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
 from .schedules import ScheduleSettings
 from .secret_files import SecretFile, secret_files
 from .sidecars import BUILTIN_CONTAINERS, SidecarSettings, checked_sidecar
-from .way_in import WayIn
+from .way_in import Hsts, WayIn
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 

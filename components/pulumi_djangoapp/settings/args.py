@@ -16,9 +16,9 @@ from .autoscaling import AutoscalingArgs
 from .backups import BackupArgs
 from .broker import BrokerArgs
 from .cache import CacheArgs
+from .database import PostgresArgs
 from .deploy_check import DeployCheckArgs
 from .mail import MailArgs
-from .database import PostgresArgs
 from .processes import ProcessArgs
 from .resources import ResourcesArgs
 from .schedules import ScheduleArgs

@@ -90,7 +90,9 @@ def url_problem(url: Any) -> Optional[str]:
 def _address(problems: Problems, field: str, value: Any) -> str:
     if not isinstance(value, str) or not _ADDRESS.match(value):
         problems.add(
-            field, value, "must be an address such as 'shop@example.com' or 'Shop <shop@example.com>'"
+            field,
+            value,
+            "must be an address such as 'shop@example.com' or 'Shop <shop@example.com>'",
         )
         return ""
     return value
@@ -101,7 +103,9 @@ def normalise(problems: Problems, raw: Any) -> Optional[MailSettings]:
     if raw is None:
         return None
     url = raw.get("url")
-    problem = url_problem(url) if url is not None else f"is required: the SMTP server, e.g. {_EXAMPLE}"
+    problem = (
+        url_problem(url) if url is not None else f"is required: the SMTP server, e.g. {_EXAMPLE}"
+    )
     if problem:
         problems.add("mail.url", redacted(url), problem)
     user = urllib.parse.urlsplit(url).username if isinstance(url, str) and not problem else None

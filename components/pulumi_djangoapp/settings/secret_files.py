@@ -40,7 +40,11 @@ BROKER_URL = SecretFile(
     feature="broker",
 )
 CACHE_URL = SecretFile(
-    "cache-url", "CACHE_URL_FILE", "CACHE_URL_SECRET_ID", ("CACHE_URL", "REDIS_URL"), feature="cache"
+    "cache-url",
+    "CACHE_URL_FILE",
+    "CACHE_URL_SECRET_ID",
+    ("CACHE_URL", "REDIS_URL"),
+    feature="cache",
 )
 EMAIL_URL = SecretFile(
     "email-url",

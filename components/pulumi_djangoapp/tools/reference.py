@@ -22,14 +22,17 @@ from ..settings.args import DjangoAppArgs
 from ..settings.autoscaling import AutoscalingArgs
 from ..settings.backups import BackupArgs
 from ..settings.broker import BrokerArgs
+from ..settings.cache import CacheArgs
 from ..settings.config_bucket import ConfigBucketArgs
 from ..settings.database import PostgresArgs
+from ..settings.deploy_check import DeployCheckArgs
+from ..settings.mail import MailArgs
 from ..settings.processes import ProcessArgs
 from ..settings.rds import RdsArgs
 from ..settings.resources import ResourcesArgs
 from ..settings.schedules import ScheduleArgs
 from ..settings.sidecars import SidecarArgs
-from ..settings.way_in import HttpRouteArgs, IngressArgs
+from ..settings.way_in import HstsArgs, HttpRouteArgs, IngressArgs
 
 # Each table of the README, by the name its markers carry.
 ARGUMENT_TYPES = {
@@ -37,6 +40,7 @@ ARGUMENT_TYPES = {
     for t in (
         DjangoAppArgs, ResourcesArgs, SidecarArgs, PostgresArgs, RdsArgs, IngressArgs, HttpRouteArgs,
         ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, BackupArgs, ConfigBucketArgs,
+        CacheArgs, MailArgs, DeployCheckArgs, HstsArgs,
     )
 }  # fmt: skip
 _BLOCK = re.compile(r"(<!-- reference: (\S+) -->\n)(.*?)(<!-- /reference -->)", re.S)

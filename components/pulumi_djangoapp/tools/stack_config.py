@@ -21,7 +21,9 @@ from ..settings.args import DEFAULTS, DjangoAppArgs
 from ..settings.aws import AWS_SECRETS_MANAGER, BACKENDS
 from ..settings.checks import Problem, ValidationError
 from ..settings.database import DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
+from ..settings.deploy_check import DEFAULT_FAIL_LEVEL
 from ..settings.resources import DEFAULT_APP_RESOURCES
+from ..settings.way_in import Hsts
 
 LOG_SHIPPER_PORT = 2020
 
@@ -74,6 +76,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton'.", [], "processes"),
     ConfigKey("broker", "string", "Task broker: none, in-cluster (Valkey, on databaseStorageClass) or an external redis:// or rediss:// URL without password.", "none", "broker"),
     ConfigKey("brokerImage", "string", "Pinned image of the in-cluster broker (a Docker Hub mirror such as an ECR pull-through cache); empty means docker.io/valkey/valkey.", "", "broker.image"),
+    ConfigKey("cache", "string", "Django's cache: none, in-cluster (a Valkey of its own that evicts and keeps nothing) or an external redis:// or rediss:// URL without password (never the broker's).", "none", "cache"),
+    ConfigKey("cacheImage", "string", "Pinned image of the in-cluster cache; empty means the broker's default Valkey image.", "", "cache.image"),
+    ConfigKey("mailUrl", "string", "SMTP server: smtp://user@host:port (STARTTLS) or smtps:// (TLS), without password; empty means no mail settings.", "", "mail.url"),
+    ConfigKey("mailPassword", "string", "The SMTP password: set it with `pulumi config set --secret`; a plain value is refused.", "", "mail.password"),
+    ConfigKey("mailFrom", "string", "DEFAULT_FROM_EMAIL: the sender of the site's mail (required with mailUrl).", "", "mail.default_from_email"),
+    ConfigKey("mailServerEmail", "string", "SERVER_EMAIL: the sender of error mail; empty means mailFrom.", "", "mail.server_email"),
+    ConfigKey("hstsSeconds", "integer", "Strict-Transport-Security max-age over the TLS way in; 0 sends none.", Hsts().seconds, "hsts.seconds"),
+    ConfigKey("hstsIncludeSubdomains", "boolean", "HSTS for every subdomain of the hosts too.", Hsts().include_subdomains, "hsts.include_subdomains"),
+    ConfigKey("hstsPreload", "boolean", "Ask for the browsers' HSTS preload lists (the domain owner's commitment).", Hsts().preload, "hsts.preload"),
+    ConfigKey("deployCheck", "boolean", "Run manage.py check --deploy as the release gate.", True, "deploy_check.enabled"),
+    ConfigKey("deployCheckFailLevel", "string", "Least severe level that fails the release: WARNING, ERROR, CRITICAL, INFO or DEBUG.", DEFAULT_FAIL_LEVEL, "deploy_check.fail_level"),
+    ConfigKey("deployCheckSilenced", "array", "Check ids the app accepts (security.W021), on top of the ones the component silences.", [], "deploy_check.silenced"),
     ConfigKey("backupSchedule", "string", "Cron expression of the nightly pg_dump of the in-cluster database to S3; empty means no backups.", "", "backups.schedule"),
     ConfigKey("backupRetentionDays", "integer", "Days a backup is kept.", 14, "backups.retention_days"),
     ConfigKey("autoscalingMax", "integer", "Most Django pods; 0 means no autoscaling.", 0, "autoscaling.max_replicas"),
@@ -187,7 +201,12 @@ def _log_shipper(image: str, ip_family: str) -> dict:
 
 # Keys whose component arguments accept Outputs: a `secure:` value may travel as a secret
 # Output, checked once decrypted. Any other key would land in plain manifests or IAM documents.
-SECRET_CAPABLE = ("awsRegion", "oidcProviderArn", "oidcProviderUrl", "kmsKeyArn", "eksClusterName")
+SECRET_CAPABLE = (
+    "awsRegion", "oidcProviderArn", "oidcProviderUrl", "kmsKeyArn", "eksClusterName", "mailPassword",
+)  # fmt: skip
+
+# Keys whose value is a secret: a plain value would sit in the stack file for anyone to read.
+MUST_BE_SECRET = ("mailPassword",)
 
 
 def args_from_config(
@@ -219,6 +238,15 @@ def args_from_config(
                 )
             )
         v[k.key] = _typed(k, get(k.key), problems, project)
+        if k.key in MUST_BE_SECRET and v[k.key]:
+            problems.append(
+                Problem(
+                    f"{project}:{k.key}",
+                    "[hidden]",
+                    f"is a password stored in plain text in the stack file; remove it and set it "
+                    f"with `pulumi config set --secret {project}:{k.key}`",
+                )
+            )
 
     env: dict[str, str] = {}
     for item in v["env"]:
@@ -326,6 +354,29 @@ def args_from_config(
         args["broker"] = {} if v["broker"] == "in-cluster" else {"url": v["broker"]}
         if v["brokerImage"]:
             args["broker"]["image"] = v["brokerImage"]
+    if v["cache"] != "none":
+        args["cache"] = {} if v["cache"] == "in-cluster" else {"url": v["cache"]}
+        if v["cacheImage"]:
+            args["cache"]["image"] = v["cacheImage"]
+    elif v["cacheImage"]:
+        problems.append(
+            Problem(f"{project}:cacheImage", v["cacheImage"], "only applies with cache in-cluster")
+        )
+    _mail(args, v, problems, project)
+    https = {
+        "seconds": v["hstsSeconds"],
+        "include_subdomains": v["hstsIncludeSubdomains"],
+        "preload": v["hstsPreload"],
+    }
+    if v["wayIn"] != "none" or any(
+        v[key] != _default(key) for key in ("hstsSeconds", "hstsIncludeSubdomains", "hstsPreload")
+    ):
+        args["hsts"] = https
+    args["deploy_check"] = {
+        "enabled": v["deployCheck"],
+        "fail_level": v["deployCheckFailLevel"],
+        "silenced": v["deployCheckSilenced"],
+    }
     if v["backupSchedule"]:
         args["backups"] = {
             "schedule": v["backupSchedule"],
@@ -383,6 +434,29 @@ def args_from_config(
             [*problems, *_component_problems(v["appName"], args, problems, project, get)],
         )
     return v["appName"], args  # type: ignore[return-value]
+
+
+def _default(key: str) -> Any:
+    return next(k.default for k in CONFIG_KEYS if k.key == key)
+
+
+MAIL_KEYS = ("mailPassword", "mailFrom", "mailServerEmail")
+
+
+def _mail(args: dict, v: dict, problems: list[Problem], project: str) -> None:
+    """``mail`` from mailUrl and its companions; they only mean something with mailUrl."""
+    if not v["mailUrl"]:
+        for key in MAIL_KEYS:
+            if v[key]:
+                shown = "[secret]" if key == "mailPassword" else v[key]
+                problems.append(Problem(f"{project}:{key}", shown, "only applies with mailUrl"))
+        return
+    mail: dict[str, Any] = {"url": v["mailUrl"], "default_from_email": v["mailFrom"]}
+    if v["mailPassword"]:
+        mail["password"] = v["mailPassword"]
+    if v["mailServerEmail"]:
+        mail["server_email"] = v["mailServerEmail"]
+    args["mail"] = mail
 
 
 # Keys that choose what the other keys mean: with one of them misspelt, the component's checks
