@@ -5,7 +5,8 @@ The project's own program is Python, and the Python language host is not served 
 proxy (CONTRIBUTING "The real tools"), so the real engine cannot run it here. What it can run is a
 Pulumi YAML program holding exactly what the component registers: every object of
 ``builders/manifests.built_objects`` for an e2e configuration (kubernetes backend, in-cluster
-database and broker, a Celery worker and beat, a schedule, job-mode migrations, an HTTPRoute,
+database, broker and cache, mail, a Celery worker and beat, a schedule, job-mode migrations
+(with the deploy check), an HTTPRoute,
 ``kubernetes_version`` 1.34 as served here), each with the options its facts give
 (``dependsOn``, ``ignoreChanges``, ``customTimeouts``, ``replaceOnChanges``, patches as Patch
 resources). What that proves, and what it cannot, is in CONTRIBUTING "The real tools".
@@ -48,6 +49,8 @@ ARGS = {
     "migrations": "job",
     "database": {"storage_class": STORAGE_CLASS, "storage_size": "2Gi"},
     "broker": {"storage_class": STORAGE_CLASS},
+    "cache": {},
+    "mail": {"url": "smtp://relay.e2e.test:587", "default_from_email": "shop@e2e.test"},
     "processes": [
         {"name": "worker", "command": ["celery", "-A", "project", "worker"]},
         {"name": "beat", "command": ["celery", "-A", "project", "beat"], "singleton": True},
@@ -64,7 +67,9 @@ ARGS = {
         "parent_refs": [{"name": "e2e", "namespace": "gateway"}],
     },
 }
-SECRETS = {k: f"e2e-{k}-value" for k in (*manifests.SECRET_VALUES, *manifests.BROKER_SECRET_VALUES)}
+SECRETS = {
+    k: f"e2e-{k}-value" for k in (*manifests.SECRET_VALUES, *manifests.FEATURE_SECRET_VALUES)
+}
 # Pulumi YAML has no CustomResource (pulumi-kubernetes issue 1971): a custom object such as the
 # HTTPRoute goes in a ConfigGroup of one object, which registers the same object.
 TYPES = {"CustomResource": "kubernetes:yaml/v2:ConfigGroup"}
@@ -202,7 +207,7 @@ def main() -> int:
         assert "PodSecurity" not in out and "violate" not in out, out[-3000:]
         apps = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")["items"]
         ready = {d["metadata"]["name"]: d["status"].get("readyReplicas", 0) for d in apps}
-        assert ready == {"shop": 2, "shop-worker": 1, "shop-beat": 1}, ready
+        assert ready == {"shop": 2, "shop-worker": 1, "shop-beat": 1, "shop-cache": 1}, ready
         sets = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets")["items"]
         assert {s["metadata"]["name"]: s["status"].get("readyReplicas", 0) for s in sets} == {
             "shop-postgres": 1,
