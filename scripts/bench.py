@@ -25,15 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 # The stack measured against its hand-written twin: staging has the way in, the autoscaler,
-# a log shipper, a schedule, a worker and beat with their broker, and the AWS side with
-# workload identity.
+# a log shipper, a schedule, a worker and beat with their broker, a cache, mail, and the AWS side
+# with workload identity.
 STACK = "staging"
 TARGETS = {"ratio": 1.10, "100_apps_rss_mb": 600.0, "unit_suite_seconds": 60.0}
 
 
 def app_args(index: int) -> dict:
     """A production-like app: AWS backend with workload identity, config, a sidecar, an ALB way in,
-    an autoscaler, a Celery worker, an in-cluster broker and nightly backups."""
+    an autoscaler, a Celery worker, an in-cluster broker, a cache, mail and nightly backups."""
     return {
         "image": "ghcr.io/example/django-shop:0.1.0",
         "namespace": f"app-{index}",
@@ -55,6 +55,11 @@ def app_args(index: int) -> dict:
         "processes": [{"name": "worker", "command": ["celery", "-A", "project", "worker"]}],
         "broker": {},
         "backups": {},
+        "cache": {},
+        "mail": {
+            "url": "smtp://relay.platform.svc.cluster.local:587",
+            "default_from_email": f"app-{index}@example.com",
+        },
     }
 
 
