@@ -35,8 +35,6 @@ CLOUD_CREDENTIAL_ENV = {
     "GOOGLE_APPLICATION_CREDENTIALS",
     "AZURE_CLIENT_SECRET",
 }
-# The containers of the app itself; DjangoApp names its Django container "django".
-APP_CONTAINERS = {"django"}
 
 
 def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -123,10 +121,52 @@ def images_pinned(args, report: Report) -> None:
             )
 
 
+# Pod-template annotations: the containers allowed the app's own cloud access (DjangoApp's media
+# uploads), and the EKS Pod Identity webhook's list of containers it must not give credentials.
+CLOUD_ACCESS_ANNOTATION = "djangoapp.io/cloud-access"
+SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
+FETCH_STEPS = {"fetch-config", "fetch-secrets"}
+# DjangoApp's other credential steps, each in a pod of its own ServiceAccount and role: the backup
+# upload, the restore download, the RDS role Job's fetch.
+CREDENTIAL_STEPS = {*FETCH_STEPS, "upload", "download", "fetch-credentials"}
+
+
+def pod_annotations(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = props.get("spec") or {}
+    if resource_type == "kubernetes:core/v1:Pod":
+        return (props.get("metadata") or {}).get("annotations") or {}
+    if resource_type == "kubernetes:batch/v1:CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
+
+
+def _names(value: Any) -> set[str]:
+    return {n for n in value.split(",") if n} if isinstance(value, str) else set()
+
+
 def app_has_no_cloud_credentials(args, report: Report) -> None:
+    """The app's containers hold no cloud credentials, except those a pod names in
+    ``djangoapp.io/cloud-access``; those never with the fetch steps' role (web-identity)."""
     spec = pod_spec(args.resource_type, args.props)
     if not spec:
         return
+    annotations = pod_annotations(args.resource_type, args.props)
+    allowed = _names(annotations.get(CLOUD_ACCESS_ANNOTATION))
+    fetch_roles = {
+        item.get("value")
+        for container in containers(spec)
+        if container.get("name") in FETCH_STEPS
+        for item in container.get("env") or []
+        if item.get("name") == "AWS_ROLE_ARN"
+    }
+    if SKIP_CONTAINERS_ANNOTATION in annotations:
+        skipped = _names(annotations[SKIP_CONTAINERS_ANNOTATION])
+        for container in containers(spec):
+            name = container.get("name")
+            if name not in skipped and name not in FETCH_STEPS and name not in allowed:
+                report(
+                    f"container {name!r} is not skipped by the Pod Identity webhook: it gets the pod's role"
+                )
     token_volumes = {
         v.get("name")
         for v in spec.get("volumes") or []
@@ -137,20 +177,27 @@ def app_has_no_cloud_credentials(args, report: Report) -> None:
     }
     automount = spec.get("automountServiceAccountToken") is not False
     for container in containers(spec):
-        if container.get("name") not in APP_CONTAINERS:
+        if container.get("name") in allowed:
+            roles = {
+                item.get("value")
+                for item in container.get("env") or []
+                if item.get("name") == "AWS_ROLE_ARN"
+            }
+            if roles & fetch_roles - {None}:
+                report(f"container {container.get('name')!r} holds the fetch steps' role")
+            continue
+        if container.get("name") in CREDENTIAL_STEPS:
             continue
         env = {item.get("name") for item in container.get("env") or []}
         for name in sorted(env & CLOUD_CREDENTIAL_ENV):
-            report(f"app container {container.get('name')!r} holds cloud credentials: env {name}")
+            report(f"container {container.get('name')!r} holds cloud credentials: env {name}")
         for mount in container.get("volumeMounts") or []:
             if mount.get("name") in token_volumes:
                 report(
-                    f"app container {container.get('name')!r} mounts the service-account token volume {mount.get('name')!r}"
+                    f"container {container.get('name')!r} mounts the service-account token volume {mount.get('name')!r}"
                 )
-        if automount:
-            report(
-                f"app container {container.get('name')!r}: the pod automounts a service-account token"
-            )
+    if automount:
+        report("the pod automounts a service-account token into every container")
 
 
 # Redis-protocol servers: the broker and the cache. Both keep a password in an ACL file from a
@@ -282,7 +329,7 @@ RESOURCE_CHECKS = {
     ),
     "images-pinned": ("Images are pinned by tag or digest, never latest", images_pinned),
     "app-no-cloud-credentials": (
-        "The app container holds no cloud credentials",
+        "Only credential steps, and the containers a pod names in djangoapp.io/cloud-access (never with the fetch role), hold cloud credentials",
         app_has_no_cloud_credentials,
     ),
     "key-value-servers-authenticate": (

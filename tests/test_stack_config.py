@@ -503,6 +503,7 @@ _FEATURES = {
     # HSTS is sent over the TLS way in only.
     "hsts": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
     "backups": {"backups": {}},
+    "media": {"media": {}},
     "autoscaling": {"autoscaling": {"max_replicas": 6}},
     "database.rds": {
         "database": {
@@ -606,3 +607,25 @@ def test_an_aws_backend_stack_cannot_go_without_its_explicit_aws_provider(root):
         },
     )
     assert [r.name for r in run.registrations if r.type == "pulumi:providers:aws"] == ["aws"]
+
+
+def test_a_stack_can_switch_media_on_with_its_keys():
+    from test_mail import BASE, config
+
+    _, args = config(
+        {**BASE, "secretsBackend": "aws-secrets-manager", "media": "true",
+         "mediaCorsOrigins": '["https://shop.example.com"]', "mediaTokenAudience": "djangoapp-media"}
+    )  # fmt: skip
+    assert args["media"] == {
+        "cors_origins": ["https://shop.example.com"],
+        "noncurrent_version_days": 90,
+        "token_audience": "djangoapp-media",
+    }
+
+
+def test_media_keys_cannot_be_set_without_media():
+    from test_mail import BASE, config
+
+    with pytest.raises(ValidationError) as error:
+        config({**BASE, "mediaTokenAudience": "djangoapp-media"})
+    assert [p.field for p in error.value.problems] == ["djangoapp:mediaTokenAudience"]

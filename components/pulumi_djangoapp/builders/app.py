@@ -13,7 +13,7 @@ from ..settings.app import WAIT_FOR_DB_RESOURCES, Settings
 from ..settings.config_files import configmap_key
 from ..settings.secret_files import APP_ENV_ORDER
 from ..settings.sidecars import SidecarSettings
-from . import broker, deploy_check, fetch, migrations, way_in
+from . import broker, deploy_check, fetch, media, migrations, way_in
 from .fetch import AwsRefs
 from .labels import WEB, labels, selector_labels
 from .secret_files import SECRET_FILE_MODE, credentials_secret_name
@@ -246,8 +246,8 @@ def init_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
     return [*_preparation(s, refs), *migration_step(s)]
 
 
-def app_containers(s: Settings) -> list[dict]:
-    return [django_container(s)]
+def app_containers(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
+    return [media.granted(s, django_container(s), refs)]
 
 
 def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dict]:
@@ -257,6 +257,7 @@ def _config_and_secret_volumes(s: Settings, refs: Optional[AwsRefs]) -> list[dic
             {"name": "config", "emptyDir": {"sizeLimit": "32Mi"}},
             {"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
             *fetch.volumes(s),
+            *media.volumes(s),
         ]
     config_map: dict = {"name": config_map_name(s), "defaultMode": 0o444}
     if s.config_files:
@@ -310,7 +311,7 @@ def pod_spec(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         "terminationGracePeriodSeconds": s.termination_grace_seconds,
         "securityContext": pod_security_context(s.run_as_user),
         "initContainers": init_containers(s, refs),
-        "containers": app_containers(s),
+        "containers": app_containers(s, refs),
         "volumes": volumes(s, refs),
     }
     if s.replicas >= 2:
@@ -347,19 +348,18 @@ def command_pod_spec(
         base = {**base, "resources": resources.manifest()}
     gate = [migrations.wait_for_migrations_container(s, base)] if wait else []
     spec["initContainers"] = [*_preparation(s, refs), *gate]
-    spec["containers"] = [
-        container(
-            name,
-            s.image,
-            s.image_pull_policy,
-            s.run_as_user,
-            command=list(command),
-            env=[*base["env"], *env_list(env)],
-            resources=base["resources"],
-            volumeMounts=base["volumeMounts"],
-            **fields,
-        )
-    ]
+    main = container(
+        name,
+        s.image,
+        s.image_pull_policy,
+        s.run_as_user,
+        command=list(command),
+        env=[*base["env"], *env_list(env)],
+        resources=base["resources"],
+        volumeMounts=base["volumeMounts"],
+        **fields,
+    )
+    spec["containers"] = [media.granted(s, main, refs)]
     return spec
 
 

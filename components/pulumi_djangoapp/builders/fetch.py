@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 from ..settings.app import Settings
 from ..settings.aws import TOKEN_AUDIENCE
+from ..settings.media import ACCESS_ANNOTATION
 from ..settings.secret_files import SECRET_FILES
 from .security import container
 from .workload_identity import SKIP_CONTAINERS_ANNOTATION
@@ -108,6 +109,9 @@ class AwsRefs:
     ca_bundle_url: Any = None
     master_secret_arn: Any = None
     db_admin_role_arn: Any = None
+    # With media: the uploads bucket and the role of the app's containers (web-identity).
+    media_bucket: Any = None
+    media_role_arn: Any = None
 
 
 def placeholder_refs(refs: AwsRefs) -> AwsRefs:
@@ -122,6 +126,8 @@ def placeholder_refs(refs: AwsRefs) -> AwsRefs:
         ca_bundle_url="ca-bundle-url" if refs.ca_bundle_url is not None else None,
         master_secret_arn="master-secret" if refs.master_secret_arn is not None else None,
         db_admin_role_arn="db-admin-role" if refs.db_admin_role_arn is not None else None,
+        media_bucket="media-bucket" if refs.media_bucket is not None else None,
+        media_role_arn="media-role" if refs.media_role_arn is not None else None,
     )
 
 
@@ -216,12 +222,21 @@ FETCH_CONTAINERS = ("fetch-config", "fetch-secrets")
 
 def credential_annotations(s: Settings, pod_spec: Mapping[str, Any]) -> dict[str, str]:
     """Pod annotations of the credential path: with pod-identity, every container but the fetch
-    steps is named in the webhook's skip list (it would otherwise inject into all of them)."""
-    if s.aws is None or not s.aws.pod_identity:
+    steps (and, with media, the app's own containers) is named in the webhook's skip list (it
+    would otherwise inject into all of them); with media, the containers that hold the app's
+    cloud access are named for the policy pack."""
+    if s.aws is None:
         return {}
-    containers = [*pod_spec.get("initContainers", []), *pod_spec["containers"]]
-    skipped = [c["name"] for c in containers if c["name"] not in FETCH_CONTAINERS]
-    return {SKIP_CONTAINERS_ANNOTATION: ",".join(skipped)}
+    annotations = {}
+    if s.aws.pod_identity:
+        containers = [*pod_spec.get("initContainers", []), *pod_spec["containers"]]
+        granted = {*FETCH_CONTAINERS, *s.media_containers}
+        skipped = [c["name"] for c in containers if c["name"] not in granted]
+        annotations[SKIP_CONTAINERS_ANNOTATION] = ",".join(skipped)
+    media = [c["name"] for c in pod_spec["containers"] if c["name"] in s.media_containers]
+    if media:
+        annotations[ACCESS_ANNOTATION] = ",".join(media)
+    return annotations
 
 
 def volumes(s: Settings) -> list[dict]:

@@ -28,19 +28,29 @@ def partition_of(arn: Any) -> Any:
     return arn.split(":")[1]
 
 
-def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> dict:
+def trust_policy(
+    provider_arn: str,
+    issuer: str,
+    namespace: str,
+    service_account: str,
+    audience: str = TOKEN_AUDIENCE,
+    sid: str = "FetchStepsOfOneServiceAccount",
+) -> dict:
+    """Tokens of one ServiceAccount with one audience: IRSA cannot tell containers apart, only
+    the tokens they are given (``audience``: the fetch steps' ``sts.amazonaws.com``, or the media
+    containers' own)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "FetchStepsOfOneServiceAccount",
+                "Sid": sid,
                 "Effect": "Allow",
                 "Principal": {"Federated": provider_arn},
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
                     "StringEquals": {
                         f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                        f"{issuer}:aud": TOKEN_AUDIENCE,
+                        f"{issuer}:aud": audience,
                     }
                 },
             }
@@ -116,7 +126,7 @@ def access_policy(
     With plain strings the document is plain; ``bucket_name`` and the ARNs may also be Outputs
     (the document then needs ``Output.json_dumps``).
     """
-    bucket_arn = _concat("arn:", partition, ":s3:::", bucket_name)
+    bucket_arn = concat("arn:", partition, ":s3:::", bucket_name)
     statements: list[dict] = [
         {
             "Sid": "ListOwnPrefix",
@@ -129,7 +139,7 @@ def access_policy(
             "Sid": "ReadOwnConfig",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": _concat("arn:", partition, ":s3:::", bucket_name, f"/{prefix}/*"),
+            "Resource": concat("arn:", partition, ":s3:::", bucket_name, f"/{prefix}/*"),
         },
         {
             "Sid": "ReadOwnSecrets",
@@ -151,7 +161,7 @@ def access_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _concat(*parts: Any) -> Any:
+def concat(*parts: Any) -> Any:
     if all(isinstance(p, str) for p in parts):
         return "".join(parts)
     return pulumi.Output.concat(*parts)

@@ -112,6 +112,22 @@ class ConfigBucket(pulumi.ComponentResource):
             # A policy is refused while the public access block is still being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access_block]),
         )
+        if b.cors_origins:
+            # Browsers uploading with presigned URLs; nothing is public (the access block stays).
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-cors",
+                bucket=bucket.id,
+                cors_rules=[
+                    {
+                        "allowed_origins": list(b.cors_origins),
+                        "allowed_methods": ["GET", "PUT", "POST", "HEAD"],
+                        "allowed_headers": ["*"],
+                        "expose_headers": ["ETag"],
+                        "max_age_seconds": 3000,
+                    }
+                ],
+                opts=on_bucket,
+            )
         uploads = pulumi.ResourceOptions(parent=self, depends_on=[encryption, versioning])
         # What a reader needs before its first read: every file (each after encryption and
         # versioning), or the bucket when there are none. Depending on these few resources rather

@@ -21,15 +21,17 @@ from ..builders import (
     deploy_check,
     effective_resources,
     manifests,
+    media,
     rds,
     way_in,
     workload_identity,
 )
 from ..builders.effective_resources import effective_pod_resources, format_resources
 from ..builders.fetch import AwsRefs
+from ..settings import media as media_settings
 from ..settings.app import Settings, normalise
 from ..settings.args import DjangoAppArgs
-from ..settings.aws import checked_issuer, unknown_region_warning
+from ..settings.aws import TOKEN_AUDIENCE, checked_issuer, unknown_region_warning
 from ..settings.secret_files import DATABASE_JSON
 from .app_secrets import AppSecrets
 from .config_bucket import ConfigBucket
@@ -137,6 +139,13 @@ class DjangoApp(pulumi.ComponentResource):
     postgres, broker, cache, backup), by pod kind."""
     broker_host: pulumi.Output[Optional[str]]
     """With a broker: its host (never the URL, which holds the password); None otherwise."""
+    media_bucket_name: pulumi.Output[Optional[str]]
+    """With media: the uploads bucket; None otherwise."""
+    media_prefix: pulumi.Output[Optional[str]]
+    """With media: the key prefix the app's containers may use; None otherwise."""
+    media_role_arn: pulumi.Output[Optional[str]]
+    """With media: the role of the app's containers (with pod-identity, the fetch role, which
+    EKS maps to the ServiceAccount); None otherwise."""
     cache_host: pulumi.Output[Optional[str]]
     """With a cache: its host (never the URL, which holds the password); None otherwise."""
     deploy_checks_silenced: pulumi.Output[List[str]]
@@ -204,6 +213,9 @@ class DjangoApp(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
             database_host=rds_db.address if rds_db else None,
         )
+        # Set by _media_side when the app has media.
+        self._media_bucket: Optional[ConfigBucket] = None
+        self._media_role: Optional[aws.iam.Role] = None
         refs, bucket, role, access = (
             self._aws_side(s, secrets, rds_db) if s.uses_aws else (None, None, None, [])
         )
@@ -288,6 +300,14 @@ class DjangoApp(pulumi.ComponentResource):
         # Where the app's broker is (host only: the URL with its password is a secret file).
         self.broker_host = pulumi.Output.from_input(_broker_host(s))
         self.cache_host = pulumi.Output.from_input(_cache_host(s))
+        media_bucket, media_role = self._media_bucket, self._media_role
+        self.media_bucket_name = (
+            media_bucket.bucket_name if media_bucket else pulumi.Output.from_input(None)
+        )
+        self.media_prefix = pulumi.Output.from_input(
+            media_settings.prefix(s.namespace, s.name) if media_bucket else None
+        )
+        self.media_role_arn = media_role.arn if media_role else pulumi.Output.from_input(None)
         self.deploy_checks_silenced = _plain(
             [check for check, _ in deploy_check.silenced(s)] if s.deploy_check.enabled else []
         )
@@ -377,6 +397,8 @@ class DjangoApp(pulumi.ComponentResource):
         description: str,
         policy_of: Callable[[Any], Any],
         association: Optional[str] = None,
+        audience: str = TOKEN_AUDIENCE,
+        sid: str = "FetchStepsOfOneServiceAccount",
     ) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
         """The role only ``account``'s credential steps can assume, its policy (``policy_of(partition)``)
         and, with pod-identity, the association: everything their first start needs."""
@@ -395,6 +417,8 @@ class DjangoApp(pulumi.ComponentResource):
                         checked_issuer(f"DjangoApp {s.name!r}", v[0], v[1]),
                         s.namespace,
                         account,
+                        audience,
+                        sid,
                     )
                 )
             )
@@ -488,6 +512,61 @@ class DjangoApp(pulumi.ComponentResource):
             restore_role,
         )
 
+    def _media_side(
+        self, s: Settings, refs: AwsRefs, fetch_role: aws.iam.Role
+    ) -> "tuple[AwsRefs, list[pulumi.Resource]]":
+        """The uploads bucket (the config bucket's hardening, overwritten and deleted uploads kept
+        ``noncurrent_version_days``, CORS only when asked) and the app containers' access to its
+        prefix: a role of their own (web-identity), or the policy on the one role EKS Pod
+        Identity maps to the ServiceAccount."""
+        assert s.aws is not None and s.media is not None
+        a, m, prefix = s.aws, s.media, media_settings.prefix(s.namespace, s.name)
+        bucket = ConfigBucket(
+            f"{s.name}-media",
+            {
+                "prefix": prefix,
+                "force_destroy": a.force_destroy,
+                "protect": s.protect_data,
+                "noncurrent_version_days": m.noncurrent_version_days,
+                **({"cors_origins": list(m.cors_origins)} if m.cors_origins else {}),
+                **({"kms_key_arn": a.kms_key_arn} if a.kms_key_arn is not None else {}),
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+        self._media_bucket = bucket
+
+        def policy_of(partition: Any) -> Any:
+            return pulumi.Output.all(partition, bucket.bucket_name, a.kms_key_arn).apply(
+                lambda v: json.dumps(media.access_policy(v[0], v[1], prefix, v[2]))
+            )
+
+        if a.workload_identity:
+            role, access = self._role_of(
+                s,
+                s.name,
+                "media",
+                f"App containers of DjangoApp {s.name} in {s.namespace}: its media uploads",
+                policy_of,
+                audience=m.token_audience,
+                sid="AppContainersOfOneServiceAccount",
+            )
+            self._media_role = role
+            return dataclasses.replace(
+                refs, media_bucket=bucket.bucket_name, media_role_arn=role.arn
+            ), [*bucket.readable, *access]
+        # One role per ServiceAccount: the media policy joins the fetch role.
+        policy = aws.iam.RolePolicy(
+            f"{s.name}-media-policy",
+            role=fetch_role.id,
+            policy=policy_of(fetch_role.arn.apply(workload_identity.partition_of)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._media_role = fetch_role
+        return dataclasses.replace(refs, media_bucket=bucket.bucket_name), [
+            *bucket.readable,
+            policy,
+        ]
+
     def _db_admin_side(
         self, s: Settings, secrets: AppSecrets, rds_db: RdsDatabase
     ) -> "tuple[aws.iam.Role, list[pulumi.Resource]]":
@@ -548,6 +627,9 @@ class DjangoApp(pulumi.ComponentResource):
             secret_ids=secrets.secret_arns,
             role_arn=role.arn,
         )
+        if s.media is not None:
+            refs, media_access = self._media_side(s, refs, role)
+            access = [*access, *media_access]
         if rds_db is not None:
             assert s.database.rds is not None
             refs = dataclasses.replace(

@@ -17,6 +17,7 @@ from . import (
     config_files,
     deploy_check,
     mail,
+    media,
     processes,
     rds,
     schedules,
@@ -46,6 +47,7 @@ from .database import DatabaseSettings, checked_database
 from .deploy_check import DEFAULT_FAIL_LEVEL, DeployCheckSettings
 from .env import checked_env
 from .mail import MailSettings
+from .media import MediaSettings
 from .migrations import MigrationSettings, checked_migrations
 from .processes import ProcessSettings
 from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
@@ -131,6 +133,7 @@ class Settings:
     mail: Optional[MailSettings] = None
     deploy_check: DeployCheckSettings = DeployCheckSettings(True, DEFAULT_FAIL_LEVEL, ())
     hsts: Hsts = Hsts()
+    media: Optional[MediaSettings] = None
 
     @property
     def pre_stop_seconds(self) -> int:
@@ -161,6 +164,16 @@ class Settings:
     def secret_files(self) -> tuple[SecretFile, ...]:
         """The secret files this app's pods read (with a broker, a cache or mail, their URLs too)."""
         return secret_files(self.features)
+
+    @property
+    def media_containers(self) -> frozenset[str]:
+        """With media: the containers that run the app's own code (``django``, each process and
+        schedule), the only ones besides the fetch steps that hold cloud credentials."""
+        if self.media is None:
+            return frozenset()
+        return frozenset(
+            {"django", *(p.name for p in self.processes), *(c.name for c in self.schedules)}
+        )
 
     @property
     def features(self) -> frozenset[str]:
@@ -373,6 +386,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             args.get("broker"),
         ),
         cache=cache.normalise(problems, args.get("cache")),
+        media=media.normalise(problems, args.get("media"), secrets_backend == AWS_SECRETS_MANAGER),
         mail=mail.normalise(problems, args.get("mail")),
         deploy_check=deploy_check.normalise(problems, args.get("deploy_check")),
         hsts=way_in.normalise_hsts(
@@ -467,6 +481,17 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
     problem = cache.broker_problem(settings.cache, settings.broker.url if settings.broker else None)
     if problem:
         problems.add("cache.url", broker.redacted(args["cache"].get("url")), problem)
+    if (
+        settings.media
+        and settings.media.separate_audience
+        and settings.aws
+        and settings.aws.pod_identity
+    ):
+        problems.add(
+            "media.token_audience",
+            settings.media.token_audience,
+            "only applies with aws_credentials 'web-identity': Pod Identity has no token audience",
+        )
     problem = way_in.ipv6_problem(settings.way_in, settings.ip_family)
     if problem:
         problems.add(

@@ -19,6 +19,7 @@ from .cache import CacheArgs
 from .database import PostgresArgs
 from .deploy_check import DeployCheckArgs
 from .mail import MailArgs
+from .media import MediaArgs
 from .processes import ProcessArgs
 from .resources import ResourcesArgs
 from .schedules import ScheduleArgs
@@ -67,6 +68,9 @@ class DjangoAppArgs(TypedDict):
     """Outgoing mail through an SMTP server (SES SMTP or a relay); the app reads the URL with the
     password from ``EMAIL_URL_FILE`` and the senders from ``DJANGO_DEFAULT_FROM_EMAIL`` and
     ``DJANGO_SERVER_EMAIL``. Default: none."""
+    media: NotRequired[MediaArgs]
+    """User uploads: an S3 bucket of the app's own, and keyless access for the app's containers
+    to exactly its prefix (``DJANGO_MEDIA_BUCKET``, ``DJANGO_MEDIA_PREFIX``). Default: none."""
     deploy_check: NotRequired[DeployCheckArgs]
     """``manage.py check --deploy`` as a release gate, in the release step of every migrations
     mode. Default: on, failing at ``WARNING``."""

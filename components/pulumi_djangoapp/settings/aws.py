@@ -22,7 +22,7 @@ BACKENDS = (AWS_SECRETS_MANAGER, KUBERNETES)
 # behind one NAT address. 2.27.57 and later are Amazon Linux 2023 with jq and curl (aws/aws-cli
 # docker/Dockerfile, commits 54b1fc31c and e0dba6bc2): the RDS role Job's fetch step uses both.
 
-TOKEN_AUDIENCE = "sts.amazonaws.com"
+from .sts import TOKEN_AUDIENCE  # noqa: E402,F401  (re-exported: fetch steps and roles read it here)
 
 # How the fetch steps get AWS credentials: always an explicit choice.
 WEB_IDENTITY = "web-identity"  # IRSA-style: the cluster's OIDC provider, our own projected token

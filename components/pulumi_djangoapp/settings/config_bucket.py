@@ -5,7 +5,7 @@ Every control is its own child resource so that a reviewer (and a test) can see 
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, NotRequired, Optional, TypedDict
+from typing import Any, Dict, List, Mapping, NotRequired, Optional, TypedDict
 
 from . import config_files
 from .aws import KMS_KEY_ARN, is_output
@@ -32,6 +32,9 @@ class ConfigBucketArgs(TypedDict):
     """``protect`` and ``retain_on_delete`` on the bucket. Default: ``False``."""
     expiration: NotRequired[Dict[str, int]]
     """Days after which objects under a key prefix expire (``""``: every object). Default: none."""
+    cors_origins: NotRequired[List[str]]
+    """Origins allowed to GET, PUT, POST and HEAD from a browser (presigned uploads). Default:
+    none (no CORS rule)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class BucketSettings:
     noncurrent_version_days: int
     protect: bool
     expiration: tuple[tuple[str, int], ...] = ()
+    cors_origins: tuple[str, ...] = ()
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
@@ -80,7 +84,20 @@ def normalise_bucket(args: Mapping[str, Any], subject: str) -> BucketSettings:
             "expiration", expiration, "must map key prefixes to a number of days of at least 1"
         )
         expiration = {}
+    origins = args.get("cors_origins") or []
+    if not isinstance(origins, (list, tuple)) or not all(
+        isinstance(o, str) and o.startswith("https://") for o in origins
+    ):
+        problems.add("cors_origins", origins, "must be a list of https:// origins")
+        origins = []
     problems.raise_if_any(subject)
     return BucketSettings(
-        prefix, files, kms, force_destroy, days, protect, tuple(sorted(expiration.items()))
+        prefix,
+        files,
+        kms,
+        force_destroy,
+        days,
+        protect,
+        tuple(sorted(expiration.items())),
+        tuple(origins),
     )

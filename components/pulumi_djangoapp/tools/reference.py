@@ -27,6 +27,7 @@ from ..settings.config_bucket import ConfigBucketArgs
 from ..settings.database import PostgresArgs
 from ..settings.deploy_check import DeployCheckArgs
 from ..settings.mail import MailArgs
+from ..settings.media import MediaArgs
 from ..settings.processes import ProcessArgs
 from ..settings.rds import RdsArgs
 from ..settings.resources import ResourcesArgs
@@ -40,7 +41,7 @@ ARGUMENT_TYPES = {
     for t in (
         DjangoAppArgs, ResourcesArgs, SidecarArgs, PostgresArgs, RdsArgs, IngressArgs, HttpRouteArgs,
         ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, BackupArgs, ConfigBucketArgs,
-        CacheArgs, MailArgs, DeployCheckArgs, HstsArgs,
+        CacheArgs, MailArgs, DeployCheckArgs, HstsArgs, MediaArgs,
     )
 }  # fmt: skip
 _BLOCK = re.compile(r"(<!-- reference: (\S+) -->\n)(.*?)(<!-- /reference -->)", re.S)

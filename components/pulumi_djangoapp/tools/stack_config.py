@@ -22,6 +22,7 @@ from ..settings.aws import AWS_SECRETS_MANAGER, BACKENDS
 from ..settings.checks import Problem, ValidationError
 from ..settings.database import DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
 from ..settings.deploy_check import DEFAULT_FAIL_LEVEL
+from ..settings.media import DEFAULT_NONCURRENT_DAYS
 from ..settings.resources import DEFAULT_APP_RESOURCES
 from ..settings.way_in import Hsts
 
@@ -78,6 +79,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("brokerImage", "string", "Pinned image of the in-cluster broker (a Docker Hub mirror such as an ECR pull-through cache); empty means docker.io/valkey/valkey.", "", "broker.image"),
     ConfigKey("cache", "string", "Django's cache: none, in-cluster (a Valkey of its own that evicts and keeps nothing) or an external redis:// or rediss:// URL without password (never the broker's).", "none", "cache"),
     ConfigKey("cacheImage", "string", "Pinned image of the in-cluster cache; empty means the broker's default Valkey image.", "", "cache.image"),
+    ConfigKey("media", "boolean", "User uploads in an S3 bucket of the app's own; the app's containers get keyless access to its prefix (aws-secrets-manager backend).", False, None),
+    ConfigKey("mediaCorsOrigins", "array", "https:// origins allowed to upload from a browser with presigned URLs; empty means no CORS rule.", [], "media.cors_origins"),
+    ConfigKey("mediaNoncurrentVersionDays", "integer", "Days an overwritten or deleted upload stays restorable.", DEFAULT_NONCURRENT_DAYS, "media.noncurrent_version_days"),
+    ConfigKey("mediaTokenAudience", "string", "Audience of the app containers' web-identity token (registered on the cluster's OIDC provider); empty means sts.amazonaws.com.", "", "media.token_audience"),
     ConfigKey("mailUrl", "string", "SMTP server: smtp://user@host:port (STARTTLS) or smtps:// (TLS), without password; empty means no mail settings.", "", "mail.url"),
     ConfigKey("mailPassword", "string", "The SMTP password: set it with `pulumi config set --secret`; a plain value is refused.", "", "mail.password"),
     ConfigKey("mailFrom", "string", "DEFAULT_FROM_EMAIL: the sender of the site's mail (required with mailUrl).", "", "mail.default_from_email"),
@@ -363,6 +368,19 @@ def args_from_config(
             Problem(f"{project}:cacheImage", v["cacheImage"], "only applies with cache in-cluster")
         )
     _mail(args, v, problems, project)
+    media_keys = ("mediaCorsOrigins", "mediaNoncurrentVersionDays", "mediaTokenAudience")
+    if v["media"]:
+        args["media"] = {
+            "cors_origins": v["mediaCorsOrigins"],
+            "noncurrent_version_days": v["mediaNoncurrentVersionDays"],
+            **({"token_audience": v["mediaTokenAudience"]} if v["mediaTokenAudience"] else {}),
+        }
+    else:
+        for key in media_keys:
+            if v[key] != _default(key):
+                problems.append(
+                    Problem(f"{project}:{key}", v[key], "only applies with media: true")
+                )
     https = {
         "seconds": v["hstsSeconds"],
         "include_subdomains": v["hstsIncludeSubdomains"],

@@ -139,6 +139,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Media uploads: S3 under the app's own prefix, with the credentials the component gives this
+# container (a web-identity token for the media role; boto3 finds it in the environment).
+if os.environ.get("DJANGO_MEDIA_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["DJANGO_MEDIA_BUCKET"],
+            "location": os.environ["DJANGO_MEDIA_PREFIX"],
+            # Private objects (the bucket has ACLs off); links are presigned and expire.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
 # The cache: a URL file when the component gives the app one (never the broker's server);
 # otherwise Django's per-process memory cache.
 if os.environ.get("CACHE_URL_FILE"):
