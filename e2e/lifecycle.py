@@ -5,7 +5,7 @@ The project's own program is Python, and the Python language host is not served 
 proxy (CONTRIBUTING "The real tools"), so the real engine cannot run it here. What it can run is a
 Pulumi YAML program holding exactly what the component registers: every object of
 ``builders/manifests.built_objects`` for an e2e configuration (kubernetes backend, in-cluster
-database, broker and cache, mail, a Celery worker and beat, a schedule, job-mode migrations
+database, broker and cache, mail, the first-admin Job, a Celery worker and beat, a schedule, job-mode migrations
 (with the deploy check), an HTTPRoute,
 ``kubernetes_version`` 1.34 as served here), each with the options its facts give
 (``dependsOn``, ``ignoreChanges``, ``customTimeouts``, ``replaceOnChanges``, patches as Patch
@@ -50,6 +50,7 @@ ARGS = {
     "database": {"storage_class": STORAGE_CLASS, "storage_size": "2Gi"},
     "broker": {"storage_class": STORAGE_CLASS},
     "cache": {},
+    "first_admin": {},
     "mail": {"url": "smtp://relay.e2e.test:587", "default_from_email": "shop@e2e.test"},
     "processes": [
         {"name": "worker", "command": ["celery", "-A", "project", "worker"]},

@@ -122,13 +122,16 @@ def test_generated_values_travel_as_pulumi_secrets():
 def test_every_list_of_secret_files_is_the_one_table():
     # The Secret volume, the credentials Secret (kubernetes backend), the fetch step, the app's
     # *_FILE variables and the env check all follow settings/secret_files.py.
-    from pulumi_djangoapp.builders import app, manifests
+    from pulumi_djangoapp.builders import app, first_admin, manifests
     from pulumi_djangoapp.builders.fetch import FETCH_SECRETS_SCRIPT
     from pulumi_djangoapp.settings.env import MANAGED_ENV, SECRET_ENV
     from pulumi_djangoapp.settings.secret_files import SECRET_FILES
 
-    s = normalise("shop", {**KUBERNETES_ONLY, "broker": {}, "cache": {}, "mail": MAIL})
+    every = {**KUBERNETES_ONLY, "broker": {}, "cache": {}, "mail": MAIL, "first_admin": {}}
+    # The first-admin Job's pod reads every file: the app's and the admin password.
+    s = first_admin.pod_settings(normalise("shop", every))
     keys = [f.key for f in SECRET_FILES]
+    assert [f.key for f in s.stored_secret_files] == keys
     secret = manifests.credentials_secret(
         s, dict.fromkeys((*manifests.SECRET_VALUES, *manifests.FEATURE_SECRET_VALUES), "x")
     )
@@ -149,6 +152,8 @@ def test_every_list_of_secret_files_is_the_one_table():
         "EMAIL_URL",
         "SMTP_URL",
         "EMAIL_HOST_PASSWORD",
+        "DJANGO_SUPERUSER_PASSWORD",
+        "ADMIN_PASSWORD",
     }
     assert all(f'fetch "${f.secret_id_env}" {f.key}' in FETCH_SECRETS_SCRIPT for f in SECRET_FILES)
 
@@ -167,3 +172,13 @@ def test_an_app_without_a_broker_has_no_broker_file():
     volume = next(v for v in app.pod_spec(s)["volumes"] if v["name"] == "secrets")
     assert "broker-url" not in [i["key"] for i in volume["secret"]["items"]]
     assert "BROKER_URL_FILE" not in {e["name"] for e in app.app_env(s)}
+
+
+def test_the_apps_pods_cannot_read_the_first_admins_password():
+    from pulumi_djangoapp.builders import app
+
+    s = normalise("shop", {**KUBERNETES_ONLY, "first_admin": {}})
+    assert "admin-password" in [f.key for f in s.stored_secret_files]
+    volume = next(v for v in app.pod_spec(s)["volumes"] if v["name"] == "secrets")
+    assert "admin-password" not in [i["key"] for i in volume["secret"]["items"]]
+    assert "DJANGO_SUPERUSER_PASSWORD_FILE" not in {e["name"] for e in app.app_env(s)}

@@ -629,3 +629,18 @@ def test_media_keys_cannot_be_set_without_media():
     with pytest.raises(ValidationError) as error:
         config({**BASE, "mediaTokenAudience": "djangoapp-media"})
     assert [p.field for p in error.value.problems] == ["djangoapp:mediaTokenAudience"]
+
+
+def test_a_stack_can_ask_for_the_first_admin_and_name_it():
+    from test_mail import BASE, config
+
+    _, args = config({**BASE, "firstAdmin": "true", "firstAdminEmail": "ops@example.com"})
+    assert args["first_admin"] == {"email": "ops@example.com"}
+
+
+def test_first_admin_keys_cannot_be_set_without_first_admin():
+    from test_mail import BASE, config
+
+    with pytest.raises(ValidationError) as error:
+        config({**BASE, "firstAdminUsername": "ops"})
+    assert [p.field for p in error.value.problems] == ["djangoapp:firstAdminUsername"]

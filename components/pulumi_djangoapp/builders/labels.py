@@ -16,6 +16,8 @@ BROKER = "broker"
 
 CACHE = "cache"
 
+FIRST_ADMIN = "first-admin"
+
 BACKUP = "backup"
 
 DB_ADMIN = "db-admin"
@@ -28,6 +30,7 @@ _APP_NAMES = {
     PROCESS: "django",
     BROKER: "valkey",
     CACHE: "valkey",
+    FIRST_ADMIN: "django",
     BACKUP: "postgresql",
     DB_ADMIN: "postgresql",
 }

@@ -13,6 +13,7 @@ from typing import Any, Collection, Mapping, Optional
 from ..settings.app import Settings
 from ..settings.config_files import configmap_key
 from ..settings.secret_files import (
+    ADMIN_PASSWORD,
     BROKER_URL,
     CACHE_URL,
     DATABASE_JSON,
@@ -27,6 +28,7 @@ from . import (
     broker,
     cache,
     database,
+    first_admin,
     network_policies,
     processes,
     rds,
@@ -98,7 +100,10 @@ SECRET_VALUES = ("password", "database_url", "database_json", "secret_key")
 BROKER_SECRET_VALUES = ("broker_url", "broker_acl")
 CACHE_SECRET_VALUES = ("cache_url", "cache_acl")
 MAIL_SECRET_VALUES = ("email_url",)
-FEATURE_SECRET_VALUES = (*BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES)
+ADMIN_SECRET_VALUES = ("admin_password",)
+FEATURE_SECRET_VALUES = (
+    *BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES, *ADMIN_SECRET_VALUES,
+)  # fmt: skip
 
 
 def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
@@ -114,6 +119,8 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         data[CACHE_URL.key] = values["cache_url"]
     if s.mail and not s.uses_aws:
         data[EMAIL_URL.key] = values["email_url"]
+    if s.first_admin and not s.uses_aws:
+        data[ADMIN_PASSWORD.key] = values["admin_password"]
     if not s.uses_aws:
         db = s.database
         data |= {
@@ -294,6 +301,22 @@ def built_objects(
             ignore_changes=("spec.replicas",) if process.autoscaling else (),
         )
         objects.append(Built(role, deployment, facts))
+    if s.first_admin:
+        objects.append(
+            Built(
+                "first-admin",
+                first_admin.job(s, refs),
+                dataclasses.replace(
+                    runs_app,
+                    pod_kind="first-admin",
+                    after_migrations=True,
+                    await_seconds=first_admin.deadline_seconds(s),
+                    # Created once: a new image or setting never runs it again (a failed one is
+                    # replaced by the next up: pulumi.com/replaceUnready).
+                    ignore_changes=("spec",),
+                ),
+            )
+        )
     if s.backups:
         if backup_refs is None:
             raise ValueError("backups need the backup bucket and role (AwsRefs)")

@@ -19,6 +19,7 @@ from .labels import (
     CACHE,
     DATABASE,
     DB_ADMIN,
+    FIRST_ADMIN,
     MIGRATE,
     PROCESS,
     SCHEDULE,
@@ -174,7 +175,13 @@ def _app_clients(s: Settings) -> list[str]:
         *([MIGRATE] if s.migrations.mode == "job" else []),
         *([SCHEDULE] if s.schedules else []),
         *([PROCESS] if s.processes else []),
+        *([FIRST_ADMIN] if s.first_admin else []),
     ]
+
+
+def first_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """The first-admin Job: like the app's clients; it listens on nothing."""
+    return _client_only(s, "first-admin", FIRST_ADMIN, refs)
 
 
 def _server_only(s: Settings, suffix: str, component: str, port: int, clients: list[str]) -> dict:
@@ -242,6 +249,8 @@ def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
         policies.append(schedule_policy(s, refs))
     if s.processes:
         policies.append(process_policy(s, refs))
+    if s.first_admin:
+        policies.append(first_admin_policy(s, refs))
     if s.backups:
         policies.append(backup_policy(s, refs))
     if not s.database.external:

@@ -18,6 +18,7 @@ import pulumi_random as random
 from ..builders import broker, cache, database, mail, rds
 from ..settings.app import Settings
 from ..settings.secret_files import (
+    ADMIN_PASSWORD,
     BROKER_URL,
     CACHE_URL,
     DATABASE_JSON,
@@ -47,6 +48,8 @@ class AppSecrets(pulumi.ComponentResource):
     cache_url: Optional[pulumi.Output[str]]
     cache_acl: Optional[pulumi.Output[str]]
     email_url: Optional[pulumi.Output[str]]
+    # With a first admin: its generated password.
+    admin_password: Optional[pulumi.Output[str]]
     # File name -> secret ARN; empty with the Kubernetes backend.
     secret_arns: dict[str, pulumi.Output[str]]
 
@@ -134,6 +137,17 @@ class AppSecrets(pulumi.ComponentResource):
                 pulumi.Output.from_input(m.password).apply(lambda p: mail.url(m, p))
             )
 
+        self.admin_password = None
+        if s.first_admin:
+            admin = random.RandomPassword(
+                f"{name}-admin-password",
+                length=32,
+                special=True,
+                override_special="!@#%^&*-_=+",
+                opts=keep,
+            )
+            self.admin_password = pulumi.Output.secret(admin.result)
+
         self.secret_arns = {}
         if s.uses_aws:
             assert s.aws is not None
@@ -144,8 +158,9 @@ class AppSecrets(pulumi.ComponentResource):
                 BROKER_URL: self.broker_url,
                 CACHE_URL: self.cache_url,
                 EMAIL_URL: self.email_url,
+                ADMIN_PASSWORD: self.admin_password,
             }
-            for file_name, value in ((f.key, values[f]) for f in s.secret_files):
+            for file_name, value in ((f.key, values[f]) for f in s.stored_secret_files):
                 role = file_name.replace(".", "-")
                 secret = aws.secretsmanager.Secret(
                     f"{name}-{role}",

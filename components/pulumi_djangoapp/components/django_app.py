@@ -28,11 +28,12 @@ from ..builders import (
 )
 from ..builders.effective_resources import effective_pod_resources, format_resources
 from ..builders.fetch import AwsRefs
+from ..builders.secret_files import credentials_secret_name
 from ..settings import media as media_settings
 from ..settings.app import Settings, normalise
 from ..settings.args import DjangoAppArgs
 from ..settings.aws import TOKEN_AUDIENCE, checked_issuer, unknown_region_warning
-from ..settings.secret_files import DATABASE_JSON
+from ..settings.secret_files import ADMIN_PASSWORD, DATABASE_JSON
 from .app_secrets import AppSecrets
 from .config_bucket import ConfigBucket
 from .rds import RdsDatabase
@@ -146,6 +147,12 @@ class DjangoApp(pulumi.ComponentResource):
     media_role_arn: pulumi.Output[Optional[str]]
     """With media: the role of the app's containers (with pod-identity, the fetch role, which
     EKS maps to the ServiceAccount); None otherwise."""
+    first_admin_username: pulumi.Output[Optional[str]]
+    """With a first admin: its username; None otherwise."""
+    first_admin_password_secret: pulumi.Output[Optional[str]]
+    """With a first admin: where its generated password is (the Secrets Manager secret's ARN, or
+    ``<namespace>/<Secret>#admin-password`` with the kubernetes backend), never the value; None
+    otherwise."""
     cache_host: pulumi.Output[Optional[str]]
     """With a cache: its host (never the URL, which holds the password); None otherwise."""
     deploy_checks_silenced: pulumi.Output[List[str]]
@@ -240,6 +247,8 @@ class DjangoApp(pulumi.ComponentResource):
             secret_values["cache_acl"] = secrets.cache_acl
         if s.mail:
             secret_values["email_url"] = secrets.email_url
+        if s.first_admin:
+            secret_values["admin_password"] = secrets.admin_password
         registered: dict[str, Any] = {}
         pod_resources: dict[str, dict[str, dict[str, str]]] = {}
         for built in manifests.built_objects(s, secret_values, refs, backup_refs):
@@ -300,6 +309,16 @@ class DjangoApp(pulumi.ComponentResource):
         # Where the app's broker is (host only: the URL with its password is a secret file).
         self.broker_host = pulumi.Output.from_input(_broker_host(s))
         self.cache_host = pulumi.Output.from_input(_cache_host(s))
+        self.first_admin_username = pulumi.Output.from_input(
+            s.first_admin.username if s.first_admin else None
+        )
+        self.first_admin_password_secret = pulumi.Output.from_input(
+            None
+            if s.first_admin is None
+            else secrets.secret_arns[ADMIN_PASSWORD.key]
+            if s.uses_aws
+            else f"{s.namespace}/{credentials_secret_name(s)}#{ADMIN_PASSWORD.key}"
+        )
         media_bucket, media_role = self._media_bucket, self._media_role
         self.media_bucket_name = (
             media_bucket.bucket_name if media_bucket else pulumi.Output.from_input(None)

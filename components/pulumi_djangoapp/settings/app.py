@@ -16,6 +16,7 @@ from . import (
     cache,
     config_files,
     deploy_check,
+    first_admin,
     mail,
     media,
     processes,
@@ -46,6 +47,7 @@ from .checks import (
 from .database import DatabaseSettings, checked_database
 from .deploy_check import DEFAULT_FAIL_LEVEL, DeployCheckSettings
 from .env import checked_env
+from .first_admin import FirstAdminSettings
 from .mail import MailSettings
 from .media import MediaSettings
 from .migrations import MigrationSettings, checked_migrations
@@ -134,6 +136,9 @@ class Settings:
     deploy_check: DeployCheckSettings = DeployCheckSettings(True, DEFAULT_FAIL_LEVEL, ())
     hsts: Hsts = Hsts()
     media: Optional[MediaSettings] = None
+    first_admin: Optional[FirstAdminSettings] = None
+    # Secret files of one pod kind on top of the app's (the first-admin Job's password).
+    pod_features: frozenset[str] = frozenset()
 
     @property
     def pre_stop_seconds(self) -> int:
@@ -162,8 +167,13 @@ class Settings:
 
     @property
     def secret_files(self) -> tuple[SecretFile, ...]:
-        """The secret files this app's pods read (with a broker, a cache or mail, their URLs too)."""
-        return secret_files(self.features)
+        """The secret files this pod reads (with a broker, a cache or mail, their URLs too)."""
+        return secret_files(self.features | self.pod_features)
+
+    @property
+    def stored_secret_files(self) -> tuple[SecretFile, ...]:
+        """Every secret file the secrets backend holds for this app (any pod's)."""
+        return secret_files(self.features | ({"admin"} if self.first_admin else set()))
 
     @property
     def media_containers(self) -> frozenset[str]:
@@ -386,6 +396,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             args.get("broker"),
         ),
         cache=cache.normalise(problems, args.get("cache")),
+        first_admin=first_admin.normalise(problems, args.get("first_admin")),
         media=media.normalise(problems, args.get("media"), secrets_backend == AWS_SECRETS_MANAGER),
         mail=mail.normalise(problems, args.get("mail")),
         deploy_check=deploy_check.normalise(problems, args.get("deploy_check")),

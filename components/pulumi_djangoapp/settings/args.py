@@ -18,6 +18,7 @@ from .broker import BrokerArgs
 from .cache import CacheArgs
 from .database import PostgresArgs
 from .deploy_check import DeployCheckArgs
+from .first_admin import FirstAdminArgs
 from .mail import MailArgs
 from .media import MediaArgs
 from .processes import ProcessArgs
@@ -71,6 +72,9 @@ class DjangoAppArgs(TypedDict):
     media: NotRequired[MediaArgs]
     """User uploads: an S3 bucket of the app's own, and keyless access for the app's containers
     to exactly its prefix (``DJANGO_MEDIA_BUCKET``, ``DJANGO_MEDIA_PREFIX``). Default: none."""
+    first_admin: NotRequired[FirstAdminArgs]
+    """A superuser for a fresh install: a generated password in the secrets backend and a Job that
+    creates the user once and never resets it. Default: none."""
     deploy_check: NotRequired[DeployCheckArgs]
     """``manage.py check --deploy`` as a release gate, in the release step of every migrations
     mode. Default: on, failing at ``WARNING``."""

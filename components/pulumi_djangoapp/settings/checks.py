@@ -125,9 +125,14 @@ def unknown_keys(
     allowed = sorted(typed_dict.__annotations__)
     for key in raw:
         if key not in allowed:
+            # A misplaced password (``first_admin.password``) is not printed back.
+            shown = "[hidden]" if isinstance(key, str) and _SECRET_KEY.search(key) else raw[key]
             problems.add(
-                f"{prefix}{key}", raw[key], f"is not a known argument; known: {', '.join(allowed)}"
+                f"{prefix}{key}", shown, f"is not a known argument; known: {', '.join(allowed)}"
             )
+
+
+_SECRET_KEY = re.compile(r"pass|secret|token|credential|private|api_?key", re.IGNORECASE)
 
 
 def given_args(problems: "Problems", raw: object, typed_dict: type, field: str) -> "Optional[dict]":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import deploy_check, mail, way_in
+from . import deploy_check, first_admin, mail, way_in
 from .checks import (
     ENV_NAME,
     Problems,
@@ -34,6 +34,7 @@ MANAGED_ENV = (
     *way_in.MANAGED_ENV,
     *deploy_check.ENV,
     *mail.ENV,
+    *first_admin.ENV,
 )
 
 # What replaces a variable the component now sets from the way in (0.1 let a stack set them in env).

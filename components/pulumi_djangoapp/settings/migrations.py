@@ -76,13 +76,16 @@ def checked_migrations(
         for key_name in job_only:
             if key_name in args:
                 problems.add(key_name, args[key_name], "only applies with migrations 'job'")
-        # Processes (and schedules, unless migrations are none) wait in every mode.
-        waits = args.get("processes") or (args.get("schedules") and mode != "none")
+        # Processes (and schedules and the first-admin Job, unless migrations are none) wait in
+        # every mode.
+        waits = args.get("processes") or (
+            (args.get("schedules") or args.get("first_admin") is not None) and mode != "none"
+        )
         if "migrations_wait_timeout_seconds" in args and not waits:
             problems.add(
                 "migrations_wait_timeout_seconds",
                 args["migrations_wait_timeout_seconds"],
-                "only applies with migrations 'job', processes or schedules (what waits for migrations)",
+                "only applies with migrations 'job', processes, schedules or first_admin (what waits for migrations)",
             )
     return MigrationSettings(
         mode=mode,

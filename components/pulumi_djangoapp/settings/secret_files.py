@@ -53,14 +53,26 @@ EMAIL_URL = SecretFile(
     ("EMAIL_URL", "SMTP_URL", "EMAIL_HOST_PASSWORD"),
     feature="mail",
 )
+ADMIN_PASSWORD = SecretFile(
+    "admin-password",
+    "DJANGO_SUPERUSER_PASSWORD_FILE",
+    "ADMIN_PASSWORD_SECRET_ID",
+    ("DJANGO_SUPERUSER_PASSWORD", "ADMIN_PASSWORD"),
+    # Only the first-admin Job's pod reads it (settings/first_admin.py), never the app's pods.
+    feature="admin",
+)
 
 # The order the fetch step writes them and the Secret volume lists them.
-SECRET_FILES = (DATABASE_JSON, DATABASE_URL, SECRET_KEY, BROKER_URL, CACHE_URL, EMAIL_URL)
+SECRET_FILES = (
+    DATABASE_JSON, DATABASE_URL, SECRET_KEY, BROKER_URL, CACHE_URL, EMAIL_URL, ADMIN_PASSWORD,
+)  # fmt: skip
 # The order the app's env lists their *_FILE variables: reordering env changes every pod template,
 # so it stays as the first release had it; later files go at the end.
-APP_ENV_ORDER = (DATABASE_URL, DATABASE_JSON, SECRET_KEY, BROKER_URL, CACHE_URL, EMAIL_URL)
+APP_ENV_ORDER = (
+    DATABASE_URL, DATABASE_JSON, SECRET_KEY, BROKER_URL, CACHE_URL, EMAIL_URL, ADMIN_PASSWORD,
+)  # fmt: skip
 
-FEATURES = ("broker", "cache", "mail")
+FEATURES = ("broker", "cache", "mail", "admin")
 
 FILE_ENV = tuple(f.file_env for f in SECRET_FILES)
 PLAINTEXT_ENV = tuple(name for f in SECRET_FILES for name in f.plaintext_env)

@@ -26,6 +26,7 @@ from ..settings.cache import CacheArgs
 from ..settings.config_bucket import ConfigBucketArgs
 from ..settings.database import PostgresArgs
 from ..settings.deploy_check import DeployCheckArgs
+from ..settings.first_admin import FirstAdminArgs
 from ..settings.mail import MailArgs
 from ..settings.media import MediaArgs
 from ..settings.processes import ProcessArgs
@@ -41,7 +42,7 @@ ARGUMENT_TYPES = {
     for t in (
         DjangoAppArgs, ResourcesArgs, SidecarArgs, PostgresArgs, RdsArgs, IngressArgs, HttpRouteArgs,
         ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, BackupArgs, ConfigBucketArgs,
-        CacheArgs, MailArgs, DeployCheckArgs, HstsArgs, MediaArgs,
+        CacheArgs, MailArgs, DeployCheckArgs, HstsArgs, MediaArgs, FirstAdminArgs,
     )
 }  # fmt: skip
 _BLOCK = re.compile(r"(<!-- reference: (\S+) -->\n)(.*?)(<!-- /reference -->)", re.S)

@@ -83,6 +83,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("mediaCorsOrigins", "array", "https:// origins allowed to upload from a browser with presigned URLs; empty means no CORS rule.", [], "media.cors_origins"),
     ConfigKey("mediaNoncurrentVersionDays", "integer", "Days an overwritten or deleted upload stays restorable.", DEFAULT_NONCURRENT_DAYS, "media.noncurrent_version_days"),
     ConfigKey("mediaTokenAudience", "string", "Audience of the app containers' web-identity token (registered on the cluster's OIDC provider); empty means sts.amazonaws.com.", "", "media.token_audience"),
+    ConfigKey("firstAdmin", "boolean", "Create a superuser once (a Job) with a generated password kept in the secrets backend; never reset.", False, None),
+    ConfigKey("firstAdminUsername", "string", "Username of the first admin; empty means admin.", "", "first_admin.username"),
+    ConfigKey("firstAdminEmail", "string", "Email address of the first admin; empty means none.", "", "first_admin.email"),
     ConfigKey("mailUrl", "string", "SMTP server: smtp://user@host:port (STARTTLS) or smtps:// (TLS), without password; empty means no mail settings.", "", "mail.url"),
     ConfigKey("mailPassword", "string", "The SMTP password: set it with `pulumi config set --secret`; a plain value is refused.", "", "mail.password"),
     ConfigKey("mailFrom", "string", "DEFAULT_FROM_EMAIL: the sender of the site's mail (required with mailUrl).", "", "mail.default_from_email"),
@@ -368,6 +371,21 @@ def args_from_config(
             Problem(f"{project}:cacheImage", v["cacheImage"], "only applies with cache in-cluster")
         )
     _mail(args, v, problems, project)
+    if v["firstAdmin"]:
+        args["first_admin"] = {
+            key: v[config_key]
+            for key, config_key in (
+                ("username", "firstAdminUsername"),
+                ("email", "firstAdminEmail"),
+            )
+            if v[config_key]
+        }
+    else:
+        for key in ("firstAdminUsername", "firstAdminEmail"):
+            if v[key]:
+                problems.append(
+                    Problem(f"{project}:{key}", v[key], "only applies with firstAdmin: true")
+                )
     media_keys = ("mediaCorsOrigins", "mediaNoncurrentVersionDays", "mediaTokenAudience")
     if v["media"]:
         args["media"] = {
