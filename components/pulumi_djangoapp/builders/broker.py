@@ -19,6 +19,7 @@ import urllib.parse
 
 from ..settings.app import Settings
 from ..settings.broker import PORT, BrokerSettings
+from . import valkey
 from .labels import BROKER, labels, selector_labels
 from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
@@ -83,9 +84,7 @@ def external_url(given: str, password: str) -> str:
 
 
 def acl_file(password: str) -> str:
-    """The ``default`` user with the generated password: every key, channel and command (Celery
-    uses lists, pub/sub and Lua scripts); nobody connects without the password."""
-    return f"user default on >{password} ~* &* +@all\n"
+    return valkey.acl_file(password)
 
 
 def server_command(b: BrokerSettings) -> list[str]:
@@ -104,17 +103,8 @@ def server_command(b: BrokerSettings) -> list[str]:
     ]  # fmt: skip
 
 
-def _tcp(period: int, failures: int) -> dict:
-    return {
-        "tcpSocket": {"port": "redis"},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": 2,
-    }
-
-
 def _metadata(app: str, namespace: str, object_name: str) -> dict:
-    return {"name": object_name, "namespace": namespace, "labels": labels(app, BROKER)}
+    return valkey.metadata(app, namespace, BROKER, object_name)
 
 
 DATA_VOLUME = "data"
@@ -151,9 +141,9 @@ def statefulset(s: Settings) -> dict:
             {"name": "acl", "mountPath": ACL_MOUNT_PATH, "readOnly": True},
         ],
         # Loading a large append-only file takes a while: up to five minutes to first listen.
-        startupProbe=_tcp(period=5, failures=60),
-        readinessProbe=_tcp(period=10, failures=3),
-        livenessProbe=_tcp(period=20, failures=6),
+        startupProbe=valkey.tcp_probe(period=5, failures=60),
+        readinessProbe=valkey.tcp_probe(period=10, failures=3),
+        livenessProbe=valkey.tcp_probe(period=20, failures=6),
     )
     return {
         "apiVersion": "apps/v1",
@@ -196,27 +186,11 @@ def statefulset(s: Settings) -> dict:
 
 
 def service(s: Settings) -> dict:
-    app, namespace = s.name, s.namespace
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(app, namespace, name(app)),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": selector_labels(app, BROKER),
-            "ports": [{"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"}],
-        },
-    }
+    return valkey.service(s.name, s.namespace, BROKER, name(s.name))
 
 
 def service_account(s: Settings) -> dict:
-    app, namespace = s.name, s.namespace
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": _metadata(app, namespace, name(app)),
-        "automountServiceAccountToken": False,
-    }
+    return valkey.service_account(s.name, s.namespace, BROKER, name(s.name))
 
 
 def data_claim_patch(s: Settings, annotations: dict) -> dict:

@@ -14,7 +14,7 @@ import urllib.parse
 from ..settings.app import Settings
 from ..settings.broker import PORT
 from ..settings.cache import CacheSettings
-from . import broker
+from . import broker, valkey
 from .labels import CACHE, labels, selector_labels
 from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
@@ -55,9 +55,7 @@ def url(c: CacheSettings, app: str, namespace: str, password: str) -> str:
 
 
 def acl_file(password: str) -> str:
-    """The ``default`` user with the generated password: every key and command Django's cache
-    backend uses (strings, expiry, ``SCAN`` for ``delete_pattern``-style clients)."""
-    return broker.acl_file(password)
+    return valkey.acl_file(password)
 
 
 def server_command(c: CacheSettings) -> list[str]:
@@ -75,17 +73,8 @@ def server_command(c: CacheSettings) -> list[str]:
     ]  # fmt: skip
 
 
-def _tcp(period: int, failures: int) -> dict:
-    return {
-        "tcpSocket": {"port": "redis"},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": 2,
-    }
-
-
 def _metadata(app: str, namespace: str, object_name: str) -> dict:
-    return {"name": object_name, "namespace": namespace, "labels": labels(app, CACHE)}
+    return valkey.metadata(app, namespace, CACHE, object_name)
 
 
 def deployment(s: Settings) -> dict:
@@ -104,9 +93,9 @@ def deployment(s: Settings) -> dict:
             {"name": "acl", "mountPath": ACL_MOUNT_PATH, "readOnly": True},
         ],
         # An empty cache starts in well under a second.
-        startupProbe=_tcp(period=1, failures=30),
-        readinessProbe=_tcp(period=10, failures=3),
-        livenessProbe=_tcp(period=20, failures=3),
+        startupProbe=valkey.tcp_probe(period=1, failures=30),
+        readinessProbe=valkey.tcp_probe(period=10, failures=3),
+        livenessProbe=valkey.tcp_probe(period=20, failures=3),
     )
     return {
         "apiVersion": "apps/v1",
@@ -147,24 +136,8 @@ def deployment(s: Settings) -> dict:
 
 
 def service(s: Settings) -> dict:
-    app, namespace = s.name, s.namespace
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(app, namespace, name(app)),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": selector_labels(app, CACHE),
-            "ports": [{"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"}],
-        },
-    }
+    return valkey.service(s.name, s.namespace, CACHE, name(s.name))
 
 
 def service_account(s: Settings) -> dict:
-    app, namespace = s.name, s.namespace
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": _metadata(app, namespace, name(app)),
-        "automountServiceAccountToken": False,
-    }
+    return valkey.service_account(s.name, s.namespace, CACHE, name(s.name))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..settings.app import Settings
 from ..settings.deploy_check import FAIL_LEVEL_ENV, SILENCED_ENV
-from .security import container
+from .steps import app_step
 
 NAME = "deploy-check"
 
@@ -80,13 +80,6 @@ def env(s: Settings) -> list[dict]:
 
 def check_container(s: Settings, base: dict) -> dict:
     """The gate as its own init step (``migrations: none``), from the app container's plumbing."""
-    return container(
-        NAME,
-        s.image,
-        s.image_pull_policy,
-        s.run_as_user,
-        command=["python", "manage.py", "shell", "-v", "0", "-c", SCRIPT],
-        env=[*base["env"], *env(s)],
-        resources=base["resources"],
-        volumeMounts=base["volumeMounts"],
+    return app_step(
+        s, NAME, ["python", "manage.py", "shell", "-v", "0", "-c", SCRIPT], base, env(s)
     )

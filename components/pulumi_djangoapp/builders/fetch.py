@@ -17,7 +17,7 @@ from ..settings.aws import TOKEN_AUDIENCE
 from ..settings.media import ACCESS_ANNOTATION
 from ..settings.secret_files import SECRET_FILES
 from .security import container
-from .workload_identity import SKIP_CONTAINERS_ANNOTATION
+from .workload_identity import SKIP_CONTAINERS_ANNOTATION, token_volume
 
 # The fetch step's and the RDS role Job's CA download: checked to be PEM, then moved into place.
 DOWNLOAD_CA = """\
@@ -245,21 +245,5 @@ def volumes(s: Settings) -> list[dict]:
         {"name": HOME_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
     ]
     if s.aws.workload_identity:
-        vols.append(
-            {
-                "name": TOKEN_VOLUME,
-                "projected": {
-                    "sources": [
-                        {
-                            "serviceAccountToken": {
-                                "audience": TOKEN_AUDIENCE,
-                                "expirationSeconds": 3600,
-                                "path": "token",
-                            }
-                        }
-                    ],
-                    "defaultMode": 0o440,
-                },
-            }
-        )
+        vols.append(token_volume(TOKEN_VOLUME, TOKEN_AUDIENCE))
     return vols

@@ -14,9 +14,9 @@ from typing import Optional
 from ..settings.app import Settings
 from ..settings.first_admin import EMAIL_ENV, USERNAME_ENV
 from .app import command_pod_spec
-from .fetch import AwsRefs, credential_annotations
-from .labels import FIRST_ADMIN, labels
-from .migrations import REPLACE_UNREADY_ANNOTATION
+from .fetch import AwsRefs
+from .labels import FIRST_ADMIN
+from .migrations import app_job
 
 CONTAINER = "create-admin"
 
@@ -68,26 +68,6 @@ def job(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         s.migrations.mode != "none",
         env=((USERNAME_ENV, s.first_admin.username), (EMAIL_ENV, s.first_admin.email)),
     )
-    template_metadata: dict = {"labels": labels(s.name, FIRST_ADMIN)}
-    annotations = credential_annotations(a, spec)
-    if annotations:
-        template_metadata["annotations"] = annotations
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": f"{s.name}-first-admin",
-            "namespace": s.namespace,
-            "labels": labels(s.name, FIRST_ADMIN),
-            # A Job that failed (the database was not there yet) is run again by the next `up`.
-            "annotations": {REPLACE_UNREADY_ANNOTATION: "true"},
-        },
-        "spec": {
-            "backoffLimit": BACKOFF_LIMIT,
-            "activeDeadlineSeconds": deadline_seconds(s),
-            "template": {
-                "metadata": template_metadata,
-                "spec": {**spec, "restartPolicy": "Never"},
-            },
-        },
-    }
+    return app_job(
+        a, f"{s.name}-first-admin", FIRST_ADMIN, spec, BACKOFF_LIMIT, deadline_seconds(s)
+    )

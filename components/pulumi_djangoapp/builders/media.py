@@ -24,7 +24,7 @@ from typing import Any, Optional
 from ..settings.app import Settings
 from ..settings.media import prefix
 from .fetch import AwsRefs
-from .workload_identity import concat, kms_via
+from .workload_identity import concat, kms_via, token_volume
 
 TOKEN_VOLUME = "aws-media-token"
 
@@ -76,23 +76,7 @@ def granted(s: Settings, container: dict, refs: Optional[AwsRefs]) -> dict:
 def volumes(s: Settings) -> list[dict]:
     if s.media is None or s.aws is None or not s.aws.workload_identity:
         return []
-    return [
-        {
-            "name": TOKEN_VOLUME,
-            "projected": {
-                "sources": [
-                    {
-                        "serviceAccountToken": {
-                            "audience": s.media.token_audience,
-                            "expirationSeconds": 3600,
-                            "path": "token",
-                        }
-                    }
-                ],
-                "defaultMode": 0o440,
-            },
-        }
-    ]
+    return [token_volume(TOKEN_VOLUME, s.media.token_audience)]
 
 
 def access_policy(

@@ -17,7 +17,7 @@ from ..settings.app import Settings
 from . import deploy_check
 from .fetch import credential_annotations
 from .labels import labels
-from .security import container
+from .steps import app_step
 
 MIGRATE = "migrate"
 
@@ -106,7 +106,15 @@ def job(s: Settings, pod_spec: dict, name: str) -> dict:
     """The migration Job; ``pod_spec`` is the app pod's spec with the migrate step as its only
     container (built by ``builders/app.py`` ``migration_pod_spec``)."""
     m = s.migrations
-    pod_labels = labels(s.name, JOB_COMPONENT)
+    return app_job(s, name, JOB_COMPONENT, pod_spec, m.job_backoff_limit, m.job_deadline_seconds)
+
+
+def app_job(
+    s: Settings, name: str, component: str, pod_spec: dict, backoff_limit: int, deadline: int
+) -> dict:
+    """A Job of the app's pod (the migration Job, the first-admin Job): its credential
+    annotations, ``restartPolicy: Never``, and replaced by the next ``up`` when it failed."""
+    pod_labels = labels(s.name, component)
     template_metadata: dict = {"labels": pod_labels}
     annotations = credential_annotations(s, pod_spec)
     if annotations:
@@ -123,8 +131,8 @@ def job(s: Settings, pod_spec: dict, name: str) -> dict:
             "annotations": {REPLACE_UNREADY_ANNOTATION: "true"},
         },
         "spec": {
-            "backoffLimit": m.job_backoff_limit,
-            "activeDeadlineSeconds": m.job_deadline_seconds,
+            "backoffLimit": backoff_limit,
+            "activeDeadlineSeconds": deadline,
             "template": {
                 "metadata": template_metadata,
                 "spec": {**pod_spec, "restartPolicy": "Never"},
@@ -135,29 +143,9 @@ def job(s: Settings, pod_spec: dict, name: str) -> dict:
 
 def migrate_container(s: Settings, base: dict) -> dict:
     """The locked migrate step, from the app container's env, mounts and resources."""
-    return container(
-        MIGRATE,
-        s.image,
-        s.image_pull_policy,
-        s.run_as_user,
-        command=migrate_command(),
-        env=[*base["env"], *migrate_env(s)],
-        resources=base["resources"],
-        volumeMounts=base["volumeMounts"],
-    )
+    return app_step(s, MIGRATE, migrate_command(), base, migrate_env(s))
 
 
 def wait_for_migrations_container(s: Settings, base: dict) -> dict:
-    return container(
-        "wait-for-migrations",
-        s.image,
-        s.image_pull_policy,
-        s.run_as_user,
-        command=wait_for_migrations_command(),
-        env=[
-            *base["env"],
-            {"name": "MIGRATIONS_WAIT_TIMEOUT", "value": str(s.migrations.wait_timeout_seconds)},
-        ],
-        resources=base["resources"],
-        volumeMounts=base["volumeMounts"],
-    )
+    timeout = {"name": "MIGRATIONS_WAIT_TIMEOUT", "value": str(s.migrations.wait_timeout_seconds)}
+    return app_step(s, "wait-for-migrations", wait_for_migrations_command(), base, [timeout])

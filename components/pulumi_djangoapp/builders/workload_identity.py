@@ -21,6 +21,26 @@ import pulumi
 from ..settings.aws import TOKEN_AUDIENCE
 
 
+def token_volume(name: str, audience: str) -> dict:
+    """A projected ServiceAccount token for ``audience``, refreshed by the kubelet, readable by
+    the pod's group only."""
+    return {
+        "name": name,
+        "projected": {
+            "sources": [
+                {
+                    "serviceAccountToken": {
+                        "audience": audience,
+                        "expirationSeconds": 3600,
+                        "path": "token",
+                    }
+                }
+            ],
+            "defaultMode": 0o440,
+        },
+    }
+
+
 def partition_of(arn: Any) -> Any:
     """``aws``, ``aws-cn`` or ``aws-us-gov``: resource ARNs must use the provider's partition."""
     if isinstance(arn, pulumi.Output):

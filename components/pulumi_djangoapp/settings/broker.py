@@ -101,6 +101,29 @@ def url_problem(url: Any) -> Optional[str]:
     return None
 
 
+def server_choice(
+    problems: Problems, raw: Mapping[str, Any], field: str, in_cluster_keys: tuple[str, ...]
+) -> tuple[str, Optional[str]]:
+    """``provider`` and the external ``url`` of a Redis-protocol server (the broker, the cache):
+    in the cluster unless a URL is given; the URL checked as the client library parses it; keys
+    of the in-cluster server refused for an external one."""
+    provider = raw.get("provider", "external" if "url" in raw else "in-cluster")
+    if provider not in PROVIDERS:
+        problems.add(f"{field}.provider", provider, f"must be one of {', '.join(PROVIDERS)}")
+        provider = "in-cluster"
+    url = raw.get("url")
+    if provider == "external":
+        problem = url_problem(url) if url is not None else "is required with provider external"
+        if problem:
+            problems.add(f"{field}.url", redacted(url), problem)
+        for key in in_cluster_keys:
+            if key in raw:
+                problems.add(f"{field}.{key}", raw[key], "only applies to the in-cluster server")
+    elif url is not None:
+        problems.add(f"{field}.url", redacted(url), "only applies with provider external")
+    return provider, url if provider == "external" and isinstance(url, str) else None
+
+
 def normalise(
     problems: Problems,
     raw: Any,
@@ -108,26 +131,18 @@ def normalise(
     raw = given_args(problems, raw, BrokerArgs, "broker")
     if raw is None:
         return None
-    provider = raw.get("provider", "external" if "url" in raw else "in-cluster")
-    if provider not in PROVIDERS:
-        problems.add("broker.provider", provider, f"must be one of {', '.join(PROVIDERS)}")
-        provider = "in-cluster"
-    url = raw.get("url")
-    if provider == "external":
-        problem = url_problem(url) if url is not None else "is required with provider external"
-        if problem:
-            problems.add("broker.url", redacted(url), problem)
-        for key in ("image", "storage_size", "storage_class", "resources", "persistence"):
-            if key in raw:
-                problems.add(f"broker.{key}", raw[key], "only applies to the in-cluster server")
-    elif url is not None:
-        problems.add("broker.url", redacted(url), "only applies with provider external")
+    provider, url = server_choice(
+        problems,
+        raw,
+        "broker",
+        ("image", "storage_size", "storage_class", "resources", "persistence"),
+    )
     size, storage_class = raw.get("storage_size", DEFAULT_STORAGE_SIZE), raw.get("storage_class")
     storage_problems(problems, "broker", size, storage_class, "1Gi")
     persistence = checked_bool(problems, "broker.persistence", raw.get("persistence", True), True)
     settings = BrokerSettings(
         provider=provider,
-        url=url if provider == "external" and isinstance(url, str) else None,
+        url=url,
         image=checked_image(problems, "broker.image", raw.get("image", DEFAULT_IMAGE)),
         storage_size=str(size),
         storage_class=storage_class,

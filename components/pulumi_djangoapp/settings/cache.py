@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, NotRequired, Optional, TypedDict
 
-from .broker import DEFAULT_IMAGE, PORT, redacted, url_problem
+from .broker import DEFAULT_IMAGE, PORT, server_choice
 from .checks import Problems, checked_image, given_args
 from .quantities import parse_quantity
 from .resources import Resources, checked_resources
-
-PROVIDERS = ("in-cluster", "external")
 
 DEFAULT_RESOURCES = {
     "requests": {"cpu": "50m", "memory": "128Mi"},
@@ -68,23 +66,10 @@ def normalise(problems: Problems, raw: Any) -> Optional[CacheSettings]:
     raw = given_args(problems, raw, CacheArgs, "cache")
     if raw is None:
         return None
-    provider = raw.get("provider", "external" if "url" in raw else "in-cluster")
-    if provider not in PROVIDERS:
-        problems.add("cache.provider", provider, f"must be one of {', '.join(PROVIDERS)}")
-        provider = "in-cluster"
-    url = raw.get("url")
-    if provider == "external":
-        problem = url_problem(url) if url is not None else "is required with provider external"
-        if problem:
-            problems.add("cache.url", redacted(url), problem)
-        for key in ("image", "resources"):
-            if key in raw:
-                problems.add(f"cache.{key}", raw[key], "only applies to the in-cluster server")
-    elif url is not None:
-        problems.add("cache.url", redacted(url), "only applies with provider external")
+    provider, url = server_choice(problems, raw, "cache", ("image", "resources"))
     settings = CacheSettings(
         provider=provider,
-        url=url if provider == "external" and isinstance(url, str) else None,
+        url=url,
         image=checked_image(problems, "cache.image", raw.get("image", DEFAULT_IMAGE)),
         resources=checked_resources(
             problems, "cache.resources", raw.get("resources"), DEFAULT_RESOURCES
