@@ -83,7 +83,7 @@ def test_only_this_apps_pods_reach_the_broker_and_it_reaches_nothing():
         p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
         for p in policy["ingress"][0]["from"]
     }
-    assert components == {"web", "migrate", "process"}
+    assert components == {"web", "migrate", "process", "run"}
     assert all(
         p["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "shop"
         for p in policy["ingress"][0]["from"]

@@ -90,7 +90,7 @@ def test_only_the_apps_pods_can_reach_the_cache():
     components = {
         p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]
     }
-    assert components == {"web", "schedule"}
+    assert components == {"web", "schedule", "run"}
     assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
     to_cache = [
         r for r in objs["netpol-web"]["spec"]["egress"]

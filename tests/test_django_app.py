@@ -25,7 +25,7 @@ def outputs_of(app: DjangoApp) -> dict:
 KUBERNETES_KINDS = [
     "DjangoApp", "AppSecrets", "RandomPassword", "RandomPassword", "RandomId", "Namespace", "ServiceAccount",
     "ServiceAccount", "Secret", "StatefulSet", "PersistentVolumeClaimPatch", "Service", "Service", "Service",
-    "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
+    "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
 ]  # fmt: skip
 
 

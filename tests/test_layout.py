@@ -74,6 +74,7 @@ def test_every_module_lives_in_a_layer_or_is_a_public_path():
         "__init__",
         "render",
         "restore",
+        "run",
         "runner",
         "stack_config",
         "storage_class",

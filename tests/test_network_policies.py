@@ -26,7 +26,10 @@ def test_postgres_is_reachable_only_from_the_app_pods():
     db = policies()["shop-postgres"]
     assert db["podSelector"]["matchLabels"] == selector_labels("shop", "database")
     (rule,) = db["ingress"]
-    assert rule["from"] == [{"podSelector": {"matchLabels": selector_labels("shop", "web")}}]
+    # The web pods, and one-off commands (python -m pulumi_djangoapp.run).
+    assert rule["from"] == [
+        {"podSelector": {"matchLabels": selector_labels("shop", c)}} for c in ("web", "run")
+    ]
     assert rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
     assert "Egress" in db["policyTypes"] and "egress" not in db
 
@@ -142,11 +145,12 @@ def test_every_policy_is_a_named_labelled_networking_v1_object_of_the_apps_names
     found = whole(**{k: v for k, v in FULL.items() if k not in MINIMAL})
     assert sorted(found) == [
         "shop-backup", "shop-broker", "shop-default-deny", "shop-migrate", "shop-postgres",
-        "shop-processes", "shop-schedules", "shop-web",
+        "shop-processes", "shop-run", "shop-schedules", "shop-web",
     ]  # fmt: skip
     components = {
         "shop-backup": "backup", "shop-broker": "broker", "shop-default-deny": "web", "shop-migrate": "migrate",
-        "shop-postgres": "database", "shop-processes": "process", "shop-schedules": "schedule", "shop-web": "web",
+        "shop-postgres": "database", "shop-processes": "process", "shop-run": "run", "shop-schedules": "schedule",
+        "shop-web": "web",
     }  # fmt: skip
     for name, policy in found.items():
         assert (policy["apiVersion"], policy["kind"]) == (
@@ -176,6 +180,7 @@ def test_with_a_broker_every_app_client_may_reach_it_and_it_admits_only_them():
         ("shop-migrate", "migrate"),
         ("shop-schedules", "schedule"),
         ("shop-processes", "process"),
+        ("shop-run", "run"),
     ):
         spec = found[name]["spec"]
         assert spec["podSelector"] == _select(component), name
@@ -186,12 +191,12 @@ def test_with_a_broker_every_app_client_may_reach_it_and_it_admits_only_them():
         "podSelector": _select("broker"),
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [{
-            "from": [{"podSelector": _select(c)} for c in ("web", "migrate", "schedule", "process")],
+            "from": [{"podSelector": _select(c)} for c in ("web", "migrate", "schedule", "process", "run")],
             "ports": [{"port": 6379, "protocol": "TCP"}],
         }],
     }  # fmt: skip
     assert found["shop-postgres"]["spec"]["ingress"] == [{
-        "from": [{"podSelector": _select(c)} for c in ("web", "migrate", "schedule", "process", "backup")],
+        "from": [{"podSelector": _select(c)} for c in ("web", "migrate", "schedule", "process", "run", "backup")],
         "ports": [{"port": 5432, "protocol": "TCP"}],
     }]  # fmt: skip
     assert found["shop-backup"]["spec"] == {

@@ -69,7 +69,7 @@ def test_schema_has_every_argument_with_a_description_stating_its_default(schema
 def test_schema_lists_every_output_with_a_description_saying_when_it_is_set(schema):
     properties = schema["resources"][pulumi_djangoapp.TYPE_TOKEN]["properties"]
     assert set(properties) == {camel(o) for o in OUTPUTS}
-    assert len(OUTPUTS) == 28
+    assert len(OUTPUTS) == 29
     undescribed = [
         name
         for name, prop in properties.items()

@@ -23,6 +23,7 @@ PUBLIC_NAMES = {
 PUBLIC_MODULES = {
     "pulumi_djangoapp.render": {"main", "render", "write"},
     "pulumi_djangoapp.restore": {"main"},
+    "pulumi_djangoapp.run": {"main"},
     "pulumi_djangoapp.runner": {"run", "load_project", "find_root", "ProgramError"},
     "pulumi_djangoapp.storage_class": {"StorageClassArgs", "create", "normalise"},
     "pulumi_djangoapp.settings": {"normalise", "Settings"},
@@ -34,7 +35,7 @@ PUBLIC_MODULES = {
     },
     "pulumi_djangoapp.config_bucket": {"ConfigBucket", "ConfigBucketArgs"},
 }
-CLIS = ("pulumi_djangoapp.render", "pulumi_djangoapp.restore")
+CLIS = ("pulumi_djangoapp.render", "pulumi_djangoapp.restore", "pulumi_djangoapp.run")
 USERS = ("stacks", "examples", "policy", "provider", "scripts", "e2e", "README.md", "Makefile")
 
 

@@ -18,6 +18,8 @@ CACHE = "cache"
 
 FIRST_ADMIN = "first-admin"
 
+RUN = "run"
+
 BACKUP = "backup"
 
 DB_ADMIN = "db-admin"
@@ -31,6 +33,7 @@ _APP_NAMES = {
     BROKER: "valkey",
     CACHE: "valkey",
     FIRST_ADMIN: "django",
+    RUN: "django",
     BACKUP: "postgresql",
     DB_ADMIN: "postgresql",
 }

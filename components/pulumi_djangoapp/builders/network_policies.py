@@ -22,6 +22,7 @@ from .labels import (
     FIRST_ADMIN,
     MIGRATE,
     PROCESS,
+    RUN,
     SCHEDULE,
     WEB,
     labels,
@@ -176,7 +177,14 @@ def _app_clients(s: Settings) -> list[str]:
         *([SCHEDULE] if s.schedules else []),
         *([PROCESS] if s.processes else []),
         *([FIRST_ADMIN] if s.first_admin else []),
+        # One-off commands (python -m pulumi_djangoapp.run): possible on every app.
+        RUN,
     ]
+
+
+def run_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
+    """One-off commands: like the app's clients; they listen on nothing."""
+    return _client_only(s, "run", RUN, refs)
 
 
 def first_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
@@ -251,6 +259,7 @@ def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
         policies.append(process_policy(s, refs))
     if s.first_admin:
         policies.append(first_admin_policy(s, refs))
+    policies.append(run_policy(s, refs))
     if s.backups:
         policies.append(backup_policy(s, refs))
     if not s.database.external:

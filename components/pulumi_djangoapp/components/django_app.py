@@ -147,6 +147,9 @@ class DjangoApp(pulumi.ComponentResource):
     media_role_arn: pulumi.Output[Optional[str]]
     """With media: the role of the app's containers (with pod-identity, the fetch role, which
     EKS maps to the ServiceAccount); None otherwise."""
+    secret_arns: pulumi.Output[Dict[str, str]]
+    """With the AWS backend: each secret file's Secrets Manager secret by file name (ARNs, never
+    values; ``python -m pulumi_djangoapp.run`` reads them); empty otherwise."""
     first_admin_username: pulumi.Output[Optional[str]]
     """With a first admin: its username; None otherwise."""
     first_admin_password_secret: pulumi.Output[Optional[str]]
@@ -309,6 +312,7 @@ class DjangoApp(pulumi.ComponentResource):
         # Where the app's broker is (host only: the URL with its password is a secret file).
         self.broker_host = pulumi.Output.from_input(_broker_host(s))
         self.cache_host = pulumi.Output.from_input(_cache_host(s))
+        self.secret_arns = pulumi.Output.from_input(dict(secrets.secret_arns))
         self.first_admin_username = pulumi.Output.from_input(
             s.first_admin.username if s.first_admin else None
         )
