@@ -101,6 +101,7 @@ def test_admin_has_a_sidecar_and_a_migration_job_and_web_has_neither(root):
     assert sorted(j.name for j in run.of_type("batch/v1:Job")) == [
         "admin-migration-job",
         "web-db-role",
+        "web-release-gate",
     ]
     assert "log-shipper" not in [c["name"] for c in web["initContainers"]]
 

@@ -26,6 +26,8 @@ KUBERNETES_KINDS = [
     "DjangoApp", "AppSecrets", "RandomPassword", "RandomPassword", "RandomId", "Namespace", "ServiceAccount",
     "ServiceAccount", "Secret", "StatefulSet", "PersistentVolumeClaimPatch", "Service", "Service", "Service",
     "Deployment", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
+    # The rollback gate's Job (one per image).
+    "Job",
 ]  # fmt: skip
 
 

@@ -306,3 +306,47 @@ def test_the_job_name_is_a_ten_character_hash_independent_of_key_order():
     assert name.startswith("shop-migrate-") and len(name.removeprefix("shop-migrate-")) == 10
     assert migrations.job_name(s, {"b": 2, "a": 1}) == name
     assert migrations.job_name(s, {"a": 1, "b": 3}) != name
+
+
+def _built(**args):
+    from pulumi_djangoapp.builders import manifests
+
+    s = settings(**args)
+    values = dict.fromkeys((*manifests.SECRET_VALUES, *manifests.FEATURE_SECRET_VALUES), "x")
+    built = manifests.built_objects(s, values, REFS)
+    return {b.role: b for b in built}, built
+
+
+def test_the_rollback_gate_is_one_job_per_image_that_every_rollout_waits_for():
+    from pulumi_djangoapp.builders import manifests
+
+    objects, built = _built(processes=[{"name": "w", "command": ["celery"]}])
+    gate = objects["release-gate"]
+    assert gate.facts.replace_on_change and gate.object["spec"]["backoffLimit"] == 1
+    (step,) = gate.object["spec"]["template"]["spec"]["containers"]
+    assert {"name": "ROLLBACK_GATE", "value": "refuse"} in step["env"]
+    earlier = [b.role for b in built]
+    for role in ("deployment", "process-w"):
+        index = earlier.index(role)
+        assert "release-gate" in manifests.waits_for(objects[role], earlier[:index]), role
+    other, _ = _built(image="ghcr.io/acme/shop:1.4.3")
+    assert other["release-gate"].object["metadata"]["name"] != gate.object["metadata"]["name"]
+    again, _ = _built(replicas=5)
+    assert again["release-gate"].object["metadata"]["name"] == gate.object["metadata"]["name"]
+
+
+def test_no_pods_migrate_step_can_refuse_an_older_image_only_the_migration_job_can():
+    init_mode = app_pod.pod_spec(settings(), REFS)["initContainers"][-1]
+    assert "ROLLBACK_GATE" not in {e["name"] for e in init_mode["env"]}
+    objects, _ = _built(migrations="job")
+    assert "release-gate" not in objects
+    (migrate,) = objects["migration-job"].object["spec"]["template"]["spec"]["containers"]
+    assert {"name": "ROLLBACK_GATE", "value": "refuse"} in migrate["env"]
+
+
+def test_with_the_gate_off_nothing_refuses_an_older_image():
+    objects, _ = _built(rollback_gate=False)
+    assert "release-gate" not in objects
+    objects, _ = _built(rollback_gate=False, migrations="job")
+    (migrate,) = objects["migration-job"].object["spec"]["template"]["spec"]["containers"]
+    assert "ROLLBACK_GATE" not in {e["name"] for e in migrate["env"]}

@@ -189,7 +189,7 @@ def test_effective_resources_are_an_output_for_every_pod_kind():
         )
     )
     kinds = run.result
-    assert set(kinds) == {"web", "postgres", "broker", "process-worker"}
+    assert set(kinds) == {"web", "postgres", "broker", "process-worker", "release-gate"}
     # worker 1 CPU vs the init steps: the larger of the app and the biggest init step wins.
     assert kinds["process-worker"]["requests"]["cpu"] == "1"
     assert kinds["broker"]["limits"]["memory"] == "256Mi"

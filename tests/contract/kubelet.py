@@ -47,6 +47,8 @@ class Kubelet:
         # The image's own ENV (its Dockerfile), beneath the pod's: where the stand-in image keeps
         # what the real one has at fixed paths (collected static files, a CA bundle).
         self.image_env: dict[str, str] = {}
+        # The image's code: the example app, or a copy standing for another image of it.
+        self.app_dir = APP_DIR
         for path in self.paths.values():
             path.mkdir(parents=True, exist_ok=True)
         # A JWT-shaped token, as the projected service-account volume would hold.
@@ -99,7 +101,7 @@ class Kubelet:
         return subprocess.run(
             self.argv(container),
             env=self.environment(container),
-            cwd=APP_DIR,
+            cwd=self.app_dir,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -109,7 +111,7 @@ class Kubelet:
         return subprocess.Popen(
             self.argv(container),
             env=self.environment(container),
-            cwd=APP_DIR,
+            cwd=self.app_dir,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

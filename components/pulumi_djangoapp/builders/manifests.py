@@ -32,6 +32,7 @@ from . import (
     network_policies,
     processes,
     rds,
+    release_gate,
     scanner,
     schedules,
     way_in,
@@ -180,6 +181,9 @@ def waits_for(built: Built, earlier: Collection[str]) -> list[str]:
     if facts.after_migrations and "migration-job" in earlier:
         # Pulumi waits for the Job to complete before it rolls out the new pods.
         roles.append("migration-job")
+    if facts.after_migrations and "release-gate" in earlier:
+        # ...and for the rollback gate: a refused image never reaches a pod template.
+        roles.append("release-gate")
     return roles
 
 
@@ -261,6 +265,20 @@ def built_objects(
             Built("db-role", rds.role_job(s, refs), role_job),
         ]
     runs_app = Facts(runs_app=True, mounts_credentials=True)
+    gate = release_gate.job(s, refs)
+    if gate:
+        objects.append(
+            Built(
+                "release-gate",
+                gate,
+                dataclasses.replace(
+                    runs_app,
+                    pod_kind="release-gate",
+                    replace_on_change=True,
+                    await_seconds=release_gate.deadline_seconds(s),
+                ),
+            )
+        )
     job = app.migration_job(s, refs)
     if job:
         objects.append(
@@ -287,7 +305,9 @@ def built_objects(
         Built("service", web.service(s)),
     ]
     objects += [
-        Built(role, cron_job, dataclasses.replace(runs_app, pod_kind=role))
+        # After the migration Job and the rollback gate, like the Deployments: a refused image
+        # never reaches a schedule's template either.
+        Built(role, cron_job, dataclasses.replace(runs_app, pod_kind=role, after_migrations=True))
         for role, cron_job in schedules.schedule_cron_jobs(s, refs)
     ]
     for process, (role, deployment) in zip(

@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from ..settings.app import Settings
+from ..settings.env import GATE_ENV
 from . import deploy_check
 from .fetch import credential_annotations
 from .labels import labels
@@ -53,6 +54,25 @@ finally:
             print("migrate: the lock was lost during migrate (connection reset?)", file=sys.stderr, flush=True)
 """
 
+# The rollback gate (builders/release_gate.py), run by `manage.py shell -c` when ROLLBACK_GATE says
+# so: in the migration Job before the deploy check, or in the release gate's own Job.
+ROLLBACK_GATE = """\
+import os, sys
+if os.environ.get("ROLLBACK_GATE") == "refuse":
+    from django.db import connections
+    from django.db.migrations.loader import MigrationLoader
+    loader = MigrationLoader(connections["default"], ignore_no_migrations=True)
+    known = set(loader.disk_migrations)
+    for migration in loader.disk_migrations.values():
+        known.update(migration.replaces)
+    unknown = sorted(m for m in loader.applied_migrations if m[0] in loader.migrated_apps and m not in known)
+    if unknown:
+        print("rollback-gate: the database has migrations this image does not know: " + ", ".join(f"{a}.{n}" for a, n in unknown), file=sys.stderr)
+        print("rollback-gate: this image is older than the schema, so it does not start; deploy an image that has them, or (expand/contract: its code must work on this schema) set rollback_gate: false", file=sys.stderr, flush=True)
+        sys.exit(4)
+    print("rollback-gate: the image knows every applied migration", flush=True)
+"""
+
 WAIT_FOR_MIGRATIONS = """\
 deadline=$(( $(date +%s) + MIGRATIONS_WAIT_TIMEOUT ))
 until python manage.py migrate --check --noinput > /dev/null; do
@@ -71,7 +91,10 @@ def migrate_command() -> list[str]:
     """The deploy check (the release gate; it skips itself when its env is absent), then the
     locked migrate, in one Django process. -v 0 quiets the shell command itself (Django 5.2
     announces its auto-imports), not migrate."""
-    return ["python", "manage.py", "shell", "-v", "0", "-c", deploy_check.SCRIPT + LOCKED_MIGRATE]
+    return [
+        "python", "manage.py", "shell", "-v", "0", "-c",
+        ROLLBACK_GATE + deploy_check.SCRIPT + LOCKED_MIGRATE,
+    ]  # fmt: skip
 
 
 def migrate_env(s: Settings) -> list[dict]:
@@ -80,6 +103,9 @@ def migrate_env(s: Settings) -> list[dict]:
         {"name": "MIGRATION_LOCK_KEY", "value": str(m.lock_key)},
         {"name": "MIGRATION_LOCK_TIMEOUT", "value": str(m.lock_timeout_seconds)},
         *deploy_check.env(s),
+        # Only the migration Job refuses an older image; a pod's migrate step never does (a pod
+        # of the previous release restarting after a roll-forward must start).
+        *([{"name": GATE_ENV, "value": "refuse"}] if m.mode == "job" and m.rollback_gate else []),
     ]
 
 

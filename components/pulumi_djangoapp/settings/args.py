@@ -200,6 +200,11 @@ class DjangoAppArgs(TypedDict):
     migration_release: NotRequired[str]
     """Extra release label mixed into the Job name (re-run migrations for the same image).
     Default: none."""
+    rollback_gate: NotRequired[bool]
+    """Refuse at ``pulumi up`` an image older than the applied schema (migrations the database
+    has and the image does not know): checked once per release, before its pods roll out; pods
+    of the previous release that restart meanwhile are never refused (README "Rolling back").
+    ``False`` lets such an image start. Default: ``True``."""
     migrations_wait_timeout_seconds: NotRequired[int]
     """How long ``wait-for-migrations`` waits (``job`` mode, processes, schedules). Default: ``600``."""
 
@@ -237,5 +242,6 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "migration_job_backoff_limit": 2,
         "migration_job_deadline_seconds": 900,
         "migrations_wait_timeout_seconds": 600,
+        "rollback_gate": True,
     }
 )

@@ -17,6 +17,9 @@ from .checks import (
 )
 from .secret_files import FILE_ENV, PLAINTEXT_ENV
 
+# What tells the rollback gate (builders/release_gate.py) to refuse an older image.
+GATE_ENV = "ROLLBACK_GATE"
+
 # Variables the component sets itself; a user value would silently contradict them.
 MANAGED_ENV = (
     *FILE_ENV,
@@ -35,6 +38,7 @@ MANAGED_ENV = (
     *deploy_check.ENV,
     *mail.ENV,
     *first_admin.ENV,
+    GATE_ENV,
 )
 
 # What replaces a variable the component now sets from the way in (0.1 let a stack set them in env).

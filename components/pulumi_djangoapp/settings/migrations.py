@@ -15,6 +15,7 @@ from .args import DEFAULTS
 from .checks import (
     INT64_MAX,
     Problems,
+    checked_bool,
     checked_int,
     is_int,
 )
@@ -31,6 +32,7 @@ class MigrationSettings:
     job_deadline_seconds: int
     release: Optional[str]
     wait_timeout_seconds: int
+    rollback_gate: bool = True
 
 
 def default_lock_key(namespace: str, name: str) -> int:
@@ -106,6 +108,12 @@ def checked_migrations(
             INT64_MAX,
         ),
         release=release,
+        rollback_gate=checked_bool(
+            problems,
+            "rollback_gate",
+            args.get("rollback_gate", DEFAULTS["rollback_gate"]),
+            DEFAULTS["rollback_gate"],
+        ),
         wait_timeout_seconds=checked_int(
             problems,
             "migrations_wait_timeout_seconds",

@@ -83,6 +83,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("mediaCorsOrigins", "array", "https:// origins allowed to upload from a browser with presigned URLs; empty means no CORS rule.", [], "media.cors_origins"),
     ConfigKey("mediaNoncurrentVersionDays", "integer", "Days an overwritten or deleted upload stays restorable.", DEFAULT_NONCURRENT_DAYS, "media.noncurrent_version_days"),
     ConfigKey("mediaTokenAudience", "string", "Audience of the app containers' web-identity token (registered on the cluster's OIDC provider); empty means sts.amazonaws.com.", "", "media.token_audience"),
+    ConfigKey("rollbackGate", "boolean", "Refuse at up an image older than the applied schema (README: Rolling back).", DEFAULTS["rollback_gate"], "rollback_gate"),
     ConfigKey("firstAdmin", "boolean", "Create a superuser once (a Job) with a generated password kept in the secrets backend; never reset.", False, None),
     ConfigKey("firstAdminUsername", "string", "Username of the first admin; empty means admin.", "", "first_admin.username"),
     ConfigKey("firstAdminEmail", "string", "Email address of the first admin; empty means none.", "", "first_admin.email"),
@@ -408,6 +409,7 @@ def args_from_config(
         v[key] != _default(key) for key in ("hstsSeconds", "hstsIncludeSubdomains", "hstsPreload")
     ):
         args["hsts"] = https
+    args["rollback_gate"] = v["rollbackGate"]
     args["deploy_check"] = {
         "enabled": v["deployCheck"],
         "fail_level": v["deployCheckFailLevel"],
