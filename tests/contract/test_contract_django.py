@@ -135,12 +135,15 @@ def cached_app(app, kubelet, tmp_path):
     file pointed at it, migrated."""
     servers = []
 
-    def make(**overrides):
+    def make(migrate=True, **overrides):
         rendered = app(cache=overrides.pop("cache", {}), **overrides)
         server = Valkey(
             rendered.cache_command(), rendered.credentials("cache-users.acl"), tmp_path / "cache"
         ).start()
         servers.append(server)
+        if not migrate:  # the server alone, as its own pod runs it
+            url = f"redis://:{rendered.credentials('cache-users.acl').split('>')[1].split()[0]}@127.0.0.1:{server.port}/0"
+            return rendered, server, redis.Redis.from_url(url)
         prepare(rendered, kubelet)
         url_file = rendered.tmp / "secrets" / "cache-url"
         url = url_file.read_text()
@@ -171,7 +174,8 @@ def test_the_cache_answers_a_cached_view_from_its_own_evicting_server(cached_app
 
 
 def test_the_cache_cannot_be_used_without_the_generated_password(cached_app):
-    _, server, _ = cached_app()
+    _, server, client = cached_app(migrate=False)
+    assert client.ping(), "the generated password is accepted"
     with pytest.raises(redis.exceptions.AuthenticationError):
         redis.Redis(port=server.port).get("anything")
 
@@ -179,7 +183,7 @@ def test_the_cache_cannot_be_used_without_the_generated_password(cached_app):
 def test_a_full_cache_evicts_old_keys_instead_of_refusing_writes(cached_app):
     # 8Mi of memory: maxmemory is 4/5 of it; ten times as much data is written.
     resources = {"requests": {"cpu": "10m", "memory": "8Mi"}, "limits": {"memory": "8Mi"}}
-    _, _, client = cached_app(cache={"resources": resources})
+    _, _, client = cached_app(migrate=False, cache={"resources": resources})
     maxmemory = int(client.config_get("maxmemory")["maxmemory"])
     assert maxmemory == 8 * 1024 * 1024 * 4 // 5
     value = b"x" * 10_000
