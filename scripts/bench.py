@@ -33,7 +33,8 @@ TARGETS = {"ratio": 1.10, "100_apps_rss_mb": 600.0, "unit_suite_seconds": 60.0}
 
 def app_args(index: int) -> dict:
     """A production-like app: AWS backend with workload identity, config, a sidecar, an ALB way in,
-    an autoscaler, a Celery worker, an in-cluster broker, a cache, mail and nightly backups."""
+    an autoscaler, a Celery worker, an in-cluster broker, a cache, mail, media uploads, the first
+    admin and nightly backups."""
     return {
         "image": "ghcr.io/example/django-shop:0.1.0",
         "namespace": f"app-{index}",
@@ -56,6 +57,8 @@ def app_args(index: int) -> dict:
         "broker": {},
         "backups": {},
         "cache": {},
+        "media": {},
+        "first_admin": {},
         "mail": {
             "url": "smtp://relay.platform.svc.cluster.local:587",
             "default_from_email": f"app-{index}@example.com",
