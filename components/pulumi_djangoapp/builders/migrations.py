@@ -141,10 +141,6 @@ def app_job(
     """A Job of the app's pod (the migration Job, the first-admin Job): its credential
     annotations, ``restartPolicy: Never``, and replaced by the next ``up`` when it failed."""
     pod_labels = labels(s.name, component)
-    template_metadata: dict = {"labels": pod_labels}
-    annotations = credential_annotations(s, pod_spec)
-    if annotations:
-        template_metadata["annotations"] = annotations
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -160,11 +156,20 @@ def app_job(
             "backoffLimit": backoff_limit,
             "activeDeadlineSeconds": deadline,
             "template": {
-                "metadata": template_metadata,
+                "metadata": pod_metadata(s, component, pod_spec),
                 "spec": {**pod_spec, "restartPolicy": "Never"},
             },
         },
     }
+
+
+def pod_metadata(s: Settings, component: str, pod_spec: dict) -> dict:
+    """Labels of ``component`` and the pod's credential annotations (when it has any)."""
+    metadata: dict = {"labels": labels(s.name, component)}
+    annotations = credential_annotations(s, pod_spec)
+    if annotations:
+        metadata["annotations"] = annotations
+    return metadata
 
 
 def migrate_container(s: Settings, base: dict) -> dict:

@@ -14,8 +14,9 @@ from typing import Optional, Sequence
 
 from ..settings.app import Settings
 from .app import command_pod_spec
-from .fetch import AwsRefs, credential_annotations
+from .fetch import AwsRefs
 from .labels import RUN, labels
+from .migrations import pod_metadata
 
 CONTAINER = "run"
 
@@ -47,10 +48,6 @@ def job(
     deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
 ) -> dict:
     spec = pod_spec(s, refs, command)
-    template_metadata: dict = {"labels": labels(s.name, RUN)}
-    annotations = credential_annotations(s, spec)
-    if annotations:
-        template_metadata["annotations"] = annotations
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -60,7 +57,7 @@ def job(
             "backoffLimit": 0,
             "activeDeadlineSeconds": deadline_seconds,
             "ttlSecondsAfterFinished": TTL_SECONDS,
-            "template": {"metadata": template_metadata, "spec": spec},
+            "template": {"metadata": pod_metadata(s, RUN, spec), "spec": spec},
         },
     }
 
@@ -76,8 +73,5 @@ def pod(
         **pod_spec(s, refs, command, interactive=True),
         "activeDeadlineSeconds": deadline_seconds,
     }
-    metadata = _metadata(s, name)
-    annotations = credential_annotations(s, spec)
-    if annotations:
-        metadata["annotations"] = annotations
+    metadata = {"name": name, "namespace": s.namespace, **pod_metadata(s, RUN, spec)}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
