@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..builders import broker, cache, database, mail, rds
+from ..builders import broker, cache, database, mail, rds, valkey
 from ..settings.app import Settings
 from ..settings.secret_files import (
     ADMIN_PASSWORD,
@@ -32,6 +32,19 @@ TYPE_TOKEN = "djangoapp:index:AppSecrets"
 
 def secret_description(s: Settings, file_name: str) -> str:
     return f"{file_name} of DjangoApp {s.name} in namespace {s.namespace} (managed by Pulumi)"
+
+
+def _server_credentials(
+    prefix: str, keep: pulumi.ResourceOptions, url_of: Any
+) -> "tuple[pulumi.Output[str], pulumi.Output[str]]":
+    """A Valkey server's generated password (``<prefix>-password``) as the URL the app reads and
+    the server's ACL file. Alphanumeric like the database's: it goes into a URL and an ACL line
+    unescaped."""
+    password = random.RandomPassword(f"{prefix}-password", length=32, special=False, opts=keep)
+    return (
+        pulumi.Output.secret(password.result.apply(url_of)),
+        pulumi.Output.secret(password.result.apply(valkey.acl_file)),
+    )
 
 
 class AppSecrets(pulumi.ComponentResource):
@@ -108,25 +121,15 @@ class AppSecrets(pulumi.ComponentResource):
         self.broker_url = self.broker_acl = None
         if s.broker:
             b = s.broker
-            # Alphanumeric like the database's: it goes into a URL and an ACL line unescaped.
-            broker_password = random.RandomPassword(
-                f"{name}-broker-password", length=32, special=False, opts=keep
+            self.broker_url, self.broker_acl = _server_credentials(
+                f"{name}-broker", keep, lambda p: broker.url(b, s.name, s.namespace, p)
             )
-            self.broker_url = pulumi.Output.secret(
-                broker_password.result.apply(lambda p: broker.url(b, s.name, s.namespace, p))
-            )
-            self.broker_acl = pulumi.Output.secret(broker_password.result.apply(broker.acl_file))
-
         self.cache_url = self.cache_acl = None
         if s.cache:
             c = s.cache
-            cache_password = random.RandomPassword(
-                f"{name}-cache-password", length=32, special=False, opts=keep
+            self.cache_url, self.cache_acl = _server_credentials(
+                f"{name}-cache", keep, lambda p: cache.url(c, s.name, s.namespace, p)
             )
-            self.cache_url = pulumi.Output.secret(
-                cache_password.result.apply(lambda p: cache.url(c, s.name, s.namespace, p))
-            )
-            self.cache_acl = pulumi.Output.secret(cache_password.result.apply(cache.acl_file))
 
         self.email_url = None
         if s.mail:

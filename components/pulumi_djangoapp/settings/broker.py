@@ -78,8 +78,12 @@ class BrokerSettings:
 
     @property
     def maxmemory_bytes(self) -> int:
-        limit = dict(self.resources.limits)["memory"]
-        return int(parse_quantity(limit) * MAXMEMORY_SHARE)
+        return maxmemory_bytes(self.resources, MAXMEMORY_SHARE)
+
+
+def maxmemory_bytes(resources: Resources, share: Fraction) -> int:
+    """What a Valkey server's dataset may use: ``share`` of its memory limit."""
+    return int(parse_quantity(dict(resources.limits)["memory"]) * share)
 
 
 def url_problem(url: Any) -> Optional[str]:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, NotRequired, Optional, TypedDict
 
-from .broker import DEFAULT_IMAGE, PORT, server_choice
+from .broker import DEFAULT_IMAGE, PORT, maxmemory_bytes, server_choice
 from .checks import Problems, checked_image, given_args
-from .quantities import parse_quantity
 from .resources import Resources, checked_resources
 
 DEFAULT_RESOURCES = {
@@ -58,8 +57,7 @@ class CacheSettings:
 
     @property
     def maxmemory_bytes(self) -> int:
-        limit = dict(self.resources.limits)["memory"]
-        return int(parse_quantity(limit) * MAXMEMORY_SHARE)
+        return maxmemory_bytes(self.resources, MAXMEMORY_SHARE)
 
 
 def normalise(problems: Problems, raw: Any) -> Optional[CacheSettings]:
