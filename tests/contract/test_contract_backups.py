@@ -27,11 +27,17 @@ PRODUCTS = [("Tea", 450, "T-1"), ("Coffee", 390, "C-1"), ("Cake", 600, None)]
 
 
 @pytest.fixture
-def backed_up(app, kubelet, postgres, tmp_path):
+def backup_args():
+    """The app's ``backups`` argument (a module may ask for more, a restore drill)."""
+    return {}
+
+
+@pytest.fixture
+def backed_up(app, kubelet, postgres, tmp_path, backup_args):
     """An app with backups, its in-cluster database played by the local server, migrated and
     holding the example app's rows."""
     # The app fixture names the database; an in-cluster database takes its name from the app.
-    rendered = app(backups={}, database={})
+    rendered = app(backups=backup_args, database={})
     db = "shop"
     with postgres.admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
@@ -113,8 +119,7 @@ def local(container, postgres):
 
 
 def backup_pod_spec(rendered):
-    (cron,) = rendered.run.of_type(":CronJob")
-    return cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return rendered.schedule_pod("backup")
 
 
 def checksums(postgres, db):

@@ -103,23 +103,34 @@ case "$BACKUP_KEY" in
   *) echo "download: no backup found under s3://$BACKUP_BUCKET/$BACKUP_PREFIX/" >&2; exit 1 ;;
 esac
 aws s3 cp "s3://$BACKUP_BUCKET/$BACKUP_KEY" "$DUMP_DIR/dump" --only-show-errors
+# Which archive it is, for the step that restores it (a drill reads its age from the name).
+printf '%s' "$BACKUP_KEY" > "$DUMP_DIR/key"
 echo "download: $BACKUP_KEY"
 """
 
-RESTORE_SCRIPT = """\
+# Sets $options to the archive's own encoding and locale: what "CREATE DATABASE <name> WITH ..."
+# says in it, so a copy is created as the dumped database was.
+ARCHIVE_OPTIONS = """\
+options=$(pg_restore --create --schema-only --file=- "$DUMP_DIR/dump" | sed -n 's/^CREATE DATABASE [^ ]* WITH \\(.*\\);$/\\1/p')
+case "$options" in
+  "TEMPLATE = template0"*) ;;
+  *) echo "$step: no CREATE DATABASE statement in the archive; nothing changed" >&2; exit 1 ;;
+esac
+"""
+
+RESTORE_SCRIPT = (
+    """\
 set -eu
+step=restore
 export PGPASSWORD="$(cat "$PGPASSWORD_FILE")"
 stamp=$(date -u +%Y%m%d%H%M%S)
 # PostgreSQL names have at most 63 bytes: the database's first 40 characters and a suffix.
 base=$(printf '%s' "$PGDATABASE" | cut -c1-40)
 new="${base}_restore_$stamp"
 old="${base}_before_$stamp"
-# The archive's own encoding and locale: what "CREATE DATABASE <name> WITH ..." says in it.
-options=$(pg_restore --create --schema-only --file=- "$DUMP_DIR/dump" | sed -n 's/^CREATE DATABASE [^ ]* WITH \\(.*\\);$/\\1/p')
-case "$options" in
-  "TEMPLATE = template0"*) ;;
-  *) echo "restore: no CREATE DATABASE statement in the archive; nothing changed" >&2; exit 1 ;;
-esac
+"""
+    + ARCHIVE_OPTIONS
+    + """\
 sql() { psql --no-psqlrc --quiet --dbname postgres --set ON_ERROR_STOP=1 --set db="$PGDATABASE" --set new="$new" --set old="$old" --set options="$options" "$@"; }
 # 1. A new database: no CREATEDB, or a locale this server lacks, stops here.
 echo 'CREATE DATABASE :"new" WITH :options;' | sql || { echo "restore: cannot create $new; $PGDATABASE is unchanged" >&2; exit 1; }
@@ -141,6 +152,7 @@ COMMIT;
 SQL
 echo "restore: $PGDATABASE restored; the previous database, if any, is kept as $old"
 """
+)
 
 
 def name(app: str) -> str:
@@ -170,14 +182,20 @@ def dump_volume(storage_size: str, storage_class: Optional[str], volume_labels: 
     }
 
 
-def _db_env(s: Settings) -> list[dict]:
+def db_env(
+    s: Settings,
+    user: Optional[str] = None,
+    dbname: Optional[str] = None,
+    password_key: str = database.PASSWORD_KEY,
+) -> list[dict]:
+    """libpq's environment: the app's role on its database unless told otherwise."""
     db = s.database
     return [
         {"name": "PGHOST", "value": s.database_host},
         {"name": "PGPORT", "value": str(db.port)},
-        {"name": "PGUSER", "value": db.username},
-        {"name": "PGDATABASE", "value": db.database_name},
-        {"name": "PGPASSWORD_FILE", "value": f"{PASSWORD_DIR}/{database.PASSWORD_KEY}"},
+        {"name": "PGUSER", "value": user or db.username},
+        {"name": "PGDATABASE", "value": dbname or db.database_name},
+        {"name": "PGPASSWORD_FILE", "value": f"{PASSWORD_DIR}/{password_key}"},
         {"name": "DUMP_DIR", "value": DUMP_DIR},
     ]
 
@@ -216,24 +234,37 @@ def _cloud_mounts(s: Settings) -> list[dict]:
     return mounts
 
 
-def _volumes(s: Settings) -> list[dict]:
+def password_volume(s: Settings, *keys: str) -> dict:
+    """Only the named keys of the credentials Secret, as files under ``PASSWORD_DIR``."""
+    return {
+        "name": "password",
+        "secret": {
+            "secretName": credentials_secret_name(s),
+            "defaultMode": SECRET_FILE_MODE,
+            "items": [{"key": key, "path": key} for key in keys],
+        },
+    }
+
+
+def _volumes(s: Settings, password_key: str) -> list[dict]:
     return [
         # Neither memory nor the node's root disk: a claim of the database's own class and size.
         dump_volume(s.database.storage_size, s.database.storage_class, labels(s.name, BACKUP)),
-        {
-            "name": "password",
-            "secret": {
-                "secretName": credentials_secret_name(s),
-                "defaultMode": SECRET_FILE_MODE,
-                "items": [{"key": database.PASSWORD_KEY, "path": database.PASSWORD_KEY}],
-            },
-        },
+        password_volume(s, password_key),
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
         *fetch.volumes(s),
     ]
 
 
-def _pod(s: Settings, init: list[dict], main: dict, account: str) -> dict:
+def pod(
+    s: Settings,
+    init: list[dict],
+    main: dict,
+    account: str,
+    password_key: str = database.PASSWORD_KEY,
+) -> dict:
+    """A download or dump step, then the step after it, over one dump volume; the database
+    password file is ``password_key``'s alone."""
     return {
         "serviceAccountName": account,
         "automountServiceAccountToken": False,
@@ -241,25 +272,27 @@ def _pod(s: Settings, init: list[dict], main: dict, account: str) -> dict:
         "securityContext": pod_security_context(s.run_as_user),
         "initContainers": init,
         "containers": [main],
-        "volumes": _volumes(s),
+        "volumes": _volumes(s, password_key),
         "restartPolicy": "Never",
     }
 
 
-def _postgres_container(s: Settings, name: str, script: str) -> dict:
+def postgres_container(
+    s: Settings, name: str, script: str, env: Optional[list[dict]] = None
+) -> dict:
     return container(
         name,
         s.database.image,
         s.image_pull_policy,
         s.run_as_user,
         command=["sh", "-c", script],
-        env=_db_env(s),
+        env=env if env is not None else db_env(s),
         resources=DUMP_RESOURCES,
         volumeMounts=_db_mounts(),
     )
 
 
-def _cloud_container(
+def cloud_container(
     s: Settings, refs: AwsRefs, name: str, script: str, key: Optional[str] = None
 ) -> dict:
     assert s.aws is not None
@@ -275,19 +308,19 @@ def _cloud_container(
     )
 
 
-def _pod_metadata(s: Settings) -> dict:
+def pod_metadata(s: Settings, database_steps: str = "dump,restore") -> dict:
     metadata: dict[str, Any] = {"labels": labels(s.name, BACKUP)}
     if s.aws is not None and s.aws.pod_identity:
         # The webhook would give the backup role to every container: only the S3 steps get it.
-        metadata["annotations"] = {SKIP_CONTAINERS_ANNOTATION: "dump,restore"}
+        metadata["annotations"] = {SKIP_CONTAINERS_ANNOTATION: database_steps}
     return metadata
 
 
 def backup_pod_spec(s: Settings, refs: AwsRefs) -> dict:
-    return _pod(
+    return pod(
         s,
-        [_postgres_container(s, "dump", DUMP_SCRIPT)],
-        _cloud_container(s, refs, "upload", UPLOAD_SCRIPT),
+        [postgres_container(s, "dump", DUMP_SCRIPT)],
+        cloud_container(s, refs, "upload", UPLOAD_SCRIPT),
         name(s.name),
     )
 
@@ -304,7 +337,7 @@ def cron_job(s: Settings, refs: AwsRefs) -> dict:
         name(s.name),
         s.namespace,
         labels(s.name, BACKUP),
-        _pod_metadata(s),
+        pod_metadata(s),
         backup_pod_spec(s, refs),
     )
 
@@ -327,11 +360,11 @@ def restore_job(
             "activeDeadlineSeconds": DEADLINE_SECONDS,
             "ttlSecondsAfterFinished": 86400,
             "template": {
-                "metadata": _pod_metadata(s),
-                "spec": _pod(
+                "metadata": pod_metadata(s),
+                "spec": pod(
                     s,
-                    [_cloud_container(s, refs, "download", DOWNLOAD_SCRIPT, key)],
-                    _postgres_container(s, "restore", RESTORE_SCRIPT),
+                    [cloud_container(s, refs, "download", DOWNLOAD_SCRIPT, key)],
+                    postgres_container(s, "restore", RESTORE_SCRIPT),
                     # Read-only: a restore (or a mistake in one) cannot overwrite an archive.
                     restore_account(s.name),
                 ),

@@ -112,6 +112,8 @@ class AwsRefs:
     # With media: the uploads bucket and the role of the app's containers (web-identity).
     media_bucket: Any = None
     media_role_arn: Any = None
+    # With backups: the restore role (the backup side's refs carry the backup role as role_arn).
+    restore_role_arn: Any = None
 
 
 def placeholder_refs(refs: AwsRefs) -> AwsRefs:
@@ -128,6 +130,7 @@ def placeholder_refs(refs: AwsRefs) -> AwsRefs:
         db_admin_role_arn="db-admin-role" if refs.db_admin_role_arn is not None else None,
         media_bucket="media-bucket" if refs.media_bucket is not None else None,
         media_role_arn="media-role" if refs.media_role_arn is not None else None,
+        restore_role_arn="restore-role" if refs.restore_role_arn is not None else None,
     )
 
 

@@ -33,6 +33,7 @@ from . import (
     processes,
     rds,
     release_gate,
+    restore_drill,
     scanner,
     schedules,
     way_in,
@@ -70,6 +71,8 @@ class Facts:
     """Rolls out only once the migration Job (when there is one) completed."""
     creates_db_role: bool = False
     """The RDS role Job: waits for the instance, the master secret, the app's secret and the admin role."""
+    after_database: bool = False
+    """Connects to the in-cluster server as soon as it starts: registered after its StatefulSet is ready."""
     ignore_changes: tuple[str, ...] = ()
     """Fields Pulumi must not diff (the replica count an autoscaler owns)."""
 
@@ -102,8 +105,10 @@ BROKER_SECRET_VALUES = ("broker_url", "broker_acl")
 CACHE_SECRET_VALUES = ("cache_url", "cache_acl")
 MAIL_SECRET_VALUES = ("email_url",)
 ADMIN_SECRET_VALUES = ("admin_password",)
+DRILL_SECRET_VALUES = ("drill_password", "drill_password_verifier")
 FEATURE_SECRET_VALUES = (
     *BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES, *ADMIN_SECRET_VALUES,
+    *DRILL_SECRET_VALUES,
 )  # fmt: skip
 
 
@@ -122,6 +127,9 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         data[EMAIL_URL.key] = values["email_url"]
     if s.first_admin and not s.uses_aws:
         data[ADMIN_PASSWORD.key] = values["admin_password"]
+    if s.backups and s.backups.restore_drill:
+        data[restore_drill.PASSWORD_KEY] = values["drill_password"]
+        data[restore_drill.VERIFIER_KEY] = values["drill_password_verifier"]
     if not s.uses_aws:
         db = s.database
         data |= {
@@ -175,6 +183,8 @@ def waits_for(built: Built, earlier: Collection[str]) -> list[str]:
     if facts.patches:
         # The claim exists once the StatefulSet's pod does (Pulumi awaits it ready).
         roles.append(facts.patches)
+    if facts.after_database and "postgres" in earlier:
+        roles.append("postgres")
     if facts.runs_app and not facts.creates_db_role and "db-role" in earlier:
         # The app's role and database exist before anything connects or migrates.
         roles.append("db-role")
@@ -349,6 +359,25 @@ def built_objects(
                 Facts(pod_kind="backup", mounts_credentials=True, reads_backups=True),
             ),
         ]
+        if s.backups.restore_drill:
+            objects += [
+                Built(
+                    "drill-role",
+                    restore_drill.role_job(s),
+                    Facts(
+                        pod_kind="drill-role",
+                        mounts_credentials=True,
+                        after_database=True,
+                        replace_on_change=True,
+                        await_seconds=restore_drill.ROLE_JOB_DEADLINE_SECONDS,
+                    ),
+                ),
+                Built(
+                    "restore-drill",
+                    restore_drill.cron_job(s, restore_drill.restore_refs(backup_refs)),
+                    Facts(pod_kind="restore-drill", mounts_credentials=True, reads_backups=True),
+                ),
+            ]
     if s.way_in and s.way_in.kind == "ingress":
         objects.append(Built("ingress", way_in.ingress_object(s)))
     elif s.way_in:

@@ -63,6 +63,9 @@ class AppSecrets(pulumi.ComponentResource):
     email_url: Optional[pulumi.Output[str]]
     # With a first admin: its generated password.
     admin_password: Optional[pulumi.Output[str]]
+    # With a restore drill: the drill role's generated password and its SCRAM verifier.
+    drill_password: Optional[pulumi.Output[str]]
+    drill_password_verifier: Optional[pulumi.Output[str]]
     # File name -> secret ARN; empty with the Kubernetes backend.
     secret_arns: dict[str, pulumi.Output[str]]
 
@@ -150,6 +153,24 @@ class AppSecrets(pulumi.ComponentResource):
                 opts=keep,
             )
             self.admin_password = pulumi.Output.secret(admin.result)
+
+        self.drill_password = self.drill_password_verifier = None
+        if s.backups and s.backups.restore_drill:
+            # Not protected: it guards no data, and turning the drill off must remove it.
+            child = pulumi.ResourceOptions(parent=self)
+            drill = random.RandomPassword(
+                f"{name}-drill-password", length=32, special=False, opts=child
+            )
+            drill_salt = random.RandomId(
+                f"{name}-drill-password-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=child
+            )
+            self.drill_password = pulumi.Output.secret(drill.result)
+            # The drill role Job sets the password by its verifier, like the RDS role Job.
+            self.drill_password_verifier = pulumi.Output.secret(
+                pulumi.Output.all(drill.result, drill_salt.b64_std).apply(
+                    lambda v: rds.scram_sha256_verifier(v[0], base64.b64decode(v[1]))
+                )
+            )
 
         self.secret_arns = {}
         if s.uses_aws:

@@ -252,6 +252,9 @@ class DjangoApp(pulumi.ComponentResource):
             secret_values["email_url"] = secrets.email_url
         if s.first_admin:
             secret_values["admin_password"] = secrets.admin_password
+        if secrets.drill_password is not None:
+            secret_values["drill_password"] = secrets.drill_password
+            secret_values["drill_password_verifier"] = secrets.drill_password_verifier
         registered: dict[str, Any] = {}
         pod_resources: dict[str, dict[str, dict[str, str]]] = {}
         for built in manifests.built_objects(s, secret_values, refs, backup_refs):
@@ -519,16 +522,23 @@ class DjangoApp(pulumi.ComponentResource):
             policy_of(backups.access_policy),
         )
         # The restore Job's own role: it reads archives and can write none.
-        restore_role, _ = self._role_of(
+        restore_role, restore_access = self._role_of(
             s,
             backups.restore_account(s.name),
             "restore",
             f"Restores of DjangoApp {s.name} in {s.namespace}: read its archives",
             policy_of(backups.restore_access_policy),
         )
+        if s.backups.restore_drill:
+            # The drill's download step reads through the restore role on its first run.
+            access = [*access, *restore_access]
         return (
             AwsRefs(
-                bucket=bucket.bucket_name, region=refs.region, secret_ids={}, role_arn=role.arn
+                bucket=bucket.bucket_name,
+                region=refs.region,
+                secret_ids={},
+                role_arn=role.arn,
+                restore_role_arn=restore_role.arn,
             ),
             bucket,
             access,
