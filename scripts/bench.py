@@ -55,7 +55,7 @@ def app_args(index: int) -> dict:
         "autoscaling": {"min_replicas": 2, "max_replicas": 6},
         "processes": [{"name": "worker", "command": ["celery", "-A", "project", "worker"]}],
         "broker": {},
-        "backups": {},
+        "backups": {"restore_drill": {}},
         "cache": {},
         "media": {},
         "first_admin": {},

@@ -502,6 +502,7 @@ _FEATURES = {
     "ingress": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
     # HSTS is sent over the TLS way in only.
     "hsts": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
+    "backups.restore_drill": {"backups": {"restore_drill": {}}},
     "backups": {"backups": {}},
     "media": {"media": {}},
     "autoscaling": {"autoscaling": {"max_replicas": 6}},

@@ -20,7 +20,7 @@ from ..components.config_bucket import ConfigBucket
 from ..components.django_app import OUTPUTS, DjangoApp
 from ..settings.args import DjangoAppArgs
 from ..settings.autoscaling import AutoscalingArgs
-from ..settings.backups import BackupArgs
+from ..settings.backups import BackupArgs, RestoreDrillArgs
 from ..settings.broker import BrokerArgs
 from ..settings.cache import CacheArgs
 from ..settings.config_bucket import ConfigBucketArgs
@@ -41,7 +41,7 @@ ARGUMENT_TYPES = {
     t.__name__: t
     for t in (
         DjangoAppArgs, ResourcesArgs, SidecarArgs, PostgresArgs, RdsArgs, IngressArgs, HttpRouteArgs,
-        ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, BackupArgs, ConfigBucketArgs,
+        ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, BackupArgs, RestoreDrillArgs, ConfigBucketArgs,
         CacheArgs, MailArgs, DeployCheckArgs, HstsArgs, MediaArgs, FirstAdminArgs,
     )
 }  # fmt: skip

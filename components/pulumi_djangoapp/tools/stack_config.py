@@ -19,6 +19,7 @@ from ..settings import storage_class
 from ..settings.app import LISTEN_ADDRESSES, normalise
 from ..settings.args import DEFAULTS, DjangoAppArgs
 from ..settings.aws import AWS_SECRETS_MANAGER, BACKENDS
+from ..settings.backups import DEFAULT_DRILL_MAX_ARCHIVE_AGE_HOURS
 from ..settings.checks import Problem, ValidationError
 from ..settings.database import DEFAULT_POSTGRES_IMAGE, DEFAULT_POSTGRES_RESOURCES
 from ..settings.deploy_check import DEFAULT_FAIL_LEVEL
@@ -99,6 +100,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("deployCheckSilenced", "array", "Check ids the app accepts (security.W021), on top of the ones the component silences.", [], "deploy_check.silenced"),
     ConfigKey("backupSchedule", "string", "Cron expression of the nightly pg_dump of the in-cluster database to S3; empty means no backups.", "", "backups.schedule"),
     ConfigKey("backupRetentionDays", "integer", "Days a backup is kept.", 14, "backups.retention_days"),
+    ConfigKey("backupDrillSchedule", "string", "Cron expression of the restore drill (the newest archive restored into a scratch database, read, dropped); empty means no drill.", "", "backups.restore_drill.schedule"),
+    ConfigKey("backupDrillMaxArchiveAgeHours", "integer", "The drill fails when the newest archive is older than this many hours.", DEFAULT_DRILL_MAX_ARCHIVE_AGE_HOURS, "backups.restore_drill.max_archive_age_hours"),
     ConfigKey("autoscalingMax", "integer", "Most Django pods; 0 means no autoscaling.", 0, "autoscaling.max_replicas"),
     ConfigKey("autoscalingMin", "integer", "Fewest Django pods with autoscaling.", 2, "autoscaling.min_replicas"),
     ConfigKey("autoscalingCpu", "integer", "Target CPU use of django, percent of its request.", 70, "autoscaling.cpu_utilization"),
@@ -420,6 +423,19 @@ def args_from_config(
             "schedule": v["backupSchedule"],
             "retention_days": v["backupRetentionDays"],
         }
+        if v["backupDrillSchedule"]:
+            args["backups"]["restore_drill"] = {
+                "schedule": v["backupDrillSchedule"],
+                "max_archive_age_hours": v["backupDrillMaxArchiveAgeHours"],
+            }
+    elif v["backupDrillSchedule"]:
+        problems.append(
+            Problem(
+                f"{project}:backupDrillSchedule",
+                v["backupDrillSchedule"],
+                "drills restore the backups: set backupSchedule too",
+            )
+        )
     if v["autoscalingMax"]:
         args["autoscaling"] = {
             "min_replicas": v["autoscalingMin"],
