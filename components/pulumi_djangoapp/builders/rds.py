@@ -333,19 +333,29 @@ def role_job(s: Settings, refs: AwsRefs) -> dict:
     if s.aws is not None and s.aws.pod_identity:
         # The webhook would give the admin role to every container: only the fetch step gets it.
         template_metadata["annotations"] = {SKIP_CONTAINERS_ANNOTATION: "create-role"}
+    return role_setup_job(
+        s, role_job_name(s.name), pod_labels, template_metadata, pod_spec(s, refs)
+    )
+
+
+def role_setup_job(
+    s: Settings, name: str, job_labels: dict, template_metadata: dict, spec: dict
+) -> dict:
+    """A Job that sets up a database role (the RDS app role, the restore drill's): a few retries
+    within ``ROLE_JOB_DEADLINE_SECONDS``, replaced by the next ``up`` when it failed."""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": role_job_name(s.name),
+            "name": name,
             "namespace": s.namespace,
-            "labels": pod_labels,
+            "labels": job_labels,
             "annotations": {REPLACE_UNREADY_ANNOTATION: "true"},
         },
         "spec": {
             "backoffLimit": 3,
             "activeDeadlineSeconds": ROLE_JOB_DEADLINE_SECONDS,
-            "template": {"metadata": template_metadata, "spec": pod_spec(s, refs)},
+            "template": {"metadata": template_metadata, "spec": spec},
         },
     }
 

@@ -33,10 +33,9 @@ import dataclasses
 
 from ..settings import schedules as schedules_settings
 from ..settings.app import Settings
-from . import backups, database, schedules
+from . import backups, database, rds, schedules
 from .fetch import AwsRefs
 from .labels import BACKUP, labels
-from .rds import REPLACE_UNREADY_ANNOTATION, RESOURCES
 from .security import container, pod_security_context
 
 # Keys of the credentials Secret: the drill pod reads the password, the role Job the verifier.
@@ -44,7 +43,7 @@ PASSWORD_KEY = "drill-password"
 
 VERIFIER_KEY = "drill-password-verifier"
 
-ROLE_JOB_DEADLINE_SECONDS = 600
+ROLE_JOB_DEADLINE_SECONDS = rds.ROLE_JOB_DEADLINE_SECONDS
 
 # Stop a drill that restores for longer than a dump may take.
 DEADLINE_SECONDS = backups.DEADLINE_SECONDS
@@ -164,54 +163,39 @@ def role_job(s: Settings) -> dict:
     """Creates (or resets) the drill role and closes the live database to it; run by each up
     whose template changed, and again when a failed one is replaced."""
     pod_labels = labels(s.name, BACKUP)
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": role_job_name(s.name),
-            "namespace": s.namespace,
-            "labels": pod_labels,
-            "annotations": {REPLACE_UNREADY_ANNOTATION: "true"},
-        },
-        "spec": {
-            "backoffLimit": 3,
-            "activeDeadlineSeconds": ROLE_JOB_DEADLINE_SECONDS,
-            "template": {
-                "metadata": {"labels": pod_labels},
-                "spec": {
-                    # The database's own ServiceAccount: no cloud role, no token.
-                    "serviceAccountName": database.statefulset_name(s),
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security_context(s.run_as_user),
-                    "containers": [
-                        container(
-                            "drill-role",
-                            s.database.image,
-                            s.image_pull_policy,
-                            s.run_as_user,
-                            command=["sh", "-c", ROLE_SCRIPT],
-                            env=_role_env(s),
-                            resources=RESOURCES,
-                            volumeMounts=[
-                                {
-                                    "name": "password",
-                                    "mountPath": backups.PASSWORD_DIR,
-                                    "readOnly": True,
-                                },
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        )
+    return rds.role_setup_job(
+        s,
+        role_job_name(s.name),
+        pod_labels,
+        {"labels": pod_labels},
+        {
+            # The database's own ServiceAccount: no cloud role, no token.
+            "serviceAccountName": database.statefulset_name(s),
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": pod_security_context(s.run_as_user),
+            "containers": [
+                container(
+                    "drill-role",
+                    s.database.image,
+                    s.image_pull_policy,
+                    s.run_as_user,
+                    command=["sh", "-c", ROLE_SCRIPT],
+                    env=_role_env(s),
+                    resources=rds.RESOURCES,
+                    volumeMounts=[
+                        {"name": "password", "mountPath": backups.PASSWORD_DIR, "readOnly": True},
+                        {"name": "tmp", "mountPath": "/tmp"},
                     ],
-                    "volumes": [
-                        backups.password_volume(s, database.PASSWORD_KEY, VERIFIER_KEY),
-                        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
-                    ],
-                    "restartPolicy": "Never",
-                },
-            },
+                )
+            ],
+            "volumes": [
+                backups.password_volume(s, database.PASSWORD_KEY, VERIFIER_KEY),
+                {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+            ],
+            "restartPolicy": "Never",
         },
-    }
+    )
 
 
 def _drill_env(s: Settings) -> list[dict]:
