@@ -365,6 +365,17 @@ def test_stack_processes_and_broker_become_process_and_broker_args():
     assert args["broker"] == {"storage_class": "gp3"}
 
 
+def test_a_stack_process_can_be_scaled_on_its_queue_within_a_range():
+    config = {
+        "image": "a/b:1", "kubeContext": "c", "broker": "in-cluster", "kedaNamespace": "autoscaling",
+        "processes": json.dumps(["worker|celery -A project worker|queue:0-8"]),
+    }  # fmt: skip
+    _, args = args_from_config(config.get, PROJECT)
+    (worker,) = args["processes"]
+    assert worker["queue_autoscaling"] == {"min_replicas": 0, "max_replicas": 8}
+    assert "replicas" not in worker and args["keda"] == {"namespace": "autoscaling"}
+
+
 def test_an_external_broker_url_in_stack_config_is_an_external_broker():
     _, args = args_from_config(
         {"image": "a/b:1", "kubeContext": "c", "broker": "rediss://cache.example.com:6379/0"}.get,
@@ -374,7 +385,15 @@ def test_an_external_broker_url_in_stack_config_is_an_external_broker():
 
 
 @pytest.mark.parametrize(
-    "entry", ["worker", "worker|celery worker|two", "worker||2", "worker|celery worker|2|extra"]
+    "entry",
+    [
+        "worker",
+        "worker|celery worker|two",
+        "worker||2",
+        "worker|celery worker|2|extra",
+        "worker|celery worker|queue:6",
+        "worker|celery worker|queue:1-",
+    ],
 )
 def test_a_stack_process_entry_cannot_be_malformed(entry):
     with pytest.raises(ValidationError) as error:

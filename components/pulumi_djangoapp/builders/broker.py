@@ -124,6 +124,18 @@ def data_claim_name(app: str) -> str:
     return f"{DATA_VOLUME}-{name(app)}-0"
 
 
+# The users of the ACL file, on the pod template: the server reads the file at start only, so a
+# user added (KEDA's scaler) restarts it once, with its queue kept in the append-only file.
+ACL_USERS_ANNOTATION = "djangoapp.io/acl-users"
+
+
+def _template_metadata(s: Settings) -> dict:
+    metadata: dict = {"labels": labels(s.name, BROKER)}
+    if any(p.queue_autoscaling for p in s.processes):
+        metadata["annotations"] = {ACL_USERS_ANNOTATION: "default,keda-scaler"}
+    return metadata
+
+
 def statefulset(s: Settings) -> dict:
     assert s.broker is not None
     b, app, namespace, pull_policy = s.broker, s.name, s.namespace, s.image_pull_policy
@@ -159,7 +171,7 @@ def statefulset(s: Settings) -> dict:
                 "whenScaled": "Retain",
             },
             "template": {
-                "metadata": {"labels": labels(app, BROKER)},
+                "metadata": _template_metadata(s),
                 "spec": {
                     "serviceAccountName": name(app),
                     "automountServiceAccountToken": False,

@@ -31,6 +31,7 @@ from . import (
     first_admin,
     network_policies,
     processes,
+    queue_autoscaling,
     rds,
     release_gate,
     restore_drill,
@@ -71,6 +72,8 @@ class Facts:
     """Rolls out only once the migration Job (when there is one) completed."""
     creates_db_role: bool = False
     """The RDS role Job: waits for the instance, the master secret, the app's secret and the admin role."""
+    after_process: Optional[str] = None
+    """The role of the process Deployment it scales: registered after it."""
     after_database: bool = False
     """Connects to the in-cluster server as soon as it starts: registered after its StatefulSet is ready."""
     ignore_changes: tuple[str, ...] = ()
@@ -106,9 +109,10 @@ CACHE_SECRET_VALUES = ("cache_url", "cache_acl")
 MAIL_SECRET_VALUES = ("email_url",)
 ADMIN_SECRET_VALUES = ("admin_password",)
 DRILL_SECRET_VALUES = ("drill_password", "drill_password_verifier")
+SCALER_SECRET_VALUES = ("broker_scaler_password",)
 FEATURE_SECRET_VALUES = (
     *BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES, *ADMIN_SECRET_VALUES,
-    *DRILL_SECRET_VALUES,
+    *DRILL_SECRET_VALUES, *SCALER_SECRET_VALUES,
 )  # fmt: skip
 
 
@@ -119,6 +123,9 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         data[broker.ACL_KEY] = values["broker_acl"]
     if s.broker and not s.uses_aws:
         data[BROKER_URL.key] = values["broker_url"]
+    if queue_autoscaling.queue_scaled(s):
+        data[queue_autoscaling.USERNAME_KEY] = queue_autoscaling.USERNAME
+        data[queue_autoscaling.PASSWORD_KEY] = values["broker_scaler_password"]
     if s.cache and s.cache.in_cluster:
         data[cache.ACL_KEY] = values["cache_acl"]
     if s.cache and not s.uses_aws:
@@ -185,6 +192,8 @@ def waits_for(built: Built, earlier: Collection[str]) -> list[str]:
         roles.append(facts.patches)
     if facts.after_database and "postgres" in earlier:
         roles.append("postgres")
+    if facts.after_process and facts.after_process in earlier:
+        roles.append(facts.after_process)
     if facts.runs_app and not facts.creates_db_role and "db-role" in earlier:
         # The app's role and database exist before anything connects or migrates.
         roles.append("db-role")
@@ -328,7 +337,9 @@ def built_objects(
             pod_kind=role,
             after_migrations=True,
             await_seconds=processes.await_seconds(s),
-            ignore_changes=("spec.replicas",) if process.autoscaling else (),
+            ignore_changes=("spec.replicas",)
+            if process.autoscaling or process.queue_autoscaling
+            else (),
         )
         objects.append(Built(role, deployment, facts))
     if s.first_admin:
@@ -393,6 +404,24 @@ def built_objects(
         hpa = processes.horizontal_pod_autoscaler(s.name, s.namespace, process)
         if hpa:
             objects.append(Built(f"hpa-{process.name}", hpa))
+    if queue_autoscaling.queue_scaled(s):
+        # KEDA reads the queue through the credentials Secret's scaler keys.
+        objects.append(
+            Built(
+                "broker-scaler",
+                queue_autoscaling.trigger_authentication(s),
+                Facts(mounts_credentials=True),
+            )
+        )
+    for process in queue_autoscaling.queue_scaled(s):
+        name = processes.deployment_name(s.name, process)
+        objects.append(
+            Built(
+                f"scaled-{process.name}",
+                queue_autoscaling.scaled_object(s, process, name),
+                Facts(after_process=f"process-{process.name}"),
+            )
+        )
     for built in objects:
         template = pod_template(built.object)
         if template is not None:

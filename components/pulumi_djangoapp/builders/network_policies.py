@@ -192,9 +192,16 @@ def first_admin_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
     return _client_only(s, "first-admin", FIRST_ADMIN, refs)
 
 
-def _server_only(s: Settings, suffix: str, component: str, port: int, clients: list[str]) -> dict:
-    """A server of this app: reached by ``clients`` on ``port``; egress listed with no rules, so
-    it opens no connections at all."""
+def _server_only(
+    s: Settings,
+    suffix: str,
+    component: str,
+    port: int,
+    clients: list[str],
+    peers: tuple[dict, ...] = (),
+) -> dict:
+    """A server of this app: reached by ``clients`` (and ``peers`` of other namespaces) on
+    ``port``; egress listed with no rules, so it opens no connections at all."""
     return _policy(
         s,
         f"{s.name}-{suffix}",
@@ -205,8 +212,11 @@ def _server_only(s: Settings, suffix: str, component: str, port: int, clients: l
             "ingress": [
                 {
                     "from": [
-                        {"podSelector": {"matchLabels": selector_labels(s.name, c)}}
-                        for c in clients
+                        *(
+                            {"podSelector": {"matchLabels": selector_labels(s.name, c)}}
+                            for c in clients
+                        ),
+                        *peers,
                     ],
                     "ports": [{"port": port, "protocol": "TCP"}],
                 }
@@ -215,8 +225,18 @@ def _server_only(s: Settings, suffix: str, component: str, port: int, clients: l
     )
 
 
+def other_namespace_pods(namespace: str, pod_labels: tuple[tuple[str, str], ...]) -> dict:
+    """Pods of another namespace, by the name label every namespace carries (1.22+)."""
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        "podSelector": {"matchLabels": dict(pod_labels)},
+    }
+
+
 def broker_policy(s: Settings) -> dict:
-    return _server_only(s, "broker", BROKER, broker_settings.PORT, _app_clients(s))
+    # With a process scaled on its queue, the KEDA operator reads the queue lengths.
+    keda = (other_namespace_pods(s.keda.namespace, s.keda.pod_labels),) if s.keda else ()
+    return _server_only(s, "broker", BROKER, broker_settings.PORT, _app_clients(s), keda)
 
 
 def cache_policy(s: Settings) -> dict:

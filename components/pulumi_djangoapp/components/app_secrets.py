@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..builders import broker, cache, database, mail, rds, valkey
+from ..builders import broker, cache, database, mail, queue_autoscaling, rds, valkey
 from ..settings.app import Settings
 from ..settings.secret_files import (
     ADMIN_PASSWORD,
@@ -63,6 +63,8 @@ class AppSecrets(pulumi.ComponentResource):
     email_url: Optional[pulumi.Output[str]]
     # With a first admin: its generated password.
     admin_password: Optional[pulumi.Output[str]]
+    # With a process scaled on its queue: KEDA's user of the broker.
+    broker_scaler_password: Optional[pulumi.Output[str]]
     # With a restore drill: the drill role's generated password and its SCRAM verifier.
     drill_password: Optional[pulumi.Output[str]]
     drill_password_verifier: Optional[pulumi.Output[str]]
@@ -121,12 +123,26 @@ class AppSecrets(pulumi.ComponentResource):
             )
         )
 
-        self.broker_url = self.broker_acl = None
+        self.broker_url = self.broker_acl = self.broker_scaler_password = None
         if s.broker:
             b = s.broker
             self.broker_url, self.broker_acl = _server_credentials(
                 f"{name}-broker", keep, lambda p: broker.url(b, s.name, s.namespace, p)
             )
+            if queue_autoscaling.queue_scaled(s):
+                # KEDA's read-only user: its own password, a second line of the ACL file.
+                scaler = random.RandomPassword(
+                    f"{name}-broker-scaler-password",
+                    length=32,
+                    special=False,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                self.broker_scaler_password = pulumi.Output.secret(scaler.result)
+                self.broker_acl = pulumi.Output.secret(
+                    pulumi.Output.all(self.broker_acl, scaler.result).apply(
+                        lambda v: v[0] + queue_autoscaling.scaler_acl_line(v[1])
+                    )
+                )
         self.cache_url = self.cache_acl = None
         if s.cache:
             c = s.cache

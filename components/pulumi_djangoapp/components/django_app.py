@@ -69,6 +69,8 @@ KINDS = {
     ("autoscaling/v2", "HorizontalPodAutoscaler"): ("autoscaling.v2", "HorizontalPodAutoscaler"),
     # Gateway API objects are custom resources: the SDK has no class of their own.
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("apiextensions", "CustomResource"),
+    ("keda.sh/v1alpha1", "ScaledObject"): ("apiextensions", "CustomResource"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): ("apiextensions", "CustomResource"),
 }
 
 
@@ -252,6 +254,8 @@ class DjangoApp(pulumi.ComponentResource):
             secret_values["email_url"] = secrets.email_url
         if s.first_admin:
             secret_values["admin_password"] = secrets.admin_password
+        if secrets.broker_scaler_password is not None:
+            secret_values["broker_scaler_password"] = secrets.broker_scaler_password
         if secrets.drill_password is not None:
             secret_values["drill_password"] = secrets.drill_password
             secret_values["drill_password_verifier"] = secrets.drill_password_verifier

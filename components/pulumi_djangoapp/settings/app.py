@@ -20,6 +20,7 @@ from . import (
     mail,
     media,
     processes,
+    queue_autoscaling,
     rds,
     schedules,
     way_in,
@@ -52,6 +53,7 @@ from .mail import MailSettings
 from .media import MediaSettings
 from .migrations import MigrationSettings, checked_migrations
 from .processes import ProcessSettings
+from .queue_autoscaling import KedaSettings
 from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
 from .schedules import ScheduleSettings
 from .secret_files import SecretFile, secret_files
@@ -137,6 +139,8 @@ class Settings:
     hsts: Hsts = Hsts()
     media: Optional[MediaSettings] = None
     first_admin: Optional[FirstAdminSettings] = None
+    # With a process scaled on its queue: where the KEDA operator runs.
+    keda: Optional[KedaSettings] = None
     # Secret files of one pod kind on top of the app's (the first-admin Job's password).
     pod_features: frozenset[str] = frozenset()
 
@@ -251,6 +255,12 @@ def _names(items: Any) -> set[str]:
     if not isinstance(items, (list, tuple)):
         return set()
     return {i["name"] for i in items if isinstance(i, Mapping) and isinstance(i.get("name"), str)}
+
+
+def _queue_scaled(raw: Any) -> bool:
+    return isinstance(raw, (list, tuple)) and any(
+        isinstance(p, Mapping) and p.get("queue_autoscaling") is not None for p in raw
+    )
 
 
 def normalise(name: str, args: Mapping[str, Any]) -> Settings:
@@ -396,6 +406,9 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             args.get("broker"),
         ),
         cache=cache.normalise(problems, args.get("cache")),
+        keda=queue_autoscaling.normalise_keda(problems, args.get("keda"))
+        if _queue_scaled(args.get("processes")) or args.get("keda") is not None
+        else None,
         first_admin=first_admin.normalise(problems, args.get("first_admin")),
         media=media.normalise(problems, args.get("media"), secrets_backend == AWS_SECRETS_MANAGER),
         mail=mail.normalise(problems, args.get("mail")),
@@ -489,6 +502,16 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
             ("Always", "IfNotPresent"),
         ),
     )
+    scaled = [p.name for p in settings.processes if p.queue_autoscaling]
+    if scaled and not (settings.broker and settings.broker.in_cluster):
+        problems.add(
+            "processes[].queue_autoscaling",
+            scaled,
+            "needs the in-cluster broker (broker: {}): KEDA reads the queue with a read-only user "
+            "of its ACL file; an external broker's credentials are not in a Kubernetes Secret",
+        )
+    if settings.keda and not scaled:
+        problems.add("keda", args.get("keda"), "only applies with a process's queue_autoscaling")
     problem = cache.broker_problem(settings.cache, settings.broker.url if settings.broker else None)
     if problem:
         problems.add("cache.url", broker.redacted(args["cache"].get("url")), problem)

@@ -22,6 +22,7 @@ from .first_admin import FirstAdminArgs
 from .mail import MailArgs
 from .media import MediaArgs
 from .processes import ProcessArgs
+from .queue_autoscaling import KedaArgs
 from .resources import ResourcesArgs
 from .schedules import ScheduleArgs
 from .sidecars import SidecarArgs
@@ -72,6 +73,9 @@ class DjangoAppArgs(TypedDict):
     media: NotRequired[MediaArgs]
     """User uploads: an S3 bucket of the app's own, and keyless access for the app's containers
     to exactly its prefix (``DJANGO_MEDIA_BUCKET``, ``DJANGO_MEDIA_PREFIX``). Default: none."""
+    keda: NotRequired[KedaArgs]
+    """Where the KEDA operator runs, for the broker's NetworkPolicy (with a process's
+    ``queue_autoscaling``). Default: namespace ``keda``, pods ``app: keda-operator``."""
     first_admin: NotRequired[FirstAdminArgs]
     """A superuser for a fresh install: a generated password in the secrets backend and a Job that
     creates the user once and never resets it. Default: none."""

@@ -5,9 +5,10 @@ probes and pods are in ``builders/processes.py``."""
 from dataclasses import dataclass
 from typing import Any, List, Mapping, NotRequired, Optional, TypedDict
 
-from . import autoscaling
+from . import autoscaling, queue_autoscaling
 from .autoscaling import AutoscalingSettings
 from .checks import DNS1123_LABEL, Problems, checked_bool, is_int, unknown_keys
+from .queue_autoscaling import QueueAutoscalingSettings
 from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
 
 # Pod host names are the pod name cut at 63: <deployment>-<10-char template hash>-<5-char id>.
@@ -53,6 +54,9 @@ class ProcessArgs(TypedDict):
     """File the process creates once it is ready (and removes on shutdown). Default: ``/tmp/ready``."""
     autoscaling: NotRequired[Mapping[str, Any]]
     """An ``AutoscalingArgs`` for this process (CPU of its container). Default: none."""
+    queue_autoscaling: NotRequired[Mapping[str, Any]]
+    """A ``QueueAutoscalingArgs``: scaled by KEDA on its Celery queues' length (the in-cluster
+    broker only); not with ``autoscaling``. Default: none."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class ProcessSettings:
     heartbeat_max_age_seconds: int
     ready_file: str
     autoscaling: Optional[AutoscalingSettings]
+    queue_autoscaling: Optional[QueueAutoscalingSettings] = None
 
 
 def _file(problems: Problems, field: str, value: Any) -> str:
@@ -159,6 +164,32 @@ def normalise(
             scaling = None
         if scaling and "replicas" not in item:
             replicas = scaling.min_replicas
+        by_queue = queue_autoscaling.normalise(
+            problems, item.get("queue_autoscaling"), f"{field}.queue_autoscaling"
+        )
+        if by_queue and singleton:
+            problems.add(
+                f"{field}.queue_autoscaling",
+                item.get("queue_autoscaling"),
+                "cannot scale a singleton",
+            )
+            by_queue = None
+        if by_queue and "autoscaling" in item:
+            problems.add(
+                f"{field}.queue_autoscaling",
+                item.get("queue_autoscaling"),
+                "cannot scale a process that autoscaling already scales on CPU: choose one "
+                "(both would own its replica count)",
+            )
+            by_queue = None
+        if by_queue and "replicas" in item:
+            problems.add(
+                f"{field}.replicas",
+                replicas,
+                "is set by KEDA with queue_autoscaling: use queue_autoscaling.min_replicas",
+            )
+        if by_queue:
+            replicas = max(by_queue.min_replicas, 1)
         grace = item.get("termination_grace_seconds", DEFAULT_GRACE_SECONDS)
         if not is_int(grace) or not 1 <= grace <= 2**31 - 1:
             problems.add(
@@ -212,6 +243,7 @@ def normalise(
                 heartbeat_max_age_seconds=max_age,
                 ready_file=ready,
                 autoscaling=scaling,
+                queue_autoscaling=by_queue,
             )
         )
     return tuple(result)

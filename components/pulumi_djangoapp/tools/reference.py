@@ -21,6 +21,7 @@ from ..components.django_app import OUTPUTS, DjangoApp
 from ..settings.args import DjangoAppArgs
 from ..settings.autoscaling import AutoscalingArgs
 from ..settings.backups import BackupArgs, RestoreDrillArgs
+from ..settings.queue_autoscaling import KedaArgs, QueueAutoscalingArgs
 from ..settings.broker import BrokerArgs
 from ..settings.cache import CacheArgs
 from ..settings.config_bucket import ConfigBucketArgs
@@ -41,7 +42,7 @@ ARGUMENT_TYPES = {
     t.__name__: t
     for t in (
         DjangoAppArgs, ResourcesArgs, SidecarArgs, PostgresArgs, RdsArgs, IngressArgs, HttpRouteArgs,
-        ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, BackupArgs, RestoreDrillArgs, ConfigBucketArgs,
+        ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, QueueAutoscalingArgs, KedaArgs, BackupArgs, RestoreDrillArgs, ConfigBucketArgs,
         CacheArgs, MailArgs, DeployCheckArgs, HstsArgs, MediaArgs, FirstAdminArgs,
     )
 }  # fmt: skip

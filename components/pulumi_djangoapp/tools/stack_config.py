@@ -75,7 +75,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("gatewayNamespace", "string", "Namespace of that Gateway.", "", "http_route.gateway_namespace"),
     ConfigKey("gatewaySourceCidrs", "array", "Where the Gateway's traffic comes from when its data plane is not pods (kind: the Docker network's subnet), admitted by the NetworkPolicy instead of the Gateway's namespace.", [], "http_route.source_cidrs"),
     ConfigKey("schedules", "array", "Scheduled management commands, each 'name|cron|command words[|time zone]'.", [], "schedules"),
-    ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton'.", [], "processes"),
+    ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton' or 'name|command words|queue:MIN-MAX' (scaled by KEDA on its Celery queue, the in-cluster broker only).", [], "processes"),
+    ConfigKey("kedaNamespace", "string", "Namespace of the KEDA operator the broker admits (with a queue:MIN-MAX process); empty means keda.", "", "keda.namespace"),
     ConfigKey("broker", "string", "Task broker: none, in-cluster (Valkey, on databaseStorageClass) or an external redis:// or rediss:// URL without password.", "none", "broker"),
     ConfigKey("brokerImage", "string", "Pinned image of the in-cluster broker (a Docker Hub mirror such as an ECR pull-through cache); empty means docker.io/valkey/valkey.", "", "broker.image"),
     ConfigKey("cache", "string", "Django's cache: none, in-cluster (a Valkey of its own that evicts and keeps nothing) or an external redis:// or rediss:// URL without password (never the broker's).", "none", "cache"),
@@ -362,6 +363,8 @@ def args_from_config(
         args["schedules"] = _schedules(v["schedules"], problems, project)
     if v["processes"]:
         args["processes"] = _processes(v["processes"], problems, project)
+    if v["kedaNamespace"]:
+        args["keda"] = {"namespace": v["kedaNamespace"]}
     if v["broker"] != "none":
         args["broker"] = {} if v["broker"] == "in-cluster" else {"url": v["broker"]}
         if v["brokerImage"]:
@@ -557,6 +560,9 @@ def _schedules(entries: list, problems: list, project: str) -> list[dict]:
     return result
 
 
+_QUEUE_RANGE = re.compile(r"queue:(\d+)-(\d+)")
+
+
 def _processes(entries: list, problems: list, project: str) -> list[dict]:
     """``name|command words[|replicas|singleton]``: ``worker|celery -A project worker|2``,
     ``beat|celery -A project beat|singleton``."""
@@ -564,22 +570,28 @@ def _processes(entries: list, problems: list, project: str) -> list[dict]:
     for entry in entries:
         parts = [p.strip() for p in entry.split("|")]
         count = parts[2] if len(parts) == 3 else "1"
+        queue = _QUEUE_RANGE.fullmatch(count)
         if (
             len(parts) not in (2, 3)
             or not all(parts)
-            or not (count == "singleton" or count.isdigit())
+            or not (count == "singleton" or count.isdigit() or queue)
         ):
             problems.append(
                 Problem(
                     f"{project}:processes",
                     entry,
-                    "each entry must be 'name|command words', 'name|command words|replicas' or 'name|command words|singleton'",
+                    "each entry must be 'name|command words', 'name|command words|replicas', 'name|command words|singleton' or 'name|command words|queue:MIN-MAX'",
                 )
             )
             continue
         process: dict = {"name": parts[0], "command": shlex.split(parts[1])}
         if count == "singleton":
             process["singleton"] = True
+        elif queue:
+            process["queue_autoscaling"] = {
+                "min_replicas": int(queue.group(1)),
+                "max_replicas": int(queue.group(2)),
+            }
         else:
             process["replicas"] = int(count)
         result.append(process)
