@@ -21,7 +21,6 @@ from ..components.django_app import OUTPUTS, DjangoApp
 from ..settings.args import DjangoAppArgs
 from ..settings.autoscaling import AutoscalingArgs
 from ..settings.backups import BackupArgs, RestoreDrillArgs
-from ..settings.queue_autoscaling import KedaArgs, QueueAutoscalingArgs
 from ..settings.broker import BrokerArgs
 from ..settings.cache import CacheArgs
 from ..settings.config_bucket import ConfigBucketArgs
@@ -31,6 +30,7 @@ from ..settings.first_admin import FirstAdminArgs
 from ..settings.mail import MailArgs
 from ..settings.media import MediaArgs
 from ..settings.processes import ProcessArgs
+from ..settings.queue_autoscaling import KedaArgs, QueueAutoscalingArgs
 from ..settings.rds import RdsArgs
 from ..settings.resources import ResourcesArgs
 from ..settings.schedules import ScheduleArgs
