@@ -86,14 +86,17 @@ graphviz:
 # The RDS role Job's fetch step reads the master secret with jq and the CA bundle with curl,
 # as the aws-cli image (2.27.57+, Amazon Linux 2023) does. The backup contract tests run
 # Debian's awscli package: aws-cli v2, the major version of the image (PyPI's awscli is v1).
+# The alerts are tested by Prometheus' own promtool (Debian's prometheus package ships it); the
+# KEDA and Prometheus Operator CRD schemas come from their Go modules (tests/upstream.py).
 tools:
 	@missing=""; for tool in jq curl; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	test -x /usr/bin/aws || missing="$$missing awscli"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 		echo "missing:$$missing: installing them from Debian"; \
 		$(APT_INSTALL) $$missing >/dev/null; \
 	fi; \
-	echo "jq: $$(jq --version), curl: $$(curl --version | head -n 1 | cut -d' ' -f2), $$(/usr/bin/aws --version)"
+	echo "jq: $$(jq --version), curl: $$(curl --version | head -n 1 | cut -d' ' -f2), $$(/usr/bin/aws --version), $$(promtool --version 2>&1 | head -n 1)"
 
 # The contract tests start a real server; Debian's package brings initdb, pg_ctl and pg_isready.
 postgres:

@@ -5,13 +5,15 @@ The project's own program is Python, and the Python language host is not served 
 proxy (CONTRIBUTING "The real tools"), so the real engine cannot run it here. What it can run is a
 Pulumi YAML program holding exactly what the component registers: every object of
 ``builders/manifests.built_objects`` for an e2e configuration (kubernetes backend, in-cluster
-database, broker and cache, mail, the first-admin Job, a Celery worker and beat, a schedule, job-mode migrations
-(with the deploy check), an HTTPRoute,
+database, broker and cache, mail, the first-admin Job, a Celery worker scaled on its queue and beat,
+metrics and alerts, a schedule, job-mode migrations (with the deploy check), an HTTPRoute,
 ``kubernetes_version`` 1.34 as served here), each with the options its facts give
 (``dependsOn``, ``ignoreChanges``, ``customTimeouts``, ``replaceOnChanges``, patches as Patch
 resources). What that proves, and what it cannot, is in CONTRIBUTING "The real tools".
 
 Checks, each with its negative control where one exists:
+0. KEDA's and the Prometheus Operator's CRDs installed from their Go modules, so the API server
+   validates the ScaledObject, TriggerAuthentication, PodMonitors and PrometheusRule.
 1. ``preview`` then ``up``: every object accepted with PodSecurity ``restricted`` enforced (and
    warned: no PodSecurity warning in the engine's output); the workloads Ready, the Job complete,
    within the component's timeouts.
@@ -32,7 +34,9 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import smoke
+import upstream
 
 from pulumi_djangoapp.builders import manifests
 from pulumi_djangoapp.settings import normalise
@@ -53,9 +57,19 @@ ARGS = {
     "first_admin": {},
     "mail": {"url": "smtp://relay.e2e.test:587", "default_from_email": "shop@e2e.test"},
     "processes": [
-        {"name": "worker", "command": ["celery", "-A", "project", "worker"]},
+        {
+            "name": "worker",
+            "command": ["celery", "-A", "project", "worker"],
+            "queue_autoscaling": {"max_replicas": 3},
+        },
         {"name": "beat", "command": ["celery", "-A", "project", "beat"], "singleton": True},
     ],
+    "monitoring": {
+        "scraper": {
+            "namespace": "monitoring",
+            "pod_labels": {"app.kubernetes.io/name": "prometheus"},
+        }
+    },
     "schedules": [
         {
             "name": "clearsessions",
@@ -74,11 +88,12 @@ SECRETS = {
 # Pulumi YAML has no CustomResource (pulumi-kubernetes issue 1971): a custom object such as the
 # HTTPRoute goes in a ConfigGroup of one object, which registers the same object.
 TYPES = {"CustomResource": "kubernetes:yaml/v2:ConfigGroup"}
+CUSTOM_GROUPS = ("gateway.networking.k8s.io", "keda.sh", "monitoring.coreos.com")
 
 
 def resource_type(obj: dict, patch: bool) -> str:
     group, _, version = obj["apiVersion"].rpartition("/")
-    if obj["apiVersion"].startswith("gateway.networking.k8s.io"):
+    if obj["apiVersion"].startswith(CUSTOM_GROUPS):
         return TYPES["CustomResource"]
     group = {"": "core", "apps": "apps", "batch": "batch", "policy": "policy"}.get(group, group)
     return f"kubernetes:{group}/{version}:{obj['kind']}{'Patch' if patch else ''}"
@@ -158,6 +173,30 @@ def gateway_api_crds(cluster: smoke.Cluster) -> None:
     )
 
 
+def operator_crds(cluster: smoke.Cluster) -> None:
+    """KEDA's and the Prometheus Operator's CRDs from their own Go modules (tests/upstream.py):
+    the API server accepts the ScaledObject, TriggerAuthentication, PodMonitors and
+    PrometheusRule only as those schemas allow (no operator runs here)."""
+    crds = {**upstream.keda_crds(), **upstream.prometheus_operator_crds()}
+    for crd in crds.values():
+        cluster.api("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    for group in ("keda.sh/v1alpha1", "monitoring.coreos.com/v1"):
+        cluster.wait(f"the {group} CRDs", lambda g=group: cluster.api("GET", f"/apis/{g}"))
+
+
+def custom_objects(cluster: smoke.Cluster) -> dict[str, list[str]]:
+    found = {}
+    for path, kind in (
+        ("keda.sh/v1alpha1", "scaledobjects"),
+        ("keda.sh/v1alpha1", "triggerauthentications"),
+        ("monitoring.coreos.com/v1", "podmonitors"),
+        ("monitoring.coreos.com/v1", "prometheusrules"),
+    ):
+        items = cluster.api("GET", f"/apis/{path}/namespaces/{NAMESPACE}/{kind}").get("items", [])
+        found[kind] = sorted(i["metadata"]["name"] for i in items)
+    return found
+
+
 class _Plain(yaml.SafeDumper):
     """Pulumi YAML refuses anchors and aliases: every shared value written out in full."""
 
@@ -202,13 +241,22 @@ def main() -> int:
         step("control plane + kwok up", cluster.up)
         step("storage class and static volumes", lambda: storage(cluster))
         step("Gateway API CRDs (v1.6.3)", lambda: gateway_api_crds(cluster))
+        step("KEDA and Prometheus Operator CRDs", lambda: operator_crds(cluster))
         run(root, cluster, "stack", "init", "organization/lifecycle/e2e")
         step("preview", lambda: run(root, cluster, "preview"))
         out = step("up", lambda: run(root, cluster, "up", "--yes", "--skip-preview"))
         assert "PodSecurity" not in out and "violate" not in out, out[-3000:]
         apps = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")["items"]
         ready = {d["metadata"]["name"]: d["status"].get("readyReplicas", 0) for d in apps}
-        assert ready == {"shop": 2, "shop-worker": 1, "shop-beat": 1, "shop-cache": 1}, ready
+        assert ready == {
+            "shop": 2, "shop-worker": 1, "shop-beat": 1, "shop-cache": 1, "shop-broker-exporter": 1,
+        }, ready  # fmt: skip
+        assert custom_objects(cluster) == {
+            "scaledobjects": ["shop-worker"],
+            "triggerauthentications": ["shop-broker-scaler"],
+            "podmonitors": ["shop-app", "shop-broker-exporter", "shop-heartbeats"],
+            "prometheusrules": ["shop-alerts"],
+        }, custom_objects(cluster)
         sets = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets")["items"]
         assert {s["metadata"]["name"]: s["status"].get("readyReplicas", 0) for s in sets} == {
             "shop-postgres": 1,

@@ -359,6 +359,8 @@ def test_pictures_show_components_dependencies_and_each_pods_start_order(rendere
         worker.index(f"{i}. {name}")
         for i, name in enumerate(
             [
+                # Staging has monitoring: the heartbeat exporter starts first.
+                "heartbeat-exporter (sidecar)",
                 "log-shipper (sidecar)",
                 "fetch-config",
                 "fetch-secrets",

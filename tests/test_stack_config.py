@@ -522,6 +522,9 @@ _FEATURES = {
     # HSTS is sent over the TLS way in only.
     "hsts": {"ingress": {"hosts": ["shop.example.com"], "ingress_cidrs": ["10.0.0.0/24"]}},
     "backups.restore_drill": {"backups": {"restore_drill": {}}},
+    "monitoring": {
+        "monitoring": {"scraper": {"namespace": "monitoring", "pod_labels": {"app": "prometheus"}}}
+    },
     "backups": {"backups": {}},
     "media": {"media": {}},
     "autoscaling": {"autoscaling": {"max_replicas": 6}},

@@ -45,6 +45,7 @@ def crd(module: tuple[str, str], relative: str) -> dict:
     return yaml.safe_load((module_dir(*module) / relative).read_text())
 
 
+@functools.cache
 def keda_crds() -> dict[str, dict]:
     base = "config/crd/bases"
     return {
@@ -53,6 +54,7 @@ def keda_crds() -> dict[str, dict]:
     }
 
 
+@functools.cache
 def prometheus_operator_crds() -> dict[str, dict]:
     base = "example/prometheus-operator-crd"
     return {

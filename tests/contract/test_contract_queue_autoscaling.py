@@ -112,6 +112,9 @@ def test_the_scaler_user_cannot_read_write_or_delete_a_message(queued, kubelet):
         ("FLUSHALL",),
         ("ACL", "LIST"),
         ("CONFIG", "GET", "*"),
+        # @connection would have granted these: the app's connections, listed or cut.
+        ("CLIENT", "LIST"),
+        ("CLIENT", "KILL", "TYPE", "normal"),
     ):
         with pytest.raises(redis.exceptions.NoPermissionError):
             client.execute_command(*command)

@@ -131,8 +131,13 @@ ACL_USERS_ANNOTATION = "djangoapp.io/acl-users"
 
 def _template_metadata(s: Settings) -> dict:
     metadata: dict = {"labels": labels(s.name, BROKER)}
+    users = ["default"]
     if any(p.queue_autoscaling for p in s.processes):
-        metadata["annotations"] = {ACL_USERS_ANNOTATION: "default,keda-scaler"}
+        users.append("keda-scaler")
+    if s.monitoring:
+        users.append("metrics-exporter")
+    if len(users) > 1:
+        metadata["annotations"] = {ACL_USERS_ANNOTATION: ",".join(users)}
     return metadata
 
 

@@ -24,6 +24,8 @@ BACKUP = "backup"
 
 DB_ADMIN = "db-admin"
 
+BROKER_EXPORTER = "broker-exporter"
+
 _APP_NAMES = {
     WEB: "django",
     DATABASE: "postgresql",
@@ -36,6 +38,7 @@ _APP_NAMES = {
     RUN: "django",
     BACKUP: "postgresql",
     DB_ADMIN: "postgresql",
+    BROKER_EXPORTER: "redis-exporter",
 }
 
 

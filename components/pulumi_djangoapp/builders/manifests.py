@@ -22,6 +22,7 @@ from ..settings.secret_files import (
     SECRET_KEY,
 )
 from . import (
+    alerts,
     app,
     autoscaling,
     backups,
@@ -29,6 +30,7 @@ from . import (
     cache,
     database,
     first_admin,
+    monitoring,
     network_policies,
     processes,
     queue_autoscaling,
@@ -73,7 +75,7 @@ class Facts:
     creates_db_role: bool = False
     """The RDS role Job: waits for the instance, the master secret, the app's secret and the admin role."""
     after_process: Optional[str] = None
-    """The role of the process Deployment it scales: registered after it."""
+    """The role of the workload it scales or reads from: registered after it (ready)."""
     after_database: bool = False
     """Connects to the in-cluster server as soon as it starts: registered after its StatefulSet is ready."""
     ignore_changes: tuple[str, ...] = ()
@@ -109,7 +111,7 @@ CACHE_SECRET_VALUES = ("cache_url", "cache_acl")
 MAIL_SECRET_VALUES = ("email_url",)
 ADMIN_SECRET_VALUES = ("admin_password",)
 DRILL_SECRET_VALUES = ("drill_password", "drill_password_verifier")
-SCALER_SECRET_VALUES = ("broker_scaler_password",)
+SCALER_SECRET_VALUES = ("broker_scaler_password", "broker_exporter_passwords")
 FEATURE_SECRET_VALUES = (
     *BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES, *ADMIN_SECRET_VALUES,
     *DRILL_SECRET_VALUES, *SCALER_SECRET_VALUES,
@@ -126,6 +128,8 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
     if queue_autoscaling.queue_scaled(s):
         data[queue_autoscaling.USERNAME_KEY] = queue_autoscaling.USERNAME
         data[queue_autoscaling.PASSWORD_KEY] = values["broker_scaler_password"]
+    if monitoring.exported(s):
+        data[monitoring.EXPORTER_PASSWORDS_KEY] = values["broker_exporter_passwords"]
     if s.cache and s.cache.in_cluster:
         data[cache.ACL_KEY] = values["cache_acl"]
     if s.cache and not s.uses_aws:
@@ -422,6 +426,20 @@ def built_objects(
                 Facts(after_process=f"process-{process.name}"),
             )
         )
+    if monitoring.exported(s):
+        objects.append(
+            Built(
+                "broker-exporter",
+                monitoring.broker_exporter(s),
+                Facts(pod_kind="broker-exporter", mounts_credentials=True, after_process="broker"),
+            )
+        )
+    objects += [
+        Built(f"podmonitor-{role}", monitor) for role, monitor in monitoring.pod_monitors(s)
+    ]
+    rule = alerts.prometheus_rule(s)
+    if rule:
+        objects.append(Built("alerts", rule))
     for built in objects:
         template = pod_template(built.object)
         if template is not None:

@@ -11,11 +11,12 @@ from typing import Any, Optional
 
 from ..settings import broker as broker_settings
 from ..settings.app import Settings
-from . import broker, cache, way_in
+from . import broker, cache, monitoring, way_in
 from .fetch import AwsRefs
 from .labels import (
     BACKUP,
     BROKER,
+    BROKER_EXPORTER,
     CACHE,
     DATABASE,
     DB_ADMIN,
@@ -117,6 +118,9 @@ def web_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
         ingress = [
             {"from": way_in.ingress_peers(s.way_in), "ports": [{"port": s.port, "protocol": "TCP"}]}
         ]
+        if s.monitoring and s.monitoring.app_metrics_path:
+            # The scraper reads the app's metrics on its port, past the way in.
+            ingress += _scraped(s.port, s)
         if sidecar_ports:
             ingress.append({"ports": [{"port": p, "protocol": "TCP"} for p in sidecar_ports]})
     else:
@@ -165,8 +169,12 @@ def schedule_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
 
 
 def process_policy(s: Settings, refs: Optional[AwsRefs] = None) -> dict:
-    """Background processes: they listen on nothing."""
-    return _client_only(s, "processes", PROCESS, refs)
+    """Background processes: they listen on nothing but, with monitoring, the heartbeat
+    exporter's port for the scraper."""
+    policy = _client_only(s, "processes", PROCESS, refs)
+    if s.monitoring and any(monitoring.heartbeat_exported(p) for p in s.processes):
+        policy["spec"]["ingress"] = _scraped(monitoring.HEARTBEAT_PORT, s)
+    return policy
 
 
 def _app_clients(s: Settings) -> list[str]:
@@ -233,10 +241,48 @@ def other_namespace_pods(namespace: str, pod_labels: tuple[tuple[str, str], ...]
     }
 
 
+def scraper_peer(s: Settings) -> tuple[dict, ...]:
+    """The Prometheus pods given in ``monitoring.scraper`` (none without monitoring)."""
+    m = s.monitoring
+    if m is None:
+        return ()
+    return (other_namespace_pods(m.scraper_namespace, m.scraper_pod_labels),)
+
+
+def _scraped(port: int, s: Settings) -> list[dict]:
+    """An ingress rule admitting only the scraper, on the metrics port."""
+    return [{"from": list(scraper_peer(s)), "ports": [{"port": port, "protocol": "TCP"}]}]
+
+
 def broker_policy(s: Settings) -> dict:
-    # With a process scaled on its queue, the KEDA operator reads the queue lengths.
+    # With a process scaled on its queue, the KEDA operator reads the queue lengths; with
+    # monitoring, the exporter reads the server's and the lists' metrics.
     keda = (other_namespace_pods(s.keda.namespace, s.keda.pod_labels),) if s.keda else ()
-    return _server_only(s, "broker", BROKER, broker_settings.PORT, _app_clients(s), keda)
+    exporter = [BROKER_EXPORTER] if s.monitoring else []
+    return _server_only(
+        s, "broker", BROKER, broker_settings.PORT, [*_app_clients(s), *exporter], keda
+    )
+
+
+def broker_exporter_policy(s: Settings) -> dict:
+    """The broker's exporter: scraped by the scraper; connects to DNS and the broker only."""
+    return _policy(
+        s,
+        f"{s.name}-broker-exporter",
+        BROKER_EXPORTER,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, BROKER_EXPORTER)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": _scraped(monitoring.BROKER_EXPORTER_PORT, s),
+            "egress": [
+                {"ports": _DNS_PORTS},
+                {
+                    "to": [{"podSelector": {"matchLabels": selector_labels(s.name, BROKER)}}],
+                    "ports": [{"port": broker_settings.PORT, "protocol": "TCP"}],
+                },
+            ],
+        },
+    )
 
 
 def cache_policy(s: Settings) -> dict:
@@ -286,6 +332,8 @@ def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
         policies.append(database_policy(s))
     if s.broker and s.broker.in_cluster:
         policies.append(broker_policy(s))
+    if monitoring.exported(s):
+        policies.append(broker_exporter_policy(s))
     if s.cache and s.cache.in_cluster:
         policies.append(cache_policy(s))
     return policies

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Optional
 
 from ..settings.app import Settings
 from ..settings.processes import ProcessSettings
-from . import autoscaling, fetch
+from . import autoscaling, fetch, monitoring
 from .app import CONFIG_HASH_ANNOTATION, command_pod_spec
 from .fetch import AwsRefs
 from .labels import PROCESS, labels, process_selector_labels
@@ -167,6 +167,12 @@ def process_pod_spec(s: Settings, process, refs: Optional[AwsRefs] = None) -> di
         **probes(process),
     )
     spec["terminationGracePeriodSeconds"] = process.termination_grace_seconds
+    if s.monitoring and monitoring.heartbeat_exported(process):
+        # First, like every native sidecar: it serves the heartbeat's age from the pod's start.
+        spec["initContainers"] = [
+            monitoring.heartbeat_sidecar(s, process),
+            *spec.get("initContainers", []),
+        ]
     if process.replicas >= 2 or process.autoscaling:
         spec["topologySpreadConstraints"] = spread(s.name, process)
     return spec

@@ -29,14 +29,18 @@ USERNAME_KEY = "broker-scaler-username"
 
 PASSWORD_KEY = "broker-scaler-password"
 
-# KEDA's read script and what it calls; PING, AUTH and HELLO come with @connection.
-SCALER_COMMANDS = ("eval", "type", "llen", "zcard", "scard", "hlen")
+# Logging in (go-redis sends HELLO, then AUTH where HELLO is refused), KEDA's liveness PING, its
+# read script and what the script calls. Not @connection: that category holds CLIENT LIST and
+# CLIENT KILL too, which would let the scaler see and cut the app's connections.
+CONNECTION_COMMANDS = ("ping", "hello", "auth")
+
+SCALER_COMMANDS = (*CONNECTION_COMMANDS, "eval", "type", "llen", "zcard", "scard", "hlen")
 
 
 def scaler_acl_line(password: str) -> str:
     """The scaler's user: its commands only (each call inside a script is checked too)."""
     commands = " ".join(f"+{c}" for c in SCALER_COMMANDS)
-    return f"user {USERNAME} on >{password} ~* resetchannels -@all +@connection {commands}\n"
+    return f"user {USERNAME} on >{password} ~* resetchannels -@all {commands}\n"
 
 
 def queue_scaled(s: Settings) -> tuple[ProcessSettings, ...]:

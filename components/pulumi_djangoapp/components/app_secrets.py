@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..builders import broker, cache, database, mail, queue_autoscaling, rds, valkey
+from ..builders import broker, cache, database, mail, monitoring, queue_autoscaling, rds, valkey
 from ..settings.app import Settings
 from ..settings.secret_files import (
     ADMIN_PASSWORD,
@@ -65,6 +65,8 @@ class AppSecrets(pulumi.ComponentResource):
     admin_password: Optional[pulumi.Output[str]]
     # With a process scaled on its queue: KEDA's user of the broker.
     broker_scaler_password: Optional[pulumi.Output[str]]
+    # With monitoring: the broker exporter's password file.
+    broker_exporter_passwords: Optional[pulumi.Output[str]]
     # With a restore drill: the drill role's generated password and its SCRAM verifier.
     drill_password: Optional[pulumi.Output[str]]
     drill_password_verifier: Optional[pulumi.Output[str]]
@@ -124,24 +126,33 @@ class AppSecrets(pulumi.ComponentResource):
         )
 
         self.broker_url = self.broker_acl = self.broker_scaler_password = None
+        self.broker_exporter_passwords = None
         if s.broker:
             b = s.broker
             self.broker_url, self.broker_acl = _server_credentials(
                 f"{name}-broker", keep, lambda p: broker.url(b, s.name, s.namespace, p)
             )
+            # Users of the broker besides the app's: KEDA's scaler, the metrics exporter; each
+            # its own password and a line of the ACL file.
+            extra = []
+            child = pulumi.ResourceOptions(parent=self)
             if queue_autoscaling.queue_scaled(s):
-                # KEDA's read-only user: its own password, a second line of the ACL file.
                 scaler = random.RandomPassword(
-                    f"{name}-broker-scaler-password",
-                    length=32,
-                    special=False,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    f"{name}-broker-scaler-password", length=32, special=False, opts=child
                 )
                 self.broker_scaler_password = pulumi.Output.secret(scaler.result)
+                extra.append(scaler.result.apply(queue_autoscaling.scaler_acl_line))
+            if monitoring.exported(s):
+                exporter = random.RandomPassword(
+                    f"{name}-broker-exporter-password", length=32, special=False, opts=child
+                )
+                self.broker_exporter_passwords = pulumi.Output.secret(
+                    exporter.result.apply(lambda p: monitoring.exporter_passwords(s, p))
+                )
+                extra.append(exporter.result.apply(monitoring.exporter_acl_line))
+            if extra:
                 self.broker_acl = pulumi.Output.secret(
-                    pulumi.Output.all(self.broker_acl, scaler.result).apply(
-                        lambda v: v[0] + queue_autoscaling.scaler_acl_line(v[1])
-                    )
+                    pulumi.Output.all(self.broker_acl, *extra).apply("".join)
                 )
         self.cache_url = self.cache_acl = None
         if s.cache:

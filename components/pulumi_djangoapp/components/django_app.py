@@ -71,6 +71,8 @@ KINDS = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("apiextensions", "CustomResource"),
     ("keda.sh/v1alpha1", "ScaledObject"): ("apiextensions", "CustomResource"),
     ("keda.sh/v1alpha1", "TriggerAuthentication"): ("apiextensions", "CustomResource"),
+    ("monitoring.coreos.com/v1", "PodMonitor"): ("apiextensions", "CustomResource"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): ("apiextensions", "CustomResource"),
 }
 
 
@@ -256,6 +258,8 @@ class DjangoApp(pulumi.ComponentResource):
             secret_values["admin_password"] = secrets.admin_password
         if secrets.broker_scaler_password is not None:
             secret_values["broker_scaler_password"] = secrets.broker_scaler_password
+        if secrets.broker_exporter_passwords is not None:
+            secret_values["broker_exporter_passwords"] = secrets.broker_exporter_passwords
         if secrets.drill_password is not None:
             secret_values["drill_password"] = secrets.drill_password
             secret_values["drill_password_verifier"] = secrets.drill_password_verifier

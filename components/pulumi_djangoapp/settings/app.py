@@ -19,6 +19,7 @@ from . import (
     first_admin,
     mail,
     media,
+    monitoring,
     processes,
     queue_autoscaling,
     rds,
@@ -52,6 +53,7 @@ from .first_admin import FirstAdminSettings
 from .mail import MailSettings
 from .media import MediaSettings
 from .migrations import MigrationSettings, checked_migrations
+from .monitoring import MonitoringSettings
 from .processes import ProcessSettings
 from .queue_autoscaling import KedaSettings
 from .resources import DEFAULT_APP_RESOURCES, Resources, checked_resources
@@ -141,6 +143,7 @@ class Settings:
     first_admin: Optional[FirstAdminSettings] = None
     # With a process scaled on its queue: where the KEDA operator runs.
     keda: Optional[KedaSettings] = None
+    monitoring: Optional[MonitoringSettings] = None
     # Secret files of one pod kind on top of the app's (the first-admin Job's password).
     pod_features: frozenset[str] = frozenset()
 
@@ -410,6 +413,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> Settings:
         if _queue_scaled(args.get("processes")) or args.get("keda") is not None
         else None,
         first_admin=first_admin.normalise(problems, args.get("first_admin")),
+        monitoring=monitoring.normalise(problems, args.get("monitoring")),
         media=media.normalise(problems, args.get("media"), secrets_backend == AWS_SECRETS_MANAGER),
         mail=mail.normalise(problems, args.get("mail")),
         deploy_check=deploy_check.normalise(problems, args.get("deploy_check")),

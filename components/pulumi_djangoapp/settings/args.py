@@ -21,6 +21,7 @@ from .deploy_check import DeployCheckArgs
 from .first_admin import FirstAdminArgs
 from .mail import MailArgs
 from .media import MediaArgs
+from .monitoring import MonitoringArgs
 from .processes import ProcessArgs
 from .queue_autoscaling import KedaArgs
 from .resources import ResourcesArgs
@@ -73,6 +74,9 @@ class DjangoAppArgs(TypedDict):
     media: NotRequired[MediaArgs]
     """User uploads: an S3 bucket of the app's own, and keyless access for the app's containers
     to exactly its prefix (``DJANGO_MEDIA_BUCKET``, ``DJANGO_MEDIA_PREFIX``). Default: none."""
+    monitoring: NotRequired[MonitoringArgs]
+    """Prometheus Operator PodMonitors, the broker's exporter, process heartbeats as metrics and a
+    PrometheusRule of alerts (README "Metrics and alerts"). Default: none."""
     keda: NotRequired[KedaArgs]
     """Where the KEDA operator runs, for the broker's NetworkPolicy (with a process's
     ``queue_autoscaling``). Default: namespace ``keda``, pods ``app: keda-operator``."""

@@ -29,6 +29,7 @@ from ..settings.deploy_check import DeployCheckArgs
 from ..settings.first_admin import FirstAdminArgs
 from ..settings.mail import MailArgs
 from ..settings.media import MediaArgs
+from ..settings.monitoring import MonitoringArgs, ScraperArgs
 from ..settings.processes import ProcessArgs
 from ..settings.queue_autoscaling import KedaArgs, QueueAutoscalingArgs
 from ..settings.rds import RdsArgs
@@ -42,7 +43,7 @@ ARGUMENT_TYPES = {
     t.__name__: t
     for t in (
         DjangoAppArgs, ResourcesArgs, SidecarArgs, PostgresArgs, RdsArgs, IngressArgs, HttpRouteArgs,
-        ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, QueueAutoscalingArgs, KedaArgs, BackupArgs, RestoreDrillArgs, ConfigBucketArgs,
+        ScheduleArgs, ProcessArgs, AutoscalingArgs, BrokerArgs, QueueAutoscalingArgs, KedaArgs, MonitoringArgs, ScraperArgs, BackupArgs, RestoreDrillArgs, ConfigBucketArgs,
         CacheArgs, MailArgs, DeployCheckArgs, HstsArgs, MediaArgs, FirstAdminArgs,
     )
 }  # fmt: skip

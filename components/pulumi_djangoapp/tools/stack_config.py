@@ -76,6 +76,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("gatewaySourceCidrs", "array", "Where the Gateway's traffic comes from when its data plane is not pods (kind: the Docker network's subnet), admitted by the NetworkPolicy instead of the Gateway's namespace.", [], "http_route.source_cidrs"),
     ConfigKey("schedules", "array", "Scheduled management commands, each 'name|cron|command words[|time zone]'.", [], "schedules"),
     ConfigKey("processes", "array", "Background processes, each 'name|command words' or 'name|command words|replicas' or 'name|command words|singleton' or 'name|command words|queue:MIN-MAX' (scaled by KEDA on its Celery queue, the in-cluster broker only).", [], "processes"),
+    ConfigKey("monitoringScraperNamespace", "string", "Namespace of the Prometheus that scrapes the app; empty means no PodMonitors, exporters or alerts.", "", "monitoring.scraper.namespace"),
+    ConfigKey("monitoringScraperPodLabels", "array", "Labels of the Prometheus pods, each 'name=value': the NetworkPolicies admit only them to the metrics ports.", [], "monitoring.scraper.pod_labels"),
+    ConfigKey("monitoringLabels", "array", "Labels on the PodMonitors and the PrometheusRule, each 'name=value' (the Prometheus' selectors).", [], "monitoring.labels"),
+    ConfigKey("monitoringAppMetricsPath", "string", "Path of the app's own metrics on its port; 'none' means the app serves none.", "/metrics", "monitoring.app_metrics_path"),
     ConfigKey("kedaNamespace", "string", "Namespace of the KEDA operator the broker admits (with a queue:MIN-MAX process); empty means keda.", "", "keda.namespace"),
     ConfigKey("broker", "string", "Task broker: none, in-cluster (Valkey, on databaseStorageClass) or an external redis:// or rediss:// URL without password.", "none", "broker"),
     ConfigKey("brokerImage", "string", "Pinned image of the in-cluster broker (a Docker Hub mirror such as an ECR pull-through cache); empty means docker.io/valkey/valkey.", "", "broker.image"),
@@ -363,6 +367,19 @@ def args_from_config(
         args["schedules"] = _schedules(v["schedules"], problems, project)
     if v["processes"]:
         args["processes"] = _processes(v["processes"], problems, project)
+    if v["monitoringScraperNamespace"]:
+        args["monitoring"] = {
+            "scraper": {
+                "namespace": v["monitoringScraperNamespace"],
+                "pod_labels": _pairs(
+                    v["monitoringScraperPodLabels"], "monitoringScraperPodLabels", problems, project
+                ),
+            },
+            "labels": _pairs(v["monitoringLabels"], "monitoringLabels", problems, project),
+            "app_metrics_path": ""
+            if v["monitoringAppMetricsPath"] == "none"
+            else v["monitoringAppMetricsPath"],
+        }
     if v["kedaNamespace"]:
         args["keda"] = {"namespace": v["kedaNamespace"]}
     if v["broker"] != "none":
@@ -557,6 +574,18 @@ def _schedules(entries: list, problems: list, project: str) -> list[dict]:
         if len(parts) == 4:
             schedule["time_zone"] = parts[3]
         result.append(schedule)
+    return result
+
+
+def _pairs(entries: list, key: str, problems: list, project: str) -> dict:
+    """``name=value`` entries as a mapping of labels."""
+    result = {}
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        if not sep or not name:
+            problems.append(Problem(f"{project}:{key}", entry, "each entry must be 'name=value'"))
+            continue
+        result[name] = value
     return result
 
 
