@@ -249,12 +249,18 @@ def main() -> int:
         apps = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")["items"]
         ready = {d["metadata"]["name"]: d["status"].get("readyReplicas", 0) for d in apps}
         assert ready == {
-            "shop": 2, "shop-worker": 1, "shop-beat": 1, "shop-cache": 1, "shop-broker-exporter": 1,
+            "shop": 2, "shop-worker": 1, "shop-beat": 1, "shop-cache": 1,
+            "shop-broker-exporter": 1, "shop-postgres-exporter": 1,
         }, ready  # fmt: skip
         assert custom_objects(cluster) == {
             "scaledobjects": ["shop-worker"],
             "triggerauthentications": ["shop-broker-scaler"],
-            "podmonitors": ["shop-app", "shop-broker-exporter", "shop-heartbeats"],
+            "podmonitors": [
+                "shop-app",
+                "shop-broker-exporter",
+                "shop-heartbeats",
+                "shop-postgres-exporter",
+            ],
             "prometheusrules": ["shop-alerts"],
         }, custom_objects(cluster)
         sets = cluster.api("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets")["items"]

@@ -94,7 +94,8 @@ def test_the_rules_are_valid_for_promtool_and_for_the_operators_crd(rule_file):
     assert crd_schema.errors(rule, upstream.prometheus_operator_crds()["PrometheusRule"]) == []
     names = [r["alert"] for r in rule["spec"]["groups"][0]["rules"]]
     assert names == [
-        "DjangoAppHeartbeatStale", "DjangoAppQueueBacklog", "DjangoAppBackupStale",
+        "DjangoAppHeartbeatStale", "DjangoAppDatabaseDown", "DjangoAppBrokerDown",
+        "DjangoAppQueueBacklog", "DjangoAppBackupStale",
         "DjangoAppRestoreDrillStale", "DjangoAppRestoreDrillFailed", "DjangoAppMigrationFailed",
         "DjangoAppCrashLooping",
     ]  # fmt: skip
@@ -278,5 +279,30 @@ def test_a_container_in_crash_loop_back_off_can_fire_and_a_steady_one_cannot(rul
              "alert_rule_test": [
                  {"eval_time": "30m", "alertname": "DjangoAppCrashLooping", "exp_alerts": []},
              ]},
+        ],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "alert, series",
+    [
+        ("DjangoAppDatabaseDown", 'pg_up{job="shop/shop-postgres-exporter", namespace="shop"}'),
+        ("DjangoAppBrokerDown", 'redis_up{job="shop/shop-broker-exporter", namespace="shop"}'),
+    ],
+)
+def test_a_server_can_be_down_after_five_minutes_and_cannot_while_it_answers(
+    rule_file, alert, series
+):
+    fired = labels("critical", job=series.split('"')[1])
+    passes(
+        rule_file,
+        [
+            {"interval": "1m", "input_series": [{"series": series, "values": "1x10 0x20"}],
+             "alert_rule_test": [
+                 {"eval_time": "12m", "alertname": alert, "exp_alerts": []},
+                 {"eval_time": "20m", "alertname": alert, "exp_alerts": [{"exp_labels": fired}]},
+             ]},
+            {"interval": "1m", "input_series": [{"series": series, "values": "1x30"}],
+             "alert_rule_test": [{"eval_time": "25m", "alertname": alert, "exp_alerts": []}]},
         ],
     )  # fmt: skip

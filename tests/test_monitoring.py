@@ -56,7 +56,9 @@ def test_monitoring_cannot_go_without_a_scraper_and_every_bad_value_is_named():
 def test_pod_monitors_pass_the_operators_own_crd_schema_and_carry_the_selector_labels(registered):
     crd = upstream.prometheus_operator_crds()["PodMonitor"]
     monitors = {r.inputs["metadata"]["name"]: r.inputs for r in registered.of_type(":PodMonitor")}
-    assert set(monitors) == {"shop-app", "shop-heartbeats", "shop-broker-exporter"}
+    assert set(monitors) == {
+        "shop-app", "shop-heartbeats", "shop-broker-exporter", "shop-postgres-exporter",
+    }  # fmt: skip
     for monitor in monitors.values():
         assert crd_schema.errors(monitor, crd) == []
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -75,7 +77,9 @@ def test_a_pod_monitor_with_a_misspelt_field_cannot_pass_the_operators_schema():
 
 def test_an_app_without_metrics_gets_no_app_pod_monitor():
     s = normalise("shop", {**ARGS, "monitoring": {"scraper": SCRAPER, "app_metrics_path": ""}})
-    assert [role for role, _ in monitoring.pod_monitors(s)] == ["heartbeats", "broker-exporter"]
+    assert [role for role, _ in monitoring.pod_monitors(s)] == [
+        "heartbeats", "postgres-exporter", "broker-exporter",
+    ]  # fmt: skip
 
 
 def test_processes_with_a_heartbeat_get_the_exporter_sidecar_and_others_cannot(registered):
@@ -162,3 +166,57 @@ def test_the_exporters_user_may_run_only_what_the_exporter_sends():
     assert (
         not {"get", "lrange", "config|get", "client|list", "client|kill", "slowlog|get"} & granted
     )
+
+
+@pytest.mark.parametrize("version", ["1.32.0", "1.37.0"])
+def test_the_database_exporter_logs_in_as_the_monitor_role_from_a_file(registered, version):
+    exporter = registered.one("apps/v1:Deployment", "shop-postgres-exporter")
+    kubernetes_validate.validate(
+        {"apiVersion": "apps/v1", "kind": "Deployment", **exporter.inputs}, version, strict=True
+    )
+    spec = exporter.inputs["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["DATA_SOURCE_USER"] == "shop_monitor" and "DATA_SOURCE_PASS" not in env
+    assert (
+        env["DATA_SOURCE_URI"]
+        == "shop-postgres.shop.svc.cluster.local:5432/postgres?sslmode=disable"
+    )
+    (volume,) = spec["volumes"]
+    assert volume["secret"]["items"] == [{"key": "monitor-password", "path": "monitor-password"}]
+    assert container["securityContext"]["runAsUser"] == 65534, "the image's nobody"
+
+
+def test_the_monitor_role_job_reads_the_app_password_and_sends_only_the_verifier(registered):
+    job = registered.one("batch/v1:Job", "shop-monitor-role")
+    spec = job.inputs["spec"]["template"]["spec"]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "password"]
+    assert [i["key"] for i in volume["secret"]["items"]] == [
+        "password",
+        "monitor-password-verifier",
+    ]
+    assert "GRANT pg_monitor" in monitoring.MONITOR_ROLE_SQL
+    assert "PASSWORD :'verifier'" in monitoring.MONITOR_ROLE_SQL
+    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in monitoring.MONITOR_ROLE_SQL
+    exporter = registered.one("apps/v1:Deployment", "shop-postgres-exporter")
+    assert (
+        job.urn in exporter.dependencies
+        and registered.one("StatefulSet", "shop-postgres").urn in job.dependencies
+    )
+
+
+def test_the_database_admits_its_exporter_and_the_scraper_alone_reaches_the_exporter(registered):
+    policies = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"] for r in registered.of_type("NetworkPolicy")
+    }
+    admitted = [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                for p in policies["shop-postgres"]["ingress"][0]["from"]]  # fmt: skip
+    assert "database-exporter" in admitted
+    (peer,) = peers(policies["shop-postgres-exporter"], monitoring.DATABASE_EXPORTER_PORT)
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+
+
+def test_an_external_database_gets_no_exporter_nor_monitor_role():
+    s = normalise("shop", {**ARGS, "database": {"host": "db.example.com"}})
+    assert not monitoring.database_exported(s)
+    assert "postgres-exporter" not in [role for role, _ in monitoring.pod_monitors(s)]

@@ -145,3 +145,100 @@ def _app_password(rendered) -> str:
     line = rendered.broker_acl().splitlines()[0]
     assert line.startswith("user default on >")
     return line.split()[3][1:]
+
+
+# --- the database's monitor role, made by its Job on PostgreSQL -----------------------------
+
+
+@pytest.fixture
+def monitor_role(app, kubelet, postgres, tmp_path):
+    """The rendered monitor-role Job run on the local server as the app's role, a superuser as
+    in the official image (initdb --username=$POSTGRES_USER); the role dropped afterwards."""
+    from psycopg import sql
+
+    from .test_contract_backups import local
+
+    rendered = app(database={}, monitoring={"scraper": SCRAPER})
+    db = "shop"
+    with postgres.admin() as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db,)).fetchone():
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(db), sql.Literal(rendered.password)
+                )
+            )
+        conn.execute(sql.SQL("ALTER ROLE {} SUPERUSER").format(sql.Identifier(db)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(db))
+        )
+    with postgres.admin(db) as conn:
+        conn.execute("CREATE TABLE customer (id int PRIMARY KEY, email text)")
+        conn.execute("ALTER TABLE customer OWNER TO shop")
+        conn.execute("INSERT INTO customer VALUES (1, 'a@example.com')")
+    passwords = tmp_path / "pg-secrets"
+    passwords.mkdir()
+    kubelet.paths["/run/secrets/postgres"] = passwords
+    (passwords / "password").write_text(rendered.password)
+    (passwords / monitoring.MONITOR_VERIFIER_KEY).write_text(
+        rendered.credentials(monitoring.MONITOR_VERIFIER_KEY)
+    )
+    (job,) = [j for j in rendered.run.of_type(":Job") if j.name == "shop-monitor-role"]
+    (step,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    try:
+        result = kubelet.run(local(step, postgres))
+        assert result.returncode == 0, result.stderr
+        yield rendered, step
+    finally:
+        with postgres.admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db))
+            )
+            conn.execute("DROP ROLE IF EXISTS shop_monitor")
+            conn.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER").format(sql.Identifier(db)))
+
+
+def monitor_connection(postgres, rendered, dbname="postgres"):
+    import psycopg
+
+    return psycopg.connect(
+        host="127.0.0.1", port=postgres.port, user="shop_monitor", dbname=dbname, autocommit=True,
+        password=rendered.credentials(monitoring.MONITOR_PASSWORD_KEY),
+    )  # fmt: skip
+
+
+def test_the_monitor_role_reads_what_the_exporters_default_collectors_read(monitor_role, postgres):
+    rendered, _ = monitor_role
+    with monitor_connection(postgres, rendered) as conn:
+        # As postgres_exporter's collectors ask (collector/pg_database.go, pg_stat_database.go,
+        # pg_locks.go, pg_stat_bgwriter.go, pg_stat_activity, pg_settings).
+        sizes = dict(
+            conn.execute("SELECT datname, pg_database_size(datname) FROM pg_database").fetchall()
+        )
+        assert sizes["shop"] > 0, "every database's size, the app's too"
+        assert conn.execute("SELECT count(*) FROM pg_stat_database").fetchone()[0] >= 1
+        conn.execute("SELECT mode, count(*) FROM pg_locks GROUP BY mode").fetchall()
+        conn.execute("SELECT * FROM pg_stat_bgwriter").fetchone()
+        conn.execute("SELECT state, count(*) FROM pg_stat_activity GROUP BY state").fetchall()
+        assert conn.execute(
+            "SELECT setting FROM pg_settings WHERE name = 'max_connections'"
+        ).fetchone()
+
+
+def test_the_monitor_role_cannot_read_a_row_of_the_app_nor_write(monitor_role, postgres):
+    import psycopg
+
+    rendered, step = monitor_role
+    with monitor_connection(postgres, rendered, "shop") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM customer")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO customer VALUES (2, 'b@example.com')")
+    with monitor_connection(postgres, rendered) as conn:
+        role = conn.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, pg_has_role(current_user, 'pg_monitor', 'member') "
+            "FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+    assert role == (False, False, False, True)
+    password = rendered.credentials(monitoring.MONITOR_PASSWORD_KEY)
+    assert password not in step["command"][-1] and "PASSWORD :'verifier'" in step["command"][-1]

@@ -5,7 +5,8 @@ Prometheus Operator are prerequisites, not installed by the component):
 
 - ``djangoapp_process_heartbeat_timestamp_seconds{process}`` — the heartbeat exporter sidecar
   of each process (``builders/monitoring.py``);
-- ``redis_key_size{key}`` — the broker exporter, one series per Celery list;
+- ``redis_key_size{key}``, ``redis_up`` — the broker exporter, one series per Celery list;
+- ``pg_up`` — the database exporter;
 - ``kube_cronjob_status_last_successful_time``, ``kube_cronjob_created``,
   ``kube_job_failed`` (a Job's Failed condition, not a retried pod),
   ``kube_pod_container_status_waiting_reason``,
@@ -68,8 +69,24 @@ def rules(s: Settings) -> list[dict]:
                     "alerts.md#heartbeat-stale",
                 )
             )  # fmt: skip
+    if monitoring.database_exported(s):
+        job = f"{ns}/{monitoring.database_exporter_name(app)}"
+        result.append(
+            _alert(
+                s, "DjangoAppDatabaseDown", f'pg_up{{job="{job}"}} == 0', 5, "critical",
+                f"{app}'s in-cluster PostgreSQL does not answer its exporter",
+                "alerts.md#server-down",
+            )
+        )  # fmt: skip
     if monitoring.exported(s):
         job = f"{ns}/{monitoring.exporter_name(app)}"
+        result.append(
+            _alert(
+                s, "DjangoAppBrokerDown", f'redis_up{{job="{job}"}} == 0', 5, "critical",
+                f"{app}'s in-cluster broker does not answer its exporter: no task is queued or run",
+                "alerts.md#server-down",
+            )
+        )  # fmt: skip
         result.append(
             _alert(
                 s, "DjangoAppQueueBacklog",

@@ -26,6 +26,8 @@ DB_ADMIN = "db-admin"
 
 BROKER_EXPORTER = "broker-exporter"
 
+DATABASE_EXPORTER = "database-exporter"
+
 _APP_NAMES = {
     WEB: "django",
     DATABASE: "postgresql",
@@ -39,6 +41,7 @@ _APP_NAMES = {
     BACKUP: "postgresql",
     DB_ADMIN: "postgresql",
     BROKER_EXPORTER: "redis-exporter",
+    DATABASE_EXPORTER: "postgres-exporter",
 }
 
 

@@ -112,9 +112,10 @@ MAIL_SECRET_VALUES = ("email_url",)
 ADMIN_SECRET_VALUES = ("admin_password",)
 DRILL_SECRET_VALUES = ("drill_password", "drill_password_verifier")
 SCALER_SECRET_VALUES = ("broker_scaler_password", "broker_exporter_passwords")
+MONITOR_SECRET_VALUES = ("monitor_password", "monitor_password_verifier")
 FEATURE_SECRET_VALUES = (
     *BROKER_SECRET_VALUES, *CACHE_SECRET_VALUES, *MAIL_SECRET_VALUES, *ADMIN_SECRET_VALUES,
-    *DRILL_SECRET_VALUES, *SCALER_SECRET_VALUES,
+    *DRILL_SECRET_VALUES, *SCALER_SECRET_VALUES, *MONITOR_SECRET_VALUES,
 )  # fmt: skip
 
 
@@ -130,6 +131,9 @@ def credentials_secret(s: Settings, values: Mapping[str, Any]) -> dict:
         data[queue_autoscaling.PASSWORD_KEY] = values["broker_scaler_password"]
     if monitoring.exported(s):
         data[monitoring.EXPORTER_PASSWORDS_KEY] = values["broker_exporter_passwords"]
+    if monitoring.database_exported(s):
+        data[monitoring.MONITOR_PASSWORD_KEY] = values["monitor_password"]
+        data[monitoring.MONITOR_VERIFIER_KEY] = values["monitor_password_verifier"]
     if s.cache and s.cache.in_cluster:
         data[cache.ACL_KEY] = values["cache_acl"]
     if s.cache and not s.uses_aws:
@@ -426,6 +430,29 @@ def built_objects(
                 Facts(after_process=f"process-{process.name}"),
             )
         )
+    if monitoring.database_exported(s):
+        objects += [
+            Built(
+                "monitor-role",
+                monitoring.monitor_role_job(s),
+                Facts(
+                    pod_kind="monitor-role",
+                    mounts_credentials=True,
+                    after_database=True,
+                    replace_on_change=True,
+                    await_seconds=rds.ROLE_JOB_DEADLINE_SECONDS,
+                ),
+            ),
+            Built(
+                "postgres-exporter",
+                monitoring.database_exporter(s),
+                Facts(
+                    pod_kind="postgres-exporter",
+                    mounts_credentials=True,
+                    after_process="monitor-role",
+                ),
+            ),
+        ]
     if monitoring.exported(s):
         objects.append(
             Built(

@@ -1,5 +1,5 @@
 """Metrics: Prometheus Operator PodMonitors for the app, its processes' heartbeats and the
-in-cluster broker's exporter; the exporter itself; the heartbeat exporter sidecar.
+in-cluster broker's and database's exporters; the exporters; the heartbeat exporter sidecar.
 
 - The app's own metrics (``app_metrics_path`` on its ``http`` port: django-prometheus or the
   like) — a PodMonitor of the web pods.
@@ -15,7 +15,12 @@ in-cluster broker's exporter; the exporter itself; the heartbeat exporter sideca
   oliver006/redis_exporter) and none that reads a task or writes; the Celery lists' lengths are
   ``redis_key_size{key="<list>"}`` (``REDIS_EXPORTER_CHECK_SINGLE_KEYS``, values never exported).
   Its password reaches it as the exporter's password file (``REDIS_PASSWORD_FILE``: a JSON map of
-  address to password, exporter/pwd_file.go), a key of the credentials Secret.
+  address to password, exporter/pwd_file.go), a key of the credentials Secret. Its image runs as
+  UID 59000 (its Dockerfile: ``USER 59000:59000``, ``ENTRYPOINT /redis_exporter``).
+- The in-cluster database: a Deployment ``<app>-postgres-exporter``
+  (prometheus-community/postgres_exporter) connecting to the ``postgres`` database as
+  ``<user>_monitor``, a role in ``pg_monitor`` (every statistics view and setting, no table of the
+  app) made by the Job ``<app>-monitor-role`` with its SCRAM verifier, like the drill role.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from ..settings.app import Settings
 from ..settings.processes import ProcessSettings
 from ..settings.queue_autoscaling import DEFAULT_PRIORITY_STEPS, KOMBU_PRIORITY_SEPARATOR
 from . import broker
-from .labels import BROKER_EXPORTER, PROCESS, WEB, labels, selector_labels
+from .labels import BROKER_EXPORTER, DATABASE_EXPORTER, PROCESS, WEB, labels, selector_labels
 from .queue_autoscaling import CONNECTION_COMMANDS
 from .secret_files import SECRET_FILE_MODE, credentials_secret_name
 from .security import container, pod_security_context
@@ -213,6 +218,16 @@ def pod_monitors(s: Settings) -> list[tuple[str, dict]]:
                 ),
             )
         )  # fmt: skip
+    if database_exported(s):
+        result.append(
+            (
+                "postgres-exporter",
+                _pod_monitor(
+                    s, "postgres-exporter", selector_labels(s.name, DATABASE_EXPORTER),
+                    {"port": "metrics", "path": "/metrics"},
+                ),
+            )
+        )  # fmt: skip
     if exported(s):
         result.append(
             (
@@ -283,6 +298,128 @@ def broker_exporter(s: Settings) -> dict:
                                 "defaultMode": SECRET_FILE_MODE,
                                 "items": [
                                     {"key": EXPORTER_PASSWORDS_KEY, "path": EXPORTER_PASSWORDS_KEY}
+                                ],
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+# --- the in-cluster database's exporter ----------------------------------------------------
+
+DATABASE_EXPORTER_PORT = 9187
+
+# The image's user (Dockerfile of prometheus-community/postgres_exporter: USER nobody).
+DATABASE_EXPORTER_UID = 65534
+
+MONITOR_PASSWORD_KEY = "monitor-password"
+
+MONITOR_VERIFIER_KEY = "monitor-password-verifier"
+
+# psql variables: monitor_user; the verifier is read from its file by psql itself. pg_monitor
+# reads every statistics view and setting, and no table of the app.
+MONITOR_ROLE_SQL = r"""\set ON_ERROR_STOP on
+\set verifier `cat "$VERIFIER_FILE"`
+SELECT format('CREATE ROLE %I', :'monitor_user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_user') \gexec
+ALTER ROLE :"monitor_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'verifier';
+\unset verifier
+GRANT pg_monitor TO :"monitor_user";
+"""
+
+MONITOR_ROLE_SCRIPT = (
+    """\
+set -eu
+export PGPASSWORD="$(cat "$PGPASSWORD_FILE")"
+psql --no-psqlrc --quiet --set monitor_user="$MONITOR_USER" --file - <<'SQL'
+"""
+    + MONITOR_ROLE_SQL
+    + """\
+SQL
+echo "monitor-role: $MONITOR_USER reads the statistics views, no table"
+"""
+)
+
+
+def database_exported(s: Settings) -> bool:
+    """The database exporter: with monitoring and the in-cluster database."""
+    return bool(s.monitoring and not s.database.external)
+
+
+def monitor_role(s: Settings) -> str:
+    """``<user>_monitor``, within PostgreSQL's 63-byte names."""
+    return f"{s.database.username[:55]}_monitor"
+
+
+def monitor_role_job_name(app: str) -> str:
+    return f"{app}-monitor-role"
+
+
+def database_exporter_name(app: str) -> str:
+    return f"{app}-postgres-exporter"
+
+
+def monitor_role_job(s: Settings) -> dict:
+    from .restore_drill import in_cluster_role_job
+
+    return in_cluster_role_job(
+        s, monitor_role_job_name(s.name), "monitor-role", MONITOR_ROLE_SCRIPT,
+        [{"name": "MONITOR_USER", "value": monitor_role(s)}],
+        MONITOR_VERIFIER_KEY, DATABASE_EXPORTER,
+    )  # fmt: skip
+
+
+def database_exporter(s: Settings) -> dict:
+    m = s.monitoring
+    assert m is not None
+    db = s.database
+    exporter = container(
+        "postgres-exporter",
+        m.database_exporter_image,
+        s.image_pull_policy,
+        DATABASE_EXPORTER_UID,
+        # exporter/datasource.go: the URI without credentials, the user and a password file.
+        env=[
+            {"name": "DATA_SOURCE_URI", "value": f"{s.database_host}:{db.port}/postgres?sslmode=disable"},
+            {"name": "DATA_SOURCE_USER", "value": monitor_role(s)},
+            {"name": "DATA_SOURCE_PASS_FILE", "value": f"/run/secrets/postgres/{MONITOR_PASSWORD_KEY}"},
+        ],
+        ports=[{"name": "metrics", "containerPort": DATABASE_EXPORTER_PORT, "protocol": "TCP"}],
+        resources=EXPORTER_RESOURCES,
+        readinessProbe={"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 10},
+        livenessProbe={"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 30, "timeoutSeconds": 5},
+        volumeMounts=[{"name": "password", "mountPath": "/run/secrets/postgres", "readOnly": True}],
+    )  # fmt: skip
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": database_exporter_name(s.name),
+            "namespace": s.namespace,
+            "labels": labels(s.name, DATABASE_EXPORTER),
+        },
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector_labels(s.name, DATABASE_EXPORTER)},
+            "template": {
+                "metadata": {"labels": labels(s.name, DATABASE_EXPORTER)},
+                "spec": {
+                    "serviceAccountName": f"{s.name}-postgres",
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": pod_security_context(DATABASE_EXPORTER_UID),
+                    "containers": [exporter],
+                    "volumes": [
+                        {
+                            "name": "password",
+                            "secret": {
+                                "secretName": credentials_secret_name(s),
+                                "defaultMode": SECRET_FILE_MODE,
+                                "items": [
+                                    {"key": MONITOR_PASSWORD_KEY, "path": MONITOR_PASSWORD_KEY}
                                 ],
                             },
                         }

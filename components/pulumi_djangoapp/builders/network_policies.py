@@ -19,6 +19,7 @@ from .labels import (
     BROKER_EXPORTER,
     CACHE,
     DATABASE,
+    DATABASE_EXPORTER,
     DB_ADMIN,
     FIRST_ADMIN,
     MIGRATE,
@@ -305,7 +306,33 @@ def database_policy(s: Settings) -> dict:
         "postgres",
         DATABASE,
         s.database.port,
-        [*_app_clients(s), *([BACKUP] if s.backups else [])],
+        [
+            *_app_clients(s),
+            *([BACKUP] if s.backups else []),
+            *([DATABASE_EXPORTER] if monitoring.database_exported(s) else []),
+        ],
+    )
+
+
+def database_exporter_policy(s: Settings) -> dict:
+    """The database's exporter and its role Job: scraped by the scraper (the exporter);
+    connect to DNS and the database only."""
+    return _policy(
+        s,
+        f"{s.name}-postgres-exporter",
+        DATABASE_EXPORTER,
+        {
+            "podSelector": {"matchLabels": selector_labels(s.name, DATABASE_EXPORTER)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": _scraped(monitoring.DATABASE_EXPORTER_PORT, s),
+            "egress": [
+                {"ports": _DNS_PORTS},
+                {
+                    "to": [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}],
+                    "ports": [{"port": s.database.port, "protocol": "TCP"}],
+                },
+            ],
+        },
     )
 
 
@@ -334,6 +361,8 @@ def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
         policies.append(broker_policy(s))
     if monitoring.exported(s):
         policies.append(broker_exporter_policy(s))
+    if monitoring.database_exported(s):
+        policies.append(database_exporter_policy(s))
     if s.cache and s.cache.in_cluster:
         policies.append(cache_policy(s))
     return policies

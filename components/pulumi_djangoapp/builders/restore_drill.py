@@ -150,22 +150,21 @@ echo "drill: $key (${age_hours}h old) restored and read in $(( $(date -u +%s) - 
 )
 
 
-def _role_env(s: Settings) -> list[dict]:
-    return [
-        *backups.db_env(s, dbname="postgres"),
-        {"name": "DRILL_USER", "value": drill_role(s)},
-        {"name": "APP_DB", "value": s.database.database_name},
-        {"name": "VERIFIER_FILE", "value": f"{backups.PASSWORD_DIR}/{VERIFIER_KEY}"},
-    ]
-
-
-def role_job(s: Settings) -> dict:
-    """Creates (or resets) the drill role and closes the live database to it; run by each up
-    whose template changed, and again when a failed one is replaced."""
-    pod_labels = labels(s.name, BACKUP)
+def in_cluster_role_job(
+    s: Settings,
+    job_name: str,
+    step: str,
+    script: str,
+    env: list[dict],
+    verifier_key: str,
+    component: str,
+) -> dict:
+    """A Job that sets up a role of the in-cluster server as the app's role (its superuser):
+    the only pod that reads the app's password, with the new role's verifier beside it."""
+    pod_labels = labels(s.name, component)
     return rds.role_setup_job(
         s,
-        role_job_name(s.name),
+        job_name,
         pod_labels,
         {"labels": pod_labels},
         {
@@ -176,12 +175,16 @@ def role_job(s: Settings) -> dict:
             "securityContext": pod_security_context(s.run_as_user),
             "containers": [
                 container(
-                    "drill-role",
+                    step,
                     s.database.image,
                     s.image_pull_policy,
                     s.run_as_user,
-                    command=["sh", "-c", ROLE_SCRIPT],
-                    env=_role_env(s),
+                    command=["sh", "-c", script],
+                    env=[
+                        *backups.db_env(s, dbname="postgres"),
+                        *env,
+                        {"name": "VERIFIER_FILE", "value": f"{backups.PASSWORD_DIR}/{verifier_key}"},
+                    ],
                     resources=rds.RESOURCES,
                     volumeMounts=[
                         {"name": "password", "mountPath": backups.PASSWORD_DIR, "readOnly": True},
@@ -190,12 +193,25 @@ def role_job(s: Settings) -> dict:
                 )
             ],
             "volumes": [
-                backups.password_volume(s, database.PASSWORD_KEY, VERIFIER_KEY),
+                backups.password_volume(s, database.PASSWORD_KEY, verifier_key),
                 {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
             ],
             "restartPolicy": "Never",
         },
-    )
+    )  # fmt: skip
+
+
+def role_job(s: Settings) -> dict:
+    """Creates (or resets) the drill role and closes the live database to it; run by each up
+    whose template changed, and again when a failed one is replaced."""
+    return in_cluster_role_job(
+        s, role_job_name(s.name), "drill-role", ROLE_SCRIPT,
+        [
+            {"name": "DRILL_USER", "value": drill_role(s)},
+            {"name": "APP_DB", "value": s.database.database_name},
+        ],
+        VERIFIER_KEY, BACKUP,
+    )  # fmt: skip
 
 
 def _drill_env(s: Settings) -> list[dict]:

@@ -70,8 +70,24 @@ class AppSecrets(pulumi.ComponentResource):
     # With a restore drill: the drill role's generated password and its SCRAM verifier.
     drill_password: Optional[pulumi.Output[str]]
     drill_password_verifier: Optional[pulumi.Output[str]]
+    # With monitoring and the in-cluster database: the monitor role's, the same way.
+    monitor_password: Optional[pulumi.Output[str]]
+    monitor_password_verifier: Optional[pulumi.Output[str]]
     # File name -> secret ARN; empty with the Kubernetes backend.
     secret_arns: dict[str, pulumi.Output[str]]
+
+    def _role_password(self, resource_name: str) -> "tuple[pulumi.Output[str], pulumi.Output[str]]":
+        """A generated password of an in-cluster role and its SCRAM verifier (what the role Job
+        sends). Not protected: it guards no data, and turning the role's feature off removes it."""
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(resource_name, length=32, special=False, opts=child)
+        salt = random.RandomId(
+            f"{resource_name}-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=child
+        )
+        verifier = pulumi.Output.all(password.result, salt.b64_std).apply(
+            lambda v: rds.scram_sha256_verifier(v[0], base64.b64decode(v[1]))
+        )
+        return pulumi.Output.secret(password.result), pulumi.Output.secret(verifier)
 
     def __init__(
         self,
@@ -183,20 +199,14 @@ class AppSecrets(pulumi.ComponentResource):
 
         self.drill_password = self.drill_password_verifier = None
         if s.backups and s.backups.restore_drill:
-            # Not protected: it guards no data, and turning the drill off must remove it.
-            child = pulumi.ResourceOptions(parent=self)
-            drill = random.RandomPassword(
-                f"{name}-drill-password", length=32, special=False, opts=child
-            )
-            drill_salt = random.RandomId(
-                f"{name}-drill-password-salt", byte_length=rds.SCRAM_SALT_BYTES, opts=child
-            )
-            self.drill_password = pulumi.Output.secret(drill.result)
             # The drill role Job sets the password by its verifier, like the RDS role Job.
-            self.drill_password_verifier = pulumi.Output.secret(
-                pulumi.Output.all(drill.result, drill_salt.b64_std).apply(
-                    lambda v: rds.scram_sha256_verifier(v[0], base64.b64decode(v[1]))
-                )
+            self.drill_password, self.drill_password_verifier = self._role_password(
+                f"{name}-drill-password"
+            )
+        self.monitor_password = self.monitor_password_verifier = None
+        if monitoring.database_exported(s):
+            self.monitor_password, self.monitor_password_verifier = self._role_password(
+                f"{name}-monitor-password"
             )
 
         self.secret_arns = {}

@@ -260,6 +260,9 @@ class DjangoApp(pulumi.ComponentResource):
             secret_values["broker_scaler_password"] = secrets.broker_scaler_password
         if secrets.broker_exporter_passwords is not None:
             secret_values["broker_exporter_passwords"] = secrets.broker_exporter_passwords
+        if secrets.monitor_password is not None:
+            secret_values["monitor_password"] = secrets.monitor_password
+            secret_values["monitor_password_verifier"] = secrets.monitor_password_verifier
         if secrets.drill_password is not None:
             secret_values["drill_password"] = secrets.drill_password
             secret_values["drill_password_verifier"] = secrets.drill_password_verifier

@@ -19,6 +19,8 @@ DEFAULT_RUNBOOK_BASE_URL = "docs/runbooks"
 
 DEFAULT_BROKER_EXPORTER_IMAGE = "quay.io/oliver006/redis_exporter:v1.88.0"
 
+DEFAULT_DATABASE_EXPORTER_IMAGE = "quay.io/prometheuscommunity/postgres-exporter:v0.20.1"
+
 
 class ScraperArgs(TypedDict):
     """The Prometheus pods that scrape the app: its namespace and pod labels."""
@@ -56,6 +58,9 @@ class MonitoringArgs(TypedDict):
     """Pinned redis_exporter image for the in-cluster broker (also published to Docker Hub and
     ghcr.io: README of oliver006/redis_exporter). Default:
     ``quay.io/oliver006/redis_exporter:v1.88.0``."""
+    database_exporter_image: NotRequired[str]
+    """Pinned postgres_exporter image for the in-cluster database. Default:
+    ``quay.io/prometheuscommunity/postgres-exporter:v0.20.1``."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class MonitoringSettings:
     heartbeat_stale_minutes: int
     runbook_base_url: str
     broker_exporter_image: str
+    database_exporter_image: str
 
 
 def _labels(problems: Problems, field: str, value: Any, required: bool) -> tuple:
@@ -142,5 +148,9 @@ def normalise(problems: Problems, raw: Any) -> Optional[MonitoringSettings]:
         broker_exporter_image=checked_image(
             problems, "monitoring.broker_exporter_image",
             given.get("broker_exporter_image", DEFAULT_BROKER_EXPORTER_IMAGE),
+        ),
+        database_exporter_image=checked_image(
+            problems, "monitoring.database_exporter_image",
+            given.get("database_exporter_image", DEFAULT_DATABASE_EXPORTER_IMAGE),
         ),
     )  # fmt: skip
