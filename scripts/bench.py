@@ -53,7 +53,19 @@ def app_args(index: int) -> dict:
         # The second wave switched on: a way in and an autoscaler.
         "ingress": {"hosts": [f"app-{index}.example.com"], "ingress_cidrs": ["10.0.0.0/16"]},
         "autoscaling": {"min_replicas": 2, "max_replicas": 6},
-        "processes": [{"name": "worker", "command": ["celery", "-A", "project", "worker"]}],
+        "processes": [
+            {
+                "name": "worker",
+                "command": ["celery", "-A", "project", "worker"],
+                "queue_autoscaling": {"max_replicas": 6},
+            }
+        ],
+        "monitoring": {
+            "scraper": {
+                "namespace": "monitoring",
+                "pod_labels": {"app.kubernetes.io/name": "prometheus"},
+            }
+        },
         "broker": {},
         "backups": {"restore_drill": {}},
         "cache": {},
