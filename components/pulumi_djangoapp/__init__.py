@@ -1,6 +1,6 @@
 """A production-grade Django deployment on Kubernetes as one Pulumi component."""
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 from .components.config_bucket import ConfigBucket
 from .components.django_app import TYPE_TOKEN, DjangoApp
