@@ -218,26 +218,15 @@ def pod_monitors(s: Settings) -> list[tuple[str, dict]]:
                 ),
             )
         )  # fmt: skip
-    if database_exported(s):
-        result.append(
-            (
-                "postgres-exporter",
-                _pod_monitor(
-                    s, "postgres-exporter", selector_labels(s.name, DATABASE_EXPORTER),
-                    {"port": "metrics", "path": "/metrics"},
-                ),
+    for suffix, component, on in (
+        ("postgres-exporter", DATABASE_EXPORTER, database_exported(s)),
+        ("broker-exporter", BROKER_EXPORTER, exported(s)),
+    ):
+        if on:
+            endpoint = {"port": "metrics", "path": "/metrics"}
+            result.append(
+                (suffix, _pod_monitor(s, suffix, selector_labels(s.name, component), endpoint))
             )
-        )  # fmt: skip
-    if exported(s):
-        result.append(
-            (
-                "broker-exporter",
-                _pod_monitor(
-                    s, "broker-exporter", selector_labels(s.name, BROKER_EXPORTER),
-                    {"port": "metrics", "path": "/metrics"},
-                ),
-            )
-        )  # fmt: skip
     return result
 
 
@@ -263,32 +252,45 @@ def broker_exporter(s: Settings) -> dict:
         ],
         ports=[{"name": "metrics", "containerPort": BROKER_EXPORTER_PORT, "protocol": "TCP"}],
         resources=EXPORTER_RESOURCES,
-        readinessProbe={"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
-        livenessProbe={
-            "httpGet": {"path": "/health", "port": "metrics"},
+        **_exporter_probes("/health"),
+        volumeMounts=[{"name": "password", "mountPath": EXPORTER_PASSWORD_DIR, "readOnly": True}],
+    )  # fmt: skip
+    return _exporter_deployment(
+        s, exporter_name(s.name), BROKER_EXPORTER, broker.name(s.name), EXPORTER_UID, exporter,
+        EXPORTER_PASSWORDS_KEY,
+    )  # fmt: skip
+
+
+def _exporter_probes(path: str) -> dict:
+    return {
+        "readinessProbe": {"httpGet": {"path": path, "port": "metrics"}, "periodSeconds": 10},
+        "livenessProbe": {
+            "httpGet": {"path": path, "port": "metrics"},
             "periodSeconds": 30,
             "timeoutSeconds": 5,
         },
-        volumeMounts=[{"name": "password", "mountPath": EXPORTER_PASSWORD_DIR, "readOnly": True}],
-    )  # fmt: skip
+    }
+
+
+def _exporter_deployment(
+    s: Settings, name: str, component: str, account: str, uid: int, exporter: dict, secret_key: str
+) -> dict:
+    """An exporter's Deployment: one replica, no token, its password file alone from the
+    credentials Secret."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {
-            "name": exporter_name(s.name),
-            "namespace": s.namespace,
-            "labels": labels(s.name, BROKER_EXPORTER),
-        },
+        "metadata": {"name": name, "namespace": s.namespace, "labels": labels(s.name, component)},
         "spec": {
             "replicas": 1,
-            "selector": {"matchLabels": selector_labels(s.name, BROKER_EXPORTER)},
+            "selector": {"matchLabels": selector_labels(s.name, component)},
             "template": {
-                "metadata": {"labels": labels(s.name, BROKER_EXPORTER)},
+                "metadata": {"labels": labels(s.name, component)},
                 "spec": {
-                    "serviceAccountName": broker.name(s.name),
+                    "serviceAccountName": account,
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
-                    "securityContext": pod_security_context(EXPORTER_UID),
+                    "securityContext": pod_security_context(uid),
                     "containers": [exporter],
                     "volumes": [
                         {
@@ -296,9 +298,7 @@ def broker_exporter(s: Settings) -> dict:
                             "secret": {
                                 "secretName": credentials_secret_name(s),
                                 "defaultMode": SECRET_FILE_MODE,
-                                "items": [
-                                    {"key": EXPORTER_PASSWORDS_KEY, "path": EXPORTER_PASSWORDS_KEY}
-                                ],
+                                "items": [{"key": secret_key, "path": secret_key}],
                             },
                         }
                     ],
@@ -389,42 +389,10 @@ def database_exporter(s: Settings) -> dict:
         ],
         ports=[{"name": "metrics", "containerPort": DATABASE_EXPORTER_PORT, "protocol": "TCP"}],
         resources=EXPORTER_RESOURCES,
-        readinessProbe={"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 10},
-        livenessProbe={"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 30, "timeoutSeconds": 5},
+        **_exporter_probes("/"),
         volumeMounts=[{"name": "password", "mountPath": "/run/secrets/postgres", "readOnly": True}],
     )  # fmt: skip
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": database_exporter_name(s.name),
-            "namespace": s.namespace,
-            "labels": labels(s.name, DATABASE_EXPORTER),
-        },
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": selector_labels(s.name, DATABASE_EXPORTER)},
-            "template": {
-                "metadata": {"labels": labels(s.name, DATABASE_EXPORTER)},
-                "spec": {
-                    "serviceAccountName": f"{s.name}-postgres",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security_context(DATABASE_EXPORTER_UID),
-                    "containers": [exporter],
-                    "volumes": [
-                        {
-                            "name": "password",
-                            "secret": {
-                                "secretName": credentials_secret_name(s),
-                                "defaultMode": SECRET_FILE_MODE,
-                                "items": [
-                                    {"key": MONITOR_PASSWORD_KEY, "path": MONITOR_PASSWORD_KEY}
-                                ],
-                            },
-                        }
-                    ],
-                },
-            },
-        },
-    }
+    return _exporter_deployment(
+        s, database_exporter_name(s.name), DATABASE_EXPORTER, f"{s.name}-postgres",
+        DATABASE_EXPORTER_UID, exporter, MONITOR_PASSWORD_KEY,
+    )  # fmt: skip

@@ -265,25 +265,35 @@ def broker_policy(s: Settings) -> dict:
     )
 
 
-def broker_exporter_policy(s: Settings) -> dict:
-    """The broker's exporter: scraped by the scraper; connects to DNS and the broker only."""
+def _exporter_policy(
+    s: Settings, suffix: str, component: str, port: int, server: str, server_port: int
+) -> dict:
+    """An exporter (and its role Job): scraped by the scraper on ``port``; connects to DNS and
+    its server only."""
     return _policy(
         s,
-        f"{s.name}-broker-exporter",
-        BROKER_EXPORTER,
+        f"{s.name}-{suffix}",
+        component,
         {
-            "podSelector": {"matchLabels": selector_labels(s.name, BROKER_EXPORTER)},
+            "podSelector": {"matchLabels": selector_labels(s.name, component)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": _scraped(monitoring.BROKER_EXPORTER_PORT, s),
+            "ingress": _scraped(port, s),
             "egress": [
                 {"ports": _DNS_PORTS},
                 {
-                    "to": [{"podSelector": {"matchLabels": selector_labels(s.name, BROKER)}}],
-                    "ports": [{"port": broker_settings.PORT, "protocol": "TCP"}],
+                    "to": [{"podSelector": {"matchLabels": selector_labels(s.name, server)}}],
+                    "ports": [{"port": server_port, "protocol": "TCP"}],
                 },
             ],
         },
     )
+
+
+def broker_exporter_policy(s: Settings) -> dict:
+    return _exporter_policy(
+        s, "broker-exporter", BROKER_EXPORTER, monitoring.BROKER_EXPORTER_PORT, BROKER,
+        broker_settings.PORT,
+    )  # fmt: skip
 
 
 def cache_policy(s: Settings) -> dict:
@@ -315,25 +325,10 @@ def database_policy(s: Settings) -> dict:
 
 
 def database_exporter_policy(s: Settings) -> dict:
-    """The database's exporter and its role Job: scraped by the scraper (the exporter);
-    connect to DNS and the database only."""
-    return _policy(
-        s,
-        f"{s.name}-postgres-exporter",
-        DATABASE_EXPORTER,
-        {
-            "podSelector": {"matchLabels": selector_labels(s.name, DATABASE_EXPORTER)},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": _scraped(monitoring.DATABASE_EXPORTER_PORT, s),
-            "egress": [
-                {"ports": _DNS_PORTS},
-                {
-                    "to": [{"podSelector": {"matchLabels": selector_labels(s.name, DATABASE)}}],
-                    "ports": [{"port": s.database.port, "protocol": "TCP"}],
-                },
-            ],
-        },
-    )
+    return _exporter_policy(
+        s, "postgres-exporter", DATABASE_EXPORTER, monitoring.DATABASE_EXPORTER_PORT, DATABASE,
+        s.database.port,
+    )  # fmt: skip
 
 
 def network_policies(s: Settings, refs: Optional[AwsRefs] = None) -> list[dict]:
