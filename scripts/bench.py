@@ -97,6 +97,9 @@ def _mocks():
             state.setdefault("result", "generated")
             state.setdefault("arn", f"arn:aws:::{args.name}")
             state.setdefault("bucket", f"{args.name}-bucket")
+            if args.typ == "random:index/randomId:RandomId":
+                # What the provider computes: the SCRAM verifiers of in-cluster roles read it.
+                state.setdefault("b64Std", "AAAAAAAAAAAAAAAAAAAAAA==")
             return f"{args.name}-id", state
 
         def call(self, args):
